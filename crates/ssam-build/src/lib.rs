@@ -1,0 +1,1 @@
+//! ssam build: Zip packaging and image builds.

@@ -1,0 +1,1 @@
+//! Typed AWS event shapes and generate-event.

@@ -1,0 +1,1 @@
+//! Lambda Runtime API emulator, invocation lifecycle, instance pools and sandboxes.

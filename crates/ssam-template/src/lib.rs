@@ -1,0 +1,1 @@
+//! SAM/CloudFormation templates: load with positions, resolve intrinsics, build the typed App model.

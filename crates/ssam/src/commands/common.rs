@@ -1,0 +1,26 @@
+//! Flags shared by every command that reads a template (`-t`, `--parameter-overrides`).
+
+use std::path::PathBuf;
+
+#[derive(clap::Args, Clone, Debug, Default)]
+pub struct TemplateArgs {
+    /// The SAM template (default: template.yaml, then template.yml, in the current directory).
+    #[arg(short = 't', long = "template", alias = "template-file", value_name = "PATH")]
+    pub template: Option<PathBuf>,
+
+    /// Parameter values: `Key=Value Key2=Value2` or `ParameterKey=K,ParameterValue=V`.
+    #[arg(long = "parameter-overrides", num_args = 1.., value_name = "OVERRIDES")]
+    pub parameter_overrides: Vec<String>,
+
+    /// samconfig.toml to read parameter overrides from (default: next to the template).
+    #[arg(long = "config-file", value_name = "PATH")]
+    pub config_file: Option<PathBuf>,
+
+    /// The samconfig.toml environment to use.
+    #[arg(long = "config-env", default_value = "default", value_name = "ENV")]
+    pub config_env: String,
+
+    /// AWS region the template is resolved for (AWS::Region).
+    #[arg(long = "region", env = "AWS_REGION", value_name = "REGION")]
+    pub region: Option<String>,
+}

@@ -1,0 +1,13 @@
+//! `ssam start`: not implemented yet (see the open issues).
+
+use std::process::ExitCode;
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub template: super::common::TemplateArgs,
+}
+
+pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
+    anyhow::bail!("this command is not implemented yet")
+}

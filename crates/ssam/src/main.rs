@@ -1,0 +1,70 @@
+//! The `ssam` binary: parses the command line, runs one command, maps its error to an exit code.
+//!
+//! Every command lives in its own module under `commands/`; this file only dispatches.
+
+mod commands;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Run AWS serverless applications locally, from the same SAM template you deploy.
+#[derive(Parser)]
+#[command(name = "ssam", version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check a template and report every problem with file:line:column.
+    Validate(commands::validate::Args),
+    /// List what the template defines: functions, endpoints, resources.
+    List(commands::list::Args),
+    /// Package Zip functions with their dependencies and build Image functions.
+    Build(commands::build::Args),
+    /// Run functions, APIs and S3 locally.
+    #[command(subcommand)]
+    Local(LocalCommand),
+}
+
+#[derive(Subcommand)]
+enum LocalCommand {
+    /// Invoke one function once and print its result.
+    Invoke(commands::invoke::Args),
+    /// Serve the template's APIs like API Gateway.
+    StartApi(commands::start_api::Args),
+    /// Serve the Lambda Invoke API for SDKs and the aws cli.
+    StartLambda(commands::start_lambda::Args),
+    /// Serve a local S3 (LocalStack's port by default).
+    StartS3(commands::start_s3::Args),
+    /// API Gateway, Lambda and S3 in one process, with S3 events wired to functions.
+    Start(commands::start::Args),
+    /// Print a sample event for a service, shaped like AWS's.
+    GenerateEvent(commands::generate_event::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Validate(args) => commands::validate::run(args),
+        Command::List(args) => commands::list::run(args),
+        Command::Build(args) => commands::build::run(args),
+        Command::Local(local) => match local {
+            LocalCommand::Invoke(args) => commands::invoke::run(args),
+            LocalCommand::StartApi(args) => commands::start_api::run(args),
+            LocalCommand::StartLambda(args) => commands::start_lambda::run(args),
+            LocalCommand::StartS3(args) => commands::start_s3::run(args),
+            LocalCommand::Start(args) => commands::start::run(args),
+            LocalCommand::GenerateEvent(args) => commands::generate_event::run(args),
+        },
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            commands::report_error(&err);
+            ExitCode::FAILURE
+        }
+    }
+}
