@@ -24,3 +24,24 @@ pub struct TemplateArgs {
     #[arg(long = "region", env = "AWS_REGION", value_name = "REGION")]
     pub region: Option<String>,
 }
+
+impl TemplateArgs {
+    /// The template path: `-t`, else `template.yaml` / `template.yml` in the current directory.
+    pub fn template_path(&self) -> anyhow::Result<PathBuf> {
+        if let Some(t) = &self.template {
+            if t.is_dir() {
+                return ssam_template::find_template(t).ok_or_else(|| {
+                    anyhow::anyhow!("no template.yaml or template.yml in {}", t.display())
+                });
+            }
+            return Ok(t.clone());
+        }
+        let cwd = std::env::current_dir()?;
+        ssam_template::find_template(&cwd).ok_or_else(|| {
+            anyhow::anyhow!(
+                "no template.yaml or template.yml in {}\n  hint: pass the template with -t PATH",
+                cwd.display()
+            )
+        })
+    }
+}
