@@ -5,6 +5,7 @@
 //! Nothing else in ssam reads raw YAML.
 
 pub mod diag;
+pub mod list;
 pub mod model;
 pub mod node;
 pub mod params;
@@ -30,14 +31,17 @@ pub struct LoadOptions {
     pub stack_name: Option<String>,
 }
 
-/// A loaded application and the warnings found on the way.
+/// A loaded application and the problems found on the way (errors that did not prevent
+/// building the model, e.g. a Ref to a missing resource, and warnings).
 #[derive(Clone, Debug)]
 pub struct Loaded {
     pub app: App,
-    pub warnings: Diagnostics,
+    pub diagnostics: Diagnostics,
 }
 
-/// Loads, resolves and checks a template. On error, every problem found is returned.
+/// Loads, resolves and checks a template. `Err` only when no model could be built
+/// (unreadable file, invalid YAML, no Resources); every other problem is in
+/// [`Loaded::diagnostics`], so `validate` reports them all and `list` still works.
 pub fn load(opts: &LoadOptions) -> Result<Loaded, Diagnostics> {
     sam::load(opts)
 }

@@ -351,6 +351,7 @@ pub struct Bucket {
 /// An S3 notification to a function (from a function's S3 event or a bucket's
 /// `NotificationConfiguration.LambdaConfigurations`).
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct S3Binding {
     pub function: String,
     pub bucket: String,

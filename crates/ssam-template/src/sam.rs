@@ -1,1 +1,608 @@
-pub fn load(_o: &crate::LoadOptions) -> Result<crate::Loaded, crate::Diagnostics> { Err(crate::Diagnostics::default()) }
+//! SAM semantics: from a parsed template to the typed [`App`].
+//!
+//! Order matters and follows the SAM translator: parameters → conditions (resources whose
+//! Condition is false disappear) → `Ref` values of resources (bucket and function names) →
+//! Globals merged into each serverless resource (unless `IgnoreGlobals`) → intrinsics
+//! resolved → functions, APIs (explicit and the implicit `ServerlessRestApi` /
+//! `ServerlessHttpApi`), routes (from events and OpenAPI definitions), buckets, S3 bindings.
+//! Then the checks against Lambda's documented limits.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use indexmap::IndexMap;
+
+use crate::diag::{Diagnostic, Diagnostics, Location};
+use crate::model::*;
+use crate::node::{self, Map, Node, Pos, Source, Value};
+use crate::resolve::{contains_intrinsic, ParamValue, Pseudo, ResourceInfo, Resolver};
+use crate::{LoadOptions, Loaded};
+
+mod apis;
+mod functions;
+mod globals;
+mod limits;
+
+/// SAM event types (`Events.*.Type`) of `AWS::Serverless::Function`.
+pub const FUNCTION_EVENT_TYPES: &[&str] = &[
+    "S3",
+    "SNS",
+    "Kinesis",
+    "DynamoDB",
+    "SQS",
+    "Api",
+    "Schedule",
+    "ScheduleV2",
+    "CloudWatchEvent",
+    "EventBridgeRule",
+    "CloudWatchLogs",
+    "IoTRule",
+    "AlexaSkill",
+    "Cognito",
+    "HttpApi",
+    "MSK",
+    "MQ",
+    "SelfManagedKafka",
+    "DocumentDB",
+];
+
+pub(crate) const IMPLICIT_REST_API: &str = "ServerlessRestApi";
+pub(crate) const IMPLICIT_HTTP_API: &str = "ServerlessHttpApi";
+
+/// One resource that survived its Condition.
+pub(crate) struct RawResource<'a> {
+    pub id: String,
+    pub rtype: String,
+    pub node: &'a Node,
+}
+
+impl RawResource<'_> {
+    pub fn properties(&self) -> Option<&Node> {
+        self.node.get("Properties")
+    }
+}
+
+/// Shared state of one load: the source, diagnostics, and the resolver.
+pub(crate) struct Ctx<'a> {
+    pub src: &'a Source,
+    pub base_dir: PathBuf,
+    pub diags: Diagnostics,
+    pub resolver: Resolver<'a>,
+    pub resources: Vec<RawResource<'a>>,
+    pub globals: globals::Globals<'a>,
+}
+
+impl<'a> Ctx<'a> {
+    pub fn loc(&self, pos: Pos) -> Location {
+        self.src.location(pos)
+    }
+
+    pub fn error(&mut self, pos: Pos, msg: impl Into<String>) {
+        let d = Diagnostic::error(self.loc(pos), msg);
+        self.diags.push(d);
+    }
+
+    pub fn error_hint(&mut self, pos: Pos, msg: impl Into<String>, hint: impl Into<String>) {
+        let d = Diagnostic::error(self.loc(pos), msg).with_hint(hint);
+        self.diags.push(d);
+    }
+
+    /// Resolves intrinsics; `AWS::NoValue` becomes `None`.
+    pub fn resolve(&self, node: &Node) -> Option<Node> {
+        self.resolver.resolve(node)
+    }
+
+    pub fn resource(&self, id: &str) -> Option<&RawResource<'a>> {
+        self.resources.iter().find(|r| r.id == id)
+    }
+
+    /// The resource's node, borrowed from the source (not from `self`).
+    pub fn node_of(&self, id: &str) -> Option<&'a Node> {
+        self.resources.iter().find(|r| r.id == id).map(|r| r.node)
+    }
+
+    pub fn resource_type(&self, id: &str) -> Option<&str> {
+        self.resources
+            .iter()
+            .find(|r| r.id == id)
+            .map(|r| r.rtype.as_str())
+    }
+}
+
+/// Loads the template named in `opts`.
+pub fn load(opts: &LoadOptions) -> Result<Loaded, Diagnostics> {
+    let mut diags = Diagnostics::default();
+    let path = absolute(&opts.template);
+    let src = node::parse_file(&path, &mut diags).ok_or_else(|| diags.clone())?;
+    let base_dir = path
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
+    let Some(root) = src.root.as_map() else {
+        diags.push(Diagnostic::error(
+            src.location(src.root.pos),
+            "a template must be a mapping with a Resources section",
+        ));
+        return Err(diags);
+    };
+    let Some(resources_map) = root.get("Resources").and_then(Node::as_map) else {
+        let pos = root.get("Resources").map_or(src.root.pos, |n| n.pos);
+        diags.push(
+            Diagnostic::error(src.location(pos), "the template has no Resources mapping")
+                .with_hint("every CloudFormation template needs a Resources section with at least one resource"),
+        );
+        return Err(diags);
+    };
+    check_top_level(&src, root, &mut diags);
+
+    let pseudo = Pseudo::new(opts.region.as_deref(), opts.stack_name.as_deref());
+    let params = parameters(&src, root.get("Parameters"), &opts.parameter_overrides, &mut diags);
+
+    // Phase 1: a resolver where every resource's Ref is its logical id, to decide
+    // conditions and compute the names (bucket, function) that Ref yields in phase 2.
+    let mut infos: IndexMap<String, ResourceInfo> = IndexMap::new();
+    for (id, r) in resources_map.iter() {
+        let rtype = r
+            .get("Type")
+            .and_then(Node::as_str)
+            .unwrap_or_default()
+            .to_string();
+        infos.insert(
+            id.to_string(),
+            ResourceInfo {
+                resource_type: rtype,
+                ref_value: id.to_string(),
+            },
+        );
+    }
+    let mappings = root.get("Mappings").and_then(Node::as_map);
+    let conditions = root.get("Conditions").and_then(Node::as_map);
+    let phase1 = Resolver::new(
+        src.file.clone(),
+        pseudo.clone(),
+        params.clone(),
+        infos.clone(),
+        mappings,
+        conditions,
+    );
+    // Decide every declared condition once, so broken ones are reported even when unused.
+    if let Some(conds) = conditions {
+        for (name, n) in conds.iter() {
+            phase1.condition(name, n.pos);
+        }
+    }
+    let mut raw = Vec::new();
+    for (id, r) in resources_map.iter() {
+        let Some(rmap) = r.as_map() else {
+            diags.push(Diagnostic::error(
+                src.location(r.pos),
+                format!("resource {id} must be a mapping with Type and Properties"),
+            ));
+            continue;
+        };
+        let Some(rtype) = rmap.get("Type").and_then(Node::as_str) else {
+            diags.push(
+                Diagnostic::error(src.location(r.pos), format!("resource {id} has no Type"))
+                    .with_hint("add Type: AWS::Serverless::Function (or the resource type you mean)"),
+            );
+            continue;
+        };
+        let condition = match rmap.get("Condition") {
+            None => Some(true),
+            Some(c) => match c.as_str() {
+                Some(name) => phase1.condition(name, c.pos),
+                None => {
+                    diags.push(Diagnostic::error(
+                        src.location(c.pos),
+                        "Condition must name a condition of the Conditions section",
+                    ));
+                    None
+                }
+            },
+        };
+        if condition == Some(false) {
+            infos.shift_remove(id);
+            continue;
+        }
+        raw.push(RawResource {
+            id: id.to_string(),
+            rtype: rtype.to_string(),
+            node: r,
+        });
+    }
+    for r in &raw {
+        if let Some(name) = ref_name(&phase1, r, &pseudo.stack_name) {
+            if let Some(info) = infos.get_mut(&r.id) {
+                info.ref_value = name;
+            }
+        }
+    }
+    add_implicit_resources(&raw, &mut infos);
+    phase1.drain_diagnostics(&mut diags);
+
+    let resolver = Resolver::new(src.file.clone(), pseudo.clone(), params, infos, mappings, conditions);
+    let globals = globals::Globals::read(&src, root.get("Globals"), &mut diags);
+    let mut ctx = Ctx {
+        src: &src,
+        base_dir: base_dir.clone(),
+        diags,
+        resolver,
+        resources: raw,
+        globals,
+    };
+
+    let mut app = App {
+        template_path: path.clone(),
+        base_dir,
+        region: pseudo.region.clone(),
+        account_id: pseudo.account_id.clone(),
+        stack_name: pseudo.stack_name.clone(),
+        ..App::default()
+    };
+    app.functions = functions::read_functions(&mut ctx);
+    app.layers = functions::read_layers(&mut ctx);
+    app.buckets = read_buckets(&mut ctx);
+    let (apis, routes) = apis::read_apis(&mut ctx, &app.functions);
+    app.apis = apis;
+    app.routes = routes;
+    app.s3_bindings = s3_bindings(&mut ctx, &app.functions);
+    app.resources = ctx
+        .resources
+        .iter()
+        .map(|r| ResourceSummary {
+            logical_id: r.id.clone(),
+            resource_type: r.rtype.clone(),
+            location: ctx.loc(r.node.pos),
+        })
+        .collect();
+    limits::check(&mut ctx, &app);
+    let mut diags = std::mem::take(&mut ctx.diags);
+    ctx.resolver.drain_diagnostics(&mut diags);
+    dedupe(&mut diags);
+    Ok(Loaded {
+        app,
+        diagnostics: diags,
+    })
+}
+
+fn dedupe(diags: &mut Diagnostics) {
+    let mut seen = HashSet::new();
+    diags
+        .0
+        .retain(|d| seen.insert((d.location.line, d.location.column, d.message.clone())));
+}
+
+fn absolute(p: &Path) -> PathBuf {
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        std::env::current_dir()
+            .map(|d| d.join(p))
+            .unwrap_or_else(|_| p.to_path_buf())
+    }
+}
+
+const TOP_LEVEL: &[&str] = &[
+    "AWSTemplateFormatVersion",
+    "Description",
+    "Metadata",
+    "Parameters",
+    "Rules",
+    "Mappings",
+    "Conditions",
+    "Transform",
+    "Globals",
+    "Resources",
+    "Outputs",
+    "Hooks",
+];
+
+fn check_top_level(src: &Source, root: &Map, diags: &mut Diagnostics) {
+    for key in root.keys() {
+        if !TOP_LEVEL.contains(&key) {
+            let pos = root.key_pos(key).unwrap_or_default();
+            diags.push(
+                Diagnostic::error(src.location(pos), format!("unknown top-level section {key:?}"))
+                    .with_hint(format!("valid sections: {}", TOP_LEVEL.join(", "))),
+            );
+        }
+    }
+    if let Some(v) = root.get("AWSTemplateFormatVersion") {
+        if v.scalar_text().as_deref() != Some("2010-09-09") {
+            diags.push(Diagnostic::error(
+                src.location(v.pos),
+                "AWSTemplateFormatVersion must be \"2010-09-09\"",
+            ));
+        }
+    }
+}
+
+/// Parameter values: override, else Default; checked against AllowedValues and Type.
+fn parameters(
+    src: &Source,
+    section: Option<&Node>,
+    overrides: &IndexMap<String, String>,
+    diags: &mut Diagnostics,
+) -> IndexMap<String, ParamValue> {
+    let mut out = IndexMap::new();
+    let Some(section) = section else {
+        return out;
+    };
+    let Some(map) = section.as_map() else {
+        diags.push(Diagnostic::error(src.location(section.pos), "Parameters must be a mapping"));
+        return out;
+    };
+    for (name, def) in map.iter() {
+        let pos = map.key_pos(name).unwrap_or(def.pos);
+        let ptype = def
+            .get("Type")
+            .and_then(Node::as_str)
+            .unwrap_or("String")
+            .to_string();
+        let given = overrides
+            .get(name)
+            .map(|v| (v.clone(), def.pos))
+            .or_else(|| {
+                def.get("Default")
+                    .and_then(|d| d.scalar_text().map(|t| (t, d.pos)).or_else(|| list_text(d).map(|t| (t, d.pos))))
+            });
+        let Some((text, vpos)) = given else {
+            if def.get("Type").is_none() {
+                diags.push(Diagnostic::error(
+                    src.location(pos),
+                    format!("parameter {name} has no Type"),
+                ));
+            }
+            diags.push(
+                Diagnostic::error(
+                    src.location(pos),
+                    format!("parameter {name} has no Default and no value was given"),
+                )
+                .with_hint(format!(
+                    "pass --parameter-overrides {name}=VALUE or add a Default"
+                )),
+            );
+            out.insert(name.to_string(), ParamValue::Unknown);
+            continue;
+        };
+        if let Some(allowed) = def.get("AllowedValues").and_then(Node::as_seq) {
+            let ok = allowed.iter().any(|a| a.scalar_text().as_deref() == Some(text.as_str()));
+            if !ok && !allowed.is_empty() {
+                let list: Vec<String> = allowed.iter().filter_map(Node::scalar_text).collect();
+                diags.push(
+                    Diagnostic::error(
+                        src.location(vpos),
+                        format!("parameter {name} is {text:?}, which is not one of its AllowedValues"),
+                    )
+                    .with_hint(format!("use one of: {}", list.join(", "))),
+                );
+            }
+        }
+        if ptype == "Number" && text.trim().parse::<f64>().is_err() {
+            diags.push(Diagnostic::error(
+                src.location(vpos),
+                format!("parameter {name} is a Number but its value {text:?} is not a number"),
+            ));
+        }
+        let node = if ptype == "CommaDelimitedList" || ptype.starts_with("List<") {
+            Node::new(
+                Value::Seq(
+                    text.split(',')
+                        .map(|p| Node::string(p.trim(), vpos))
+                        .collect(),
+                ),
+                vpos,
+            )
+        } else {
+            Node::string(text, vpos)
+        };
+        out.insert(name.to_string(), ParamValue::Known(node));
+    }
+    out
+}
+
+fn list_text(n: &Node) -> Option<String> {
+    let items = n.as_seq()?;
+    let parts: Option<Vec<String>> = items.iter().map(Node::scalar_text).collect();
+    parts.map(|p| p.join(","))
+}
+
+/// What `Ref` of a resource yields locally: bucket and function names, else the logical id.
+fn ref_name(r1: &Resolver<'_>, r: &RawResource<'_>, stack: &str) -> Option<String> {
+    let props = r.properties();
+    let prop = |k: &str| {
+        props
+            .and_then(|p| p.get(k))
+            .and_then(|n| r1.resolve(n))
+            .filter(|n| !contains_intrinsic(n))
+            .and_then(|n| n.scalar_text())
+    };
+    match r.rtype.as_str() {
+        "AWS::S3::Bucket" => Some(prop("BucketName").unwrap_or_else(|| generated_bucket_name(stack, &r.id))),
+        "AWS::Serverless::Function" | "AWS::Lambda::Function" => prop("FunctionName"),
+        "AWS::SQS::Queue" => prop("QueueName").map(|q| format!("https://sqs.us-east-1.amazonaws.com/123456789012/{q}")),
+        "AWS::DynamoDB::Table" | "AWS::Serverless::SimpleTable" => prop("TableName"),
+        _ => None,
+    }
+}
+
+/// CloudFormation names an unnamed bucket `stack-logicalid-RANDOM`; ssam uses a stable suffix
+/// so the name survives restarts (objects stay where they were).
+pub fn generated_bucket_name(stack: &str, logical_id: &str) -> String {
+    let mut hash: u64 = 0xcbf29ce484222325;
+    for b in format!("{stack}/{logical_id}").bytes() {
+        hash ^= u64::from(b);
+        hash = hash.wrapping_mul(0x100000001b3);
+    }
+    let clean = |s: &str| -> String {
+        s.chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+            .collect::<String>()
+            .to_ascii_lowercase()
+    };
+    let mut prefix = format!("{}-{}", clean(stack), clean(logical_id));
+    prefix.truncate(63 - 13);
+    let prefix = prefix.trim_matches('-');
+    format!("{prefix}-{:012x}", hash & 0xffff_ffff_ffff)
+}
+
+/// Resources SAM generates (roles, implicit APIs, stages) so `Ref`/`GetAtt` to them is known.
+fn add_implicit_resources(raw: &[RawResource<'_>], infos: &mut IndexMap<String, ResourceInfo>) {
+    let mut add = |id: String, t: &str| {
+        infos.entry(id.clone()).or_insert(ResourceInfo {
+            resource_type: t.to_string(),
+            ref_value: id,
+        });
+    };
+    let mut rest = false;
+    let mut http = false;
+    for r in raw {
+        match r.rtype.as_str() {
+            "AWS::Serverless::Function" => {
+                add(format!("{}Role", r.id), "AWS::IAM::Role");
+                if let Some(events) = r.properties().and_then(|p| p.get("Events")).and_then(Node::as_map) {
+                    for (_, e) in events.iter() {
+                        match e.get("Type").and_then(Node::as_str) {
+                            Some("Api") => rest = true,
+                            Some("HttpApi") => http = true,
+                            _ => {}
+                        }
+                    }
+                }
+            }
+            "AWS::Serverless::StateMachine" => add(format!("{}Role", r.id), "AWS::IAM::Role"),
+            _ => {}
+        }
+    }
+    if rest {
+        add(IMPLICIT_REST_API.into(), "AWS::ApiGateway::RestApi");
+        add(format!("{IMPLICIT_REST_API}ProdStage"), "AWS::ApiGateway::Stage");
+    }
+    if http {
+        add(IMPLICIT_HTTP_API.into(), "AWS::ApiGatewayV2::Api");
+        add(format!("{IMPLICIT_HTTP_API}ApiGatewayDefaultStage"), "AWS::ApiGatewayV2::Stage");
+    }
+}
+
+fn read_buckets(ctx: &mut Ctx<'_>) -> Vec<Bucket> {
+    let mut out = Vec::new();
+    let ids: Vec<(String, Pos)> = ctx
+        .resources
+        .iter()
+        .filter(|r| r.rtype == "AWS::S3::Bucket")
+        .map(|r| (r.id.clone(), r.node.pos))
+        .collect();
+    for (id, pos) in ids {
+        let Some(r) = ctx.resource(&id) else { continue };
+        let props = r.properties().and_then(|p| ctx.resolve(p));
+        let name_given = props.as_ref().and_then(|p| p.get("BucketName")).is_some();
+        let name = ctx
+            .resolver
+            .resources
+            .get(&id)
+            .map(|i| i.ref_value.clone())
+            .unwrap_or_default();
+        let versioning = props
+            .as_ref()
+            .and_then(|p| p.get("VersioningConfiguration"))
+            .and_then(|v| v.get("Status"))
+            .and_then(Node::as_str)
+            == Some("Enabled");
+        let cors_rules = props
+            .as_ref()
+            .and_then(|p| p.get("CorsConfiguration"))
+            .and_then(|c| c.get("CorsRules"))
+            .map(Node::to_json);
+        if !valid_bucket_name(&name) {
+            ctx.error_hint(
+                pos,
+                format!("bucket {id}: {name:?} is not a valid S3 bucket name"),
+                "bucket names are 3-63 characters of lower-case letters, digits, dots and hyphens, starting and ending with a letter or digit",
+            );
+        }
+        out.push(Bucket {
+            logical_id: id,
+            name,
+            name_generated: !name_given,
+            versioning,
+            cors_rules,
+            location: ctx.loc(pos),
+        });
+    }
+    out
+}
+
+/// S3's bucket naming rules (general purpose buckets).
+pub fn valid_bucket_name(name: &str) -> bool {
+    let len_ok = (3..=63).contains(&name.len());
+    let chars_ok = name
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.');
+    let ends_ok = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphanumeric())
+        && name.chars().last().is_some_and(|c| c.is_ascii_alphanumeric());
+    // Unresolved names (an intrinsic) are not checked.
+    name.starts_with('{') || (len_ok && chars_ok && ends_ok && !name.contains(".."))
+}
+
+/// S3 notifications: function `S3` events and bucket `LambdaConfigurations`.
+fn s3_bindings(ctx: &mut Ctx<'_>, functions: &[Function]) -> Vec<S3Binding> {
+    let mut out = Vec::new();
+    for f in functions {
+        for e in &f.events {
+            if let EventSource::S3(s3) = &e.source {
+                out.push(S3Binding {
+                    function: f.logical_id.clone(),
+                    bucket: s3.bucket.clone(),
+                    events: s3.events.clone(),
+                    filter_rules: s3.filter_rules.clone(),
+                });
+            }
+        }
+    }
+    let bucket_ids: Vec<String> = ctx
+        .resources
+        .iter()
+        .filter(|r| r.rtype == "AWS::S3::Bucket")
+        .map(|r| r.id.clone())
+        .collect();
+    for id in bucket_ids {
+        let Some(r) = ctx.resource(&id) else { continue };
+        let Some(configs) = r
+            .properties()
+            .and_then(|p| p.get("NotificationConfiguration"))
+            .and_then(|n| n.get("LambdaConfigurations"))
+            .and_then(Node::as_seq)
+        else {
+            continue;
+        };
+        for c in configs {
+            let Some(target) = c.get("Function").and_then(|n| functions::function_target(n, functions)) else {
+                continue;
+            };
+            let events = c
+                .get("Event")
+                .and_then(|e| ctx.resolve(e))
+                .and_then(|e| e.scalar_text())
+                .map(|e| vec![e])
+                .unwrap_or_default();
+            let filter_rules = c
+                .get("Filter")
+                .and_then(|f| ctx.resolve(f))
+                .map(|f| functions::filter_rules(&f))
+                .unwrap_or_default();
+            out.push(S3Binding {
+                function: target,
+                bucket: id.clone(),
+                events,
+                filter_rules,
+            });
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;

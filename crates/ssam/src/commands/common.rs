@@ -45,3 +45,68 @@ impl TemplateArgs {
         })
     }
 }
+
+/// Loads the template with overrides from samconfig.toml (next to the template, or
+/// `--config-file`) and then `--parameter-overrides`. `sam_command` is SAM's samconfig
+/// section name for the running command (`local_invoke`, `local_start_api`, ...).
+pub fn load_template(args: &TemplateArgs, sam_command: &str) -> anyhow::Result<ssam_template::Loaded> {
+    let path = args.template_path()?;
+    let config = match &args.config_file {
+        Some(c) => c.clone(),
+        None => path
+            .parent()
+            .map(|d| d.join("samconfig.toml"))
+            .unwrap_or_else(|| PathBuf::from("samconfig.toml")),
+    };
+    let mut overrides = ssam_template::params::samconfig_overrides(&config, &args.config_env, sam_command)
+        .map_err(anyhow::Error::msg)?;
+    let cli = ssam_template::params::parse_overrides(&args.parameter_overrides).map_err(anyhow::Error::msg)?;
+    overrides.extend(cli);
+    let opts = ssam_template::LoadOptions {
+        template: path.clone(),
+        parameter_overrides: overrides,
+        region: args.region.clone(),
+        stack_name: None,
+    };
+    match ssam_template::load(&opts) {
+        Ok(loaded) => Ok(loaded),
+        Err(diags) => {
+            print_diagnostics(&diags);
+            anyhow::bail!("{} cannot be read as a SAM template", path.display())
+        }
+    }
+}
+
+/// Prints diagnostics to stderr with the source line and a caret under the column.
+pub fn print_diagnostics(diags: &ssam_template::Diagnostics) {
+    use owo_colors::OwoColorize;
+    let mut cache: std::collections::HashMap<PathBuf, Vec<String>> = std::collections::HashMap::new();
+    for d in &diags.0 {
+        let file = d.location.file.as_ref().clone();
+        let lines = cache.entry(file.clone()).or_insert_with(|| {
+            std::fs::read_to_string(&file)
+                .map(|t| t.lines().map(str::to_string).collect())
+                .unwrap_or_default()
+        });
+        let sev = match d.severity {
+            ssam_template::Severity::Error => "error".red().bold().to_string(),
+            ssam_template::Severity::Warning => "warning".yellow().bold().to_string(),
+        };
+        anstream::eprintln!("{}: {sev}: {}", d.location, d.message.bold());
+        if let Some(line) = lines.get(d.location.line.saturating_sub(1)) {
+            let n = d.location.line.to_string();
+            let pad = " ".repeat(n.len());
+            let caret_pad: String = line
+                .chars()
+                .take(d.location.column.saturating_sub(1))
+                .map(|c| if c == '\t' { '\t' } else { ' ' })
+                .collect();
+            anstream::eprintln!("{pad} {}", "|".blue());
+            anstream::eprintln!("{} {} {line}", n.blue(), "|".blue());
+            anstream::eprintln!("{pad} {} {caret_pad}{}", "|".blue(), "^".red().bold());
+        }
+        if let Some(h) = &d.hint {
+            anstream::eprintln!("  {} {h}", "hint:".cyan().bold());
+        }
+    }
+}

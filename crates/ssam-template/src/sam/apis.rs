@@ -1,0 +1,533 @@
+//! APIs and their Lambda-proxy routes.
+//!
+//! Routes come from function events (`Api`, `HttpApi`), from OpenAPI definitions (inline
+//! `DefinitionBody`, `AWS::Include`, a local `DefinitionUri`, `Body` of plain API Gateway
+//! resources) whose `x-amazon-apigateway-integration` is `aws_proxy` to a template function,
+//! and from plain `AWS::ApiGateway::Method` / `AWS::ApiGatewayV2::Route` resources.
+//! Implicit APIs (`ServerlessRestApi`, `ServerlessHttpApi`) exist when an event needs them.
+
+use std::collections::HashSet;
+
+use indexmap::IndexMap;
+
+use super::functions::{function_target, normalize_method};
+use super::{Ctx, IMPLICIT_HTTP_API, IMPLICIT_REST_API};
+use crate::model::*;
+use crate::node::{self, Map, Node, Value};
+
+const OPENAPI_METHODS: &[&str] = &[
+    "get",
+    "put",
+    "post",
+    "delete",
+    "patch",
+    "head",
+    "options",
+    "x-amazon-apigateway-any-method",
+];
+
+pub(crate) fn read_apis(ctx: &mut Ctx<'_>, functions: &[Function]) -> (Vec<Api>, Vec<Route>) {
+    let mut apis = Vec::new();
+    let mut routes: Vec<Route> = Vec::new();
+
+    let api_ids: Vec<(String, String)> = ctx
+        .resources
+        .iter()
+        .filter(|r| {
+            matches!(
+                r.rtype.as_str(),
+                "AWS::Serverless::Api"
+                    | "AWS::Serverless::HttpApi"
+                    | "AWS::ApiGateway::RestApi"
+                    | "AWS::ApiGatewayV2::Api"
+            )
+        })
+        .map(|r| (r.id.clone(), r.rtype.clone()))
+        .collect();
+
+    let needs_rest = functions.iter().any(|f| {
+        f.events
+            .iter()
+            .any(|e| matches!(&e.source, EventSource::Api(a) if a.api == IMPLICIT_REST_API))
+    });
+    let needs_http = functions.iter().any(|f| {
+        f.events
+            .iter()
+            .any(|e| matches!(&e.source, EventSource::HttpApi(a) if a.api == IMPLICIT_HTTP_API))
+    });
+
+    for (id, rtype) in &api_ids {
+        let Some(r) = ctx.resource(id) else { continue };
+        let node = r.node;
+        let raw = match rtype.as_str() {
+            "AWS::Serverless::Api" | "AWS::Serverless::HttpApi" => ctx.globals.apply(rtype, node, r.properties()),
+            _ => r
+                .properties()
+                .cloned()
+                .unwrap_or_else(|| Node::new(Value::Map(Map::new()), node.pos)),
+        };
+        let api_type = if rtype.contains("HttpApi") || rtype == "AWS::ApiGatewayV2::Api" {
+            ApiType::Http
+        } else {
+            ApiType::Rest
+        };
+        if rtype == "AWS::ApiGatewayV2::Api" {
+            let protocol = raw.get("ProtocolType").and_then(Node::as_str).unwrap_or("HTTP");
+            if protocol != "HTTP" {
+                continue;
+            }
+            // Quick create: `Target` is the function of the `$default` route.
+            if let Some(target) = raw.get("Target").and_then(|t| function_target(t, functions)) {
+                routes.push(Route {
+                    api_type,
+                    api: id.clone(),
+                    method: "ANY".into(),
+                    path: "$default".into(),
+                    function: target,
+                    payload_format_version: "2.0".into(),
+                    authorizer: None,
+                });
+            }
+        }
+        let body_key = if rtype.starts_with("AWS::Serverless") {
+            "DefinitionBody"
+        } else {
+            "Body"
+        };
+        if let Some(def) = definition(ctx, &raw, body_key) {
+            routes.extend(openapi_routes(&def, id, api_type, functions));
+        }
+        let props = ctx.resolve(&raw).unwrap_or(raw);
+        apis.push(api_model(id, api_type, &props, false, functions));
+    }
+    if needs_rest && !api_ids.iter().any(|(id, _)| id == IMPLICIT_REST_API) {
+        let props = implicit_props(ctx, "AWS::Serverless::Api");
+        apis.push(api_model(IMPLICIT_REST_API, ApiType::Rest, &props, true, functions));
+    }
+    if needs_http && !api_ids.iter().any(|(id, _)| id == IMPLICIT_HTTP_API) {
+        let props = implicit_props(ctx, "AWS::Serverless::HttpApi");
+        apis.push(api_model(IMPLICIT_HTTP_API, ApiType::Http, &props, true, functions));
+    }
+
+    for f in functions {
+        for e in &f.events {
+            let (ev, api_type) = match &e.source {
+                EventSource::Api(a) => (a, ApiType::Rest),
+                EventSource::HttpApi(a) => (a, ApiType::Http),
+                _ => continue,
+            };
+            let pfv = match api_type {
+                ApiType::Rest => "1.0".to_string(),
+                ApiType::Http => ev.payload_format_version.clone().unwrap_or_else(|| "2.0".into()),
+            };
+            routes.push(Route {
+                api_type,
+                api: ev.api.clone(),
+                method: ev.method.clone(),
+                path: ev.path.clone(),
+                function: f.logical_id.clone(),
+                payload_format_version: pfv,
+                authorizer: ev.authorizer.clone(),
+            });
+        }
+    }
+    routes.extend(resource_routes(ctx, functions));
+
+    let mut seen = HashSet::new();
+    routes.retain(|r| seen.insert((r.api.clone(), r.method.clone(), r.path.clone())));
+    (apis, routes)
+}
+
+fn implicit_props(ctx: &Ctx<'_>, rtype: &str) -> Node {
+    let empty = Node::new(Value::Map(Map::new()), Default::default());
+    let merged = ctx.globals.apply(rtype, &empty, None);
+    ctx.resolve(&merged).unwrap_or(merged)
+}
+
+/// The OpenAPI document of an API: inline (with `AWS::Include` expanded) or a local file.
+fn definition(ctx: &mut Ctx<'_>, raw: &Node, body_key: &str) -> Option<Node> {
+    if let Some(body) = raw.get(body_key) {
+        if let Some(("Fn::Transform", t)) = body.intrinsic() {
+            return include(ctx, t);
+        }
+        return Some(body.clone());
+    }
+    let uri_key = if body_key == "Body" { "BodyS3Location" } else { "DefinitionUri" };
+    let uri = raw.get(uri_key)?;
+    let rel = uri.scalar_text().filter(|s| !s.starts_with("s3://"))?;
+    let path = ctx.base_dir.join(&rel);
+    let mut d = crate::diag::Diagnostics::default();
+    match node::parse_file(&path, &mut d) {
+        Some(src) => Some(src.root),
+        None => {
+            ctx.error_hint(
+                uri.pos,
+                format!("cannot read the OpenAPI definition {rel}"),
+                format!("{uri_key} is resolved against the template's directory: {}", path.display()),
+            );
+            None
+        }
+    }
+}
+
+/// `Fn::Transform: {Name: AWS::Include, Parameters: {Location: ./api.yaml}}`.
+fn include(ctx: &mut Ctx<'_>, t: &Node) -> Option<Node> {
+    if t.get("Name").and_then(Node::as_str) != Some("AWS::Include") {
+        return None;
+    }
+    let loc_node = t.get("Parameters").and_then(|p| p.get("Location"))?;
+    let loc = ctx.resolve(loc_node).and_then(|n| n.scalar_text())?;
+    if loc.starts_with("s3://") || loc.starts_with("https://") {
+        return None;
+    }
+    let path = ctx.base_dir.join(&loc);
+    let mut d = crate::diag::Diagnostics::default();
+    match node::parse_file(&path, &mut d) {
+        Some(src) => Some(src.root),
+        None => {
+            ctx.error(loc_node.pos, format!("AWS::Include cannot read {}", path.display()));
+            None
+        }
+    }
+}
+
+fn openapi_routes(def: &Node, api: &str, api_type: ApiType, functions: &[Function]) -> Vec<Route> {
+    let mut out = Vec::new();
+    let Some(paths) = def.get("paths").and_then(Node::as_map) else {
+        return out;
+    };
+    for (path, item) in paths.iter() {
+        let Some(methods) = item.as_map() else { continue };
+        for (method, op) in methods.iter() {
+            let lower = method.to_ascii_lowercase();
+            if !OPENAPI_METHODS.contains(&lower.as_str()) {
+                continue;
+            }
+            let Some(integ) = op.get("x-amazon-apigateway-integration") else {
+                continue;
+            };
+            let itype = integ
+                .get("type")
+                .and_then(Node::scalar_text)
+                .unwrap_or_default()
+                .to_ascii_lowercase();
+            if itype != "aws_proxy" {
+                continue;
+            }
+            let Some(function) = integ.get("uri").and_then(|u| function_target(u, functions)) else {
+                continue;
+            };
+            let pfv = match api_type {
+                ApiType::Rest => "1.0".to_string(),
+                ApiType::Http => integ
+                    .get("payloadFormatVersion")
+                    .and_then(Node::scalar_text)
+                    .unwrap_or_else(|| "2.0".into()),
+            };
+            out.push(Route {
+                api_type,
+                api: api.to_string(),
+                method: normalize_method(method),
+                path: path.to_string(),
+                function,
+                payload_format_version: pfv,
+                authorizer: None,
+            });
+        }
+    }
+    out
+}
+
+/// Routes declared as plain resources: `AWS::ApiGateway::Method` with an `AWS_PROXY`
+/// integration, and `AWS::ApiGatewayV2::Route` targeting an `AWS_PROXY` integration.
+fn resource_routes(ctx: &Ctx<'_>, functions: &[Function]) -> Vec<Route> {
+    let mut out = Vec::new();
+    // Paths of AWS::ApiGateway::Resource, built from PathPart and ParentId.
+    let mut parts: IndexMap<String, (Option<String>, String)> = IndexMap::new();
+    for r in &ctx.resources {
+        if r.rtype == "AWS::ApiGateway::Resource" {
+            let Some(p) = r.properties() else { continue };
+            let parent = p.get("ParentId").and_then(ref_target);
+            let part = p.get("PathPart").and_then(Node::scalar_text).unwrap_or_default();
+            parts.insert(r.id.clone(), (parent, part));
+        }
+    }
+    let path_of = |id: &str| -> String {
+        let mut segs = Vec::new();
+        let mut cur = Some(id.to_string());
+        let mut guard = 0;
+        while let Some(c) = cur {
+            guard += 1;
+            if guard > 64 {
+                break;
+            }
+            match parts.get(&c) {
+                Some((parent, part)) => {
+                    segs.push(part.clone());
+                    cur = parent.clone();
+                }
+                None => break,
+            }
+        }
+        segs.reverse();
+        format!("/{}", segs.join("/"))
+    };
+    for r in &ctx.resources {
+        let Some(p) = r.properties() else { continue };
+        match r.rtype.as_str() {
+            "AWS::ApiGateway::Method" => {
+                let Some(integ) = p.get("Integration") else { continue };
+                let itype = integ.get("Type").and_then(Node::scalar_text).unwrap_or_default();
+                if !itype.eq_ignore_ascii_case("aws_proxy") {
+                    continue;
+                }
+                let Some(function) = integ.get("Uri").and_then(|u| function_target(u, functions)) else {
+                    continue;
+                };
+                let Some(api) = p.get("RestApiId").and_then(ref_target) else { continue };
+                let path = match p.get("ResourceId").and_then(ref_target) {
+                    Some(res) if parts.contains_key(&res) => path_of(&res),
+                    _ => "/".to_string(),
+                };
+                let method = p
+                    .get("HttpMethod")
+                    .and_then(Node::scalar_text)
+                    .map(|m| normalize_method(&m))
+                    .unwrap_or_else(|| "ANY".into());
+                out.push(Route {
+                    api_type: ApiType::Rest,
+                    api,
+                    method,
+                    path,
+                    function,
+                    payload_format_version: "1.0".into(),
+                    authorizer: None,
+                });
+            }
+            "AWS::ApiGatewayV2::Route" => {
+                let Some(api) = p.get("ApiId").and_then(ref_target) else { continue };
+                let Some(key) = p.get("RouteKey").and_then(Node::scalar_text) else { continue };
+                let Some(target) = p.get("Target") else { continue };
+                let integ_id = integration_id(target);
+                let Some(integ) = integ_id
+                    .as_deref()
+                    .and_then(|i| ctx.resource(i))
+                    .filter(|i| i.rtype == "AWS::ApiGatewayV2::Integration")
+                    .and_then(|i| i.properties())
+                else {
+                    continue;
+                };
+                let itype = integ.get("IntegrationType").and_then(Node::scalar_text).unwrap_or_default();
+                if !itype.eq_ignore_ascii_case("aws_proxy") {
+                    continue;
+                }
+                let Some(function) = integ.get("IntegrationUri").and_then(|u| function_target(u, functions)) else {
+                    continue;
+                };
+                let (method, path) = match key.split_once(' ') {
+                    Some((m, p)) => (normalize_method(m), p.to_string()),
+                    None => ("ANY".to_string(), key.clone()),
+                };
+                let pfv = integ
+                    .get("PayloadFormatVersion")
+                    .and_then(Node::scalar_text)
+                    .unwrap_or_else(|| "2.0".into());
+                out.push(Route {
+                    api_type: ApiType::Http,
+                    api,
+                    method,
+                    path,
+                    function,
+                    payload_format_version: pfv,
+                    authorizer: None,
+                });
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// `!Ref X` or `!GetAtt X.RootResourceId` → `X`.
+fn ref_target(n: &Node) -> Option<String> {
+    match n.intrinsic()? {
+        ("Ref", a) => a.as_str().map(str::to_string),
+        ("Fn::GetAtt", a) => match &a.value {
+            Value::String(s) => s.split('.').next().map(str::to_string),
+            Value::Seq(items) => items.first().and_then(Node::as_str).map(str::to_string),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// `integrations/${Integ}` (Sub) or `!Join [/, [integrations, !Ref Integ]]` → `Integ`.
+fn integration_id(n: &Node) -> Option<String> {
+    match &n.value {
+        Value::String(s) => {
+            let start = s.find("${")?;
+            let end = s[start..].find('}')?;
+            Some(s[start + 2..start + end].to_string())
+        }
+        _ => {
+            if let Some(("Ref", a)) = n.intrinsic() {
+                return a.as_str().map(str::to_string);
+            }
+            match &n.value {
+                Value::Map(m) => m.iter().find_map(|(_, v)| integration_id(v)),
+                Value::Seq(items) => items.iter().find_map(integration_id),
+                _ => None,
+            }
+        }
+    }
+}
+
+fn unquote(s: &str) -> String {
+    s.trim().trim_matches('\'').to_string()
+}
+
+fn split_list(n: Option<&Node>) -> Vec<String> {
+    match n.map(|n| &n.value) {
+        Some(Value::Seq(items)) => items.iter().filter_map(Node::scalar_text).collect(),
+        Some(_) => n
+            .and_then(Node::scalar_text)
+            .map(|s| {
+                unquote(&s)
+                    .split(',')
+                    .map(|p| p.trim().to_string())
+                    .filter(|p| !p.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default(),
+        None => Vec::new(),
+    }
+}
+
+fn api_model(id: &str, api_type: ApiType, props: &Node, implicit: bool, functions: &[Function]) -> Api {
+    let stage_name = props
+        .get("StageName")
+        .and_then(Node::scalar_text)
+        .unwrap_or_else(|| match api_type {
+            ApiType::Rest => "Prod".to_string(),
+            ApiType::Http => "$default".to_string(),
+        });
+    let cors = match api_type {
+        ApiType::Rest => props.get("Cors").map(|c| match &c.value {
+            Value::Map(_) => Cors {
+                allow_origins: split_list(c.get("AllowOrigin")),
+                allow_methods: split_list(c.get("AllowMethods")),
+                allow_headers: split_list(c.get("AllowHeaders")),
+                expose_headers: Vec::new(),
+                allow_credentials: c
+                    .get("AllowCredentials")
+                    .is_some_and(|v| matches!(v.value, Value::Bool(true))),
+                max_age: c
+                    .get("MaxAge")
+                    .and_then(Node::scalar_text)
+                    .and_then(|s| unquote(&s).parse().ok()),
+            },
+            _ => Cors {
+                allow_origins: split_list(Some(c)),
+                ..Cors::default()
+            },
+        }),
+        ApiType::Http => props.get("CorsConfiguration").and_then(|c| match &c.value {
+            Value::Bool(false) => None,
+            Value::Map(_) => Some(Cors {
+                allow_origins: split_list(c.get("AllowOrigins")),
+                allow_methods: split_list(c.get("AllowMethods")),
+                allow_headers: split_list(c.get("AllowHeaders")),
+                expose_headers: split_list(c.get("ExposeHeaders")),
+                allow_credentials: c
+                    .get("AllowCredentials")
+                    .is_some_and(|v| matches!(v.value, Value::Bool(true))),
+                max_age: c.get("MaxAge").and_then(Node::scalar_text).and_then(|s| s.parse().ok()),
+            }),
+            _ => Some(Cors {
+                allow_origins: vec!["*".into()],
+                ..Cors::default()
+            }),
+        }),
+    };
+    let auth = props.get("Auth");
+    let mut authorizers = Vec::new();
+    if let Some(defs) = auth.and_then(|a| a.get("Authorizers")).and_then(Node::as_map) {
+        for (name, a) in defs.iter() {
+            let function = a.get("FunctionArn").and_then(|n| function_target(n, functions));
+            let identity = a.get("Identity");
+            let mut identity_sources = Vec::new();
+            if let Some(h) = identity.and_then(|i| i.get("Header")).and_then(Node::scalar_text) {
+                identity_sources.push(format!("method.request.header.{h}"));
+            }
+            for (key, prefix) in [
+                ("Headers", "method.request.header."),
+                ("QueryStrings", "method.request.querystring."),
+                ("StageVariables", "stageVariables."),
+                ("Context", "context."),
+            ] {
+                for v in split_list(identity.and_then(|i| i.get(key))) {
+                    identity_sources.push(format!("{prefix}{v}"));
+                }
+            }
+            let kind = if function.is_some() || a.get("FunctionArn").is_some() {
+                a.get("FunctionPayloadType")
+                    .and_then(Node::scalar_text)
+                    .unwrap_or_else(|| match api_type {
+                        ApiType::Rest => "TOKEN".into(),
+                        ApiType::Http => "REQUEST".into(),
+                    })
+            } else if a.get("UserPoolArn").is_some() {
+                "COGNITO_USER_POOLS".into()
+            } else {
+                "JWT".into()
+            };
+            if api_type == ApiType::Rest && kind == "TOKEN" && identity_sources.is_empty() {
+                identity_sources.push("method.request.header.Authorization".into());
+            }
+            let ttl_seconds = identity
+                .and_then(|i| i.get("ReauthorizeEvery"))
+                .and_then(Node::scalar_text)
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(if api_type == ApiType::Rest { 300 } else { 0 });
+            authorizers.push(Authorizer {
+                name: name.to_string(),
+                function,
+                kind,
+                identity_sources,
+                payload_format_version: a.get("AuthorizerPayloadFormatVersion").and_then(Node::scalar_text),
+                simple_responses: a
+                    .get("EnableSimpleResponses")
+                    .is_some_and(|v| matches!(v.value, Value::Bool(true))),
+                ttl_seconds,
+            });
+        }
+    }
+    let mut stage_variables = IndexMap::new();
+    let vars_key = if api_type == ApiType::Rest { "Variables" } else { "StageVariables" };
+    if let Some(vars) = props.get(vars_key).and_then(Node::as_map) {
+        for (k, v) in vars.iter() {
+            if let Some(t) = v.scalar_text() {
+                stage_variables.insert(k.to_string(), t);
+            }
+        }
+    }
+    Api {
+        logical_id: id.to_string(),
+        api_type,
+        stage_name,
+        binary_media_types: split_list(props.get("BinaryMediaTypes"))
+            .into_iter()
+            .map(|t| t.replace("~1", "/"))
+            .collect(),
+        cors,
+        stage_variables,
+        authorizers,
+        default_authorizer: auth
+            .and_then(|a| a.get("DefaultAuthorizer"))
+            .and_then(Node::scalar_text),
+        disable_execute_api_endpoint: props
+            .get("DisableExecuteApiEndpoint")
+            .is_some_and(|v| matches!(v.value, Value::Bool(true))),
+        implicit,
+    }
+}

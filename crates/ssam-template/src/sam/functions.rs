@@ -1,0 +1,604 @@
+//! Functions and layers: `AWS::Serverless::Function` (after Globals), `AWS::Lambda::Function`,
+//! their code location, configuration and typed event sources.
+
+use std::path::Path;
+
+use indexmap::IndexMap;
+
+use super::{Ctx, FUNCTION_EVENT_TYPES, IMPLICIT_HTTP_API, IMPLICIT_REST_API};
+use crate::model::*;
+use crate::node::{Node, Pos, Value};
+
+pub(crate) fn read_functions(ctx: &mut Ctx<'_>) -> Vec<Function> {
+    let ids: Vec<(String, String)> = ctx
+        .resources
+        .iter()
+        .filter(|r| matches!(r.rtype.as_str(), "AWS::Serverless::Function" | "AWS::Lambda::Function"))
+        .map(|r| (r.id.clone(), r.rtype.clone()))
+        .collect();
+    let mut out = Vec::new();
+    for (id, rtype) in ids {
+        let Some(node) = ctx.node_of(&id) else { continue };
+        let raw = if rtype == "AWS::Serverless::Function" {
+            ctx.globals.apply(&rtype, node, node.get("Properties"))
+        } else {
+            node.get("Properties")
+                .cloned()
+                .unwrap_or_else(|| Node::new(Value::Map(Default::default()), node.pos))
+        };
+        if raw.as_map().is_none() {
+            ctx.error(raw.pos, format!("{id}: Properties must be a mapping"));
+            continue;
+        }
+        let resolved = ctx.resolve(&raw).unwrap_or_else(|| raw.clone());
+        let f = if rtype == "AWS::Serverless::Function" {
+            serverless_function(ctx, &id, node, &raw, &resolved)
+        } else {
+            lambda_function(ctx, &id, node, &resolved)
+        };
+        out.push(f);
+    }
+    out
+}
+
+fn text(n: &Node) -> Text {
+    match n.scalar_text() {
+        Some(s) if n.intrinsic().is_none() => Text::Known(s),
+        _ => Text::Unresolved(Unresolved(n.to_json())),
+    }
+}
+
+/// A scalar property as a string (intrinsics rendered as JSON, so they stay visible).
+fn string_prop(props: &Node, key: &str) -> Option<String> {
+    props.get(key).map(|n| text(n).display())
+}
+
+fn u32_prop(ctx: &mut Ctx<'_>, props: &Node, key: &str, id: &str) -> Option<u32> {
+    let n = props.get(key)?;
+    if n.intrinsic().is_some() {
+        return None;
+    }
+    let t = n.scalar_text()?;
+    match t.trim().parse::<f64>() {
+        Ok(v) if v >= 0.0 && v <= f64::from(u32::MAX) && v.fract() == 0.0 => Some(v as u32),
+        _ => {
+            ctx.error(n.pos, format!("{id}: {key} must be a whole number, not {t:?}"));
+            None
+        }
+    }
+}
+
+fn string_list(n: Option<&Node>) -> Vec<String> {
+    match n.map(|n| &n.value) {
+        Some(Value::Seq(items)) => items.iter().map(|i| text(i).display()).collect(),
+        Some(_) => n.map(|n| vec![text(n).display()]).unwrap_or_default(),
+        None => Vec::new(),
+    }
+}
+
+fn environment(props: &Node) -> IndexMap<String, Text> {
+    let mut env = IndexMap::new();
+    if let Some(vars) = props
+        .get("Environment")
+        .and_then(|e| e.get("Variables"))
+        .and_then(Node::as_map)
+    {
+        for (k, v) in vars.iter() {
+            env.insert(k.to_string(), text(v));
+        }
+    }
+    env
+}
+
+fn layers(props: &Node) -> Vec<Text> {
+    props
+        .get("Layers")
+        .and_then(Node::as_seq)
+        .map(|items| items.iter().map(text).collect())
+        .unwrap_or_default()
+}
+
+fn architectures(props: &Node) -> Vec<String> {
+    let a = string_list(props.get("Architectures"));
+    if a.is_empty() {
+        vec!["x86_64".to_string()]
+    } else {
+        a
+    }
+}
+
+/// A local path or `s3://` URI as written in CodeUri / ContentUri / Code.
+fn code_from_string(base: &Path, s: &str) -> Code {
+    if let Some(rest) = s.strip_prefix("s3://") {
+        let (bucket, key) = rest.split_once('/').unwrap_or((rest, ""));
+        return Code::S3 {
+            bucket: Text::Known(bucket.to_string()),
+            key: Text::Known(key.to_string()),
+            version: None,
+        };
+    }
+    let path = base.join(s);
+    let lower = s.to_ascii_lowercase();
+    if lower.ends_with(".zip") || lower.ends_with(".jar") {
+        Code::Archive {
+            path,
+            as_written: s.to_string(),
+        }
+    } else {
+        Code::Dir {
+            path,
+            as_written: s.to_string(),
+        }
+    }
+}
+
+fn code_from_s3_map(n: &Node, bucket_key: &str, key_key: &str, version_key: &str) -> Code {
+    Code::S3 {
+        bucket: n.get(bucket_key).map_or(Text::Known(String::new()), text),
+        key: n.get(key_key).map_or(Text::Known(String::new()), text),
+        version: n.get(version_key).map(text),
+    }
+}
+
+fn serverless_function(ctx: &mut Ctx<'_>, id: &str, node: &Node, raw: &Node, props: &Node) -> Function {
+    let package_type = match props.get("PackageType").and_then(Node::as_str) {
+        Some("Image") => PackageType::Image,
+        Some("Zip") | None => PackageType::Zip,
+        Some(other) => {
+            let pos = props.get("PackageType").map_or(node.pos, |n| n.pos);
+            ctx.error(pos, format!("{id}: PackageType must be Zip or Image, not {other:?}"));
+            PackageType::Zip
+        }
+    };
+    let code = if package_type == PackageType::Image {
+        Code::Image {
+            uri: props.get("ImageUri").map(text),
+        }
+    } else if let Some(inline) = props.get("InlineCode") {
+        Code::Inline {
+            source: inline.scalar_text().unwrap_or_default(),
+        }
+    } else {
+        match props.get("CodeUri") {
+            None => Code::Dir {
+                path: ctx.base_dir.clone(),
+                as_written: ".".to_string(),
+            },
+            Some(n) if n.intrinsic().is_some() => Code::Unresolved {
+                value: Unresolved(n.to_json()),
+            },
+            Some(n) if n.as_map().is_some() => code_from_s3_map(n, "Bucket", "Key", "Version"),
+            Some(n) => match n.scalar_text() {
+                Some(s) => code_from_string(&ctx.base_dir, &s),
+                None => {
+                    ctx.error(n.pos, format!("{id}: CodeUri must be a path, an s3:// URI or {{Bucket, Key}}"));
+                    Code::Unresolved {
+                        value: Unresolved(n.to_json()),
+                    }
+                }
+            },
+        }
+    };
+    let metadata = node.get("Metadata").and_then(|m| ctx.resolve(m));
+    let meta_str = |k: &str| metadata.as_ref().and_then(|m| m.get(k)).and_then(Node::scalar_text);
+    let image_build = if package_type == PackageType::Image
+        && (meta_str("Dockerfile").is_some() || meta_str("DockerContext").is_some())
+    {
+        let context = meta_str("DockerContext").unwrap_or_else(|| ".".to_string());
+        let mut build_args = IndexMap::new();
+        if let Some(args) = metadata.as_ref().and_then(|m| m.get("DockerBuildArgs")).and_then(Node::as_map) {
+            for (k, v) in args.iter() {
+                build_args.insert(k.to_string(), text(v).display());
+            }
+        }
+        Some(ImageBuild {
+            dockerfile: meta_str("Dockerfile").unwrap_or_else(|| "Dockerfile".to_string()),
+            docker_context: ctx.base_dir.join(context),
+            docker_tag: meta_str("DockerTag"),
+            build_args,
+            build_target: meta_str("DockerBuildTarget"),
+        })
+    } else {
+        None
+    };
+    let image_config = props.get("ImageConfig").map(|c| ImageConfig {
+        command: c.get("Command").map(|n| string_list(Some(n))),
+        entry_point: c.get("EntryPoint").map(|n| string_list(Some(n))),
+        working_directory: c.get("WorkingDirectory").and_then(Node::scalar_text),
+    });
+    let events = read_events(ctx, id, raw, props);
+    let memory_size = u32_prop(ctx, props, "MemorySize", id).unwrap_or(128);
+    let timeout = u32_prop(ctx, props, "Timeout", id).unwrap_or(3);
+    let reserved_concurrency = u32_prop(ctx, props, "ReservedConcurrentExecutions", id);
+    let ephemeral_storage_mb = props
+        .get("EphemeralStorage")
+        .and_then(|e| e.get("Size"))
+        .and_then(Node::scalar_text)
+        .and_then(|s| s.parse().ok());
+    let event_invoke_config = props.get("EventInvokeConfig").map(|c| EventInvokeConfig {
+        maximum_retry_attempts: c
+            .get("MaximumRetryAttempts")
+            .and_then(Node::scalar_text)
+            .and_then(|s| s.parse().ok()),
+        maximum_event_age_in_seconds: c
+            .get("MaximumEventAgeInSeconds")
+            .and_then(Node::scalar_text)
+            .and_then(|s| s.parse().ok()),
+    });
+    let function_url = props.get("FunctionUrlConfig").map(|c| FunctionUrl {
+        auth_type: string_prop(c, "AuthType").unwrap_or_else(|| "NONE".into()),
+        invoke_mode: string_prop(c, "InvokeMode").unwrap_or_else(|| "BUFFERED".into()),
+        cors: c.get("Cors").map(Node::to_json),
+    });
+    Function {
+        logical_id: id.to_string(),
+        function_name: props.get("FunctionName").map(text),
+        resource_type: "AWS::Serverless::Function".into(),
+        package_type,
+        runtime: string_prop(props, "Runtime"),
+        handler: string_prop(props, "Handler"),
+        code,
+        image_build,
+        image_config,
+        build_method: meta_str("BuildMethod"),
+        memory_size,
+        timeout,
+        architectures: architectures(props),
+        environment: environment(props),
+        layers: layers(props),
+        reserved_concurrency,
+        ephemeral_storage_mb,
+        tracing: string_prop(props, "Tracing"),
+        description: string_prop(props, "Description"),
+        events,
+        event_invoke_config,
+        function_url,
+        location: ctx.loc(node.pos),
+    }
+}
+
+fn lambda_function(ctx: &mut Ctx<'_>, id: &str, node: &Node, props: &Node) -> Function {
+    let package_type = match props.get("PackageType").and_then(Node::as_str) {
+        Some("Image") => PackageType::Image,
+        _ => PackageType::Zip,
+    };
+    let code_node = props.get("Code");
+    let code = match code_node {
+        Some(c) if c.get("ImageUri").is_some() || package_type == PackageType::Image => Code::Image {
+            uri: c.get("ImageUri").map(text),
+        },
+        Some(c) if c.get("ZipFile").is_some() => Code::Inline {
+            source: c.get("ZipFile").and_then(Node::scalar_text).unwrap_or_default(),
+        },
+        Some(c) if c.get("S3Bucket").is_some() => code_from_s3_map(c, "S3Bucket", "S3Key", "S3ObjectVersion"),
+        Some(c) if c.intrinsic().is_some() => Code::Unresolved {
+            value: Unresolved(c.to_json()),
+        },
+        Some(c) => match c.scalar_text() {
+            Some(s) => code_from_string(&ctx.base_dir, &s),
+            None => Code::Unresolved {
+                value: Unresolved(c.to_json()),
+            },
+        },
+        None => {
+            ctx.error(node.pos, format!("{id}: AWS::Lambda::Function needs Code"));
+            Code::Dir {
+                path: ctx.base_dir.clone(),
+                as_written: ".".into(),
+            }
+        }
+    };
+    let memory_size = u32_prop(ctx, props, "MemorySize", id).unwrap_or(128);
+    let timeout = u32_prop(ctx, props, "Timeout", id).unwrap_or(3);
+    let reserved_concurrency = u32_prop(ctx, props, "ReservedConcurrentExecutions", id);
+    let image_config = props.get("ImageConfig").map(|c| ImageConfig {
+        command: c.get("Command").map(|n| string_list(Some(n))),
+        entry_point: c.get("EntryPoint").map(|n| string_list(Some(n))),
+        working_directory: c.get("WorkingDirectory").and_then(Node::scalar_text),
+    });
+    Function {
+        logical_id: id.to_string(),
+        function_name: props.get("FunctionName").map(text),
+        resource_type: "AWS::Lambda::Function".into(),
+        package_type,
+        runtime: string_prop(props, "Runtime"),
+        handler: string_prop(props, "Handler"),
+        code,
+        image_build: None,
+        image_config,
+        build_method: None,
+        memory_size,
+        timeout,
+        architectures: architectures(props),
+        environment: environment(props),
+        layers: layers(props),
+        reserved_concurrency,
+        ephemeral_storage_mb: None,
+        tracing: None,
+        description: string_prop(props, "Description"),
+        events: Vec::new(),
+        event_invoke_config: None,
+        function_url: None,
+        location: ctx.loc(node.pos),
+    }
+}
+
+/// `Events` of a serverless function. `raw` is before intrinsic resolution: S3 events need
+/// the bucket's logical id from `!Ref`, not the bucket name it resolves to.
+fn read_events(ctx: &mut Ctx<'_>, id: &str, raw: &Node, props: &Node) -> Vec<Event> {
+    let mut out = Vec::new();
+    let Some(events) = props.get("Events") else {
+        return out;
+    };
+    let Some(events) = events.as_map() else {
+        ctx.error(events.pos, format!("{id}: Events must be a mapping of event names to events"));
+        return out;
+    };
+    let raw_events = raw.get("Events").and_then(|e| e.as_map());
+    for (name, ev) in events.iter() {
+        let Some(etype) = ev.get("Type").and_then(Node::as_str) else {
+            ctx.error(ev.pos, format!("{id}: event {name} has no Type"));
+            continue;
+        };
+        if !FUNCTION_EVENT_TYPES.contains(&etype) {
+            let pos = ev.get("Type").map_or(ev.pos, |n| n.pos);
+            ctx.error_hint(
+                pos,
+                format!("{id}: event {name} has unknown type {etype:?}"),
+                format!("SAM event types are {}", FUNCTION_EVENT_TYPES.join(", ")),
+            );
+            continue;
+        }
+        let empty = Node::new(Value::Map(Default::default()), ev.pos);
+        let p = ev.get("Properties").unwrap_or(&empty);
+        let raw_p = raw_events
+            .and_then(|m| m.get(name))
+            .and_then(|e| e.get("Properties"));
+        let source = match etype {
+            "Api" => EventSource::Api(api_event(p, IMPLICIT_REST_API)),
+            "HttpApi" => EventSource::HttpApi(api_event(p, IMPLICIT_HTTP_API)),
+            "S3" => match s3_event(ctx, id, name, p, raw_p) {
+                Some(e) => EventSource::S3(e),
+                None => continue,
+            },
+            "SQS" => EventSource::Sqs {
+                queue: p.get("Queue").map_or(Text::Known(String::new()), text),
+                batch_size: p.get("BatchSize").and_then(Node::scalar_text).and_then(|s| s.parse().ok()),
+            },
+            "SNS" => EventSource::Sns {
+                topic: p.get("Topic").map_or(Text::Known(String::new()), text),
+            },
+            "Schedule" => EventSource::Schedule {
+                schedule: p.get("Schedule").map_or(Text::Known(String::new()), text),
+                input: p.get("Input").and_then(Node::scalar_text),
+                enabled: p
+                    .get("Enabled")
+                    .map(|e| !matches!(e.value, Value::Bool(false)))
+                    .unwrap_or(true),
+            },
+            "ScheduleV2" => EventSource::ScheduleV2 {
+                schedule: p.get("ScheduleExpression").map_or(Text::Known(String::new()), text),
+                input: p.get("Input").and_then(Node::scalar_text),
+            },
+            "EventBridgeRule" | "CloudWatchEvent" => EventSource::EventBridgeRule {
+                pattern: p.get("Pattern").map(Node::to_json),
+                event_bus: p.get("EventBusName").map(text),
+            },
+            "DynamoDB" => EventSource::DynamoDb {
+                stream: p.get("Stream").map_or(Text::Known(String::new()), text),
+                starting_position: p.get("StartingPosition").and_then(Node::scalar_text),
+                batch_size: p.get("BatchSize").and_then(Node::scalar_text).and_then(|s| s.parse().ok()),
+            },
+            "Kinesis" => EventSource::Kinesis {
+                stream: p.get("Stream").map_or(Text::Known(String::new()), text),
+                starting_position: p.get("StartingPosition").and_then(Node::scalar_text),
+                batch_size: p.get("BatchSize").and_then(Node::scalar_text).and_then(|s| s.parse().ok()),
+            },
+            _ => EventSource::Other {
+                properties: p.to_json(),
+            },
+        };
+        out.push(Event {
+            name: name.to_string(),
+            event_type: etype.to_string(),
+            source,
+            location: ctx.loc(ev.pos),
+        });
+    }
+    out
+}
+
+fn api_event(p: &Node, implicit: &str) -> ApiEvent {
+    let api_key = if implicit == IMPLICIT_REST_API { "RestApiId" } else { "ApiId" };
+    let api = p
+        .get(api_key)
+        .map(|n| match n.intrinsic() {
+            Some(("Ref", target)) => target.scalar_text().unwrap_or_default(),
+            _ => text(n).display(),
+        })
+        .unwrap_or_else(|| implicit.to_string());
+    let path = p.get("Path").and_then(Node::scalar_text);
+    let method = p.get("Method").and_then(Node::scalar_text);
+    let (path, method) = match (path, method) {
+        (None, None) if implicit == IMPLICIT_HTTP_API => ("$default".to_string(), "ANY".to_string()),
+        (p, m) => (
+            p.unwrap_or_else(|| "/".to_string()),
+            m.unwrap_or_else(|| "ANY".to_string()),
+        ),
+    };
+    let method = normalize_method(&method);
+    let authorizer = p
+        .get("Auth")
+        .and_then(|a| a.get("Authorizer"))
+        .and_then(Node::scalar_text);
+    ApiEvent {
+        api,
+        method,
+        path,
+        payload_format_version: p.get("PayloadFormatVersion").and_then(Node::scalar_text),
+        authorizer,
+        timeout_ms: p
+            .get("TimeoutInMillis")
+            .and_then(Node::scalar_text)
+            .and_then(|s| s.parse().ok()),
+    }
+}
+
+/// `get` → `GET`; `any` and `x-amazon-apigateway-any-method` → `ANY`.
+pub(crate) fn normalize_method(m: &str) -> String {
+    let up = m.to_ascii_uppercase();
+    if up == "X-AMAZON-APIGATEWAY-ANY-METHOD" || up == "*" {
+        "ANY".to_string()
+    } else {
+        up
+    }
+}
+
+fn s3_event(ctx: &mut Ctx<'_>, id: &str, name: &str, p: &Node, raw_p: Option<&Node>) -> Option<S3Event> {
+    let raw_bucket = raw_p.and_then(|r| r.get("Bucket"));
+    let bucket = match raw_bucket.and_then(Node::intrinsic) {
+        Some(("Ref", target)) => target.scalar_text(),
+        _ => None,
+    };
+    let Some(bucket) = bucket else {
+        let pos = raw_bucket.or(p.get("Bucket")).map_or(p.pos, |n| n.pos);
+        ctx.error_hint(
+            pos,
+            format!("{id}: S3 event {name} must reference a bucket of this template with !Ref"),
+            "write Bucket: !Ref MyBucket, where MyBucket is an AWS::S3::Bucket resource (S3 event sources cannot use buckets outside the template)",
+        );
+        return None;
+    };
+    if ctx.resource_type(&bucket).is_some_and(|t| t != "AWS::S3::Bucket") {
+        let pos = raw_bucket.map_or(p.pos, |n| n.pos);
+        ctx.error(pos, format!("{id}: S3 event {name}: {bucket} is not an AWS::S3::Bucket"));
+    }
+    let mut events = string_list(p.get("Events"));
+    events.sort();
+    let filter_rules = p.get("Filter").map(filter_rules).unwrap_or_default();
+    Some(S3Event {
+        bucket,
+        events,
+        filter_rules,
+    })
+}
+
+/// `Filter: {S3Key: {Rules: [{Name: prefix, Value: x}]}}` → sorted rules, names lower case.
+pub(crate) fn filter_rules(filter: &Node) -> Vec<FilterRule> {
+    let mut rules: Vec<FilterRule> = filter
+        .get("S3Key")
+        .and_then(|k| k.get("Rules"))
+        .and_then(Node::as_seq)
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|r| {
+                    Some(FilterRule {
+                        name: r.get("Name")?.scalar_text()?.to_ascii_lowercase(),
+                        value: r.get("Value").map(|v| text(v).display()).unwrap_or_default(),
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    rules.sort();
+    rules
+}
+
+/// The logical id of the template function a value points at: `!Ref F`, `!GetAtt F.Arn`,
+/// `${F.Arn}` inside a `Fn::Sub`, or an ARN string ending in `:function:NAME[:qualifier]`.
+pub(crate) fn function_target(n: &Node, functions: &[Function]) -> Option<String> {
+    let by_id = |s: &str| functions.iter().find(|f| f.logical_id == s).map(|f| f.logical_id.clone());
+    match &n.value {
+        Value::String(s) => {
+            // ${F.Arn}, ${F.Alias}, ${F} in a Sub template
+            let mut rest = s.as_str();
+            while let Some(start) = rest.find("${") {
+                let after = &rest[start + 2..];
+                let Some(end) = after.find('}') else { break };
+                let var = &after[..end];
+                let res = var.split('.').next().unwrap_or(var);
+                if let Some(f) = by_id(res) {
+                    return Some(f);
+                }
+                rest = &after[end + 1..];
+            }
+            if let Some(i) = s.find(":function:") {
+                let tail = &s[i + ":function:".len()..];
+                let name: String = tail
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+                    .collect();
+                return functions
+                    .iter()
+                    .find(|f| f.name() == name || f.logical_id == name)
+                    .map(|f| f.logical_id.clone());
+            }
+            None
+        }
+        Value::Map(m) => {
+            if let Some((f, arg)) = n.intrinsic() {
+                match f {
+                    "Ref" => return arg.as_str().and_then(by_id),
+                    "Fn::GetAtt" => {
+                        let res = match &arg.value {
+                            Value::String(s) => s.split('.').next().map(str::to_string),
+                            Value::Seq(items) => items.first().and_then(Node::as_str).map(str::to_string),
+                            _ => None,
+                        };
+                        return res.as_deref().and_then(by_id);
+                    }
+                    _ => {}
+                }
+            }
+            m.iter().find_map(|(_, v)| function_target(v, functions))
+        }
+        Value::Seq(items) => items.iter().find_map(|i| function_target(i, functions)),
+        _ => None,
+    }
+}
+
+pub(crate) fn read_layers(ctx: &mut Ctx<'_>) -> Vec<Layer> {
+    let ids: Vec<(String, String)> = ctx
+        .resources
+        .iter()
+        .filter(|r| matches!(r.rtype.as_str(), "AWS::Serverless::LayerVersion" | "AWS::Lambda::LayerVersion"))
+        .map(|r| (r.id.clone(), r.rtype.clone()))
+        .collect();
+    let mut out = Vec::new();
+    for (id, rtype) in ids {
+        let Some(node) = ctx.node_of(&id) else { continue };
+        let raw = if rtype == "AWS::Serverless::LayerVersion" {
+            ctx.globals.apply(&rtype, node, node.get("Properties"))
+        } else {
+            node.get("Properties").cloned().unwrap_or_else(|| Node::new(Value::Null, Pos::default()))
+        };
+        let props = ctx.resolve(&raw).unwrap_or(raw);
+        let content_node = props.get("ContentUri").or_else(|| props.get("Content"));
+        let content = match content_node {
+            Some(c) if c.get("S3Bucket").is_some() => code_from_s3_map(c, "S3Bucket", "S3Key", "S3ObjectVersion"),
+            Some(c) if c.get("Bucket").is_some() => code_from_s3_map(c, "Bucket", "Key", "Version"),
+            Some(c) => match c.scalar_text() {
+                Some(s) if c.intrinsic().is_none() => code_from_string(&ctx.base_dir, &s),
+                _ => Code::Unresolved {
+                    value: Unresolved(c.to_json()),
+                },
+            },
+            None => Code::Dir {
+                path: ctx.base_dir.clone(),
+                as_written: ".".into(),
+            },
+        };
+        let build_method = node
+            .get("Metadata")
+            .and_then(|m| m.get("BuildMethod"))
+            .and_then(Node::scalar_text);
+        out.push(Layer {
+            logical_id: id,
+            content,
+            compatible_runtimes: string_list(props.get("CompatibleRuntimes")),
+            build_method,
+        });
+    }
+    out
+}
