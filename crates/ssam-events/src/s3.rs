@@ -238,6 +238,22 @@ impl S3Event {
     }
 }
 
+/// Whether a configured notification event (`s3:ObjectCreated:*`, `s3:ObjectRemoved:Delete`)
+/// covers a record's `eventName` (`ObjectCreated:Put`).
+pub fn event_matches(configured: &str, event_name: &str) -> bool {
+    let configured = configured.strip_prefix("s3:").unwrap_or(configured);
+    match configured.strip_suffix('*') {
+        Some(prefix) => event_name.starts_with(prefix),
+        None => configured == event_name,
+    }
+}
+
+/// A sequencer for the `n`th change: upper-case hex, fixed width, so later changes to a
+/// key compare greater, as S3's do.
+pub fn sequencer(n: u128) -> String {
+    format!("{n:018X}")
+}
+
 /// Reverses [`encode::s3_key`]: `+` is a space, `%XX` a byte. Malformed escapes are kept as
 /// they are, so a hand-written event still yields a usable key.
 pub fn decode_s3_key(encoded: &str) -> String {
@@ -354,6 +370,27 @@ mod tests {
         assert!(object.get("size").is_none());
         assert!(object.get("eTag").is_none());
         assert_eq!(object["versionId"], "v1");
+    }
+
+    #[test]
+    fn configured_events_match_like_s3() {
+        assert!(event_matches("s3:ObjectCreated:*", "ObjectCreated:Put"));
+        assert!(event_matches(
+            "s3:ObjectCreated:*",
+            "ObjectCreated:CompleteMultipartUpload"
+        ));
+        assert!(event_matches(
+            "s3:ObjectRemoved:Delete",
+            "ObjectRemoved:Delete"
+        ));
+        assert!(!event_matches("s3:ObjectRemoved:*", "ObjectCreated:Put"));
+        assert!(!event_matches("s3:ObjectCreated:Post", "ObjectCreated:Put"));
+    }
+
+    #[test]
+    fn sequencers_order_like_their_counters() {
+        assert_eq!(sequencer(0x55AED6DCD90281E5), "0055AED6DCD90281E5");
+        assert!(sequencer(9) < sequencer(10));
     }
 
     #[test]
