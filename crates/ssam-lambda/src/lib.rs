@@ -1,1 +1,31 @@
 //! Lambda Runtime API emulator, invocation lifecycle, instance pools and sandboxes.
+//!
+//! [`LambdaService`] is the entry point: give it [`FunctionSpec`]s, then [`LambdaService::invoke`]
+//! (RequestResponse), [`LambdaService::invoke_async`] (Event) or [`LambdaService::invoke_stream`].
+//! Each function runs as native processes (one per concurrent invocation) that talk to ssam
+//! through the real Lambda Runtime API, so AWS's own runtime clients work unchanged.
+//! [`invoke_api`] serves Lambda's Invoke API over HTTP for SDKs (`ssam local start-lambda`).
+
+mod bootstrap;
+pub mod env_vars;
+mod error;
+mod instance;
+mod interpreter;
+pub mod invoke_api;
+pub mod limits;
+mod logs;
+mod runtime_api;
+mod sandbox;
+mod service;
+mod spec;
+
+pub use bootstrap::default_cache_dir;
+pub use error::InvokeError;
+pub use interpreter::Interpreter;
+pub use logs::{LogListener, Report};
+pub use runtime_api::StreamEvent;
+pub use service::{FailureKind, InvokeRequest, InvokeResponse, InvokeStream, LambdaService};
+pub use spec::{
+    FunctionSpec, RuntimeKind, ServiceOptions, DEFAULT_ACCOUNT_ID, DEFAULT_CONCURRENCY,
+    DEFAULT_REGION,
+};

@@ -1,0 +1,264 @@
+//! One execution environment: a sandbox process plus its Runtime API server, from init to
+//! kill. An instance serves one invocation at a time; its owner is the pool (idle) or the
+//! invocation running on it (busy).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use tokio::sync::{mpsc, oneshot, watch};
+
+use crate::logs::InstanceLog;
+use crate::runtime_api::{InitState, Invocation, RuntimeApi, RuntimeReply};
+use crate::sandbox::{self, ExitInfo, Launch, Sandbox};
+use crate::spec::FunctionSpec;
+
+/// Releases a concurrency slot of the pool when the instance holding it goes away.
+pub(crate) struct SlotGuard {
+    on_drop: Option<Box<dyn FnOnce() + Send + Sync>>,
+}
+
+impl SlotGuard {
+    pub(crate) fn new(f: impl FnOnce() + Send + Sync + 'static) -> Self {
+        SlotGuard {
+            on_drop: Some(Box::new(f)),
+        }
+    }
+}
+
+impl Drop for SlotGuard {
+    fn drop(&mut self) {
+        if let Some(f) = self.on_drop.take() {
+            f();
+        }
+    }
+}
+
+/// Why an instance could not finish its init.
+pub(crate) struct InitFailure {
+    /// The error document the caller receives (JSON).
+    pub body: Bytes,
+    pub error_type: String,
+    pub duration: Duration,
+}
+
+/// The end of one dispatched invocation, seen from the caller's side.
+pub(crate) enum Dispatch {
+    Reply(RuntimeReply),
+    Timeout,
+    Exited(ExitInfo),
+}
+
+pub(crate) struct Instance {
+    pub sandbox: Sandbox,
+    pub log: Arc<InstanceLog>,
+    invocations: mpsc::Sender<Invocation>,
+    server: tokio::task::JoinHandle<()>,
+    /// Set on a cold start, reported on the first REPORT line, then cleared.
+    pub init_duration: Option<Duration>,
+    pub last_used: Instant,
+    _slot: SlotGuard,
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        self.sandbox.kill();
+        self.server.abort();
+    }
+}
+
+/// A Lambda-style error document: `{"errorMessage": ..., "errorType": ...}`.
+pub(crate) fn error_doc(error_type: &str, message: &str) -> Bytes {
+    Bytes::from(serde_json::json!({ "errorMessage": message, "errorType": error_type }).to_string())
+}
+
+impl Instance {
+    /// Starts a sandbox and waits until its runtime asks for work (or fails trying).
+    pub(crate) async fn start(
+        spec: &FunctionSpec,
+        launch: &Launch,
+        extra_env: &indexmap::IndexMap<String, String>,
+        log: Arc<InstanceLog>,
+        slot: SlotGuard,
+        init_timeout: Duration,
+        request_id: &str,
+    ) -> Result<Instance, InitFailure> {
+        let started = Instant::now();
+        let fail = |error_type: &str, message: String| InitFailure {
+            body: error_doc(error_type, &message),
+            error_type: error_type.to_string(),
+            duration: started.elapsed(),
+        };
+        let api = RuntimeApi::start().await.map_err(|e| {
+            fail(
+                "Runtime.Unknown",
+                format!("could not bind the Runtime API: {e}"),
+            )
+        })?;
+        let env = sandbox::environment(spec, api.addr, &launch.env, extra_env, &log_stream_name());
+        let sandbox = match Sandbox::spawn(launch, &spec.code_dir, &env, &log) {
+            Ok(s) => s,
+            Err(e) => {
+                api.server.abort();
+                return Err(fail(e.error_type, e.message));
+            }
+        };
+        let mut instance = Instance {
+            sandbox,
+            log,
+            invocations: api.invocations,
+            server: api.server,
+            init_duration: None,
+            last_used: Instant::now(),
+            _slot: slot,
+        };
+        let mut init = api.init;
+        let mut exit = instance.sandbox.exit.clone();
+        let outcome = tokio::select! {
+            r = async { init.wait_for(|s| *s != InitState::Pending).await.map(|s| s.clone()).ok() } => r,
+            _ = wait_exited(&mut exit) => None,
+            _ = tokio::time::sleep(init_timeout) => Some(InitState::Pending),
+        };
+        match outcome {
+            Some(InitState::Ready) => {
+                instance.init_duration = Some(started.elapsed());
+                Ok(instance)
+            }
+            Some(InitState::Failed { body, error_type }) => {
+                let error_type = error_type
+                    .or_else(|| error_type_of(&body))
+                    .unwrap_or_else(|| "Runtime.Unknown".to_string());
+                let body = if body.is_empty() {
+                    error_doc(&error_type, "")
+                } else {
+                    body
+                };
+                Err(InitFailure {
+                    body,
+                    error_type,
+                    duration: started.elapsed(),
+                })
+            }
+            Some(InitState::Pending) => Err(fail(
+                "Sandbox.Timedout",
+                format!(
+                    "RequestId: {request_id} Error: Init timed out after {:.2} seconds",
+                    init_timeout.as_secs_f64()
+                ),
+            )),
+            None => {
+                let status = instance
+                    .sandbox
+                    .exit
+                    .borrow()
+                    .clone()
+                    .unwrap_or_else(|| ExitInfo("unknown".into()));
+                Err(fail(
+                    "Runtime.ExitError",
+                    format!(
+                        "RequestId: {request_id} Error: Runtime exited with error: {}",
+                        status.0
+                    ),
+                ))
+            }
+        }
+    }
+
+    /// Hands one invocation to the runtime and waits for its answer, its exit or the deadline.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn dispatch(
+        &mut self,
+        request_id: String,
+        payload: Bytes,
+        function_arn: String,
+        timeout: Duration,
+        trace_id: String,
+        client_context: Option<String>,
+        cognito_identity: Option<String>,
+    ) -> Dispatch {
+        let (reply_tx, reply_rx) = oneshot::channel();
+        let deadline_ms = epoch_ms() + timeout.as_millis() as u64;
+        let inv = Invocation {
+            request_id,
+            payload,
+            deadline_ms,
+            function_arn,
+            trace_id,
+            client_context,
+            cognito_identity,
+            reply: reply_tx,
+        };
+        let mut exit: watch::Receiver<Option<ExitInfo>> = self.sandbox.exit.clone();
+        if self.invocations.send(inv).await.is_err() {
+            return Dispatch::Exited(ExitInfo("runtime API closed".into()));
+        }
+        let sleep = tokio::time::sleep(timeout);
+        tokio::pin!(sleep);
+        let mut reply_rx = reply_rx;
+        tokio::select! {
+            biased;
+            r = &mut reply_rx => match r {
+                Ok(reply) => Dispatch::Reply(reply),
+                // The Runtime API dropped the answer (the runtime broke off its post): the
+                // process is on its way out, or will be killed as broken.
+                Err(_) => {
+                    let mut exit = self.sandbox.exit.clone();
+                    Dispatch::Exited(wait_exit(&mut exit, Duration::from_millis(500)).await)
+                }
+            },
+            _ = wait_exited(&mut exit) => {
+                // A runtime that answered and then exited still answered.
+                match reply_rx.try_recv() {
+                    Ok(reply) => Dispatch::Reply(reply),
+                    Err(_) => Dispatch::Exited(
+                        self.sandbox.exit.borrow().clone().unwrap_or_else(|| ExitInfo("unknown".into())),
+                    ),
+                }
+            }
+            _ = &mut sleep => Dispatch::Timeout,
+        }
+    }
+}
+
+/// Resolves once the process has exited (without holding a non-`Send` watch guard).
+async fn wait_exited(exit: &mut watch::Receiver<Option<ExitInfo>>) {
+    let _ = exit.wait_for(|e| e.is_some()).await;
+}
+
+async fn wait_exit(exit: &mut watch::Receiver<Option<ExitInfo>>, max: Duration) -> ExitInfo {
+    match tokio::time::timeout(max, wait_exited(exit)).await {
+        Ok(()) => exit
+            .borrow()
+            .clone()
+            .unwrap_or_else(|| ExitInfo("unknown".into())),
+        Err(_) => ExitInfo("the runtime broke off its response".into()),
+    }
+}
+
+fn error_type_of(body: &[u8]) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Doc {
+        #[serde(rename = "errorType")]
+        error_type: Option<String>,
+    }
+    serde_json::from_slice::<Doc>(body).ok()?.error_type
+}
+
+pub(crate) fn epoch_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// `2024/01/31/[$LATEST]<32 hex>`, as Lambda names log streams.
+fn log_stream_name() -> String {
+    let today = time::OffsetDateTime::now_utc().date();
+    format!(
+        "{:04}/{:02}/{:02}/[$LATEST]{}",
+        today.year(),
+        u8::from(today.month()),
+        today.day(),
+        uuid::Uuid::new_v4().simple()
+    )
+}

@@ -1,0 +1,149 @@
+//! Lambda's Invoke API over HTTP (`POST /2015-03-31/functions/{name}/invocations`), as
+//! boto3, the aws cli and other SDKs call it: RequestResponse, Event and DryRun, Tail logs,
+//! and errors in Lambda's JSON shape with `x-amzn-ErrorType`.
+
+use std::sync::Arc;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
+use serde::Deserialize;
+
+use crate::error::InvokeError;
+use crate::service::{InvokeRequest, LambdaService};
+
+/// The Invoke API routes; merge them into a bigger router or serve them alone.
+pub fn router(service: Arc<LambdaService>) -> Router {
+    Router::new()
+        .route("/2015-03-31/functions/{function}/invocations", post(invoke))
+        // Bodies over the limit must reach the handler so it can answer Lambda's 413, not
+        // axum's; 2x leaves room to measure them.
+        .layer(DefaultBodyLimit::max(
+            2 * crate::limits::SYNC_REQUEST_MAX + 1024,
+        ))
+        .fallback(not_found)
+        .with_state(service)
+}
+
+#[derive(Deserialize)]
+struct InvokeQuery {
+    #[serde(rename = "Qualifier")]
+    qualifier: Option<String>,
+}
+
+/// An error answered the way Lambda answers it.
+pub fn error_response(err: &InvokeError) -> Response {
+    let mut resp = Response::new(Body::from(err.body()));
+    *resp.status_mut() =
+        StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let h = resp.headers_mut();
+    h.insert("content-type", HeaderValue::from_static("application/json"));
+    h.insert(
+        "x-amzn-errortype",
+        HeaderValue::from_static(err.error_type()),
+    );
+    h.insert("x-amzn-requestid", request_id_header());
+    resp
+}
+
+fn request_id_header() -> HeaderValue {
+    HeaderValue::from_str(&uuid::Uuid::new_v4().to_string())
+        .unwrap_or_else(|_| HeaderValue::from_static("00000000-0000-0000-0000-000000000000"))
+}
+
+async fn not_found() -> Response {
+    let body = r#"{"Type":"User","message":"Unknown operation"}"#;
+    let mut resp = Response::new(Body::from(body));
+    *resp.status_mut() = StatusCode::NOT_FOUND;
+    resp.headers_mut().insert(
+        "x-amzn-errortype",
+        HeaderValue::from_static("UnknownOperationException"),
+    );
+    resp
+}
+
+fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+async fn invoke(
+    State(service): State<Arc<LambdaService>>,
+    Path(function): Path<String>,
+    Query(query): Query<InvokeQuery>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let function = match query.qualifier.as_deref() {
+        Some(q) if !function.starts_with("arn:") || function.matches(':').count() < 7 => {
+            format!("{function}:{q}")
+        }
+        _ => function,
+    };
+    let log_tail = match header(&headers, "x-amz-log-type") {
+        None | Some("None") => false,
+        Some("Tail") => true,
+        Some(other) => {
+            return error_response(&InvokeError::InvalidParameterValue(format!(
+                "1 validation error detected: Value '{other}' at 'logType' failed to satisfy constraint: Member must satisfy enum value set: [Tail, None]"
+            )))
+        }
+    };
+    let req = InvokeRequest {
+        function,
+        payload: body,
+        client_context: header(&headers, "x-amz-client-context").map(str::to_string),
+        cognito_identity: None,
+        log_tail,
+        trace_id: header(&headers, "x-amzn-trace-id").map(str::to_string),
+    };
+    match header(&headers, "x-amz-invocation-type").unwrap_or("RequestResponse") {
+        "RequestResponse" => match service.invoke(req).await {
+            Ok(resp) => {
+                let mut out = Response::new(Body::from(resp.payload));
+                let h = out.headers_mut();
+                let ct = resp
+                    .content_type
+                    .as_deref()
+                    .and_then(|c| HeaderValue::from_str(c).ok())
+                    .unwrap_or_else(|| HeaderValue::from_static("application/json"));
+                h.insert("content-type", ct);
+                if let Ok(v) = HeaderValue::from_str(&resp.request_id) {
+                    h.insert("x-amzn-requestid", v);
+                }
+                if let Ok(v) = HeaderValue::from_str(&resp.executed_version) {
+                    h.insert("x-amz-executed-version", v);
+                }
+                if let Some(fe) = resp.function_error.as_deref().and_then(|f| HeaderValue::from_str(f).ok()) {
+                    h.insert("x-amz-function-error", fe);
+                }
+                if let Some(tail) = resp.log_tail.as_deref().and_then(|t| HeaderValue::from_str(t).ok()) {
+                    h.insert("x-amz-log-result", tail);
+                }
+                out
+            }
+            Err(e) => error_response(&e),
+        },
+        "Event" => match service.invoke_async(req).await {
+            Ok(()) => {
+                let mut out = StatusCode::ACCEPTED.into_response();
+                out.headers_mut().insert("x-amzn-requestid", request_id_header());
+                out
+            }
+            Err(e) => error_response(&e),
+        },
+        "DryRun" => match service.resolve(&req.function) {
+            Ok(_) => {
+                let mut out = StatusCode::NO_CONTENT.into_response();
+                out.headers_mut().insert("x-amzn-requestid", request_id_header());
+                out
+            }
+            Err(e) => error_response(&e),
+        },
+        other => error_response(&InvokeError::InvalidParameterValue(format!(
+            "1 validation error detected: Value '{other}' at 'invocationType' failed to satisfy constraint: Member must satisfy enum value set: [Event, RequestResponse, DryRun]"
+        ))),
+    }
+}

@@ -1,0 +1,186 @@
+//! Function logs: each sandbox's stdout/stderr, line by line, with the function's name in
+//! front, plus the START / END / REPORT lines Lambda writes, and the tail kept for
+//! `X-Amz-Log-Type: Tail`.
+
+use std::io::Write as _;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use base64::Engine as _;
+use tokio::io::{AsyncBufReadExt as _, AsyncRead, BufReader};
+
+use crate::limits::LOG_TAIL_MAX;
+
+/// Receives every log line of every function (for `ssam start`'s dashboard, tests, ...).
+pub trait LogListener: Send + Sync {
+    fn line(&self, function: &str, line: &str);
+}
+
+/// Where one instance's log lines go.
+pub(crate) struct InstanceLog {
+    function: Arc<str>,
+    prefix: String,
+    print: bool,
+    listener: Option<Arc<dyn LogListener>>,
+    /// The current invocation's log, trimmed to the last few KB.
+    tail: Mutex<Vec<u8>>,
+}
+
+impl InstanceLog {
+    pub(crate) fn new(
+        function: &str,
+        print: bool,
+        with_prefix: bool,
+        listener: Option<Arc<dyn LogListener>>,
+    ) -> Arc<Self> {
+        Arc::new(InstanceLog {
+            function: function.into(),
+            prefix: if with_prefix {
+                format!("[{function}] ")
+            } else {
+                String::new()
+            },
+            print,
+            listener,
+            tail: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// One line of output (without its newline).
+    pub(crate) fn line(&self, line: &str) {
+        if self.print {
+            let mut err = std::io::stderr().lock();
+            let _ = writeln!(err, "{}{line}", self.prefix);
+        }
+        if let Some(l) = &self.listener {
+            l.line(&self.function, line);
+        }
+        let mut tail = self.tail.lock().unwrap_or_else(|p| p.into_inner());
+        tail.extend_from_slice(line.as_bytes());
+        tail.push(b'\n');
+        if tail.len() > 2 * LOG_TAIL_MAX {
+            let cut = tail.len() - LOG_TAIL_MAX;
+            tail.drain(..cut);
+        }
+    }
+
+    /// Starts a new invocation's log.
+    pub(crate) fn start(&self, request_id: &str) {
+        self.tail.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        self.line(&format!("START RequestId: {request_id} Version: $LATEST"));
+    }
+
+    pub(crate) fn end(&self, request_id: &str, report: &Report) {
+        self.line(&format!("END RequestId: {request_id}"));
+        self.line(&report.line(request_id));
+    }
+
+    /// Base64 of the last 4 KB of the current invocation's log.
+    pub(crate) fn tail_base64(&self) -> String {
+        let tail = self.tail.lock().unwrap_or_else(|p| p.into_inner());
+        let start = tail.len().saturating_sub(LOG_TAIL_MAX);
+        base64::engine::general_purpose::STANDARD.encode(&tail[start..])
+    }
+
+    /// Streams a pipe into the log until it closes.
+    pub(crate) fn pump<R: AsyncRead + Unpin + Send + 'static>(self: &Arc<Self>, pipe: R) {
+        let log = Arc::clone(self);
+        tokio::spawn(async move {
+            let mut reader = BufReader::new(pipe);
+            let mut buf = Vec::new();
+            loop {
+                buf.clear();
+                match reader.read_until(b'\n', &mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {
+                        while buf.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
+                            buf.pop();
+                        }
+                        log.line(&String::from_utf8_lossy(&buf));
+                    }
+                }
+            }
+        });
+    }
+}
+
+/// The numbers of a REPORT line.
+#[derive(Clone, Debug)]
+pub struct Report {
+    pub duration: Duration,
+    pub memory_mb: u32,
+    pub max_memory_used_mb: u64,
+    pub init_duration: Option<Duration>,
+}
+
+impl Report {
+    /// `REPORT RequestId: ... Duration: 1.23 ms Billed Duration: 2 ms Memory Size: 128 MB
+    /// Max Memory Used: 30 MB [Init Duration: 45.67 ms]`, tab-separated as CloudWatch shows it.
+    pub fn line(&self, request_id: &str) -> String {
+        let ms = self.duration.as_secs_f64() * 1000.0;
+        let billed = (ms.ceil() as u64).max(1);
+        let mut s = format!(
+            "REPORT RequestId: {request_id}\tDuration: {ms:.2} ms\tBilled Duration: {billed} ms\t\
+             Memory Size: {} MB\tMax Memory Used: {} MB",
+            self.memory_mb, self.max_memory_used_mb
+        );
+        if let Some(init) = self.init_duration {
+            s.push_str(&format!(
+                "\tInit Duration: {:.2} ms",
+                init.as_secs_f64() * 1000.0
+            ));
+        }
+        s
+    }
+}
+
+/// Peak resident memory of a process in MB (`VmHWM`), as Lambda's Max Memory Used.
+pub(crate) fn peak_rss_mb(pid: u32) -> u64 {
+    let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
+        return 0;
+    };
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map(|kb| kb.div_ceil(1024))
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn report_line_shape() {
+        let r = Report {
+            duration: Duration::from_micros(1234),
+            memory_mb: 128,
+            max_memory_used_mb: 30,
+            init_duration: Some(Duration::from_millis(45)),
+        };
+        assert_eq!(
+            r.line("abc"),
+            "REPORT RequestId: abc\tDuration: 1.23 ms\tBilled Duration: 2 ms\tMemory Size: 128 MB\tMax Memory Used: 30 MB\tInit Duration: 45.00 ms"
+        );
+    }
+
+    #[test]
+    fn own_peak_rss_is_known() {
+        assert!(peak_rss_mb(std::process::id()) > 0);
+    }
+
+    #[test]
+    fn tail_keeps_last_4k() {
+        let log = InstanceLog::new("f", false, true, None);
+        log.start("id");
+        for i in 0..1000 {
+            log.line(&format!("line {i}"));
+        }
+        let tail = base64::engine::general_purpose::STANDARD
+            .decode(log.tail_base64())
+            .expect("base64");
+        assert!(tail.len() <= LOG_TAIL_MAX);
+        assert!(String::from_utf8_lossy(&tail).ends_with("line 999\n"));
+    }
+}

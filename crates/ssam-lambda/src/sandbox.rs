@@ -1,0 +1,276 @@
+//! Native process sandboxes: how a function's runtime is started, with which environment,
+//! and how it is stopped without leaving orphans.
+//!
+//! Each sandbox is the leader of its own process group, so killing the group also ends
+//! whatever the function spawned (a `bootstrap` shell script and its `exec`ed child, worker
+//! processes, ...).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::Arc;
+
+use indexmap::IndexMap;
+use nix::sys::signal::{killpg, Signal};
+use nix::unistd::Pid;
+use tokio::sync::watch;
+
+use crate::bootstrap::{self, Bootstrap};
+use crate::interpreter;
+use crate::logs::InstanceLog;
+use crate::spec::{FunctionSpec, RuntimeKind};
+
+/// How the process ended, worded as Lambda words it ("exit status 1", "signal: killed").
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct ExitInfo(pub String);
+
+impl ExitInfo {
+    fn from_status(status: &std::process::ExitStatus) -> Self {
+        use std::os::unix::process::ExitStatusExt as _;
+        if let Some(code) = status.code() {
+            return ExitInfo(format!("exit status {code}"));
+        }
+        let sig = status.signal().unwrap_or(0);
+        let name = match Signal::try_from(sig) {
+            Ok(Signal::SIGKILL) => "killed".to_string(),
+            Ok(Signal::SIGSEGV) => "segmentation fault".to_string(),
+            Ok(Signal::SIGABRT) => "aborted".to_string(),
+            Ok(Signal::SIGTERM) => "terminated".to_string(),
+            Ok(s) => s.as_str().to_string(),
+            Err(_) => sig.to_string(),
+        };
+        ExitInfo(format!("signal: {name}"))
+    }
+}
+
+/// Why a sandbox could not be started; reported to the caller as an init error.
+#[derive(Debug)]
+pub(crate) struct LaunchError {
+    pub error_type: &'static str,
+    pub message: String,
+}
+
+/// The program, arguments and extra environment of a runtime.
+pub(crate) struct Launch {
+    pub program: PathBuf,
+    pub args: Vec<String>,
+    pub env: Vec<(String, String)>,
+    /// A note to print once (e.g. the interpreter is not the exact version).
+    pub warning: Option<String>,
+}
+
+/// Works out how to start `spec`'s runtime.
+pub(crate) fn launch_for(spec: &FunctionSpec, cache_dir: &Path) -> Result<Launch, LaunchError> {
+    let cache_err = |e: std::io::Error| LaunchError {
+        error_type: "Runtime.Unknown",
+        message: format!(
+            "could not write the runtime bootstrap to {}: {e}",
+            cache_dir.display()
+        ),
+    };
+    match spec.runtime_kind() {
+        RuntimeKind::Python { minor } => {
+            let py = interpreter::python(minor).map_err(|m| LaunchError {
+                error_type: "Runtime.InvalidEntrypoint",
+                message: m,
+            })?;
+            let script = bootstrap::ensure(cache_dir, Bootstrap::Python).map_err(cache_err)?;
+            Ok(Launch {
+                program: py.path,
+                args: vec![script.to_string_lossy().into_owned()],
+                env: vec![("LAMBDA_RUNTIME_DIR".into(), parent_str(&script))],
+                warning: py.warning,
+            })
+        }
+        RuntimeKind::Node { major } => {
+            let node = interpreter::node(major).map_err(|m| LaunchError {
+                error_type: "Runtime.InvalidEntrypoint",
+                message: m,
+            })?;
+            let script = bootstrap::ensure(cache_dir, Bootstrap::Node).map_err(cache_err)?;
+            let task = spec.code_dir.to_string_lossy().into_owned();
+            Ok(Launch {
+                program: node.path,
+                args: vec![script.to_string_lossy().into_owned()],
+                env: vec![
+                    ("LAMBDA_RUNTIME_DIR".into(), parent_str(&script)),
+                    ("NODE_PATH".into(), format!("{task}/node_modules:{task}")),
+                ],
+                warning: node.warning,
+            })
+        }
+        RuntimeKind::Provided => {
+            let bootstrap = spec.code_dir.join("bootstrap");
+            if !bootstrap.is_file() {
+                return Err(LaunchError {
+                    error_type: "Runtime.InvalidEntrypoint",
+                    message: format!(
+                        "Couldn't find valid bootstrap(s): [{}]",
+                        bootstrap.display()
+                    ),
+                });
+            }
+            Ok(Launch {
+                program: bootstrap,
+                args: Vec::new(),
+                env: Vec::new(),
+                warning: None,
+            })
+        }
+        RuntimeKind::Unsupported(r) => Err(LaunchError {
+            error_type: "Runtime.InvalidRuntime",
+            message: format!(
+                "runtime {r} cannot run as a native process (supported: python3.x, nodejsN.x, provided*)"
+            ),
+        }),
+    }
+}
+
+fn parent_str(p: &Path) -> String {
+    p.parent()
+        .map(|d| d.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// Host variables passed through: what a process needs to run at all, proxies and CA bundles,
+/// and the caller's AWS credentials (as SAM CLI passes them into its containers).
+const PASS_THROUGH: &[&str] = &[
+    "PATH",
+    "HOME",
+    "USER",
+    "TMPDIR",
+    "PYENV_ROOT",
+    "VIRTUAL_ENV",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "REQUESTS_CA_BUNDLE",
+    "AWS_CA_BUNDLE",
+    "NODE_EXTRA_CA_CERTS",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "NO_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "no_proxy",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+];
+
+/// The execution environment's variables, in Lambda's order of precedence: reserved
+/// variables, then `extra` (service-wide), then the function's own (template, then
+/// `--env-vars`). `AWS_LAMBDA_RUNTIME_API` is always ssam's.
+pub(crate) fn environment(
+    spec: &FunctionSpec,
+    api: SocketAddr,
+    launch_env: &[(String, String)],
+    extra: &IndexMap<String, String>,
+    log_stream: &str,
+) -> IndexMap<String, String> {
+    let mut env: IndexMap<String, String> = IndexMap::new();
+    for key in PASS_THROUGH {
+        if let Some(v) = std::env::var_os(key) {
+            env.insert((*key).to_string(), v.to_string_lossy().into_owned());
+        }
+    }
+    let task_root = spec.code_dir.to_string_lossy().into_owned();
+    let reserved = [
+        ("_HANDLER", spec.handler.clone()),
+        ("AWS_EXECUTION_ENV", format!("AWS_Lambda_{}", spec.runtime)),
+        ("AWS_LAMBDA_FUNCTION_NAME", spec.name.clone()),
+        (
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+            spec.memory_mb.to_string(),
+        ),
+        ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".to_string()),
+        ("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand".to_string()),
+        (
+            "AWS_LAMBDA_LOG_GROUP_NAME",
+            format!("/aws/lambda/{}", spec.name),
+        ),
+        ("AWS_LAMBDA_LOG_STREAM_NAME", log_stream.to_string()),
+        ("AWS_REGION", spec.region.clone()),
+        ("AWS_DEFAULT_REGION", spec.region.clone()),
+        ("LAMBDA_TASK_ROOT", task_root),
+        ("LANG", "en_US.UTF-8".to_string()),
+        ("TZ", ":UTC".to_string()),
+    ];
+    for (k, v) in reserved {
+        env.insert(k.to_string(), v);
+    }
+    for (k, v) in launch_env {
+        env.insert(k.clone(), v.clone());
+    }
+    for (k, v) in extra {
+        env.insert(k.clone(), v.clone());
+    }
+    for (k, v) in &spec.env {
+        env.insert(k.clone(), v.clone());
+    }
+    env.insert("AWS_LAMBDA_RUNTIME_API".to_string(), api.to_string());
+    env
+}
+
+/// A running runtime process.
+pub(crate) struct Sandbox {
+    pub pid: u32,
+    pub exit: watch::Receiver<Option<ExitInfo>>,
+}
+
+impl Sandbox {
+    /// Starts the runtime in its own process group, its output going to `log`.
+    pub(crate) fn spawn(
+        launch: &Launch,
+        code_dir: &Path,
+        env: &IndexMap<String, String>,
+        log: &Arc<InstanceLog>,
+    ) -> Result<Sandbox, LaunchError> {
+        let mut cmd = tokio::process::Command::new(&launch.program);
+        cmd.args(&launch.args)
+            .env_clear()
+            .envs(env)
+            .current_dir(code_dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .kill_on_drop(true);
+        let mut child = cmd.spawn().map_err(|e| LaunchError {
+            error_type: "Runtime.InvalidEntrypoint",
+            message: format!("could not start {}: {e}", launch.program.display()),
+        })?;
+        let pid = child.id().unwrap_or(0);
+        if let Some(out) = child.stdout.take() {
+            log.pump(out);
+        }
+        if let Some(err) = child.stderr.take() {
+            log.pump(err);
+        }
+        let (tx, rx) = watch::channel(None);
+        tokio::spawn(async move {
+            let info = match child.wait().await {
+                Ok(status) => ExitInfo::from_status(&status),
+                Err(e) => ExitInfo(format!("wait failed: {e}")),
+            };
+            let _ = tx.send(Some(info));
+        });
+        Ok(Sandbox { pid, exit: rx })
+    }
+
+    pub(crate) fn exited(&self) -> bool {
+        self.exit.borrow().is_some()
+    }
+
+    /// SIGKILL to the whole process group; the exit watcher reaps the leader.
+    pub(crate) fn kill(&self) {
+        if self.pid != 0 {
+            let _ = killpg(Pid::from_raw(self.pid as i32), Signal::SIGKILL);
+        }
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
