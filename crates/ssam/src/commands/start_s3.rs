@@ -1,10 +1,110 @@
-//! `ssam local start-s3`: not implemented yet (see the open issues).
+//! `ssam local start-s3`: a local S3 on LocalStack's port, until Ctrl-C.
 
+use std::io::Write;
+use std::net::IpAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-#[derive(clap::Args)]
-pub struct Args {}
+use anyhow::Context;
 
-pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("this command is not implemented yet")
+#[derive(clap::Args)]
+pub struct Args {
+    /// Port to listen on (0 picks a free one; the chosen address is printed).
+    #[arg(long, default_value_t = 4566, env = "SSAM_S3_PORT")]
+    pub port: u16,
+
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: IpAddr,
+
+    /// Where buckets and objects are kept between runs.
+    #[arg(long, default_value = ".ssam/s3", value_name = "DIR")]
+    pub data_dir: PathBuf,
+
+    /// Keep everything in a temporary directory, deleted on exit.
+    #[arg(long)]
+    pub ephemeral: bool,
+
+    /// Verify every request signature against the configured credentials.
+    #[arg(long)]
+    pub strict_auth: bool,
+
+    /// An `ACCESS_KEY:SECRET` pair accepted under --strict-auth (repeatable; default test:test).
+    #[arg(long = "credential", value_name = "KEY:SECRET")]
+    pub credentials: Vec<String>,
+
+    /// Region buckets report when created without a location constraint.
+    #[arg(long, default_value = "us-east-1", env = "AWS_REGION")]
+    pub region: String,
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let mut config = ssam_s3::S3Config {
+        host: args.host,
+        port: args.port,
+        data_dir: args.data_dir,
+        ephemeral: args.ephemeral,
+        strict_auth: args.strict_auth,
+        region: args.region,
+        ..Default::default()
+    };
+    if !args.credentials.is_empty() {
+        config.credentials = args
+            .credentials
+            .iter()
+            .map(|c| {
+                c.split_once(':')
+                    .map(|(k, s)| (k.to_owned(), s.to_owned()))
+                    .with_context(|| format!("--credential {c:?} is not ACCESS_KEY:SECRET"))
+            })
+            .collect::<anyhow::Result<_>>()?;
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let data_dir = config.data_dir.clone();
+        let ephemeral = config.ephemeral;
+        let running = ssam_s3::S3Server::start(config)
+            .await
+            .context("cannot start the local S3")?;
+        let store = if ephemeral {
+            "ephemeral store".to_owned()
+        } else {
+            format!("data in {}", data_dir.display())
+        };
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "S3 listening on {} ({store})", running.endpoint_url())?;
+        writeln!(out, "  aws --endpoint-url {} s3 ls", running.endpoint_url())?;
+        out.flush()?;
+        drop(out);
+        shutdown_signal().await;
+        eprintln!("stopping S3");
+        running.shutdown().await;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// Ctrl-C, or SIGTERM (docker stop, process managers).
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
 }

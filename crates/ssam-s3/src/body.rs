@@ -1,0 +1,220 @@
+//! Request and response bodies: receiving an upload into a temp file while hashing it, and
+//! streaming a stored blob (or a byte range of it) back.
+//!
+//! Bodies are never held whole in memory: the network side hands chunks to a blocking
+//! writer thread over a bounded channel (back-pressure), and that thread hashes, writes and
+//! finally fsyncs the file.
+
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use bytes::{Bytes, BytesMut};
+use futures::{Stream, StreamExt};
+use md5::{Digest, Md5};
+use s3s::checksum::ChecksumHasher;
+use s3s::dto::{Checksum, StreamingBlob};
+use s3s::{S3Error, S3ErrorCode, S3Result};
+
+/// Network chunks are coalesced to at least this size before a write.
+const WRITE_CHUNK: usize = 256 * 1024;
+/// Size of the chunks a GET streams.
+const READ_CHUNK: usize = 1024 * 1024;
+
+/// A body received into `tmp`, fsynced.
+pub struct Received {
+    pub tmp: PathBuf,
+    pub size: u64,
+    pub md5: [u8; 16],
+    pub checksum: Option<Checksum>,
+}
+
+/// Removes the temp file if the upload is abandoned before it is adopted.
+impl Received {
+    pub fn discard(&self) {
+        let _ = std::fs::remove_file(&self.tmp);
+    }
+}
+
+/// A hasher for one `x-amz-checksum-*` algorithm name.
+pub fn checksum_hasher(algorithm: &str) -> Option<ChecksumHasher> {
+    let mut h = ChecksumHasher::default();
+    match algorithm.to_ascii_uppercase().as_str() {
+        "CRC32" => h.crc32 = Some(Default::default()),
+        "CRC32C" => h.crc32c = Some(Default::default()),
+        "CRC64NVME" => h.crc64nvme = Some(Default::default()),
+        "SHA1" => h.sha1 = Some(Default::default()),
+        "SHA256" => h.sha256 = Some(Default::default()),
+        _ => return None,
+    }
+    Some(h)
+}
+
+/// The value of `algorithm` in a computed checksum.
+pub fn checksum_value<'a>(c: &'a Checksum, algorithm: &str) -> Option<&'a str> {
+    match algorithm.to_ascii_uppercase().as_str() {
+        "CRC32" => c.checksum_crc32.as_deref(),
+        "CRC32C" => c.checksum_crc32c.as_deref(),
+        "CRC64NVME" => c.checksum_crc64nvme.as_deref(),
+        "SHA1" => c.checksum_sha1.as_deref(),
+        "SHA256" => c.checksum_sha256.as_deref(),
+        _ => None,
+    }
+}
+
+/// The error a body stream failed with: s3s's own (signature, sha256 mismatch) when it is
+/// one, else `IncompleteBody` (the client went away or sent less than it announced).
+fn stream_error(err: &(dyn std::error::Error + 'static)) -> S3Error {
+    if let Some(e) = err.downcast_ref::<S3Error>() {
+        let mut out = S3Error::new(e.code().clone());
+        if let Some(m) = e.message() {
+            out.set_message(m.to_owned());
+        }
+        return out;
+    }
+    S3Error::with_message(
+        S3ErrorCode::IncompleteBody,
+        format!("the request body could not be read: {err}"),
+    )
+}
+
+/// Receives `body` into `tmp`, computing MD5 and (when asked) one checksum on the way.
+pub async fn receive(
+    tmp: PathBuf,
+    body: Option<StreamingBlob>,
+    algorithm: Option<&str>,
+) -> S3Result<Received> {
+    let hasher = match algorithm {
+        Some(a) => Some(checksum_hasher(a).ok_or_else(|| {
+            S3Error::with_message(
+                S3ErrorCode::InvalidRequest,
+                format!("unsupported checksum algorithm {a}"),
+            )
+        })?),
+        None => None,
+    };
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(8);
+    let path = tmp.clone();
+    let writer =
+        tokio::task::spawn_blocking(move || -> io::Result<(u64, [u8; 16], Option<Checksum>)> {
+            let mut f = File::create(&path)?;
+            let mut md5 = Md5::new();
+            let mut hasher = hasher;
+            let mut n = 0u64;
+            while let Some(chunk) = rx.blocking_recv() {
+                md5.update(&chunk);
+                if let Some(h) = hasher.as_mut() {
+                    h.update(&chunk);
+                }
+                f.write_all(&chunk)?;
+                n += chunk.len() as u64;
+            }
+            f.sync_all()?;
+            Ok((
+                n,
+                md5.finalize().into(),
+                hasher.map(ChecksumHasher::finalize),
+            ))
+        });
+
+    let mut failure = None;
+    if let Some(mut body) = body {
+        let mut pending = BytesMut::new();
+        while let Some(item) = body.next().await {
+            match item {
+                Ok(chunk) => {
+                    pending.extend_from_slice(&chunk);
+                    if pending.len() >= WRITE_CHUNK
+                        && tx.send(pending.split().freeze()).await.is_err()
+                    {
+                        break;
+                    }
+                }
+                Err(err) => {
+                    failure = Some(stream_error(err.as_ref()));
+                    break;
+                }
+            }
+        }
+        if failure.is_none() && !pending.is_empty() {
+            let _ = tx.send(pending.freeze()).await;
+        }
+    }
+    drop(tx);
+    let written = writer
+        .await
+        .map_err(|e| S3Error::with_message(S3ErrorCode::InternalError, e.to_string()));
+    let discard = || {
+        let _ = std::fs::remove_file(&tmp);
+    };
+    if let Some(err) = failure {
+        discard();
+        return Err(err);
+    }
+    match written {
+        Ok(Ok((size, md5, checksum))) => Ok(Received {
+            tmp,
+            size,
+            md5,
+            checksum,
+        }),
+        Ok(Err(e)) => {
+            discard();
+            Err(S3Error::with_message(
+                S3ErrorCode::InternalError,
+                format!("writing the body: {e}"),
+            ))
+        }
+        Err(e) => {
+            discard();
+            Err(e)
+        }
+    }
+}
+
+/// Copies `len` bytes at `offset` of `src` into a new file `tmp`, hashing them (UploadPartCopy).
+pub fn copy_range(src: &Path, offset: u64, len: u64, tmp: &Path) -> io::Result<([u8; 16], u64)> {
+    let mut from = File::open(src)?;
+    from.seek(SeekFrom::Start(offset))?;
+    let mut from = from.take(len);
+    let mut to = File::create(tmp)?;
+    let mut md5 = Md5::new();
+    let mut buf = vec![0u8; READ_CHUNK];
+    let mut n = 0u64;
+    loop {
+        let r = from.read(&mut buf)?;
+        if r == 0 {
+            break;
+        }
+        md5.update(&buf[..r]);
+        to.write_all(&buf[..r])?;
+        n += r as u64;
+    }
+    to.sync_all()?;
+    Ok((md5.finalize().into(), n))
+}
+
+/// Streams `len` bytes of an open file from its current position, in 1 MiB reads on the
+/// blocking pool.
+pub fn file_stream(
+    file: File,
+    len: u64,
+) -> impl Stream<Item = io::Result<Bytes>> + Send + Sync + 'static {
+    futures::stream::try_unfold((Some(file), len), |(file, remaining)| async move {
+        let Some(mut file) = file else {
+            return Ok(None);
+        };
+        if remaining == 0 {
+            return Ok(None);
+        }
+        let n = usize::try_from(remaining.min(READ_CHUNK as u64)).unwrap_or(READ_CHUNK);
+        let (file, buf) = tokio::task::spawn_blocking(move || -> io::Result<(File, Vec<u8>)> {
+            let mut buf = vec![0u8; n];
+            file.read_exact(&mut buf)?;
+            Ok((file, buf))
+        })
+        .await
+        .map_err(io::Error::other)??;
+        Ok(Some((Bytes::from(buf), (Some(file), remaining - n as u64))))
+    })
+}

@@ -1,0 +1,731 @@
+//! The object store on disk: buckets, object versions, multipart uploads.
+//!
+//! Layout under the data directory:
+//!
+//! ```text
+//! tmp/                      bodies being received; never referenced, wiped at start
+//! buckets/<name>/bucket.json  bucket settings (replaced atomically)
+//! buckets/<name>/journal      append-only JSON lines: the sorted index is rebuilt from it
+//! buckets/<name>/blobs/<id>   object bodies, named by a random id (never by the key)
+//! buckets/<name>/uploads/<upload-id>.json  in-progress multipart uploads
+//! ```
+//!
+//! Architecture invariant: an object key is only ever data (in the journal and in memory),
+//! never part of a path, so no key can reach outside the data directory.
+//!
+//! Durability: a body is written to `tmp/`, fsynced, renamed into `blobs/` (and the
+//! directory fsynced), and only then is a journal record appended and fsynced. A crash
+//! before the journal append leaves an unreferenced blob that the next start deletes; a
+//! torn last journal line is cut off at the next start. Only after the journal fsync does
+//! the handler answer, so an acknowledged write survives `kill -9`.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+
+use serde::{Deserialize, Serialize};
+
+/// Journal records beyond which (and beyond twice the live versions) the journal is rewritten.
+const COMPACT_MIN_RECORDS: u64 = 10_000;
+
+/// Content headers and user metadata stored with an object version.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ObjectMeta {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_encoding: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_disposition: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_language: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_control: Option<String>,
+    /// The `Expires` header as an HTTP date.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage_class: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub website_redirect: Option<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub user: BTreeMap<String, String>,
+}
+
+/// A checksum an object was stored with (`x-amz-checksum-*`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct StoredChecksum {
+    /// `CRC32`, `CRC32C`, `CRC64NVME`, `SHA1` or `SHA256`.
+    pub algorithm: String,
+    /// Base64, with a `-N` suffix for composite multipart checksums.
+    pub value: String,
+    /// `FULL_OBJECT` or `COMPOSITE`.
+    pub kind: String,
+}
+
+/// One version of a key: an object or a delete marker.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Version {
+    /// `"null"` for objects written while versioning was off or suspended.
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blob: Option<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub delete_marker: bool,
+    pub size: u64,
+    /// Without quotes; `md5-N` for multipart objects.
+    pub etag: String,
+    /// Unix time in milliseconds.
+    pub modified_ms: i64,
+    #[serde(default)]
+    pub meta: ObjectMeta,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<(String, String)>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checksum: Option<StoredChecksum>,
+    /// Part sizes when the object came from a multipart upload.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parts: Vec<u64>,
+}
+
+/// Bucket versioning state.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub enum Versioning {
+    #[default]
+    Unversioned,
+    Enabled,
+    Suspended,
+}
+
+/// Settings of a bucket, kept in `bucket.json`. Sub-resources are stored as the XML S3
+/// took them in, so they round-trip exactly.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct BucketConfig {
+    pub created_ms: i64,
+    #[serde(default)]
+    pub region: String,
+    #[serde(default)]
+    pub versioning: Versioning,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cors_xml: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tagging_xml: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notification_xml: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<String>,
+}
+
+/// One uploaded part of a multipart upload.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PartInfo {
+    pub blob: String,
+    pub size: u64,
+    pub etag: String,
+    pub modified_ms: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checksum: Option<String>,
+}
+
+/// An in-progress multipart upload (persisted as `uploads/<id>.json`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Upload {
+    pub id: String,
+    pub key: String,
+    pub initiated_ms: i64,
+    #[serde(default)]
+    pub meta: ObjectMeta,
+    #[serde(default)]
+    pub tags: Vec<(String, String)>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checksum_algorithm: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checksum_type: Option<String>,
+    #[serde(default)]
+    pub parts: BTreeMap<u32, PartInfo>,
+}
+
+/// A journal line.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "op")]
+pub enum Record {
+    /// Adds a version as the newest of its key (replacing one with the same id), or, with
+    /// `in_place`, replaces the version with that id where it stands (tag updates).
+    #[serde(rename = "put")]
+    Put {
+        key: String,
+        v: Box<Version>,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        in_place: bool,
+    },
+    /// Removes one version permanently.
+    #[serde(rename = "del")]
+    Del { key: String, id: String },
+}
+
+/// Store errors; the protocol layer maps them to S3 error codes.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("the specified bucket does not exist")]
+    NoSuchBucket,
+    #[error("the bucket already exists and is owned by you")]
+    BucketExists,
+    #[error("the bucket is not empty")]
+    BucketNotEmpty,
+    #[error("invalid bucket name")]
+    InvalidBucketName,
+    #[error(transparent)]
+    Io(#[from] io::Error),
+}
+
+/// The in-memory state of one bucket, guarded by its mutex.
+pub struct BucketState {
+    pub config: BucketConfig,
+    /// Key -> versions, newest first. A `BTreeMap` so prefix listing is a range scan.
+    pub objects: BTreeMap<String, Vec<Version>>,
+    pub uploads: BTreeMap<String, Upload>,
+    journal: File,
+    journal_records: u64,
+    live_versions: u64,
+}
+
+/// A bucket on disk.
+pub struct Bucket {
+    pub name: String,
+    dir: PathBuf,
+    state: Mutex<BucketState>,
+}
+
+/// The whole store.
+pub struct Store {
+    root: PathBuf,
+    tmp: PathBuf,
+    buckets: RwLock<BTreeMap<String, Arc<Bucket>>>,
+}
+
+/// Milliseconds since the Unix epoch, now.
+pub fn now_ms() -> i64 {
+    let now = time::OffsetDateTime::now_utc();
+    i64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}
+
+/// A fresh random id for blobs, uploads and version ids.
+pub fn new_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+fn fsync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+/// Writes `bytes` to `path` atomically: temp file in the same directory, fsync, rename,
+/// fsync the directory.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let dir = path
+        .parent()
+        .ok_or_else(|| io::Error::other("path without parent"))?;
+    let tmp = dir.join(format!(".tmp-{}", new_id()));
+    {
+        let mut f = File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+    }
+    fs::rename(&tmp, path)?;
+    fsync_dir(dir)
+}
+
+/// Bucket names become directory names, so only S3's DNS-style names are accepted here
+/// (s3s validates them first; this is the store's own guard).
+fn valid_bucket_name(name: &str) -> bool {
+    (3..=63).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+        && name.as_bytes()[0].is_ascii_alphanumeric()
+        && !name.contains("..")
+}
+
+/// Upload ids are ours (hex); anything else is not an upload, and never a path.
+pub fn valid_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+impl Store {
+    /// Opens (or creates) the store at `root`, replaying every bucket's journal.
+    pub fn open(root: &Path) -> Result<Self, StoreError> {
+        let root = root.to_path_buf();
+        let tmp = root.join("tmp");
+        let buckets_dir = root.join("buckets");
+        fs::create_dir_all(&buckets_dir)?;
+        // Whatever is in tmp/ was never acknowledged.
+        if tmp.exists() {
+            fs::remove_dir_all(&tmp)?;
+        }
+        fs::create_dir_all(&tmp)?;
+        let mut buckets = BTreeMap::new();
+        for entry in fs::read_dir(&buckets_dir)? {
+            let entry = entry?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if !valid_bucket_name(&name) || !entry.path().join("bucket.json").exists() {
+                continue;
+            }
+            let bucket = Bucket::load(name.clone(), entry.path())?;
+            buckets.insert(name, Arc::new(bucket));
+        }
+        Ok(Self {
+            root,
+            tmp,
+            buckets: RwLock::new(buckets),
+        })
+    }
+
+    /// Where request bodies are received before they are committed.
+    pub fn tmp_path(&self) -> PathBuf {
+        self.tmp.join(new_id())
+    }
+
+    pub fn bucket(&self, name: &str) -> Result<Arc<Bucket>, StoreError> {
+        let map = self
+            .buckets
+            .read()
+            .map_err(|_| io::Error::other("bucket map poisoned"))?;
+        map.get(name).cloned().ok_or(StoreError::NoSuchBucket)
+    }
+
+    pub fn list_buckets(&self) -> Vec<(String, BucketConfig)> {
+        let Ok(map) = self.buckets.read() else {
+            return Vec::new();
+        };
+        map.values()
+            .filter_map(|b| b.lock().ok().map(|s| (b.name.clone(), s.config.clone())))
+            .collect()
+    }
+
+    /// Creates a bucket directory atomically (built in `tmp/`, then renamed into place).
+    pub fn create_bucket(
+        &self,
+        name: &str,
+        config: BucketConfig,
+    ) -> Result<Arc<Bucket>, StoreError> {
+        if !valid_bucket_name(name) {
+            return Err(StoreError::InvalidBucketName);
+        }
+        let mut map = self
+            .buckets
+            .write()
+            .map_err(|_| io::Error::other("bucket map poisoned"))?;
+        if map.contains_key(name) {
+            return Err(StoreError::BucketExists);
+        }
+        let staging = self.tmp.join(format!("bucket-{}", new_id()));
+        fs::create_dir_all(staging.join("blobs"))?;
+        fs::create_dir_all(staging.join("uploads"))?;
+        File::create(staging.join("journal"))?.sync_all()?;
+        write_atomic(
+            &staging.join("bucket.json"),
+            &serde_json::to_vec_pretty(&config).map_err(io::Error::other)?,
+        )?;
+        fsync_dir(&staging)?;
+        let dir = self.root.join("buckets").join(name);
+        fs::rename(&staging, &dir)?;
+        fsync_dir(&self.root.join("buckets"))?;
+        let bucket = Arc::new(Bucket::load(name.to_owned(), dir)?);
+        map.insert(name.to_owned(), Arc::clone(&bucket));
+        Ok(bucket)
+    }
+
+    /// Deletes an empty bucket: renamed out of `buckets/` first, so it vanishes atomically.
+    pub fn delete_bucket(&self, name: &str) -> Result<(), StoreError> {
+        let mut map = self
+            .buckets
+            .write()
+            .map_err(|_| io::Error::other("bucket map poisoned"))?;
+        let bucket = map.get(name).cloned().ok_or(StoreError::NoSuchBucket)?;
+        {
+            let state = bucket.lock()?;
+            if !state.objects.is_empty() {
+                return Err(StoreError::BucketNotEmpty);
+            }
+        }
+        let trash = self.tmp.join(format!("trash-{}", new_id()));
+        fs::rename(&bucket.dir, &trash)?;
+        fsync_dir(&self.root.join("buckets"))?;
+        map.remove(name);
+        drop(map);
+        // Failing to free the space is not the client's problem; the next start wipes tmp/.
+        let _ = fs::remove_dir_all(&trash);
+        Ok(())
+    }
+}
+
+impl Bucket {
+    fn load(name: String, dir: PathBuf) -> Result<Self, StoreError> {
+        let config: BucketConfig = serde_json::from_slice(&fs::read(dir.join("bucket.json"))?)
+            .map_err(io::Error::other)?;
+        let journal_path = dir.join("journal");
+        let mut objects: BTreeMap<String, Vec<Version>> = BTreeMap::new();
+        let mut records = 0u64;
+        let mut good_len = 0u64;
+        {
+            let f = OpenOptions::new()
+                .read(true)
+                .create(true)
+                .append(true)
+                .open(&journal_path)?;
+            let mut reader = BufReader::new(f);
+            let mut line = Vec::new();
+            loop {
+                line.clear();
+                let n = reader.read_until(b'\n', &mut line)?;
+                if n == 0 {
+                    break;
+                }
+                // A line without its newline, or one that does not parse, is a write torn
+                // by a crash: it was never acknowledged, so it and anything after it go.
+                if line.last() != Some(&b'\n') {
+                    break;
+                }
+                let Ok(rec) = serde_json::from_slice::<Record>(&line) else {
+                    tracing::warn!(bucket = %name, "journal: dropping an unreadable record and what follows");
+                    break;
+                };
+                apply(&mut objects, rec);
+                records += 1;
+                good_len += n as u64;
+            }
+        }
+        let journal = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .open(&journal_path)?;
+        if journal.metadata()?.len() != good_len {
+            journal.set_len(good_len)?;
+            journal.sync_all()?;
+        }
+        let live_versions = objects.values().map(|v| v.len() as u64).sum();
+
+        let mut uploads = BTreeMap::new();
+        let uploads_dir = dir.join("uploads");
+        fs::create_dir_all(&uploads_dir)?;
+        for entry in fs::read_dir(&uploads_dir)? {
+            let path = entry?.path();
+            if path.extension().and_then(|e| e.to_str()) != Some("json") {
+                continue;
+            }
+            match fs::read(&path).map(|b| serde_json::from_slice::<Upload>(&b)) {
+                Ok(Ok(up)) if valid_id(&up.id) => {
+                    uploads.insert(up.id.clone(), up);
+                }
+                _ => {
+                    let _ = fs::remove_file(&path);
+                }
+            }
+        }
+
+        // Blobs nobody references are bodies whose commit never happened.
+        let mut referenced: HashSet<String> = HashSet::new();
+        for v in objects.values().flatten() {
+            if let Some(b) = &v.blob {
+                referenced.insert(b.clone());
+            }
+        }
+        for up in uploads.values() {
+            for p in up.parts.values() {
+                referenced.insert(p.blob.clone());
+            }
+        }
+        let blobs = dir.join("blobs");
+        fs::create_dir_all(&blobs)?;
+        for entry in fs::read_dir(&blobs)? {
+            let entry = entry?;
+            let fname = entry.file_name().to_string_lossy().into_owned();
+            if !referenced.contains(&fname) {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
+
+        let state = BucketState {
+            config,
+            objects,
+            uploads,
+            journal,
+            journal_records: records,
+            live_versions,
+        };
+        Ok(Self {
+            name,
+            dir,
+            state: Mutex::new(state),
+        })
+    }
+
+    pub fn lock(&self) -> io::Result<MutexGuard<'_, BucketState>> {
+        self.state
+            .lock()
+            .map_err(|_| io::Error::other("bucket state poisoned"))
+    }
+
+    pub fn blob_path(&self, blob: &str) -> PathBuf {
+        self.dir.join("blobs").join(blob)
+    }
+
+    /// Moves a fully written, fsynced body from `tmp/` into `blobs/` under a fresh name.
+    pub fn adopt_blob(&self, tmp: &Path) -> io::Result<String> {
+        let id = new_id();
+        fs::rename(tmp, self.blob_path(&id))?;
+        fsync_dir(&self.dir.join("blobs"))?;
+        Ok(id)
+    }
+
+    /// A new blob with the same bytes (a hard link: blobs are never modified in place).
+    pub fn link_blob(&self, from: &Bucket, blob: &str) -> io::Result<String> {
+        let id = new_id();
+        let dst = self.blob_path(&id);
+        if fs::hard_link(from.blob_path(blob), &dst).is_err() {
+            let tmp = dst.with_extension("copying");
+            fs::copy(from.blob_path(blob), &tmp)?;
+            File::open(&tmp)?.sync_all()?;
+            fs::rename(&tmp, &dst)?;
+        }
+        fsync_dir(&self.dir.join("blobs"))?;
+        Ok(id)
+    }
+
+    /// Deletes blobs no longer referenced. Failures only leak space until the next start.
+    pub fn drop_blobs(&self, blobs: &[String]) {
+        for b in blobs {
+            let _ = fs::remove_file(self.blob_path(b));
+        }
+    }
+
+    pub fn save_config(&self, state: &BucketState) -> io::Result<()> {
+        write_atomic(
+            &self.dir.join("bucket.json"),
+            &serde_json::to_vec_pretty(&state.config).map_err(io::Error::other)?,
+        )
+    }
+
+    pub fn save_upload(&self, up: &Upload) -> io::Result<()> {
+        write_atomic(
+            &self.dir.join("uploads").join(format!("{}.json", up.id)),
+            &serde_json::to_vec(up).map_err(io::Error::other)?,
+        )
+    }
+
+    pub fn remove_upload_file(&self, id: &str) -> io::Result<()> {
+        match fs::remove_file(self.dir.join("uploads").join(format!("{id}.json"))) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+            _ => fsync_dir(&self.dir.join("uploads")),
+        }
+    }
+
+    /// Appends records to the journal (fsynced), then applies them to the index. Returns
+    /// the blobs the records made unreferenced; the caller deletes them after unlocking.
+    pub fn commit(&self, state: &mut BucketState, records: Vec<Record>) -> io::Result<Vec<String>> {
+        if records.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut buf = Vec::with_capacity(512 * records.len());
+        for r in &records {
+            serde_json::to_writer(&mut buf, r).map_err(io::Error::other)?;
+            buf.push(b'\n');
+        }
+        state.journal.write_all(&buf)?;
+        state.journal.sync_data()?;
+        let mut freed = Vec::new();
+        for r in records {
+            state.journal_records += 1;
+            freed.extend(apply_counting(state, r));
+        }
+        if state.journal_records > COMPACT_MIN_RECORDS
+            && state.journal_records > 2 * state.live_versions
+        {
+            // Compaction failing leaves the long journal in place, which is still correct.
+            if let Err(err) = self.compact(state) {
+                tracing::warn!(bucket = %self.name, %err, "journal compaction failed");
+            }
+        }
+        Ok(freed)
+    }
+
+    /// Rewrites the journal as one `put` per live version (atomically replaced).
+    fn compact(&self, state: &mut BucketState) -> io::Result<()> {
+        let path = self.dir.join("journal");
+        let tmp = self.dir.join("journal.compact");
+        {
+            let mut w = io::BufWriter::new(File::create(&tmp)?);
+            for (key, versions) in &state.objects {
+                for v in versions.iter().rev() {
+                    let r = Record::Put {
+                        key: key.clone(),
+                        v: Box::new(v.clone()),
+                        in_place: false,
+                    };
+                    serde_json::to_writer(&mut w, &r).map_err(io::Error::other)?;
+                    w.write_all(b"\n")?;
+                }
+            }
+            let f = w.into_inner().map_err(|e| e.into_error())?;
+            f.sync_all()?;
+        }
+        fs::rename(&tmp, &path)?;
+        fsync_dir(&self.dir)?;
+        state.journal = OpenOptions::new().read(true).append(true).open(&path)?;
+        state.journal_records = state.live_versions;
+        Ok(())
+    }
+}
+
+fn apply_counting(state: &mut BucketState, rec: Record) -> Vec<String> {
+    let (freed, delta) = apply(&mut state.objects, rec);
+    state.live_versions = state.live_versions.saturating_add_signed(delta);
+    freed
+}
+
+/// Applies one record to the index; returns the blobs it dropped and the change in the
+/// number of live versions.
+fn apply(objects: &mut BTreeMap<String, Vec<Version>>, rec: Record) -> (Vec<String>, i64) {
+    let mut freed = Vec::new();
+    let mut delta = 0i64;
+    match rec {
+        Record::Put { key, v, in_place } => {
+            let v = *v;
+            let versions = objects.entry(key).or_default();
+            if let Some(pos) = versions.iter().position(|x| x.id == v.id) {
+                let old = if in_place {
+                    std::mem::replace(&mut versions[pos], v.clone())
+                } else {
+                    versions.remove(pos)
+                };
+                if let Some(b) = old.blob {
+                    if v.blob.as_deref() != Some(b.as_str()) {
+                        freed.push(b);
+                    }
+                }
+                if !in_place {
+                    versions.insert(0, v);
+                }
+            } else {
+                versions.insert(0, v);
+                delta += 1;
+            }
+        }
+        Record::Del { key, id } => {
+            if let Some(versions) = objects.get_mut(&key) {
+                if let Some(pos) = versions.iter().position(|x| x.id == id) {
+                    let old = versions.remove(pos);
+                    delta -= 1;
+                    if let Some(b) = old.blob {
+                        freed.push(b);
+                    }
+                }
+                if versions.is_empty() {
+                    objects.remove(&key);
+                }
+            }
+        }
+    }
+    (freed, delta)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    fn version(id: &str, blob: &str) -> Version {
+        Version {
+            id: id.into(),
+            blob: Some(blob.into()),
+            delete_marker: false,
+            size: 1,
+            etag: "x".into(),
+            modified_ms: 0,
+            meta: ObjectMeta::default(),
+            tags: vec![],
+            checksum: None,
+            parts: vec![],
+        }
+    }
+
+    #[test]
+    fn journal_replays_and_cuts_a_torn_tail() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = Store::open(dir.path()).unwrap();
+            let b = store.create_bucket("bkt", BucketConfig::default()).unwrap();
+            let mut st = b.lock().unwrap();
+            b.commit(
+                &mut st,
+                vec![Record::Put {
+                    key: "a/../../x".into(),
+                    v: Box::new(version("null", "b1")),
+                    in_place: false,
+                }],
+            )
+            .unwrap();
+            b.commit(
+                &mut st,
+                vec![Record::Put {
+                    key: "k".into(),
+                    v: Box::new(version("null", "b2")),
+                    in_place: false,
+                }],
+            )
+            .unwrap();
+        }
+        let journal = dir.path().join("buckets/bkt/journal");
+        let mut f = OpenOptions::new().append(true).open(&journal).unwrap();
+        f.write_all(b"{\"op\":\"put\",\"key\":\"torn").unwrap();
+        drop(f);
+        let store = Store::open(dir.path()).unwrap();
+        let b = store.bucket("bkt").unwrap();
+        let st = b.lock().unwrap();
+        assert_eq!(
+            st.objects.keys().collect::<Vec<_>>(),
+            vec!["a/../../x", "k"]
+        );
+        assert!(fs::read_to_string(&journal).unwrap().ends_with("}\n"));
+    }
+
+    #[test]
+    fn overwrite_frees_the_old_blob() {
+        let mut m = BTreeMap::new();
+        apply(
+            &mut m,
+            Record::Put {
+                key: "k".into(),
+                v: Box::new(version("null", "b1")),
+                in_place: false,
+            },
+        );
+        let (freed, _) = apply(
+            &mut m,
+            Record::Put {
+                key: "k".into(),
+                v: Box::new(version("null", "b2")),
+                in_place: false,
+            },
+        );
+        assert_eq!(freed, vec!["b1".to_string()]);
+        let (freed, _) = apply(
+            &mut m,
+            Record::Del {
+                key: "k".into(),
+                id: "null".into(),
+            },
+        );
+        assert_eq!(freed, vec!["b2".to_string()]);
+        assert!(m.is_empty());
+    }
+
+    #[test]
+    fn bucket_names_cannot_be_paths() {
+        for bad in ["..", "../etc", "a/b", "ab", "A-B-C", "x..y"] {
+            assert!(!valid_bucket_name(bad), "{bad}");
+        }
+        assert!(valid_bucket_name("help-me-sam"));
+    }
+}
