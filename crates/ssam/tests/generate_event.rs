@@ -321,3 +321,31 @@ fn eventbridge_custom_carries_the_given_detail() {
     assert_eq!(event["detail-type"], "OrderPlaced");
     assert_eq!(event["detail"]["orderId"], 42);
 }
+
+#[test]
+fn listing_and_help_output() {
+    insta::assert_snapshot!(stdout(&["s3"]), @r"
+    Usage: ssam local generate-event s3 EVENT [--flag value ...]
+
+    Amazon S3
+
+    Events:
+      batch-invocation  Generates an S3 Batch Operations invocation event
+      delete            Generates an S3 ObjectRemoved:Delete event
+      put               Generates an S3 ObjectCreated:Put event
+
+    Run `ssam local generate-event s3 EVENT --help` to list an event's flags.
+    ");
+    insta::assert_snapshot!(stdout(&["sqs", "receive-message", "--help"]), @r"
+    Generates an Amazon SQS event (md5OfBody computed)
+
+    Usage: ssam local generate-event sqs receive-message [--flag value ...]
+
+    Flags:
+      --partition   AWS partition (aws, aws-cn, aws-us-gov) [default: aws]
+      --region      AWS region [default: us-east-1]
+      --account-id  AWS account id [default: 123456789012]
+      --queue-name  queue name [default: MyQueue]
+      --body        message body [default: Hello from SQS!]
+    ");
+}
