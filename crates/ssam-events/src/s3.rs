@@ -206,10 +206,8 @@ impl S3EventRecord {
     pub fn decoded_key(&self) -> String {
         decode_s3_key(&self.s3.object.key)
     }
-}
 
-impl S3Event {
-    /// An `ObjectCreated:*` event with one record.
+    /// One `ObjectCreated:*` record (several make up a batched [`S3Event`]).
     pub fn object_created(kind: ObjectCreated, n: &S3Notification) -> Self {
         let object = S3Object {
             key: encode::s3_key(&n.key),
@@ -218,12 +216,10 @@ impl S3Event {
             version_id: n.version_id.clone(),
             sequencer: n.sequencer.clone(),
         };
-        Self {
-            records: vec![n.record(kind.event_name(), object)],
-        }
+        n.record(kind.event_name(), object)
     }
 
-    /// An `ObjectRemoved:*` event with one record (no size, no eTag, as S3 sends it).
+    /// One `ObjectRemoved:*` record: no size, no eTag, as S3 sends it.
     pub fn object_removed(kind: ObjectRemoved, n: &S3Notification) -> Self {
         let object = S3Object {
             key: encode::s3_key(&n.key),
@@ -232,8 +228,22 @@ impl S3Event {
             version_id: n.version_id.clone(),
             sequencer: n.sequencer.clone(),
         };
+        n.record(kind.event_name(), object)
+    }
+}
+
+impl S3Event {
+    /// An `ObjectCreated:*` event with one record, as S3 invokes a function.
+    pub fn object_created(kind: ObjectCreated, n: &S3Notification) -> Self {
         Self {
-            records: vec![n.record(kind.event_name(), object)],
+            records: vec![S3EventRecord::object_created(kind, n)],
+        }
+    }
+
+    /// An `ObjectRemoved:*` event with one record.
+    pub fn object_removed(kind: ObjectRemoved, n: &S3Notification) -> Self {
+        Self {
+            records: vec![S3EventRecord::object_removed(kind, n)],
         }
     }
 }
