@@ -62,18 +62,12 @@ pub struct ListBucket {
     pub name: String,
 }
 
-/// `codeUri` as the corpus writes it: the CodeUri as written, `s3://Bucket/Key[?versionId=V]`
+/// `codeUri` as the corpus writes it: the CodeUri as written, `s3://Bucket/Key`
 /// for an S3 location, null for inline code and images.
 pub fn code_uri(code: &Code) -> Option<String> {
     match code {
         Code::Dir { as_written, .. } | Code::Archive { as_written, .. } => Some(as_written.clone()),
-        Code::S3 { bucket, key, version } => {
-            let mut s = format!("s3://{}/{}", bucket.display(), key.display());
-            if let Some(v) = version {
-                s.push_str(&format!("?versionId={}", v.display()));
-            }
-            Some(s)
-        }
+        Code::S3 { bucket, key, .. } => Some(format!("s3://{}/{}", bucket.display(), key.display())),
         Code::Unresolved { value } => Some(value.0.to_string()),
         Code::Inline { .. } | Code::Image { .. } => None,
     }

@@ -249,6 +249,9 @@ pub enum EventSource {
 pub struct ApiEvent {
     /// Logical id of the API (implicit `ServerlessRestApi` / `ServerlessHttpApi` when absent).
     pub api: String,
+    /// False when `RestApiId`/`ApiId` is a plain string instead of `!Ref`: SAM then adds no
+    /// route (only a permission), so neither does ssam.
+    pub api_is_ref: bool,
     /// Upper-case method, or `ANY`.
     pub method: String,
     /// As declared (`/items/{id}`, `/{proxy+}`); `$default` for an HTTP API catch-all.

@@ -268,6 +268,20 @@ pub fn parse_file(path: &Path, diags: &mut Diagnostics) -> Option<Source> {
 /// Parses template text. Problems go to `diags`; `None` when nothing usable was parsed.
 pub fn parse_str(text: &str, file: Arc<std::path::PathBuf>, diags: &mut Diagnostics) -> Option<Source> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut text = std::borrow::Cow::Borrowed(text);
+    // PyYAML, which CloudFormation tooling uses, accepts a flow collection whose closing
+    // bracket sits at its key's indentation; YAML 1.2 (saphyr) does not. Indent such lines
+    // and retry, so templates that deploy also load here.
+    for _ in 0..64 {
+        match first_error(&text) {
+            Some((line, true)) => match indent_flow_line(&text, line) {
+                Some(fixed) => text = std::borrow::Cow::Owned(fixed),
+                None => break,
+            },
+            _ => break,
+        }
+    }
+    let text: &str = &text;
     let mut builder = Builder {
         file: file.clone(),
         stack: Vec::new(),
@@ -338,6 +352,48 @@ pub fn parse_str(text: &str, file: Arc<std::path::PathBuf>, diags: &mut Diagnost
             None
         }
     }
+}
+
+/// The line of the first parse error, and whether it is an indentation error.
+fn first_error(text: &str) -> Option<(usize, bool)> {
+    for ev in Parser::new_from_str(text) {
+        if let Err(e) = ev {
+            return Some((e.marker().line(), e.info().contains("indentation")));
+        }
+    }
+    None
+}
+
+/// Re-indents line `line` (1-based) to the previous non-blank line's indentation + 2,
+/// when it continues a flow collection (starts with a closing bracket or a flow item).
+fn indent_flow_line(text: &str, line: usize) -> Option<String> {
+    let lines: Vec<&str> = text.split('\n').collect();
+    let idx = line.checked_sub(1)?;
+    let cur = *lines.get(idx)?;
+    let trimmed = cur.trim_start();
+    if !trimmed.starts_with(['}', ']', '{', '[', '"', '\'']) {
+        return None;
+    }
+    let prev_indent = lines[..idx]
+        .iter()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .map(|l| l.len() - l.trim_start().len())?;
+    let cur_indent = cur.len() - trimmed.len();
+    let want = prev_indent.max(cur_indent) + 2;
+    let mut out = String::with_capacity(text.len() + want);
+    for (i, l) in lines.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        if i == idx {
+            out.push_str(&" ".repeat(want));
+            out.push_str(trimmed);
+        } else {
+            out.push_str(l);
+        }
+    }
+    Some(out)
 }
 
 /// JSON templates spell intrinsics in long form already; nothing to rewrite.

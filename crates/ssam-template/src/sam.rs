@@ -243,6 +243,10 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, Diagnostics> {
     app.layers = functions::read_layers(&mut ctx);
     app.buckets = read_buckets(&mut ctx);
     let (apis, routes) = apis::read_apis(&mut ctx, &app.functions);
+    // SAM's implicit API replaces a resource that already uses its name.
+    for api in apis.iter().filter(|a| a.implicit) {
+        app.functions.retain(|f| f.logical_id != api.logical_id);
+    }
     app.apis = apis;
     app.routes = routes;
     app.s3_bindings = s3_bindings(&mut ctx, &app.functions);

@@ -56,6 +56,10 @@ pub(crate) fn read_apis(ctx: &mut Ctx<'_>, functions: &[Function]) -> (Vec<Api>,
             .any(|e| matches!(&e.source, EventSource::HttpApi(a) if a.api == IMPLICIT_HTTP_API))
     });
 
+    // APIs whose definition SAM cannot edit (DefinitionUri), and (api, METHOD, path) that a
+    // definition already integrates: function events add no route there, as in SAM.
+    let mut external: HashSet<String> = HashSet::new();
+    let mut defined: HashSet<(String, String, String)> = HashSet::new();
     for (id, rtype) in &api_ids {
         let Some(r) = ctx.resource(id) else { continue };
         let node = r.node;
@@ -94,7 +98,11 @@ pub(crate) fn read_apis(ctx: &mut Ctx<'_>, functions: &[Function]) -> (Vec<Api>,
         } else {
             "Body"
         };
+        if raw.get(body_key).is_none() && raw.get("DefinitionUri").is_some() {
+            external.insert(id.clone());
+        }
         if let Some(def) = definition(ctx, &raw, body_key) {
+            defined.extend(integrated_operations(&def, id));
             routes.extend(openapi_routes(&def, id, api_type, functions));
         }
         let props = ctx.resolve(&raw).unwrap_or(raw);
@@ -116,6 +124,12 @@ pub(crate) fn read_apis(ctx: &mut Ctx<'_>, functions: &[Function]) -> (Vec<Api>,
                 EventSource::HttpApi(a) => (a, ApiType::Http),
                 _ => continue,
             };
+            if !ev.api_is_ref
+                || external.contains(&ev.api)
+                || defined.contains(&(ev.api.clone(), ev.method.clone(), ev.path.clone()))
+            {
+                continue;
+            }
             let pfv = match api_type {
                 ApiType::Rest => "1.0".to_string(),
                 ApiType::Http => ev.payload_format_version.clone().unwrap_or_else(|| "2.0".into()),
@@ -189,6 +203,23 @@ fn include(ctx: &mut Ctx<'_>, t: &Node) -> Option<Node> {
             None
         }
     }
+}
+
+/// Every (api, METHOD, path) of a definition that already has an integration.
+fn integrated_operations(def: &Node, api: &str) -> Vec<(String, String, String)> {
+    let mut out = Vec::new();
+    let Some(paths) = def.get("paths").and_then(Node::as_map) else {
+        return out;
+    };
+    for (path, item) in paths.iter() {
+        let Some(methods) = item.as_map() else { continue };
+        for (method, op) in methods.iter() {
+            if op.get("x-amazon-apigateway-integration").is_some() {
+                out.push((api.to_string(), normalize_method(method), path.to_string()));
+            }
+        }
+    }
+    out
 }
 
 fn openapi_routes(def: &Node, api: &str, api_type: ApiType, functions: &[Function]) -> Vec<Route> {
@@ -306,6 +337,17 @@ fn resource_routes(ctx: &Ctx<'_>, functions: &[Function]) -> Vec<Route> {
             }
             "AWS::ApiGatewayV2::Route" => {
                 let Some(api) = p.get("ApiId").and_then(ref_target) else { continue };
+                let is_http = ctx.node_of(&api).is_some_and(|a| {
+                    a.get("Type").and_then(Node::as_str) == Some("AWS::ApiGatewayV2::Api")
+                        && a.get("Properties")
+                            .and_then(|p| p.get("ProtocolType"))
+                            .and_then(Node::as_str)
+                            .unwrap_or("HTTP")
+                            == "HTTP"
+                });
+                if !is_http {
+                    continue;
+                }
                 let Some(key) = p.get("RouteKey").and_then(Node::scalar_text) else { continue };
                 let Some(target) = p.get("Target") else { continue };
                 let integ_id = integration_id(target);

@@ -355,8 +355,8 @@ fn read_events(ctx: &mut Ctx<'_>, id: &str, raw: &Node, props: &Node) -> Vec<Eve
             .and_then(|m| m.get(name))
             .and_then(|e| e.get("Properties"));
         let source = match etype {
-            "Api" => EventSource::Api(api_event(p, IMPLICIT_REST_API)),
-            "HttpApi" => EventSource::HttpApi(api_event(p, IMPLICIT_HTTP_API)),
+            "Api" => EventSource::Api(api_event(p, raw_p, IMPLICIT_REST_API)),
+            "HttpApi" => EventSource::HttpApi(api_event(p, raw_p, IMPLICIT_HTTP_API)),
             "S3" => match s3_event(ctx, id, name, p, raw_p) {
                 Some(e) => EventSource::S3(e),
                 None => continue,
@@ -408,15 +408,17 @@ fn read_events(ctx: &mut Ctx<'_>, id: &str, raw: &Node, props: &Node) -> Vec<Eve
     out
 }
 
-fn api_event(p: &Node, implicit: &str) -> ApiEvent {
+fn api_event(p: &Node, raw_p: Option<&Node>, implicit: &str) -> ApiEvent {
     let api_key = if implicit == IMPLICIT_REST_API { "RestApiId" } else { "ApiId" };
-    let api = p
-        .get(api_key)
-        .map(|n| match n.intrinsic() {
-            Some(("Ref", target)) => target.scalar_text().unwrap_or_default(),
-            _ => text(n).display(),
-        })
-        .unwrap_or_else(|| implicit.to_string());
+    // Whether the API is referenced with `!Ref` is only visible before resolution.
+    let (api, api_is_ref) = match raw_p.and_then(|r| r.get(api_key)) {
+        None => (implicit.to_string(), true),
+        Some(n) => match n.intrinsic() {
+            Some(("Ref", target)) => (target.scalar_text().unwrap_or_default(), true),
+            Some(_) => (p.get(api_key).map(|r| text(r).display()).unwrap_or_default(), true),
+            None => (text(n).display(), false),
+        },
+    };
     let path = p.get("Path").and_then(Node::scalar_text);
     let method = p.get("Method").and_then(Node::scalar_text);
     let (path, method) = match (path, method) {
@@ -433,6 +435,7 @@ fn api_event(p: &Node, implicit: &str) -> ApiEvent {
         .and_then(Node::scalar_text);
     ApiEvent {
         api,
+        api_is_ref,
         method,
         path,
         payload_format_version: p.get("PayloadFormatVersion").and_then(Node::scalar_text),
