@@ -56,9 +56,8 @@ pub(crate) fn read_apis(ctx: &mut Ctx<'_>, functions: &[Function]) -> (Vec<Api>,
             .any(|e| matches!(&e.source, EventSource::HttpApi(a) if a.api == IMPLICIT_HTTP_API))
     });
 
-    // APIs whose definition SAM cannot edit (DefinitionUri), and (api, METHOD, path) that a
-    // definition already integrates: function events add no route there, as in SAM.
-    let mut external: HashSet<String> = HashSet::new();
+    // (api, METHOD, path) that a definition already integrates: a function event adds no
+    // route there, as in SAM (the definition's integration wins).
     let mut defined: HashSet<(String, String, String)> = HashSet::new();
     for (id, rtype) in &api_ids {
         let Some(r) = ctx.resource(id) else { continue };
@@ -98,9 +97,6 @@ pub(crate) fn read_apis(ctx: &mut Ctx<'_>, functions: &[Function]) -> (Vec<Api>,
         } else {
             "Body"
         };
-        if raw.get(body_key).is_none() && raw.get("DefinitionUri").is_some() {
-            external.insert(id.clone());
-        }
         if let Some(def) = definition(ctx, &raw, body_key) {
             defined.extend(integrated_operations(&def, id));
             routes.extend(openapi_routes(&def, id, api_type, functions));
@@ -125,7 +121,6 @@ pub(crate) fn read_apis(ctx: &mut Ctx<'_>, functions: &[Function]) -> (Vec<Api>,
                 _ => continue,
             };
             if !ev.api_is_ref
-                || external.contains(&ev.api)
                 || defined.contains(&(ev.api.clone(), ev.method.clone(), ev.path.clone()))
             {
                 continue;
