@@ -435,7 +435,15 @@ impl LambdaService {
             }
         }
         // Let the exit watchers reap the processes before the runtime goes away.
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        let until = Instant::now() + Duration::from_millis(500);
+        while Instant::now() < until
+            && self
+                .pools
+                .iter()
+                .any(|p| !p.pids.lock().unwrap_or_else(|e| e.into_inner()).is_empty())
+        {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
     }
 
     async fn start_instance(

@@ -1,0 +1,125 @@
+//! The embedded Node bootstrap: async and callback handlers, errors, streaming.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::*;
+use ssam_lambda::{FailureKind, InvokeRequest, StreamEvent};
+
+#[tokio::test]
+async fn async_handler_with_context() {
+    let mut spec = node_fn("NodeHello", "app.handler");
+    spec.env.insert("MY_VAR".into(), "v".into());
+    let svc = service(vec![spec]);
+    let resp = svc
+        .invoke(InvokeRequest::new("NodeHello", r#"{"name":"node"}"#))
+        .await
+        .expect("invoke");
+    assert_eq!(resp.function_error, None, "{:?}", resp.payload);
+    let v = json(&resp.payload);
+    assert_eq!(v["hello"], "node");
+    assert_eq!(v["functionName"], "NodeHello");
+    assert_eq!(v["requestId"], resp.request_id.as_str());
+    assert_eq!(v["remainingOk"], true);
+    assert_eq!(v["myVar"], "v");
+    svc.shutdown().await;
+}
+
+#[tokio::test]
+async fn callback_handlers() {
+    let svc = service(vec![
+        node_fn("Cb", "app.callback"),
+        node_fn("CbFail", "app.callbackFail"),
+    ]);
+    let resp = svc
+        .invoke(InvokeRequest::new("Cb", r#"{"name":"x"}"#))
+        .await
+        .expect("invoke");
+    assert_eq!(json(&resp.payload)["via"], "callback");
+    let resp = svc
+        .invoke(InvokeRequest::new("CbFail", "{}"))
+        .await
+        .expect("invoke");
+    assert_eq!(resp.function_error.as_deref(), Some("Unhandled"));
+    let v = json(&resp.payload);
+    assert_eq!(v["errorType"], "Error");
+    assert_eq!(v["errorMessage"], "cb boom");
+    svc.shutdown().await;
+}
+
+#[tokio::test]
+async fn errors_have_node_shape() {
+    let svc = service(vec![
+        node_fn("NFail", "app.fail"),
+        node_fn("NMissing", "app.nope"),
+    ]);
+    let resp = svc
+        .invoke(InvokeRequest::new("NFail", "{}"))
+        .await
+        .expect("invoke");
+    let v = json(&resp.payload);
+    assert_eq!(v["errorType"], "TypeError");
+    assert_eq!(v["errorMessage"], "node boom");
+    assert!(v["trace"].as_array().is_some_and(|t| !t.is_empty()));
+    let resp = svc
+        .invoke(InvokeRequest::new("NMissing", "{}"))
+        .await
+        .expect("invoke");
+    assert_eq!(resp.failure, Some(FailureKind::Init));
+    let v = json(&resp.payload);
+    assert_eq!(v["errorType"], "Runtime.HandlerNotFound");
+    assert_eq!(v["errorMessage"], "app.nope is undefined or not exported");
+    svc.shutdown().await;
+}
+
+#[tokio::test]
+async fn missing_module_is_import_error() {
+    let svc = service(vec![node_fn("NoMod", "nothere.handler")]);
+    let resp = svc
+        .invoke(InvokeRequest::new("NoMod", "{}"))
+        .await
+        .expect("invoke");
+    let v = json(&resp.payload);
+    assert_eq!(v["errorType"], "Runtime.ImportModuleError");
+    assert_eq!(v["errorMessage"], "Error: Cannot find module 'nothere'");
+}
+
+#[tokio::test]
+async fn streamed_response_arrives_in_chunks() {
+    let svc = service(vec![
+        node_fn("Stream", "app.stream"),
+        node_fn("StreamFail", "app.streamFail"),
+    ]);
+    let mut s = svc
+        .invoke_stream(InvokeRequest::new("Stream", "{}"))
+        .await
+        .expect("invoke");
+    assert_eq!(s.content_type.as_deref(), Some("text/plain"));
+    let mut body = Vec::new();
+    let mut chunks = 0;
+    while let Some(ev) = s.body.recv().await {
+        match ev {
+            StreamEvent::Chunk(c) => {
+                chunks += 1;
+                body.extend_from_slice(&c);
+            }
+            StreamEvent::Error { error_type, .. } => panic!("error {error_type}"),
+        }
+    }
+    assert_eq!(String::from_utf8(body).unwrap(), "chunk0;chunk1;chunk2;");
+    assert!(chunks >= 2, "streamed, not buffered: {chunks} chunk(s)");
+    // The buffered API collects a stream into one payload.
+    let resp = svc
+        .invoke(InvokeRequest::new("Stream", "{}"))
+        .await
+        .expect("invoke");
+    assert_eq!(&resp.payload[..], b"chunk0;chunk1;chunk2;");
+    // Error trailers end the stream with the function's error.
+    let resp = svc
+        .invoke(InvokeRequest::new("StreamFail", "{}"))
+        .await
+        .expect("invoke");
+    assert_eq!(resp.function_error.as_deref(), Some("Unhandled"));
+    assert_eq!(json(&resp.payload)["errorMessage"], "stream boom");
+    svc.shutdown().await;
+}
