@@ -249,8 +249,8 @@ pub enum EventSource {
 pub struct ApiEvent {
     /// Logical id of the API (implicit `ServerlessRestApi` / `ServerlessHttpApi` when absent).
     pub api: String,
-    /// False when `RestApiId`/`ApiId` is a plain string instead of `!Ref`: SAM then adds no
-    /// route (only a permission), so neither does ssam.
+    /// False when `RestApiId`/`ApiId` is a plain string instead of `!Ref`: for an API defined
+    /// by an external DefinitionUri, SAM then adds no route (only a permission).
     pub api_is_ref: bool,
     /// Upper-case method, or `ANY`.
     pub method: String,

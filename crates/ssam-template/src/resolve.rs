@@ -263,7 +263,7 @@ impl<'a> Resolver<'a> {
             "Fn::GetAtt" => self.get_att(arg, whole),
             "Fn::Sub" => self.sub(arg, whole),
             "Fn::Join" => {
-                let items = self.args(arg, f, 2, 2).map_or_else(Vec::new, |v| v);
+                let items = self.args(arg, f, 2, 2).unwrap_or_default();
                 if items.len() != 2 {
                     return keep();
                 }

@@ -59,6 +59,13 @@ pub(crate) fn read_apis(ctx: &mut Ctx<'_>, functions: &[Function]) -> (Vec<Api>,
     // (api, METHOD, path) that a definition already integrates: a function event adds no
     // route there, as in SAM (the definition's integration wins).
     let mut defined: HashSet<(String, String, String)> = HashSet::new();
+    // REST APIs with a customer definition: SAM does not add an event's path that the
+    // definition lacks ("it is the customer's responsibility", SAM's ImplicitApiPlugin);
+    // with MergeDefinitions it does. A definition without a `paths` mapping gets nothing.
+    let mut customer_paths: IndexMap<String, Option<HashSet<String>>> = IndexMap::new();
+    // APIs defined by an external file (DefinitionUri): an event that names such an API with a
+    // plain string instead of `!Ref` gets only a permission, no route.
+    let mut external: HashSet<String> = HashSet::new();
     for (id, rtype) in &api_ids {
         let Some(r) = ctx.resource(id) else { continue };
         let node = r.node;
@@ -97,7 +104,25 @@ pub(crate) fn read_apis(ctx: &mut Ctx<'_>, functions: &[Function]) -> (Vec<Api>,
         } else {
             "Body"
         };
+        if raw.get(body_key).is_none() && raw.get("DefinitionUri").is_some() {
+            external.insert(id.clone());
+        }
         if let Some(def) = definition(ctx, &raw, body_key) {
+            if api_type == ApiType::Rest && rtype == "AWS::Serverless::Api" && raw.get(body_key).is_some() {
+                let merge = raw
+                    .get("MergeDefinitions")
+                    .is_some_and(|m| matches!(m.value, Value::Bool(true)));
+                let paths = def.get("paths").and_then(Node::as_map);
+                match paths {
+                    None => {
+                        customer_paths.insert(id.clone(), Some(HashSet::new()));
+                    }
+                    Some(_) if merge => {}
+                    Some(p) => {
+                        customer_paths.insert(id.clone(), Some(p.keys().map(str::to_string).collect()));
+                    }
+                }
+            }
             defined.extend(integrated_operations(&def, id));
             routes.extend(openapi_routes(&def, id, api_type, functions));
         }
@@ -120,7 +145,12 @@ pub(crate) fn read_apis(ctx: &mut Ctx<'_>, functions: &[Function]) -> (Vec<Api>,
                 EventSource::HttpApi(a) => (a, ApiType::Http),
                 _ => continue,
             };
-            if !ev.api_is_ref
+            let outside_definition = customer_paths
+                .get(&ev.api)
+                .and_then(Option::as_ref)
+                .is_some_and(|paths| !paths.contains(&ev.path));
+            if (!ev.api_is_ref && external.contains(&ev.api))
+                || outside_definition
                 || defined.contains(&(ev.api.clone(), ev.method.clone(), ev.path.clone()))
             {
                 continue;
