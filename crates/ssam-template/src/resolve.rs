@@ -419,6 +419,13 @@ impl<'a> Resolver<'a> {
         if let Some(r) = self.resources.get(name) {
             return s(&r.ref_value);
         }
+        // SAM's property references: `!Ref MyFunction.Alias`, `!Ref MyFunction.Version`,
+        // `!Ref MyApi.Stage`, `!Ref MyApi.Deployment` name resources SAM generates.
+        if let Some((res, _prop)) = name.split_once('.') {
+            if self.resources.contains_key(res) {
+                return Some(ref_node(name, pos));
+            }
+        }
         if name.starts_with("AWS::") {
             self.error(pos, format!("unknown pseudo parameter {name}"));
         } else {
@@ -458,6 +465,12 @@ impl<'a> Resolver<'a> {
             }
         };
         let Some(info) = self.resources.get(&res) else {
+            if res
+                .split_once('.')
+                .is_some_and(|(r, _)| self.resources.contains_key(r))
+            {
+                return Some(whole.clone());
+            }
             self.error_hint(
                 arg.pos,
                 format!("Fn::GetAtt of {res:?}, which is not a resource of this template"),

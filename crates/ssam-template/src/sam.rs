@@ -54,6 +54,8 @@ pub(crate) struct RawResource<'a> {
     pub id: String,
     pub rtype: String,
     pub node: &'a Node,
+    /// Where the logical id is written (what diagnostics about the resource point at).
+    pub key_pos: Pos,
 }
 
 impl RawResource<'_> {
@@ -99,6 +101,14 @@ impl<'a> Ctx<'a> {
     /// The resource's node, borrowed from the source (not from `self`).
     pub fn node_of(&self, id: &str) -> Option<&'a Node> {
         self.resources.iter().find(|r| r.id == id).map(|r| r.node)
+    }
+
+    /// Where a resource's logical id is written.
+    pub fn key_pos(&self, id: &str) -> Pos {
+        self.resources
+            .iter()
+            .find(|r| r.id == id)
+            .map_or(Pos::default(), |r| r.key_pos)
     }
 
     pub fn resource_type(&self, id: &str) -> Option<&str> {
@@ -208,6 +218,7 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, Diagnostics> {
             id: id.to_string(),
             rtype: rtype.to_string(),
             node: r,
+            key_pos: resources_map.key_pos(id).unwrap_or(r.pos),
         });
     }
     for r in &raw {
@@ -256,7 +267,7 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, Diagnostics> {
         .map(|r| ResourceSummary {
             logical_id: r.id.clone(),
             resource_type: r.rtype.clone(),
-            location: ctx.loc(r.node.pos),
+            location: ctx.loc(r.key_pos),
         })
         .collect();
     limits::check(&mut ctx, &app);
@@ -464,6 +475,16 @@ fn add_implicit_resources(raw: &[RawResource<'_>], infos: &mut IndexMap<String, 
         match r.rtype.as_str() {
             "AWS::Serverless::Function" => {
                 add(format!("{}Role", r.id), "AWS::IAM::Role");
+                let alias = r
+                    .properties()
+                    .and_then(|p| p.get("AutoPublishAlias"))
+                    .and_then(Node::scalar_text);
+                if let Some(alias) = alias {
+                    add(format!("{}Alias{alias}", r.id), "AWS::Lambda::Alias");
+                }
+                if r.properties().and_then(|p| p.get("FunctionUrlConfig")).is_some() {
+                    add(format!("{}Url", r.id), "AWS::Lambda::Url");
+                }
                 if let Some(events) = r.properties().and_then(|p| p.get("Events")).and_then(Node::as_map) {
                     for (_, e) in events.iter() {
                         match e.get("Type").and_then(Node::as_str) {
@@ -475,6 +496,19 @@ fn add_implicit_resources(raw: &[RawResource<'_>], infos: &mut IndexMap<String, 
                 }
             }
             "AWS::Serverless::StateMachine" => add(format!("{}Role", r.id), "AWS::IAM::Role"),
+            "AWS::Serverless::Api" => {
+                let stage = r
+                    .properties()
+                    .and_then(|p| p.get("StageName"))
+                    .and_then(Node::scalar_text)
+                    .unwrap_or_else(|| "Prod".into());
+                add(format!("{}{stage}Stage", r.id), "AWS::ApiGateway::Stage");
+                add(format!("{}Deployment", r.id), "AWS::ApiGateway::Deployment");
+            }
+            "AWS::Serverless::HttpApi" => {
+                add(format!("{}ApiGatewayDefaultStage", r.id), "AWS::ApiGatewayV2::Stage");
+            }
+            "AWS::Serverless::SimpleTable" | "AWS::Serverless::LayerVersion" => {}
             _ => {}
         }
     }
@@ -494,7 +528,7 @@ fn read_buckets(ctx: &mut Ctx<'_>) -> Vec<Bucket> {
         .resources
         .iter()
         .filter(|r| r.rtype == "AWS::S3::Bucket")
-        .map(|r| (r.id.clone(), r.node.pos))
+        .map(|r| (r.id.clone(), r.key_pos))
         .collect();
     for (id, pos) in ids {
         let Some(r) = ctx.resource(&id) else { continue };

@@ -253,7 +253,7 @@ fn serverless_function(ctx: &mut Ctx<'_>, id: &str, node: &Node, raw: &Node, pro
         events,
         event_invoke_config,
         function_url,
-        location: ctx.loc(node.pos),
+        location: ctx.loc(ctx.key_pos(id)),
     }
 }
 
@@ -319,7 +319,7 @@ fn lambda_function(ctx: &mut Ctx<'_>, id: &str, node: &Node, props: &Node) -> Fu
         events: Vec::new(),
         event_invoke_config: None,
         function_url: None,
-        location: ctx.loc(node.pos),
+        location: ctx.loc(ctx.key_pos(id)),
     }
 }
 
