@@ -2457,15 +2457,20 @@ impl S3 for Service {
                 .ok_or_else(no_such_upload)?
         };
         let mut chosen: Vec<PartInfo> = Vec::with_capacity(requested.len());
-        let mut last = 0;
-        for (i, p) in requested.iter().enumerate() {
-            let n = p.part_number.unwrap_or(0);
-            if n <= last {
-                return Err(s3_error!(InvalidPartOrder, "The list of parts was not in ascending order. Parts must be ordered by part number."));
-            }
-            last = n;
-            let info = u32::try_from(n)
-                .ok()
+        // S3 checks the order of the whole list first, then each part, then the sizes.
+        if requested
+            .windows(2)
+            .any(|w| w[0].part_number.unwrap_or(0) >= w[1].part_number.unwrap_or(0))
+        {
+            return Err(s3_error!(
+                InvalidPartOrder,
+                "The list of parts was not in ascending order. Parts must be ordered by part number."
+            ));
+        }
+        for p in &requested {
+            let info = p
+                .part_number
+                .and_then(|n| u32::try_from(n).ok())
                 .and_then(|n| up.parts.get(&n))
                 .ok_or_else(invalid_part)?;
             if let Some(e) = &p.e_tag {
@@ -2473,13 +2478,13 @@ impl S3 for Service {
                     return Err(invalid_part());
                 }
             }
-            if i + 1 < requested.len() && info.size < MIN_PART_SIZE {
-                return Err(s3_error!(
-                    EntityTooSmall,
-                    "Your proposed upload is smaller than the minimum allowed object size."
-                ));
-            }
             chosen.push(info.clone());
+        }
+        if chosen.iter().rev().skip(1).any(|p| p.size < MIN_PART_SIZE) {
+            return Err(s3_error!(
+                EntityTooSmall,
+                "Your proposed upload is smaller than the minimum allowed object size."
+            ));
         }
         let mut md5s = Md5::new();
         for p in &chosen {

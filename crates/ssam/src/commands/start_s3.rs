@@ -73,10 +73,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         } else {
             format!("data in {}", data_dir.display())
         };
+        // A closed stdout (a supervisor that stopped reading) must not stop the server.
+        let banner = format!(
+            "S3 listening on {url} ({store})\n  aws --endpoint-url {url} s3 ls\n",
+            url = running.endpoint_url()
+        );
         let mut out = std::io::stdout().lock();
-        writeln!(out, "S3 listening on {} ({store})", running.endpoint_url())?;
-        writeln!(out, "  aws --endpoint-url {} s3 ls", running.endpoint_url())?;
-        out.flush()?;
+        let _ = out.write_all(banner.as_bytes()).and_then(|()| out.flush());
         drop(out);
         shutdown_signal().await;
         eprintln!("stopping S3");

@@ -1,0 +1,172 @@
+//! End-to-end: object events for notifications, and durability across SIGKILL of the
+//! real `ssam` binary.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::Server;
+
+#[test]
+fn put_copy_complete_multipart_and_delete_emit_object_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::in_dir(dir.path());
+    let mut rx = s.running.as_ref().unwrap().subscribe();
+    s.python(
+        r#"
+s3.create_bucket(Bucket="events")
+s3.put_object(Bucket="events", Key="put.txt", Body=b"hello")
+s3.copy_object(Bucket="events", Key="copy.txt", CopySource="events/put.txt")
+up = s3.create_multipart_upload(Bucket="events", Key="mpu.bin")["UploadId"]
+e = s3.upload_part(Bucket="events", Key="mpu.bin", UploadId=up, PartNumber=1, Body=b"z" * 10)["ETag"]
+s3.complete_multipart_upload(Bucket="events", Key="mpu.bin", UploadId=up, MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": e}]})
+s3.delete_object(Bucket="events", Key="put.txt")
+s3.put_bucket_versioning(Bucket="events", VersioningConfiguration={"Status": "Enabled"})
+s3.delete_object(Bucket="events", Key="copy.txt")
+"#,
+    );
+    let mut events = Vec::new();
+    while let Ok(e) = rx.try_recv() {
+        events.push(e);
+    }
+    let names: Vec<(&str, &str)> = events
+        .iter()
+        .map(|e| (e.event_name.as_str(), e.key.as_str()))
+        .collect();
+    assert_eq!(
+        names,
+        vec![
+            ("ObjectCreated:Put", "put.txt"),
+            ("ObjectCreated:Copy", "copy.txt"),
+            ("ObjectCreated:CompleteMultipartUpload", "mpu.bin"),
+            ("ObjectRemoved:Delete", "put.txt"),
+            ("ObjectRemoved:DeleteMarkerCreated", "copy.txt"),
+        ]
+    );
+    let put = &events[0];
+    assert_eq!(
+        (put.bucket.as_str(), put.size, put.etag.as_str()),
+        ("events", 5, "5d41402abc4b2a76b9719d911017c592")
+    );
+    assert_eq!(put.source_ip, Some("127.0.0.1".parse().unwrap()));
+    assert!(events[2].etag.ends_with("-1") && events[2].size == 10);
+    assert!(
+        events[4].version_id.is_some(),
+        "a delete marker in a versioned bucket has a version id"
+    );
+    // Sequencers increase, so a consumer can order events for one key.
+    assert!(events.windows(2).all(|w| w[0].sequencer < w[1].sequencer));
+}
+
+/// `ssam local start-s3` as a child; returns it and its endpoint (read from its first line).
+fn spawn_ssam(data_dir: &std::path::Path, port: u16) -> (Child, String) {
+    let mut child = Command::new(ssam_testkit::ssam_bin())
+        .args([
+            "local",
+            "start-s3",
+            "--port",
+            &port.to_string(),
+            "--data-dir",
+        ])
+        .arg(data_dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn ssam");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let endpoint = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .expect("endpoint in first line")
+        .to_owned();
+    (child, endpoint)
+}
+
+#[test]
+fn acknowledged_writes_survive_sigkill_and_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let port = ssam_testkit::free_port();
+    let (mut child, endpoint) = spawn_ssam(&data, port);
+    let acked = dir.path().join("acked.jsonl");
+    // The writer records a key only after S3 acknowledged it; it stops at the first failure.
+    let writer = format!(
+        r#"
+import os, hashlib, json, base64, boto3, zlib
+from botocore.config import Config
+s3 = boto3.client("s3", endpoint_url="{endpoint}", config=Config(retries={{"max_attempts": 0}}, connect_timeout=2, read_timeout=5))
+s3.create_bucket(Bucket="durable")
+log = open("{acked}", "a")
+i = 0
+while True:
+    body = os.urandom(1024 + (i * 7919) % 200000)
+    try:
+        s3.put_object(Bucket="durable", Key=f"obj/{{i:06}}", Body=body, ChecksumAlgorithm="CRC32")
+    except Exception as e:
+        break
+    log.write(json.dumps({{"key": f"obj/{{i:06}}", "md5": hashlib.md5(body).hexdigest()}}) + "\n")
+    log.flush()
+    i += 1
+"#,
+        acked = acked.display()
+    );
+    let mut w = Command::new(ssam_testkit::python())
+        .arg("-c")
+        .arg(&writer)
+        .env("AWS_ACCESS_KEY_ID", "k")
+        .env("AWS_SECRET_ACCESS_KEY", "s")
+        .env("AWS_DEFAULT_REGION", "us-east-1")
+        .spawn()
+        .unwrap();
+    // Let it write for a while, then kill -9 mid-stream.
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(3) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap()),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    child.wait().unwrap();
+    w.wait().unwrap();
+    let lines = std::fs::read_to_string(&acked).unwrap();
+    let count = lines.lines().count();
+    assert!(count > 20, "the writer acknowledged only {count} objects");
+
+    let (mut child, endpoint) = spawn_ssam(&data, port);
+    let check = format!(
+        r#"
+import json, hashlib, boto3
+s3 = boto3.client("s3", endpoint_url="{endpoint}")
+n = 0
+for line in open("{acked}"):
+    rec = json.loads(line)
+    got = s3.get_object(Bucket="durable", Key=rec["key"])["Body"].read()
+    assert hashlib.md5(got).hexdigest() == rec["md5"], rec["key"]
+    n += 1
+print(n)
+"#,
+        acked = acked.display()
+    );
+    let out = ssam_testkit::run_python(
+        &check,
+        &[
+            ("AWS_ACCESS_KEY_ID", "k"),
+            ("AWS_SECRET_ACCESS_KEY", "s"),
+            ("AWS_DEFAULT_REGION", "us-east-1"),
+        ],
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        count.to_string()
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
