@@ -316,11 +316,16 @@ async fn response(
     Path(id): Path<String>,
     req: Request,
 ) -> Response {
+    let (parts, body) = req.into_parts();
     let reply = match api.claim(&id) {
         Ok(r) => r,
-        Err(e) => return e.into_response(),
+        Err(e) => {
+            // Reading the refused body keeps the runtime's kept-alive connection usable
+            // (hyper closes connections whose request body was left unread).
+            let _ = read_limited(body, 2 * RESPONSE_MAX).await;
+            return e.into_response();
+        }
     };
-    let (parts, body) = req.into_parts();
     let content_type = header_str(&parts.headers, "content-type");
     let streaming = parts
         .headers
@@ -403,11 +408,16 @@ async fn error(
     Path(id): Path<String>,
     req: Request,
 ) -> Response {
+    let (parts, body) = req.into_parts();
     let reply = match api.claim(&id) {
         Ok(r) => r,
-        Err(e) => return e.into_response(),
+        Err(e) => {
+            // Reading the refused body keeps the runtime's kept-alive connection usable
+            // (hyper closes connections whose request body was left unread).
+            let _ = read_limited(body, 2 * RESPONSE_MAX).await;
+            return e.into_response();
+        }
     };
-    let (parts, body) = req.into_parts();
     let error_type = header_str(&parts.headers, HDR_ERROR_TYPE);
     match read_limited(body, RESPONSE_MAX).await {
         Ok(body) => {
@@ -446,5 +456,225 @@ async fn init_error(State(api): State<Arc<RuntimeApi>>, req: Request) -> Respons
             "InvalidStateTransition",
             "State transition is not allowed: init already finished",
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    fn invocation(id: &str) -> (Invocation, oneshot::Receiver<RuntimeReply>) {
+        let (tx, rx) = oneshot::channel();
+        let inv = Invocation {
+            request_id: id.to_string(),
+            payload: Bytes::from_static(b"{\"k\":1}"),
+            deadline_ms: 1_700_000_000_000,
+            function_arn: "arn:aws:lambda:us-east-1:123456789012:function:F".into(),
+            trace_id: "Root=1-00000000-000000000000000000000000;Parent=0000000000000000;Sampled=0"
+                .into(),
+            client_context: None,
+            cognito_identity: Some("{\"cognitoIdentityId\":\"x\"}".into()),
+            reply: tx,
+        };
+        (inv, rx)
+    }
+
+    #[tokio::test]
+    async fn next_headers_and_answer_rules() {
+        let api = RuntimeApi::start().await.unwrap();
+        let base = format!("http://{}/2018-06-01/runtime", api.addr);
+        let client = reqwest::Client::new();
+        let (inv, reply) = invocation("req-1");
+        api.invocations.send(inv).await.unwrap();
+        let next = client
+            .get(format!("{base}/invocation/next"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(next.status(), 200);
+        assert_eq!(*api.init.borrow(), InitState::Ready);
+        let h = next.headers();
+        assert_eq!(h[HDR_REQUEST_ID], "req-1");
+        assert_eq!(h[HDR_DEADLINE], "1700000000000");
+        assert_eq!(
+            h[HDR_FUNCTION_ARN],
+            "arn:aws:lambda:us-east-1:123456789012:function:F"
+        );
+        assert_eq!(h["content-type"], "application/json");
+        assert!(h.contains_key(HDR_TRACE_ID));
+        assert!(h.contains_key(HDR_COGNITO_IDENTITY));
+        assert!(!h.contains_key(HDR_CLIENT_CONTEXT), "absent when not given");
+        assert_eq!(next.text().await.unwrap(), "{\"k\":1}");
+
+        let wrong = client
+            .post(format!("{base}/invocation/nope/response"))
+            .body("{}")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(wrong.status(), 400);
+        assert!(wrong
+            .text()
+            .await
+            .unwrap()
+            .contains("\"errorType\":\"InvalidRequestID\""));
+
+        let ok = client
+            .post(format!("{base}/invocation/req-1/response"))
+            .body("\"done\"")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(ok.status(), 202);
+        assert_eq!(ok.text().await.unwrap(), r#"{"status":"OK"}"#);
+        match reply.await.unwrap() {
+            RuntimeReply::Response { body, .. } => assert_eq!(&body[..], b"\"done\""),
+            _ => panic!("expected a response"),
+        }
+        let again = client
+            .post(format!("{base}/invocation/req-1/error"))
+            .body("{}")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(again.status(), 403);
+        assert!(again
+            .text()
+            .await
+            .unwrap()
+            .contains("InvalidStateTransition"));
+
+        let late_init = client
+            .post(format!("{base}/init/error"))
+            .body("{}")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(late_init.status(), 403);
+        api.server.abort();
+    }
+
+    #[tokio::test]
+    async fn oversize_response_is_413_then_403() {
+        let api = RuntimeApi::start().await.unwrap();
+        let base = format!("http://{}/2018-06-01/runtime", api.addr);
+        let client = reqwest::Client::new();
+        let (inv, reply) = invocation("big");
+        api.invocations.send(inv).await.unwrap();
+        client
+            .get(format!("{base}/invocation/next"))
+            .send()
+            .await
+            .unwrap();
+        let big = vec![b'x'; RESPONSE_MAX + 1];
+        let resp = client
+            .post(format!("{base}/invocation/big/response"))
+            .body(big)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 413);
+        assert!(resp.text().await.unwrap().contains("6291556"));
+        assert!(matches!(
+            reply.await.unwrap(),
+            RuntimeReply::ResponseTooLarge {
+                size: Some(6_291_557)
+            }
+        ));
+        let err = client
+            .post(format!("{base}/invocation/big/error"))
+            .body("{}")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(err.status(), 403);
+        // Exactly the limit is fine.
+        let (inv, reply) = invocation("edge");
+        api.invocations.send(inv).await.unwrap();
+        client
+            .get(format!("{base}/invocation/next"))
+            .send()
+            .await
+            .unwrap();
+        let resp = client
+            .post(format!("{base}/invocation/edge/response"))
+            .body(vec![b'y'; RESPONSE_MAX])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 202);
+        assert!(
+            matches!(reply.await.unwrap(), RuntimeReply::Response { body, .. } if body.len() == RESPONSE_MAX)
+        );
+        api.server.abort();
+    }
+
+    #[tokio::test]
+    async fn init_error_and_header_only_error() {
+        let api = RuntimeApi::start().await.unwrap();
+        let base = format!("http://{}/2018-06-01/runtime", api.addr);
+        let client = reqwest::Client::new();
+        let resp = client
+            .post(format!("{base}/init/error"))
+            .header("Lambda-Runtime-Function-Error-Type", "Runtime.Custom")
+            .body(r#"{"errorMessage":"bad","errorType":"Runtime.Custom"}"#)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 202);
+        match api.init.borrow().clone() {
+            InitState::Failed { error_type, body } => {
+                assert_eq!(error_type.as_deref(), Some("Runtime.Custom"));
+                assert!(body.starts_with(b"{\"errorMessage\""));
+            }
+            other => panic!("{other:?}"),
+        }
+        api.server.abort();
+    }
+
+    #[tokio::test]
+    async fn streamed_response_with_error_trailer() {
+        let api = RuntimeApi::start().await.unwrap();
+        let addr = api.addr;
+        let (inv, reply) = invocation("s1");
+        api.invocations.send(inv).await.unwrap();
+        let client = reqwest::Client::new();
+        client
+            .get(format!("http://{addr}/2018-06-01/runtime/invocation/next"))
+            .send()
+            .await
+            .unwrap();
+        // Raw HTTP/1.1: chunked body with trailers, as runtime clients send it.
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let mut sock = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let err_body =
+            base64::engine::general_purpose::STANDARD.encode(r#"{"errorMessage":"late"}"#);
+        let req = format!(
+            "POST /2018-06-01/runtime/invocation/s1/response HTTP/1.1\r\nHost: x\r\n\
+             Lambda-Runtime-Function-Response-Mode: streaming\r\nTransfer-Encoding: chunked\r\n\
+             Trailer: Lambda-Runtime-Function-Error-Type, Lambda-Runtime-Function-Error-Body\r\n\r\n\
+             5\r\nhello\r\n0\r\nLambda-Runtime-Function-Error-Type: Custom.Late\r\n\
+             Lambda-Runtime-Function-Error-Body: {err_body}\r\n\r\n"
+        );
+        sock.write_all(req.as_bytes()).await.unwrap();
+        let RuntimeReply::Stream { mut chunks, .. } = reply.await.unwrap() else {
+            panic!("expected a stream");
+        };
+        match chunks.recv().await.unwrap() {
+            StreamEvent::Chunk(c) => assert_eq!(&c[..], b"hello"),
+            other => panic!("{other:?}"),
+        }
+        match chunks.recv().await.unwrap() {
+            StreamEvent::Error { error_type, body } => {
+                assert_eq!(error_type, "Custom.Late");
+                assert_eq!(&body[..], br#"{"errorMessage":"late"}"#);
+            }
+            other => panic!("{other:?}"),
+        }
+        let mut buf = vec![0u8; 512];
+        let n = sock.read(&mut buf).await.unwrap();
+        assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 202"));
+        api.server.abort();
     }
 }
