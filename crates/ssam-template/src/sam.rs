@@ -285,6 +285,8 @@ fn dedupe(diags: &mut Diagnostics) {
     diags
         .0
         .retain(|d| seen.insert((d.location.line, d.location.column, d.message.clone())));
+    // In file order, as a reader goes through the template.
+    diags.0.sort_by_key(|d| (d.location.line, d.location.column));
 }
 
 fn absolute(p: &Path) -> PathBuf {

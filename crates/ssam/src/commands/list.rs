@@ -77,18 +77,26 @@ fn print_functions(app: &App) {
 }
 
 fn print_endpoints(app: &App, port: u16) {
+    let width = app.routes.iter().map(|r| r.function.len()).max().unwrap_or(8).max(8);
     for r in &app.routes {
         let kind = match r.api_type {
             ApiType::Rest => "REST",
             ApiType::Http => "HTTP",
         };
+        let path = if r.path == "$default" { "/{proxy+} ($default)" } else { &r.path };
+        let stage = app
+            .apis
+            .iter()
+            .find(|a| a.logical_id == r.api)
+            .map(|a| a.stage_name.as_str())
+            .filter(|s| *s != "$default");
+        let staged = stage.map(|s| format!("  (also /{s}{})", if r.path == "$default" { "/..." } else { &r.path }));
         println!(
-            "{:<6} {:<7} http://127.0.0.1:{port}{:<40} -> {} ({kind} {})",
-            r.method,
-            "",
-            if r.path == "$default" { "/*" } else { &r.path },
+            "{:<width$}  {:<7} http://127.0.0.1:{port}{path}  [{kind} {}]{}",
             r.function,
-            r.api
+            r.method,
+            r.api,
+            staged.unwrap_or_default()
         );
     }
 }
