@@ -26,7 +26,7 @@ pub enum InvokeError {
     #[error("Rate Exceeded.")]
     TooManyRequests,
     /// The payload is not JSON (Lambda requires a JSON document).
-    #[error("Could not parse request body into json: {0}")]
+    #[error("{0}")]
     InvalidRequestContent(String),
     /// A header or parameter of the request is invalid.
     #[error("{0}")]

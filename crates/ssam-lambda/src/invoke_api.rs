@@ -91,10 +91,26 @@ async fn invoke(
             )))
         }
     };
+    // The Invoke API takes the client context base64-encoded; runtimes get the JSON itself.
+    let client_context = match header(&headers, "x-amz-client-context") {
+        None => None,
+        Some(b64) => match base64::Engine::decode(&base64::engine::general_purpose::STANDARD, b64)
+            .ok()
+            .and_then(|raw| String::from_utf8(raw).ok())
+            .filter(|s| serde_json::from_str::<serde::de::IgnoredAny>(s).is_ok())
+        {
+            Some(json) => Some(json),
+            None => {
+                return error_response(&InvokeError::InvalidRequestContent(
+                    "Client context must be a valid Base64-encoded JSON object.".into(),
+                ))
+            }
+        },
+    };
     let req = InvokeRequest {
         function,
         payload: body,
-        client_context: header(&headers, "x-amz-client-context").map(str::to_string),
+        client_context,
         cognito_identity: None,
         log_tail,
         trace_id: header(&headers, "x-amzn-trace-id").map(str::to_string),

@@ -28,7 +28,7 @@ pub struct InvokeRequest {
     pub function: String,
     /// The event: a JSON document (empty means `{}`).
     pub payload: Bytes,
-    /// Base64 of the client context JSON (`X-Amz-Client-Context`).
+    /// The client context JSON (the Invoke API's `X-Amz-Client-Context`, base64-decoded).
     pub client_context: Option<String>,
     /// The Cognito identity JSON.
     pub cognito_identity: Option<String>,
@@ -315,8 +315,11 @@ impl LambdaService {
         let payload = if req.payload.iter().all(u8::is_ascii_whitespace) {
             Bytes::from_static(b"{}")
         } else {
-            serde_json::from_slice::<serde::de::IgnoredAny>(&req.payload)
-                .map_err(|e| InvokeError::InvalidRequestContent(e.to_string()))?;
+            serde_json::from_slice::<serde::de::IgnoredAny>(&req.payload).map_err(|e| {
+                InvokeError::InvalidRequestContent(format!(
+                    "Could not parse request body into json: {e}"
+                ))
+            })?;
             req.payload.clone()
         };
         if self.closed.load(Ordering::Relaxed) {

@@ -195,7 +195,7 @@ async fn runtime_api_protocol_probe() {
     spec.memory_mb = 256;
     let svc = service(vec![spec]);
     let mut req = InvokeRequest::new("Probe", r#"{"mode":"ok"}"#);
-    req.client_context = Some("eyJjdXN0b20iOnt9fQ==".into());
+    req.client_context = Some("{\"custom\":{}}".into());
     let resp = svc.invoke(req).await.expect("invoke");
     assert_eq!(
         resp.function_error,
@@ -212,7 +212,7 @@ async fn runtime_api_protocol_probe() {
         h["lambda-runtime-invoked-function-arn"],
         "arn:aws:lambda:us-east-1:123456789012:function:Probe"
     );
-    assert_eq!(h["lambda-runtime-client-context"], "eyJjdXN0b20iOnt9fQ==");
+    assert_eq!(h["lambda-runtime-client-context"], "{\"custom\":{}}");
     assert!(h["lambda-runtime-trace-id"]
         .as_str()
         .unwrap()

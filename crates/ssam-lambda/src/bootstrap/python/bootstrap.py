@@ -217,7 +217,7 @@ def _log_error(result):
     trace = result.get("stackTrace") or []
     if trace:
         line += "\nTraceback (most recent call last):\n" + "".join(trace).rstrip("\n")
-    sys.stderr.write(line.replace("\n", "\r") + "\n")
+    sys.stderr.write(line + "\n")
     sys.stderr.flush()
 
 
@@ -279,7 +279,7 @@ def _setup_logging():
         def emit(self, record):
             try:
                 msg = self.format(record)
-                sys.stdout.write(msg.replace("\n", "\r") + "\n")
+                sys.stdout.write(msg + "\n")
                 sys.stdout.flush()
             except Exception:
                 self.handleError(record)
@@ -302,6 +302,15 @@ def _setup_logging():
     level = os.environ.get("AWS_LAMBDA_LOG_LEVEL")
     if level:
         root.setLevel(level.upper())
+
+
+def _json_or_none(text):
+    if not text:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
 
 
 def _to_body(result):
@@ -354,8 +363,8 @@ def main():
             cognito = headers.get("lambda-runtime-cognito-identity")
             context = LambdaContext(
                 request_id,
-                json.loads(client_context) if client_context else None,
-                json.loads(cognito) if cognito else None,
+                _json_or_none(client_context),
+                _json_or_none(cognito),
                 int(headers.get("lambda-runtime-deadline-ms", "0")),
                 headers.get("lambda-runtime-invoked-function-arn"),
                 headers.get("lambda-runtime-aws-tenant-id"),

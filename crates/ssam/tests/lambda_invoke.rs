@@ -1,0 +1,115 @@
+//! `ssam local invoke`: result on stdout, logs on stderr, events from a file or stdin.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+fn fixture() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/lambda")
+}
+
+fn ssam() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_ssam"));
+    c.arg("local")
+        .arg("invoke")
+        .arg("-t")
+        .arg(fixture().join("template.yaml"));
+    c
+}
+
+#[test]
+fn result_on_stdout_logs_on_stderr() {
+    let dir = tempfile::tempdir().unwrap();
+    let event = dir.path().join("event.json");
+    std::fs::write(&event, r#"{"from": "file"}"#).unwrap();
+    let out = ssam()
+        .arg("HelloFunction")
+        .arg("-e")
+        .arg(&event)
+        .arg("--env-vars")
+        .arg(fixture().join("env.json"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["event"]["from"], "file");
+    assert_eq!(v["greeting"], "overridden");
+    assert_eq!(v["extra"], "added");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("START RequestId: "), "{err}");
+    assert!(err.contains("handling "), "{err}");
+    assert!(err.contains("Memory Size: 256 MB"), "{err}");
+    assert!(err.contains("Init Duration: "), "{err}");
+}
+
+#[test]
+fn event_from_stdin() {
+    let mut child = ssam()
+        .args(["NodeFunction", "-e", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(br#"{"from": "stdin"}"#)
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["event"]["from"], "stdin");
+    assert_eq!(v["from"], "node");
+}
+
+#[test]
+fn function_errors_print_the_error_document() {
+    let out = ssam().arg("FailFunction").output().unwrap();
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["errorType"], "KeyError");
+}
+
+#[test]
+fn which_function_must_be_said_when_there_are_several() {
+    let out = ssam().output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("defines 4 functions"), "{err}");
+    let out = ssam().arg("Nope").output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no function Nope"), "{err}");
+    assert!(err.contains("HelloFunction"), "{err}");
+}
+
+#[test]
+fn oversize_event_is_refused_with_a_hint() {
+    let dir = tempfile::tempdir().unwrap();
+    let event = dir.path().join("big.json");
+    std::fs::write(&event, format!("\"{}\"", "a".repeat(6_291_456))).unwrap();
+    let out = ssam()
+        .arg("HelloFunction")
+        .arg("-e")
+        .arg(&event)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("Request must be smaller than 6291456 bytes"),
+        "{err}"
+    );
+    assert!(err.contains("presigned URL"), "{err}");
+}
