@@ -46,6 +46,11 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, Diagnostics> {
     sam::load(opts)
 }
 
+/// Like [`load`], for template text already in memory (`opts.template` names it).
+pub fn load_from_str(text: &str, opts: &LoadOptions) -> Result<Loaded, Diagnostics> {
+    sam::load_from_str(text, opts)
+}
+
 /// The template SAM CLI would pick in `dir`: `template.yaml`, then `template.yml`, then `template.json`.
 pub fn find_template(dir: &Path) -> Option<PathBuf> {
     ["template.yaml", "template.yml", "template.json"]

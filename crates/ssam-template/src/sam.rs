@@ -71,6 +71,8 @@ pub(crate) struct Ctx<'a> {
     pub diags: Diagnostics,
     pub resolver: Resolver<'a>,
     pub resources: Vec<RawResource<'a>>,
+    /// Logical id → index in `resources` (templates can hold thousands of resources).
+    pub index: std::collections::HashMap<String, usize>,
     pub globals: globals::Globals<'a>,
 }
 
@@ -95,27 +97,21 @@ impl<'a> Ctx<'a> {
     }
 
     pub fn resource(&self, id: &str) -> Option<&RawResource<'a>> {
-        self.resources.iter().find(|r| r.id == id)
+        self.index.get(id).and_then(|&i| self.resources.get(i))
     }
 
     /// The resource's node, borrowed from the source (not from `self`).
     pub fn node_of(&self, id: &str) -> Option<&'a Node> {
-        self.resources.iter().find(|r| r.id == id).map(|r| r.node)
+        self.resource(id).map(|r| r.node)
     }
 
     /// Where a resource's logical id is written.
     pub fn key_pos(&self, id: &str) -> Pos {
-        self.resources
-            .iter()
-            .find(|r| r.id == id)
-            .map_or(Pos::default(), |r| r.key_pos)
+        self.resource(id).map_or(Pos::default(), |r| r.key_pos)
     }
 
     pub fn resource_type(&self, id: &str) -> Option<&str> {
-        self.resources
-            .iter()
-            .find(|r| r.id == id)
-            .map(|r| r.rtype.as_str())
+        self.resource(id).map(|r| r.rtype.as_str())
     }
 }
 
@@ -124,6 +120,19 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, Diagnostics> {
     let mut diags = Diagnostics::default();
     let path = absolute(&opts.template);
     let src = node::parse_file(&path, &mut diags).ok_or_else(|| diags.clone())?;
+    load_source(src, path, opts, diags)
+}
+
+/// Loads template text; `opts.template` names it in diagnostics and anchors relative paths.
+pub fn load_from_str(text: &str, opts: &LoadOptions) -> Result<Loaded, Diagnostics> {
+    let mut diags = Diagnostics::default();
+    let path = absolute(&opts.template);
+    let src = node::parse_str(text, std::sync::Arc::new(path.clone()), &mut diags)
+        .ok_or_else(|| diags.clone())?;
+    load_source(src, path, opts, diags)
+}
+
+fn load_source(src: Source, path: PathBuf, opts: &LoadOptions, mut diags: Diagnostics) -> Result<Loaded, Diagnostics> {
     let base_dir = path
         .parent()
         .map(Path::to_path_buf)
@@ -238,6 +247,7 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, Diagnostics> {
         base_dir: base_dir.clone(),
         diags,
         resolver,
+        index: raw.iter().enumerate().map(|(i, r)| (r.id.clone(), i)).collect(),
         resources: raw,
         globals,
     };
