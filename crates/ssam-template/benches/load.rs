@@ -40,7 +40,8 @@ fn main() {
     let mut functions = 0;
     for _ in 0..7 {
         let start = Instant::now();
-        let loaded = ssam_template::load_from_str(&text, &opts).expect("the generated template loads");
+        let loaded =
+            ssam_template::load_from_str(&text, &opts).expect("the generated template loads");
         times.push(start.elapsed());
         functions = loaded.app.functions.len();
         assert!(!loaded.diagnostics.has_errors(), "{}", loaded.diagnostics);

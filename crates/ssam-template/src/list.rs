@@ -67,7 +67,9 @@ pub struct ListBucket {
 pub fn code_uri(code: &Code) -> Option<String> {
     match code {
         Code::Dir { as_written, .. } | Code::Archive { as_written, .. } => Some(as_written.clone()),
-        Code::S3 { bucket, key, .. } => Some(format!("s3://{}/{}", bucket.display(), key.display())),
+        Code::S3 { bucket, key, .. } => {
+            Some(format!("s3://{}/{}", bucket.display(), key.display()))
+        }
         Code::Unresolved { value } => Some(value.0.to_string()),
         Code::Inline { .. } | Code::Image { .. } => None,
     }

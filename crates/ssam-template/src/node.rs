@@ -175,9 +175,13 @@ impl Node {
             Value::Bool(b) => serde_json::Value::Bool(*b),
             Value::Number(n) => number_json(n),
             Value::String(s) => serde_json::Value::String(s.clone()),
-            Value::Seq(items) => serde_json::Value::Array(items.iter().map(Node::to_json).collect()),
+            Value::Seq(items) => {
+                serde_json::Value::Array(items.iter().map(Node::to_json).collect())
+            }
             Value::Map(m) => serde_json::Value::Object(
-                m.iter().map(|(k, v)| (k.to_string(), v.to_json())).collect(),
+                m.iter()
+                    .map(|(k, v)| (k.to_string(), v.to_json()))
+                    .collect(),
             ),
         }
     }
@@ -266,7 +270,11 @@ pub fn parse_file(path: &Path, diags: &mut Diagnostics) -> Option<Source> {
 }
 
 /// Parses template text. Problems go to `diags`; `None` when nothing usable was parsed.
-pub fn parse_str(text: &str, file: Arc<std::path::PathBuf>, diags: &mut Diagnostics) -> Option<Source> {
+pub fn parse_str(
+    text: &str,
+    file: Arc<std::path::PathBuf>,
+    diags: &mut Diagnostics,
+) -> Option<Source> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut text = std::borrow::Cow::Borrowed(text);
     // PyYAML, which CloudFormation tooling uses, accepts a flow collection whose closing
@@ -305,7 +313,8 @@ pub fn parse_str(text: &str, file: Arc<std::path::PathBuf>, diags: &mut Diagnost
         if trimmed.starts_with('{') {
             match serde_json::from_str::<serde_json::Value>(text) {
                 Ok(v) => {
-                    let root = intrinsic_tags_from_json(Node::from_json(&v, Pos { line: 1, col: 1 }));
+                    let root =
+                        intrinsic_tags_from_json(Node::from_json(&v, Pos { line: 1, col: 1 }));
                     return Some(Source { file, root });
                 }
                 Err(je) => {
@@ -721,7 +730,10 @@ mod tests {
         let (s, d) = parse("A: !Ref B\nC: !GetAtt F.Arn\nD: !Sub\n  - x${y}\n  - {y: 1}\n");
         assert!(d.0.is_empty(), "{d}");
         let root = s.unwrap().root;
-        assert_eq!(root.get("A").unwrap().to_json(), serde_json::json!({"Ref": "B"}));
+        assert_eq!(
+            root.get("A").unwrap().to_json(),
+            serde_json::json!({"Ref": "B"})
+        );
         assert_eq!(
             root.get("C").unwrap().to_json(),
             serde_json::json!({"Fn::GetAtt": "F.Arn"})
@@ -735,9 +747,13 @@ mod tests {
 
     #[test]
     fn dates_stay_strings_and_numbers_keep_their_text() {
-        let (s, _) = parse("AWSTemplateFormatVersion: 2010-09-09\nV: 1.0\nQ: '12'\nB: true\nN: ~\n");
+        let (s, _) =
+            parse("AWSTemplateFormatVersion: 2010-09-09\nV: 1.0\nQ: '12'\nB: true\nN: ~\n");
         let root = s.unwrap().root;
-        assert_eq!(root.get("AWSTemplateFormatVersion").unwrap().as_str(), Some("2010-09-09"));
+        assert_eq!(
+            root.get("AWSTemplateFormatVersion").unwrap().as_str(),
+            Some("2010-09-09")
+        );
         assert_eq!(root.get("V").unwrap().scalar_text().as_deref(), Some("1.0"));
         assert_eq!(root.get("Q").unwrap().value, Value::String("12".into()));
         assert_eq!(root.get("B").unwrap().value, Value::Bool(true));
@@ -748,7 +764,10 @@ mod tests {
     fn unknown_tag_and_duplicate_key_are_reported_with_positions() {
         let (_, d) = parse("A: !Reff B\nA: 2\n");
         let text = d.to_string();
-        assert!(text.contains("t.yaml:1:4: error: unknown tag !Reff"), "{text}");
+        assert!(
+            text.contains("t.yaml:1:4: error: unknown tag !Reff"),
+            "{text}"
+        );
         assert!(text.contains("t.yaml:2:1: error: duplicate key"), "{text}");
     }
 
@@ -764,7 +783,10 @@ mod tests {
         let (s, d) = parse("{\n  \"A\": {\"Ref\": \"B\"},\n\t\"C\": 1\n}\n");
         assert!(!d.has_errors(), "{d}");
         let root = s.unwrap().root;
-        assert_eq!(root.get("A").unwrap().to_json(), serde_json::json!({"Ref": "B"}));
+        assert_eq!(
+            root.get("A").unwrap().to_json(),
+            serde_json::json!({"Ref": "B"})
+        );
     }
 
     #[test]

@@ -130,7 +130,10 @@ impl<'a> Resolver<'a> {
             return *v;
         }
         let Some(def) = self.condition_defs.and_then(|m| m.get(name)) else {
-            self.error(pos, format!("condition {name:?} is not defined in Conditions"));
+            self.error(
+                pos,
+                format!("condition {name:?} is not defined in Conditions"),
+            );
             return None;
         };
         if !self.evaluating.borrow_mut().insert(name.to_string()) {
@@ -152,7 +155,10 @@ impl<'a> Resolver<'a> {
             _ => {}
         }
         let Some((f, arg)) = node.intrinsic() else {
-            self.error(node.pos, "a condition must be Fn::Equals, Fn::And, Fn::Or, Fn::Not or Condition");
+            self.error(
+                node.pos,
+                "a condition must be Fn::Equals, Fn::And, Fn::Or, Fn::Not or Condition",
+            );
             return None;
         };
         match f {
@@ -278,7 +284,11 @@ impl<'a> Resolver<'a> {
                         Some(t) => texts.push(t),
                         None if p.is_null() => texts.push(String::new()),
                         None => {
-                            return Some(wrap(f, seq(vec![items[0].clone(), list.clone()], arg.pos), pos))
+                            return Some(wrap(
+                                f,
+                                seq(vec![items[0].clone(), list.clone()], arg.pos),
+                                pos,
+                            ))
                         }
                     }
                 }
@@ -292,13 +302,22 @@ impl<'a> Resolver<'a> {
                     return keep();
                 };
                 let Ok(i) = idx.trim().parse::<usize>() else {
-                    self.error(items[0].pos, format!("Fn::Select index {idx:?} is not a number"));
+                    self.error(
+                        items[0].pos,
+                        format!("Fn::Select index {idx:?} is not a number"),
+                    );
                     return keep();
                 };
                 match parts.get(i) {
                     Some(n) => Some(n.clone()),
                     None => {
-                        self.error(pos, format!("Fn::Select index {i} is out of range (the list has {} items)", parts.len()));
+                        self.error(
+                            pos,
+                            format!(
+                                "Fn::Select index {i} is out of range (the list has {} items)",
+                                parts.len()
+                            ),
+                        );
                         keep()
                     }
                 }
@@ -375,9 +394,18 @@ impl<'a> Resolver<'a> {
                 Some(Node::string(inner.to_json().to_string(), pos))
             }
             // Only AWS can answer these: keep them visible, but resolve what is inside.
-            "Fn::ImportValue" | "Fn::Cidr" | "Fn::Transform" | "Fn::GetParam" | "Fn::ForEach"
-            | "Fn::ValueOf" | "Fn::ValueOfAll" | "Fn::RefAll" | "Fn::Contains"
-            | "Fn::EachMemberEquals" | "Fn::EachMemberIn" | "Fn::Implies" => {
+            "Fn::ImportValue"
+            | "Fn::Cidr"
+            | "Fn::Transform"
+            | "Fn::GetParam"
+            | "Fn::ForEach"
+            | "Fn::ValueOf"
+            | "Fn::ValueOfAll"
+            | "Fn::RefAll"
+            | "Fn::Contains"
+            | "Fn::EachMemberEquals"
+            | "Fn::EachMemberIn"
+            | "Fn::Implies" => {
                 let inner = self.resolve(arg).unwrap_or_else(|| no_value(arg.pos));
                 Some(wrap(f, inner, pos))
             }
@@ -431,7 +459,9 @@ impl<'a> Resolver<'a> {
         } else {
             self.error_hint(
                 pos,
-                format!("Ref to {name:?}, which is neither a parameter nor a resource of this template"),
+                format!(
+                    "Ref to {name:?}, which is neither a parameter nor a resource of this template"
+                ),
                 "declare it under Parameters or Resources, or fix the name",
             );
         }
@@ -444,7 +474,10 @@ impl<'a> Resolver<'a> {
             Value::String(s) => match s.split_once('.') {
                 Some((r, a)) => (r.to_string(), Some(a.to_string())),
                 None => {
-                    self.error(arg.pos, format!("Fn::GetAtt {s:?} must be Resource.Attribute"));
+                    self.error(
+                        arg.pos,
+                        format!("Fn::GetAtt {s:?} must be Resource.Attribute"),
+                    );
                     return Some(whole.clone());
                 }
             },
@@ -460,7 +493,10 @@ impl<'a> Resolver<'a> {
                 }
             }
             _ => {
-                self.error(arg.pos, "Fn::GetAtt takes Resource.Attribute or [Resource, Attribute]");
+                self.error(
+                    arg.pos,
+                    "Fn::GetAtt takes Resource.Attribute or [Resource, Attribute]",
+                );
                 return Some(whole.clone());
             }
         };
@@ -577,7 +613,10 @@ impl<'a> Resolver<'a> {
                 continue;
             }
             let Some(end) = after.find('}') else {
-                self.error(pos, format!("Fn::Sub string has an unclosed ${{ in {template:?}"));
+                self.error(
+                    pos,
+                    format!("Fn::Sub string has an unclosed ${{ in {template:?}"),
+                );
                 return Some(whole.clone());
             };
             let var = after[..end].trim();
@@ -691,11 +730,17 @@ mod tests {
 
     fn resolver_for<'a>(root: &'a Node) -> Resolver<'a> {
         let mut params = IndexMap::new();
-        params.insert("Stage".into(), ParamValue::Known(Node::string("dev", Pos::default())));
+        params.insert(
+            "Stage".into(),
+            ParamValue::Known(Node::string("dev", Pos::default())),
+        );
         params.insert(
             "Subnets".into(),
             ParamValue::Known(Node::new(
-                Value::Seq(vec![Node::string("a", Pos::default()), Node::string("b", Pos::default())]),
+                Value::Seq(vec![
+                    Node::string("a", Pos::default()),
+                    Node::string("b", Pos::default()),
+                ]),
                 Pos::default(),
             )),
         );
@@ -703,11 +748,17 @@ mod tests {
         let mut resources = IndexMap::new();
         resources.insert(
             "Fn".into(),
-            ResourceInfo { resource_type: "AWS::Serverless::Function".into(), ref_value: "Fn".into() },
+            ResourceInfo {
+                resource_type: "AWS::Serverless::Function".into(),
+                ref_value: "Fn".into(),
+            },
         );
         resources.insert(
             "Bucket".into(),
-            ResourceInfo { resource_type: "AWS::S3::Bucket".into(), ref_value: "my-bucket".into() },
+            ResourceInfo {
+                resource_type: "AWS::S3::Bucket".into(),
+                ref_value: "my-bucket".into(),
+            },
         );
         Resolver::new(
             Arc::new("t.yaml".into()),
@@ -793,7 +844,10 @@ mod tests {
     fn missing_ref_and_getatt_are_errors_with_positions() {
         let (_, d) = eval("Value:\n  - !Ref Nope\n  - !GetAtt Missing.Arn\n");
         assert!(d.contains("t.yaml:2:5: error: Ref to \"Nope\""), "{d}");
-        assert!(d.contains("t.yaml:3:5: error: Fn::GetAtt of \"Missing\""), "{d}");
+        assert!(
+            d.contains("t.yaml:3:5: error: Fn::GetAtt of \"Missing\""),
+            "{d}"
+        );
     }
 
     #[test]

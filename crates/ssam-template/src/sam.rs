@@ -15,7 +15,7 @@ use indexmap::IndexMap;
 use crate::diag::{Diagnostic, Diagnostics, Location};
 use crate::model::*;
 use crate::node::{self, Map, Node, Pos, Source, Value};
-use crate::resolve::{contains_intrinsic, ParamValue, Pseudo, ResourceInfo, Resolver};
+use crate::resolve::{contains_intrinsic, ParamValue, Pseudo, Resolver, ResourceInfo};
 use crate::{LoadOptions, Loaded};
 
 mod apis;
@@ -132,7 +132,12 @@ pub fn load_from_str(text: &str, opts: &LoadOptions) -> Result<Loaded, Diagnosti
     load_source(src, path, opts, diags)
 }
 
-fn load_source(src: Source, path: PathBuf, opts: &LoadOptions, mut diags: Diagnostics) -> Result<Loaded, Diagnostics> {
+fn load_source(
+    src: Source,
+    path: PathBuf,
+    opts: &LoadOptions,
+    mut diags: Diagnostics,
+) -> Result<Loaded, Diagnostics> {
     let base_dir = path
         .parent()
         .map(Path::to_path_buf)
@@ -155,7 +160,12 @@ fn load_source(src: Source, path: PathBuf, opts: &LoadOptions, mut diags: Diagno
     check_top_level(&src, root, &mut diags);
 
     let pseudo = Pseudo::new(opts.region.as_deref(), opts.stack_name.as_deref());
-    let params = parameters(&src, root.get("Parameters"), &opts.parameter_overrides, &mut diags);
+    let params = parameters(
+        &src,
+        root.get("Parameters"),
+        &opts.parameter_overrides,
+        &mut diags,
+    );
 
     // Phase 1: a resolver where every resource's Ref is its logical id, to decide
     // conditions and compute the names (bucket, function) that Ref yields in phase 2.
@@ -202,7 +212,9 @@ fn load_source(src: Source, path: PathBuf, opts: &LoadOptions, mut diags: Diagno
         let Some(rtype) = rmap.get("Type").and_then(Node::as_str) else {
             diags.push(
                 Diagnostic::error(src.location(r.pos), format!("resource {id} has no Type"))
-                    .with_hint("add Type: AWS::Serverless::Function (or the resource type you mean)"),
+                    .with_hint(
+                        "add Type: AWS::Serverless::Function (or the resource type you mean)",
+                    ),
             );
             continue;
         };
@@ -240,14 +252,25 @@ fn load_source(src: Source, path: PathBuf, opts: &LoadOptions, mut diags: Diagno
     add_implicit_resources(&raw, &mut infos);
     phase1.drain_diagnostics(&mut diags);
 
-    let resolver = Resolver::new(src.file.clone(), pseudo.clone(), params, infos, mappings, conditions);
+    let resolver = Resolver::new(
+        src.file.clone(),
+        pseudo.clone(),
+        params,
+        infos,
+        mappings,
+        conditions,
+    );
     let globals = globals::Globals::read(&src, root.get("Globals"), &mut diags);
     let mut ctx = Ctx {
         src: &src,
         base_dir: base_dir.clone(),
         diags,
         resolver,
-        index: raw.iter().enumerate().map(|(i, r)| (r.id.clone(), i)).collect(),
+        index: raw
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.id.clone(), i))
+            .collect(),
         resources: raw,
         globals,
     };
@@ -296,7 +319,9 @@ fn dedupe(diags: &mut Diagnostics) {
         .0
         .retain(|d| seen.insert((d.location.line, d.location.column, d.message.clone())));
     // In file order, as a reader goes through the template.
-    diags.0.sort_by_key(|d| (d.location.line, d.location.column));
+    diags
+        .0
+        .sort_by_key(|d| (d.location.line, d.location.column));
 }
 
 fn absolute(p: &Path) -> PathBuf {
@@ -329,8 +354,11 @@ fn check_top_level(src: &Source, root: &Map, diags: &mut Diagnostics) {
         if !TOP_LEVEL.contains(&key) {
             let pos = root.key_pos(key).unwrap_or_default();
             diags.push(
-                Diagnostic::error(src.location(pos), format!("unknown top-level section {key:?}"))
-                    .with_hint(format!("valid sections: {}", TOP_LEVEL.join(", "))),
+                Diagnostic::error(
+                    src.location(pos),
+                    format!("unknown top-level section {key:?}"),
+                )
+                .with_hint(format!("valid sections: {}", TOP_LEVEL.join(", "))),
             );
         }
     }
@@ -356,7 +384,10 @@ fn parameters(
         return out;
     };
     let Some(map) = section.as_map() else {
-        diags.push(Diagnostic::error(src.location(section.pos), "Parameters must be a mapping"));
+        diags.push(Diagnostic::error(
+            src.location(section.pos),
+            "Parameters must be a mapping",
+        ));
         return out;
     };
     for (name, def) in map.iter() {
@@ -370,8 +401,11 @@ fn parameters(
             .get(name)
             .map(|v| (v.clone(), def.pos))
             .or_else(|| {
-                def.get("Default")
-                    .and_then(|d| d.scalar_text().map(|t| (t, d.pos)).or_else(|| list_text(d).map(|t| (t, d.pos))))
+                def.get("Default").and_then(|d| {
+                    d.scalar_text()
+                        .map(|t| (t, d.pos))
+                        .or_else(|| list_text(d).map(|t| (t, d.pos)))
+                })
             });
         let Some((text, vpos)) = given else {
             if def.get("Type").is_none() {
@@ -393,13 +427,17 @@ fn parameters(
             continue;
         };
         if let Some(allowed) = def.get("AllowedValues").and_then(Node::as_seq) {
-            let ok = allowed.iter().any(|a| a.scalar_text().as_deref() == Some(text.as_str()));
+            let ok = allowed
+                .iter()
+                .any(|a| a.scalar_text().as_deref() == Some(text.as_str()));
             if !ok && !allowed.is_empty() {
                 let list: Vec<String> = allowed.iter().filter_map(Node::scalar_text).collect();
                 diags.push(
                     Diagnostic::error(
                         src.location(vpos),
-                        format!("parameter {name} is {text:?}, which is not one of its AllowedValues"),
+                        format!(
+                            "parameter {name} is {text:?}, which is not one of its AllowedValues"
+                        ),
                     )
                     .with_hint(format!("use one of: {}", list.join(", "))),
                 );
@@ -445,9 +483,12 @@ fn ref_name(r1: &Resolver<'_>, r: &RawResource<'_>, stack: &str) -> Option<Strin
             .and_then(|n| n.scalar_text())
     };
     match r.rtype.as_str() {
-        "AWS::S3::Bucket" => Some(prop("BucketName").unwrap_or_else(|| generated_bucket_name(stack, &r.id))),
+        "AWS::S3::Bucket" => {
+            Some(prop("BucketName").unwrap_or_else(|| generated_bucket_name(stack, &r.id)))
+        }
         "AWS::Serverless::Function" | "AWS::Lambda::Function" => prop("FunctionName"),
-        "AWS::SQS::Queue" => prop("QueueName").map(|q| format!("https://sqs.us-east-1.amazonaws.com/123456789012/{q}")),
+        "AWS::SQS::Queue" => prop("QueueName")
+            .map(|q| format!("https://sqs.us-east-1.amazonaws.com/123456789012/{q}")),
         "AWS::DynamoDB::Table" | "AWS::Serverless::SimpleTable" => prop("TableName"),
         _ => None,
     }
@@ -494,10 +535,17 @@ fn add_implicit_resources(raw: &[RawResource<'_>], infos: &mut IndexMap<String, 
                 if let Some(alias) = alias {
                     add(format!("{}Alias{alias}", r.id), "AWS::Lambda::Alias");
                 }
-                if r.properties().and_then(|p| p.get("FunctionUrlConfig")).is_some() {
+                if r.properties()
+                    .and_then(|p| p.get("FunctionUrlConfig"))
+                    .is_some()
+                {
                     add(format!("{}Url", r.id), "AWS::Lambda::Url");
                 }
-                if let Some(events) = r.properties().and_then(|p| p.get("Events")).and_then(Node::as_map) {
+                if let Some(events) = r
+                    .properties()
+                    .and_then(|p| p.get("Events"))
+                    .and_then(Node::as_map)
+                {
                     for (_, e) in events.iter() {
                         match e.get("Type").and_then(Node::as_str) {
                             Some("Api") => rest = true,
@@ -518,7 +566,10 @@ fn add_implicit_resources(raw: &[RawResource<'_>], infos: &mut IndexMap<String, 
                 add(format!("{}Deployment", r.id), "AWS::ApiGateway::Deployment");
             }
             "AWS::Serverless::HttpApi" => {
-                add(format!("{}ApiGatewayDefaultStage", r.id), "AWS::ApiGatewayV2::Stage");
+                add(
+                    format!("{}ApiGatewayDefaultStage", r.id),
+                    "AWS::ApiGatewayV2::Stage",
+                );
             }
             "AWS::Serverless::SimpleTable" | "AWS::Serverless::LayerVersion" => {}
             _ => {}
@@ -526,11 +577,17 @@ fn add_implicit_resources(raw: &[RawResource<'_>], infos: &mut IndexMap<String, 
     }
     if rest {
         add(IMPLICIT_REST_API.into(), "AWS::ApiGateway::RestApi");
-        add(format!("{IMPLICIT_REST_API}ProdStage"), "AWS::ApiGateway::Stage");
+        add(
+            format!("{IMPLICIT_REST_API}ProdStage"),
+            "AWS::ApiGateway::Stage",
+        );
     }
     if http {
         add(IMPLICIT_HTTP_API.into(), "AWS::ApiGatewayV2::Api");
-        add(format!("{IMPLICIT_HTTP_API}ApiGatewayDefaultStage"), "AWS::ApiGatewayV2::Stage");
+        add(
+            format!("{IMPLICIT_HTTP_API}ApiGatewayDefaultStage"),
+            "AWS::ApiGatewayV2::Stage",
+        );
     }
 }
 
@@ -592,7 +649,10 @@ pub fn valid_bucket_name(name: &str) -> bool {
         .chars()
         .next()
         .is_some_and(|c| c.is_ascii_alphanumeric())
-        && name.chars().last().is_some_and(|c| c.is_ascii_alphanumeric());
+        && name
+            .chars()
+            .last()
+            .is_some_and(|c| c.is_ascii_alphanumeric());
     // Unresolved names (an intrinsic) are not checked.
     name.starts_with('{') || (len_ok && chars_ok && ends_ok && !name.contains(".."))
 }
@@ -629,7 +689,10 @@ fn s3_bindings(ctx: &mut Ctx<'_>, functions: &[Function]) -> Vec<S3Binding> {
             continue;
         };
         for c in configs {
-            let Some(target) = c.get("Function").and_then(|n| functions::function_target(n, functions)) else {
+            let Some(target) = c
+                .get("Function")
+                .and_then(|n| functions::function_target(n, functions))
+            else {
                 continue;
             };
             let events = c

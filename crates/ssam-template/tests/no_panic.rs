@@ -20,10 +20,45 @@ impl Rng {
 }
 
 const TOKENS: &[&str] = &[
-    "!Ref ", "!GetAtt ", "!Sub ", "!If [", "!Join [", "!Select [", "!Split [", "!FindInMap [",
-    "Fn::Sub: ", "{\"Ref\": ", "${", "}", "]", "[", ":", "- ", "\n  ", "\t", "&a ", "*a", "'", "\"",
-    "AWS::NoValue", "Condition: ", "Events:", "Type: S3", "Type: Api", "Globals:", "!!binary ",
-    "---\n", "...\n", "? ", "|\n", ">\n", "\u{0}", "\u{feff}", "0x1F", "1e999", "~",
+    "!Ref ",
+    "!GetAtt ",
+    "!Sub ",
+    "!If [",
+    "!Join [",
+    "!Select [",
+    "!Split [",
+    "!FindInMap [",
+    "Fn::Sub: ",
+    "{\"Ref\": ",
+    "${",
+    "}",
+    "]",
+    "[",
+    ":",
+    "- ",
+    "\n  ",
+    "\t",
+    "&a ",
+    "*a",
+    "'",
+    "\"",
+    "AWS::NoValue",
+    "Condition: ",
+    "Events:",
+    "Type: S3",
+    "Type: Api",
+    "Globals:",
+    "!!binary ",
+    "---\n",
+    "...\n",
+    "? ",
+    "|\n",
+    ">\n",
+    "\u{0}",
+    "\u{feff}",
+    "0x1F",
+    "1e999",
+    "~",
 ];
 
 fn seeds() -> Vec<String> {
@@ -87,12 +122,16 @@ fn mutated_templates_never_panic() {
     for i in 0..4000 {
         let seed = &seeds[i % seeds.len()];
         let text = mutate(&mut rng, seed);
-        let result = std::panic::catch_unwind(|| ssam_template::load_from_str(&text, &opts).is_ok());
+        let result =
+            std::panic::catch_unwind(|| ssam_template::load_from_str(&text, &opts).is_ok());
         match result {
             Ok(ok) => loaded += usize::from(ok),
             Err(_) => panic!("iteration {i} panicked on:\n{text}"),
         }
     }
     // The mutations must still exercise the later stages, not only the YAML parser.
-    assert!(loaded > 1000, "only {loaded} mutated templates got past parsing");
+    assert!(
+        loaded > 1000,
+        "only {loaded} mutated templates got past parsing"
+    );
 }

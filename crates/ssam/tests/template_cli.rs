@@ -30,8 +30,16 @@ fn the_seed_examples_are_valid() {
         "thumbnail/template.yaml",
         "thumbnail/template-native.yaml",
     ] {
-        let out = ssam().args(["validate", "-t"]).arg(examples().join(t)).output().unwrap();
-        assert!(out.status.success(), "{t}: {}", String::from_utf8_lossy(&out.stderr));
+        let out = ssam()
+            .args(["validate", "-t"])
+            .arg(examples().join(t))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{t}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert!(stdout.ends_with("is a valid SAM template\n"), "{stdout}");
     }
@@ -44,13 +52,26 @@ fn validate_defaults_to_template_yaml_in_the_current_directory() {
         .current_dir(examples().join("video-upload"))
         .output()
         .unwrap();
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "template.yaml is a valid SAM template\n");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "template.yaml is a valid SAM template\n"
+    );
     let empty = tempfile::tempdir().unwrap();
-    let out = ssam().arg("validate").current_dir(empty.path()).output().unwrap();
+    let out = ssam()
+        .arg("validate")
+        .current_dir(empty.path())
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("error: no template.yaml or template.yml in"), "{stderr}");
-    assert!(stderr.contains("hint: pass the template with -t PATH"), "{stderr}");
+    assert!(
+        stderr.contains("error: no template.yaml or template.yml in"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("hint: pass the template with -t PATH"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -82,14 +103,19 @@ Resources:
     );
     let out = ssam().args(["validate", "-t"]).arg(&path).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&out.stderr).replace(&dir.path().display().to_string(), "[DIR]");
+    let stderr =
+        String::from_utf8_lossy(&out.stderr).replace(&dir.path().display().to_string(), "[DIR]");
     insta::assert_snapshot!(stderr);
 }
 
 #[test]
 fn validate_json_lists_problems_for_tools() {
     let (_dir, path) = template("Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties: {Runtime: python3.12, Handler: a.h, Timeout: 0}\n");
-    let out = ssam().args(["validate", "--json", "-t"]).arg(&path).output().unwrap();
+    let out = ssam()
+        .args(["validate", "--json", "-t"])
+        .arg(&path)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v[0]["severity"], "error");
@@ -100,10 +126,17 @@ fn validate_json_lists_problems_for_tools() {
 #[test]
 fn invalid_yaml_is_reported_with_its_position_and_exit_1() {
     let (_dir, path) = template("Resources:\n  Fn:\n    Type: [unclosed\n");
-    let out = ssam().args(["list", "--json", "-t"]).arg(&path).output().unwrap();
+    let out = ssam()
+        .args(["list", "--json", "-t"])
+        .arg(&path)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("template.yaml:4:1: error: invalid YAML"), "{stderr}");
+    assert!(
+        stderr.contains("template.yaml:4:1: error: invalid YAML"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -123,7 +156,10 @@ fn parameter_overrides_change_the_reading() {
     let t = examples().join("video-upload/template.yaml");
     for args in [
         vec!["--parameter-overrides", "UploadBucketName=other-bucket"],
-        vec!["--parameter-overrides", "ParameterKey=UploadBucketName,ParameterValue=other-bucket"],
+        vec![
+            "--parameter-overrides",
+            "ParameterKey=UploadBucketName,ParameterValue=other-bucket",
+        ],
     ] {
         let out = ssam()
             .args(["list", "--json", "-t"])
@@ -131,10 +167,17 @@ fn parameter_overrides_change_the_reading() {
             .args(&args)
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         // environment lists names only; the value shows in the resolved model via validate
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        assert_eq!(v["functions"][0]["environment"], serde_json::json!(["UPLOAD_BUCKET", "URL_EXPIRES_SECONDS"]));
+        assert_eq!(
+            v["functions"][0]["environment"],
+            serde_json::json!(["UPLOAD_BUCKET", "URL_EXPIRES_SECONDS"])
+        );
     }
     let out = ssam()
         .args(["list", "--json", "-t"])
@@ -158,7 +201,11 @@ fn samconfig_parameter_overrides_are_read_next_to_the_template() {
         "version = 0.1\n[default.global.parameters]\nparameter_overrides = \"Mem=512\"\n",
     )
     .unwrap();
-    let out = ssam().args(["list", "--json", "-t"]).arg(&path).output().unwrap();
+    let out = ssam()
+        .args(["list", "--json", "-t"])
+        .arg(&path)
+        .output()
+        .unwrap();
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["functions"][0]["memorySize"], 512);
 }

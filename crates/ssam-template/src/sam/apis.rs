@@ -70,7 +70,9 @@ pub(crate) fn read_apis(ctx: &mut Ctx<'_>, functions: &[Function]) -> (Vec<Api>,
         let Some(r) = ctx.resource(id) else { continue };
         let node = r.node;
         let raw = match rtype.as_str() {
-            "AWS::Serverless::Api" | "AWS::Serverless::HttpApi" => ctx.globals.apply(rtype, node, r.properties()),
+            "AWS::Serverless::Api" | "AWS::Serverless::HttpApi" => {
+                ctx.globals.apply(rtype, node, r.properties())
+            }
             _ => r
                 .properties()
                 .cloned()
@@ -82,12 +84,18 @@ pub(crate) fn read_apis(ctx: &mut Ctx<'_>, functions: &[Function]) -> (Vec<Api>,
             ApiType::Rest
         };
         if rtype == "AWS::ApiGatewayV2::Api" {
-            let protocol = raw.get("ProtocolType").and_then(Node::as_str).unwrap_or("HTTP");
+            let protocol = raw
+                .get("ProtocolType")
+                .and_then(Node::as_str)
+                .unwrap_or("HTTP");
             if protocol != "HTTP" {
                 continue;
             }
             // Quick create: `Target` is the function of the `$default` route.
-            if let Some(target) = raw.get("Target").and_then(|t| function_target(t, functions)) {
+            if let Some(target) = raw
+                .get("Target")
+                .and_then(|t| function_target(t, functions))
+            {
                 routes.push(Route {
                     api_type,
                     api: id.clone(),
@@ -108,7 +116,10 @@ pub(crate) fn read_apis(ctx: &mut Ctx<'_>, functions: &[Function]) -> (Vec<Api>,
             external.insert(id.clone());
         }
         if let Some(def) = definition(ctx, &raw, body_key) {
-            if api_type == ApiType::Rest && rtype == "AWS::Serverless::Api" && raw.get(body_key).is_some() {
+            if api_type == ApiType::Rest
+                && rtype == "AWS::Serverless::Api"
+                && raw.get(body_key).is_some()
+            {
                 let merge = raw
                     .get("MergeDefinitions")
                     .is_some_and(|m| matches!(m.value, Value::Bool(true)));
@@ -119,7 +130,8 @@ pub(crate) fn read_apis(ctx: &mut Ctx<'_>, functions: &[Function]) -> (Vec<Api>,
                     }
                     Some(_) if merge => {}
                     Some(p) => {
-                        customer_paths.insert(id.clone(), Some(p.keys().map(str::to_string).collect()));
+                        customer_paths
+                            .insert(id.clone(), Some(p.keys().map(str::to_string).collect()));
                     }
                 }
             }
@@ -131,11 +143,23 @@ pub(crate) fn read_apis(ctx: &mut Ctx<'_>, functions: &[Function]) -> (Vec<Api>,
     }
     if needs_rest && !api_ids.iter().any(|(id, _)| id == IMPLICIT_REST_API) {
         let props = implicit_props(ctx, "AWS::Serverless::Api");
-        apis.push(api_model(IMPLICIT_REST_API, ApiType::Rest, &props, true, functions));
+        apis.push(api_model(
+            IMPLICIT_REST_API,
+            ApiType::Rest,
+            &props,
+            true,
+            functions,
+        ));
     }
     if needs_http && !api_ids.iter().any(|(id, _)| id == IMPLICIT_HTTP_API) {
         let props = implicit_props(ctx, "AWS::Serverless::HttpApi");
-        apis.push(api_model(IMPLICIT_HTTP_API, ApiType::Http, &props, true, functions));
+        apis.push(api_model(
+            IMPLICIT_HTTP_API,
+            ApiType::Http,
+            &props,
+            true,
+            functions,
+        ));
     }
 
     for f in functions {
@@ -157,7 +181,10 @@ pub(crate) fn read_apis(ctx: &mut Ctx<'_>, functions: &[Function]) -> (Vec<Api>,
             }
             let pfv = match api_type {
                 ApiType::Rest => "1.0".to_string(),
-                ApiType::Http => ev.payload_format_version.clone().unwrap_or_else(|| "2.0".into()),
+                ApiType::Http => ev
+                    .payload_format_version
+                    .clone()
+                    .unwrap_or_else(|| "2.0".into()),
             };
             routes.push(Route {
                 api_type,
@@ -191,7 +218,11 @@ fn definition(ctx: &mut Ctx<'_>, raw: &Node, body_key: &str) -> Option<Node> {
         }
         return Some(body.clone());
     }
-    let uri_key = if body_key == "Body" { "BodyS3Location" } else { "DefinitionUri" };
+    let uri_key = if body_key == "Body" {
+        "BodyS3Location"
+    } else {
+        "DefinitionUri"
+    };
     let uri = raw.get(uri_key)?;
     let rel = uri.scalar_text().filter(|s| !s.starts_with("s3://"))?;
     let path = ctx.base_dir.join(&rel);
@@ -202,7 +233,10 @@ fn definition(ctx: &mut Ctx<'_>, raw: &Node, body_key: &str) -> Option<Node> {
             ctx.error_hint(
                 uri.pos,
                 format!("cannot read the OpenAPI definition {rel}"),
-                format!("{uri_key} is resolved against the template's directory: {}", path.display()),
+                format!(
+                    "{uri_key} is resolved against the template's directory: {}",
+                    path.display()
+                ),
             );
             None
         }
@@ -224,7 +258,10 @@ fn include(ctx: &mut Ctx<'_>, t: &Node) -> Option<Node> {
     match node::parse_file(&path, &mut d) {
         Some(src) => Some(src.root),
         None => {
-            ctx.error(loc_node.pos, format!("AWS::Include cannot read {}", path.display()));
+            ctx.error(
+                loc_node.pos,
+                format!("AWS::Include cannot read {}", path.display()),
+            );
             None
         }
     }
@@ -237,7 +274,9 @@ fn integrated_operations(def: &Node, api: &str) -> Vec<(String, String, String)>
         return out;
     };
     for (path, item) in paths.iter() {
-        let Some(methods) = item.as_map() else { continue };
+        let Some(methods) = item.as_map() else {
+            continue;
+        };
         for (method, op) in methods.iter() {
             if op.get("x-amazon-apigateway-integration").is_some() {
                 out.push((api.to_string(), normalize_method(method), path.to_string()));
@@ -253,7 +292,9 @@ fn openapi_routes(def: &Node, api: &str, api_type: ApiType, functions: &[Functio
         return out;
     };
     for (path, item) in paths.iter() {
-        let Some(methods) = item.as_map() else { continue };
+        let Some(methods) = item.as_map() else {
+            continue;
+        };
         for (method, op) in methods.iter() {
             let lower = method.to_ascii_lowercase();
             if !OPENAPI_METHODS.contains(&lower.as_str()) {
@@ -270,7 +311,8 @@ fn openapi_routes(def: &Node, api: &str, api_type: ApiType, functions: &[Functio
             if itype != "aws_proxy" {
                 continue;
             }
-            let Some(function) = integ.get("uri").and_then(|u| function_target(u, functions)) else {
+            let Some(function) = integ.get("uri").and_then(|u| function_target(u, functions))
+            else {
                 continue;
             };
             let pfv = match api_type {
@@ -304,7 +346,10 @@ fn resource_routes(ctx: &Ctx<'_>, functions: &[Function]) -> Vec<Route> {
         if r.rtype == "AWS::ApiGateway::Resource" {
             let Some(p) = r.properties() else { continue };
             let parent = p.get("ParentId").and_then(ref_target);
-            let part = p.get("PathPart").and_then(Node::scalar_text).unwrap_or_default();
+            let part = p
+                .get("PathPart")
+                .and_then(Node::scalar_text)
+                .unwrap_or_default();
             parts.insert(r.id.clone(), (parent, part));
         }
     }
@@ -332,15 +377,23 @@ fn resource_routes(ctx: &Ctx<'_>, functions: &[Function]) -> Vec<Route> {
         let Some(p) = r.properties() else { continue };
         match r.rtype.as_str() {
             "AWS::ApiGateway::Method" => {
-                let Some(integ) = p.get("Integration") else { continue };
-                let itype = integ.get("Type").and_then(Node::scalar_text).unwrap_or_default();
+                let Some(integ) = p.get("Integration") else {
+                    continue;
+                };
+                let itype = integ
+                    .get("Type")
+                    .and_then(Node::scalar_text)
+                    .unwrap_or_default();
                 if !itype.eq_ignore_ascii_case("aws_proxy") {
                     continue;
                 }
-                let Some(function) = integ.get("Uri").and_then(|u| function_target(u, functions)) else {
+                let Some(function) = integ.get("Uri").and_then(|u| function_target(u, functions))
+                else {
                     continue;
                 };
-                let Some(api) = p.get("RestApiId").and_then(ref_target) else { continue };
+                let Some(api) = p.get("RestApiId").and_then(ref_target) else {
+                    continue;
+                };
                 let path = match p.get("ResourceId").and_then(ref_target) {
                     Some(res) if parts.contains_key(&res) => path_of(&res),
                     _ => "/".to_string(),
@@ -361,7 +414,9 @@ fn resource_routes(ctx: &Ctx<'_>, functions: &[Function]) -> Vec<Route> {
                 });
             }
             "AWS::ApiGatewayV2::Route" => {
-                let Some(api) = p.get("ApiId").and_then(ref_target) else { continue };
+                let Some(api) = p.get("ApiId").and_then(ref_target) else {
+                    continue;
+                };
                 let is_http = ctx.node_of(&api).is_some_and(|a| {
                     a.get("Type").and_then(Node::as_str) == Some("AWS::ApiGatewayV2::Api")
                         && a.get("Properties")
@@ -373,8 +428,12 @@ fn resource_routes(ctx: &Ctx<'_>, functions: &[Function]) -> Vec<Route> {
                 if !is_http {
                     continue;
                 }
-                let Some(key) = p.get("RouteKey").and_then(Node::scalar_text) else { continue };
-                let Some(target) = p.get("Target") else { continue };
+                let Some(key) = p.get("RouteKey").and_then(Node::scalar_text) else {
+                    continue;
+                };
+                let Some(target) = p.get("Target") else {
+                    continue;
+                };
                 let integ_id = integration_id(target);
                 let Some(integ) = integ_id
                     .as_deref()
@@ -384,11 +443,17 @@ fn resource_routes(ctx: &Ctx<'_>, functions: &[Function]) -> Vec<Route> {
                 else {
                     continue;
                 };
-                let itype = integ.get("IntegrationType").and_then(Node::scalar_text).unwrap_or_default();
+                let itype = integ
+                    .get("IntegrationType")
+                    .and_then(Node::scalar_text)
+                    .unwrap_or_default();
                 if !itype.eq_ignore_ascii_case("aws_proxy") {
                     continue;
                 }
-                let Some(function) = integ.get("IntegrationUri").and_then(|u| function_target(u, functions)) else {
+                let Some(function) = integ
+                    .get("IntegrationUri")
+                    .and_then(|u| function_target(u, functions))
+                else {
                     continue;
                 };
                 let (method, path) = match key.split_once(' ') {
@@ -470,7 +535,13 @@ fn split_list(n: Option<&Node>) -> Vec<String> {
     }
 }
 
-fn api_model(id: &str, api_type: ApiType, props: &Node, implicit: bool, functions: &[Function]) -> Api {
+fn api_model(
+    id: &str,
+    api_type: ApiType,
+    props: &Node,
+    implicit: bool,
+    functions: &[Function],
+) -> Api {
     let stage_name = props
         .get("StageName")
         .and_then(Node::scalar_text)
@@ -508,7 +579,10 @@ fn api_model(id: &str, api_type: ApiType, props: &Node, implicit: bool, function
                 allow_credentials: c
                     .get("AllowCredentials")
                     .is_some_and(|v| matches!(v.value, Value::Bool(true))),
-                max_age: c.get("MaxAge").and_then(Node::scalar_text).and_then(|s| s.parse().ok()),
+                max_age: c
+                    .get("MaxAge")
+                    .and_then(Node::scalar_text)
+                    .and_then(|s| s.parse().ok()),
             }),
             _ => Some(Cors {
                 allow_origins: vec!["*".into()],
@@ -518,12 +592,20 @@ fn api_model(id: &str, api_type: ApiType, props: &Node, implicit: bool, function
     };
     let auth = props.get("Auth");
     let mut authorizers = Vec::new();
-    if let Some(defs) = auth.and_then(|a| a.get("Authorizers")).and_then(Node::as_map) {
+    if let Some(defs) = auth
+        .and_then(|a| a.get("Authorizers"))
+        .and_then(Node::as_map)
+    {
         for (name, a) in defs.iter() {
-            let function = a.get("FunctionArn").and_then(|n| function_target(n, functions));
+            let function = a
+                .get("FunctionArn")
+                .and_then(|n| function_target(n, functions));
             let identity = a.get("Identity");
             let mut identity_sources = Vec::new();
-            if let Some(h) = identity.and_then(|i| i.get("Header")).and_then(Node::scalar_text) {
+            if let Some(h) = identity
+                .and_then(|i| i.get("Header"))
+                .and_then(Node::scalar_text)
+            {
                 identity_sources.push(format!("method.request.header.{h}"));
             }
             for (key, prefix) in [
@@ -561,7 +643,9 @@ fn api_model(id: &str, api_type: ApiType, props: &Node, implicit: bool, function
                 function,
                 kind,
                 identity_sources,
-                payload_format_version: a.get("AuthorizerPayloadFormatVersion").and_then(Node::scalar_text),
+                payload_format_version: a
+                    .get("AuthorizerPayloadFormatVersion")
+                    .and_then(Node::scalar_text),
                 simple_responses: a
                     .get("EnableSimpleResponses")
                     .is_some_and(|v| matches!(v.value, Value::Bool(true))),
@@ -570,7 +654,11 @@ fn api_model(id: &str, api_type: ApiType, props: &Node, implicit: bool, function
         }
     }
     let mut stage_variables = IndexMap::new();
-    let vars_key = if api_type == ApiType::Rest { "Variables" } else { "StageVariables" };
+    let vars_key = if api_type == ApiType::Rest {
+        "Variables"
+    } else {
+        "StageVariables"
+    };
     if let Some(vars) = props.get(vars_key).and_then(Node::as_map) {
         for (k, v) in vars.iter() {
             if let Some(t) = v.scalar_text() {

@@ -13,12 +13,19 @@ pub(crate) fn read_functions(ctx: &mut Ctx<'_>) -> Vec<Function> {
     let ids: Vec<(String, String)> = ctx
         .resources
         .iter()
-        .filter(|r| matches!(r.rtype.as_str(), "AWS::Serverless::Function" | "AWS::Lambda::Function"))
+        .filter(|r| {
+            matches!(
+                r.rtype.as_str(),
+                "AWS::Serverless::Function" | "AWS::Lambda::Function"
+            )
+        })
         .map(|r| (r.id.clone(), r.rtype.clone()))
         .collect();
     let mut out = Vec::new();
     for (id, rtype) in ids {
-        let Some(node) = ctx.node_of(&id) else { continue };
+        let Some(node) = ctx.node_of(&id) else {
+            continue;
+        };
         let raw = if rtype == "AWS::Serverless::Function" {
             ctx.globals.apply(&rtype, node, node.get("Properties"))
         } else {
@@ -62,7 +69,10 @@ fn u32_prop(ctx: &mut Ctx<'_>, props: &Node, key: &str, id: &str) -> Option<u32>
     match t.trim().parse::<f64>() {
         Ok(v) if v >= 0.0 && v <= f64::from(u32::MAX) && v.fract() == 0.0 => Some(v as u32),
         _ => {
-            ctx.error(n.pos, format!("{id}: {key} must be a whole number, not {t:?}"));
+            ctx.error(
+                n.pos,
+                format!("{id}: {key} must be a whole number, not {t:?}"),
+            );
             None
         }
     }
@@ -140,13 +150,22 @@ fn code_from_s3_map(n: &Node, bucket_key: &str, key_key: &str, version_key: &str
     }
 }
 
-fn serverless_function(ctx: &mut Ctx<'_>, id: &str, node: &Node, raw: &Node, props: &Node) -> Function {
+fn serverless_function(
+    ctx: &mut Ctx<'_>,
+    id: &str,
+    node: &Node,
+    raw: &Node,
+    props: &Node,
+) -> Function {
     let package_type = match props.get("PackageType").and_then(Node::as_str) {
         Some("Image") => PackageType::Image,
         Some("Zip") | None => PackageType::Zip,
         Some(other) => {
             let pos = props.get("PackageType").map_or(node.pos, |n| n.pos);
-            ctx.error(pos, format!("{id}: PackageType must be Zip or Image, not {other:?}"));
+            ctx.error(
+                pos,
+                format!("{id}: PackageType must be Zip or Image, not {other:?}"),
+            );
             PackageType::Zip
         }
     };
@@ -171,7 +190,10 @@ fn serverless_function(ctx: &mut Ctx<'_>, id: &str, node: &Node, raw: &Node, pro
             Some(n) => match n.scalar_text() {
                 Some(s) => code_from_string(&ctx.base_dir, &s),
                 None => {
-                    ctx.error(n.pos, format!("{id}: CodeUri must be a path, an s3:// URI or {{Bucket, Key}}"));
+                    ctx.error(
+                        n.pos,
+                        format!("{id}: CodeUri must be a path, an s3:// URI or {{Bucket, Key}}"),
+                    );
                     Code::Unresolved {
                         value: Unresolved(n.to_json()),
                     }
@@ -180,13 +202,22 @@ fn serverless_function(ctx: &mut Ctx<'_>, id: &str, node: &Node, raw: &Node, pro
         }
     };
     let metadata = node.get("Metadata").and_then(|m| ctx.resolve(m));
-    let meta_str = |k: &str| metadata.as_ref().and_then(|m| m.get(k)).and_then(Node::scalar_text);
+    let meta_str = |k: &str| {
+        metadata
+            .as_ref()
+            .and_then(|m| m.get(k))
+            .and_then(Node::scalar_text)
+    };
     let image_build = if package_type == PackageType::Image
         && (meta_str("Dockerfile").is_some() || meta_str("DockerContext").is_some())
     {
         let context = meta_str("DockerContext").unwrap_or_else(|| ".".to_string());
         let mut build_args = IndexMap::new();
-        if let Some(args) = metadata.as_ref().and_then(|m| m.get("DockerBuildArgs")).and_then(Node::as_map) {
+        if let Some(args) = metadata
+            .as_ref()
+            .and_then(|m| m.get("DockerBuildArgs"))
+            .and_then(Node::as_map)
+        {
             for (k, v) in args.iter() {
                 build_args.insert(k.to_string(), text(v).display());
             }
@@ -264,13 +295,20 @@ fn lambda_function(ctx: &mut Ctx<'_>, id: &str, node: &Node, props: &Node) -> Fu
     };
     let code_node = props.get("Code");
     let code = match code_node {
-        Some(c) if c.get("ImageUri").is_some() || package_type == PackageType::Image => Code::Image {
-            uri: c.get("ImageUri").map(text),
-        },
+        Some(c) if c.get("ImageUri").is_some() || package_type == PackageType::Image => {
+            Code::Image {
+                uri: c.get("ImageUri").map(text),
+            }
+        }
         Some(c) if c.get("ZipFile").is_some() => Code::Inline {
-            source: c.get("ZipFile").and_then(Node::scalar_text).unwrap_or_default(),
+            source: c
+                .get("ZipFile")
+                .and_then(Node::scalar_text)
+                .unwrap_or_default(),
         },
-        Some(c) if c.get("S3Bucket").is_some() => code_from_s3_map(c, "S3Bucket", "S3Key", "S3ObjectVersion"),
+        Some(c) if c.get("S3Bucket").is_some() => {
+            code_from_s3_map(c, "S3Bucket", "S3Key", "S3ObjectVersion")
+        }
         Some(c) if c.intrinsic().is_some() => Code::Unresolved {
             value: Unresolved(c.to_json()),
         },
@@ -331,7 +369,10 @@ fn read_events(ctx: &mut Ctx<'_>, id: &str, raw: &Node, props: &Node) -> Vec<Eve
         return out;
     };
     let Some(events) = events.as_map() else {
-        ctx.error(events.pos, format!("{id}: Events must be a mapping of event names to events"));
+        ctx.error(
+            events.pos,
+            format!("{id}: Events must be a mapping of event names to events"),
+        );
         return out;
     };
     let raw_events = raw.get("Events").and_then(|e| e.as_map());
@@ -363,7 +404,10 @@ fn read_events(ctx: &mut Ctx<'_>, id: &str, raw: &Node, props: &Node) -> Vec<Eve
             },
             "SQS" => EventSource::Sqs {
                 queue: p.get("Queue").map_or(Text::Known(String::new()), text),
-                batch_size: p.get("BatchSize").and_then(Node::scalar_text).and_then(|s| s.parse().ok()),
+                batch_size: p
+                    .get("BatchSize")
+                    .and_then(Node::scalar_text)
+                    .and_then(|s| s.parse().ok()),
             },
             "SNS" => EventSource::Sns {
                 topic: p.get("Topic").map_or(Text::Known(String::new()), text),
@@ -377,7 +421,9 @@ fn read_events(ctx: &mut Ctx<'_>, id: &str, raw: &Node, props: &Node) -> Vec<Eve
                     .unwrap_or(true),
             },
             "ScheduleV2" => EventSource::ScheduleV2 {
-                schedule: p.get("ScheduleExpression").map_or(Text::Known(String::new()), text),
+                schedule: p
+                    .get("ScheduleExpression")
+                    .map_or(Text::Known(String::new()), text),
                 input: p.get("Input").and_then(Node::scalar_text),
             },
             "EventBridgeRule" | "CloudWatchEvent" => EventSource::EventBridgeRule {
@@ -387,12 +433,18 @@ fn read_events(ctx: &mut Ctx<'_>, id: &str, raw: &Node, props: &Node) -> Vec<Eve
             "DynamoDB" => EventSource::DynamoDb {
                 stream: p.get("Stream").map_or(Text::Known(String::new()), text),
                 starting_position: p.get("StartingPosition").and_then(Node::scalar_text),
-                batch_size: p.get("BatchSize").and_then(Node::scalar_text).and_then(|s| s.parse().ok()),
+                batch_size: p
+                    .get("BatchSize")
+                    .and_then(Node::scalar_text)
+                    .and_then(|s| s.parse().ok()),
             },
             "Kinesis" => EventSource::Kinesis {
                 stream: p.get("Stream").map_or(Text::Known(String::new()), text),
                 starting_position: p.get("StartingPosition").and_then(Node::scalar_text),
-                batch_size: p.get("BatchSize").and_then(Node::scalar_text).and_then(|s| s.parse().ok()),
+                batch_size: p
+                    .get("BatchSize")
+                    .and_then(Node::scalar_text)
+                    .and_then(|s| s.parse().ok()),
             },
             _ => EventSource::Other {
                 properties: p.to_json(),
@@ -409,20 +461,31 @@ fn read_events(ctx: &mut Ctx<'_>, id: &str, raw: &Node, props: &Node) -> Vec<Eve
 }
 
 fn api_event(p: &Node, raw_p: Option<&Node>, implicit: &str) -> ApiEvent {
-    let api_key = if implicit == IMPLICIT_REST_API { "RestApiId" } else { "ApiId" };
+    let api_key = if implicit == IMPLICIT_REST_API {
+        "RestApiId"
+    } else {
+        "ApiId"
+    };
     // Whether the API is referenced with `!Ref` is only visible before resolution.
     let (api, api_is_ref) = match raw_p.and_then(|r| r.get(api_key)) {
         None => (implicit.to_string(), true),
         Some(n) => match n.intrinsic() {
             Some(("Ref", target)) => (target.scalar_text().unwrap_or_default(), true),
-            Some(_) => (p.get(api_key).map(|r| text(r).display()).unwrap_or_default(), true),
+            Some(_) => (
+                p.get(api_key)
+                    .map(|r| text(r).display())
+                    .unwrap_or_default(),
+                true,
+            ),
             None => (text(n).display(), false),
         },
     };
     let path = p.get("Path").and_then(Node::scalar_text);
     let method = p.get("Method").and_then(Node::scalar_text);
     let (path, method) = match (path, method) {
-        (None, None) if implicit == IMPLICIT_HTTP_API => ("$default".to_string(), "ANY".to_string()),
+        (None, None) if implicit == IMPLICIT_HTTP_API => {
+            ("$default".to_string(), "ANY".to_string())
+        }
         (p, m) => (
             p.unwrap_or_else(|| "/".to_string()),
             m.unwrap_or_else(|| "ANY".to_string()),
@@ -457,7 +520,13 @@ pub(crate) fn normalize_method(m: &str) -> String {
     }
 }
 
-fn s3_event(ctx: &mut Ctx<'_>, id: &str, name: &str, p: &Node, raw_p: Option<&Node>) -> Option<S3Event> {
+fn s3_event(
+    ctx: &mut Ctx<'_>,
+    id: &str,
+    name: &str,
+    p: &Node,
+    raw_p: Option<&Node>,
+) -> Option<S3Event> {
     let raw_bucket = raw_p.and_then(|r| r.get("Bucket"));
     let bucket = match raw_bucket.and_then(Node::intrinsic) {
         Some(("Ref", target)) => target.scalar_text(),
@@ -472,9 +541,15 @@ fn s3_event(ctx: &mut Ctx<'_>, id: &str, name: &str, p: &Node, raw_p: Option<&No
         );
         return None;
     };
-    if ctx.resource_type(&bucket).is_some_and(|t| t != "AWS::S3::Bucket") {
+    if ctx
+        .resource_type(&bucket)
+        .is_some_and(|t| t != "AWS::S3::Bucket")
+    {
         let pos = raw_bucket.map_or(p.pos, |n| n.pos);
-        ctx.error(pos, format!("{id}: S3 event {name}: {bucket} is not an AWS::S3::Bucket"));
+        ctx.error(
+            pos,
+            format!("{id}: S3 event {name}: {bucket} is not an AWS::S3::Bucket"),
+        );
     }
     let mut events = string_list(p.get("Events"));
     events.sort();
@@ -498,7 +573,10 @@ pub(crate) fn filter_rules(filter: &Node) -> Vec<FilterRule> {
                 .filter_map(|r| {
                     Some(FilterRule {
                         name: r.get("Name")?.scalar_text()?.to_ascii_lowercase(),
-                        value: r.get("Value").map(|v| text(v).display()).unwrap_or_default(),
+                        value: r
+                            .get("Value")
+                            .map(|v| text(v).display())
+                            .unwrap_or_default(),
                     })
                 })
                 .collect()
@@ -511,7 +589,12 @@ pub(crate) fn filter_rules(filter: &Node) -> Vec<FilterRule> {
 /// The logical id of the template function a value points at: `!Ref F`, `!GetAtt F.Arn`,
 /// `${F.Arn}` inside a `Fn::Sub`, or an ARN string ending in `:function:NAME[:qualifier]`.
 pub(crate) fn function_target(n: &Node, functions: &[Function]) -> Option<String> {
-    let by_id = |s: &str| functions.iter().find(|f| f.logical_id == s).map(|f| f.logical_id.clone());
+    let by_id = |s: &str| {
+        functions
+            .iter()
+            .find(|f| f.logical_id == s)
+            .map(|f| f.logical_id.clone())
+    };
     match &n.value {
         Value::String(s) => {
             // ${F.Arn}, ${F.Alias}, ${F} in a Sub template
@@ -546,7 +629,9 @@ pub(crate) fn function_target(n: &Node, functions: &[Function]) -> Option<String
                     "Fn::GetAtt" => {
                         let res = match &arg.value {
                             Value::String(s) => s.split('.').next().map(str::to_string),
-                            Value::Seq(items) => items.first().and_then(Node::as_str).map(str::to_string),
+                            Value::Seq(items) => {
+                                items.first().and_then(Node::as_str).map(str::to_string)
+                            }
                             _ => None,
                         };
                         return res.as_deref().and_then(by_id);
@@ -565,21 +650,32 @@ pub(crate) fn read_layers(ctx: &mut Ctx<'_>) -> Vec<Layer> {
     let ids: Vec<(String, String)> = ctx
         .resources
         .iter()
-        .filter(|r| matches!(r.rtype.as_str(), "AWS::Serverless::LayerVersion" | "AWS::Lambda::LayerVersion"))
+        .filter(|r| {
+            matches!(
+                r.rtype.as_str(),
+                "AWS::Serverless::LayerVersion" | "AWS::Lambda::LayerVersion"
+            )
+        })
         .map(|r| (r.id.clone(), r.rtype.clone()))
         .collect();
     let mut out = Vec::new();
     for (id, rtype) in ids {
-        let Some(node) = ctx.node_of(&id) else { continue };
+        let Some(node) = ctx.node_of(&id) else {
+            continue;
+        };
         let raw = if rtype == "AWS::Serverless::LayerVersion" {
             ctx.globals.apply(&rtype, node, node.get("Properties"))
         } else {
-            node.get("Properties").cloned().unwrap_or_else(|| Node::new(Value::Null, Pos::default()))
+            node.get("Properties")
+                .cloned()
+                .unwrap_or_else(|| Node::new(Value::Null, Pos::default()))
         };
         let props = ctx.resolve(&raw).unwrap_or(raw);
         let content_node = props.get("ContentUri").or_else(|| props.get("Content"));
         let content = match content_node {
-            Some(c) if c.get("S3Bucket").is_some() => code_from_s3_map(c, "S3Bucket", "S3Key", "S3ObjectVersion"),
+            Some(c) if c.get("S3Bucket").is_some() => {
+                code_from_s3_map(c, "S3Bucket", "S3Key", "S3ObjectVersion")
+            }
             Some(c) if c.get("Bucket").is_some() => code_from_s3_map(c, "Bucket", "Key", "Version"),
             Some(c) => match c.scalar_text() {
                 Some(s) if c.intrinsic().is_none() => code_from_string(&ctx.base_dir, &s),

@@ -28,7 +28,10 @@ impl<'a> Globals<'a> {
         let mut g = Globals::default();
         let Some(node) = node else { return g };
         let Some(map) = node.as_map() else {
-            diags.push(Diagnostic::error(src.location(node.pos), "Globals must be a mapping"));
+            diags.push(Diagnostic::error(
+                src.location(node.pos),
+                "Globals must be a mapping",
+            ));
             return g;
         };
         for (name, section) in map.iter() {
@@ -56,13 +59,18 @@ impl<'a> Globals<'a> {
 
     /// The Globals mapping for a resource type, if any.
     pub fn for_type(&self, rtype: &str) -> Option<&'a Map> {
-        self.sections.iter().find(|(t, _)| *t == rtype).map(|(_, m)| *m)
+        self.sections
+            .iter()
+            .find(|(t, _)| *t == rtype)
+            .map(|(_, m)| *m)
     }
 
     /// A resource's Properties with Globals merged in (respecting `IgnoreGlobals`).
     pub fn apply(&self, rtype: &str, resource: &Node, props: Option<&Node>) -> Node {
         let pos = props.map_or(resource.pos, |p| p.pos);
-        let local = props.cloned().unwrap_or_else(|| Node::new(Value::Map(Map::new()), pos));
+        let local = props
+            .cloned()
+            .unwrap_or_else(|| Node::new(Value::Map(Map::new()), pos));
         let Some(global) = self.for_type(rtype) else {
             return local;
         };

@@ -37,7 +37,10 @@ pub(crate) fn check(ctx: &mut Ctx<'_>, app: &App) {
             let p = prop_pos("Timeout");
             ctx.error_hint(
                 p,
-                format!("{id}: Timeout {} s is outside Lambda's range of 1-{MAX_TIMEOUT_S} seconds", f.timeout),
+                format!(
+                    "{id}: Timeout {} s is outside Lambda's range of 1-{MAX_TIMEOUT_S} seconds",
+                    f.timeout
+                ),
                 "set Timeout between 1 and 900 seconds (15 minutes)",
             );
         }

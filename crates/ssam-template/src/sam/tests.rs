@@ -9,14 +9,20 @@ pub(crate) fn load_str(yaml: &str) -> Result<Loaded, crate::Diagnostics> {
     load_with(yaml, &[])
 }
 
-pub(crate) fn load_with(yaml: &str, overrides: &[(&str, &str)]) -> Result<Loaded, crate::Diagnostics> {
+pub(crate) fn load_with(
+    yaml: &str,
+    overrides: &[(&str, &str)],
+) -> Result<Loaded, crate::Diagnostics> {
     let dir = tempfile_dir();
     let path = dir.join("template.yaml");
     let mut f = std::fs::File::create(&path).unwrap();
     f.write_all(yaml.as_bytes()).unwrap();
     let opts = LoadOptions {
         template: path,
-        parameter_overrides: overrides.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        parameter_overrides: overrides
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
         ..LoadOptions::default()
     };
     load(&opts)
@@ -79,11 +85,18 @@ Resources:
     let f = &a.functions[0];
     assert_eq!(f.runtime.as_deref(), Some("python3.12"));
     assert_eq!(f.timeout, 20);
-    assert_eq!(f.layers.len(), 2, "globals' layers come first, then the function's");
+    assert_eq!(
+        f.layers.len(),
+        2,
+        "globals' layers come first, then the function's"
+    );
     assert_eq!(f.environment["STAGE"].display(), "prod");
     assert_eq!(f.environment["TABLE"].display(), "t");
     let p = &a.functions[1];
-    assert_eq!(p.timeout, 3, "IgnoreGlobals: [Timeout] keeps Lambda's default");
+    assert_eq!(
+        p.timeout, 3,
+        "IgnoreGlobals: [Timeout] keeps Lambda's default"
+    );
     assert_eq!(p.handler.as_deref(), Some("app.handler"));
 }
 
@@ -128,14 +141,36 @@ fn implicit_apis_and_routes_from_events() {
     let routes: Vec<(String, String, String, String)> = a
         .routes
         .iter()
-        .map(|r| (r.api.clone(), r.method.clone(), r.path.clone(), r.payload_format_version.clone()))
+        .map(|r| {
+            (
+                r.api.clone(),
+                r.method.clone(),
+                r.path.clone(),
+                r.payload_format_version.clone(),
+            )
+        })
         .collect();
     assert_eq!(
         routes,
         vec![
-            ("ServerlessRestApi".into(), "GET".into(), "/items/{id}".into(), "1.0".into()),
-            ("ServerlessHttpApi".into(), "ANY".into(), "$default".into(), "2.0".into()),
-            ("ServerlessHttpApi".into(), "POST".into(), "/items".into(), "1.0".into()),
+            (
+                "ServerlessRestApi".into(),
+                "GET".into(),
+                "/items/{id}".into(),
+                "1.0".into()
+            ),
+            (
+                "ServerlessHttpApi".into(),
+                "ANY".into(),
+                "$default".into(),
+                "2.0".into()
+            ),
+            (
+                "ServerlessHttpApi".into(),
+                "POST".into(),
+                "/items".into(),
+                "1.0".into()
+            ),
         ]
     );
     let stages: Vec<&str> = a.apis.iter().map(|a| a.stage_name.as_str()).collect();
@@ -168,7 +203,10 @@ fn openapi_definition_routes_target_template_functions() {
 "
     ));
     assert_eq!(a.routes.len(), 1);
-    assert_eq!((a.routes[0].path.as_str(), a.routes[0].function.as_str()), ("/hello", "Fn"));
+    assert_eq!(
+        (a.routes[0].path.as_str(), a.routes[0].function.as_str()),
+        ("/hello", "Fn")
+    );
     assert_eq!(a.apis[0].stage_name, "test");
 }
 
@@ -206,13 +244,25 @@ fn s3_events_and_bucket_notifications_bind_functions_to_bucket_logical_ids() {
     assert_eq!(a.s3_bindings.len(), 2);
     let b = &a.s3_bindings[0];
     assert_eq!((b.bucket.as_str(), b.function.as_str()), ("Uploads", "Fn"));
-    let rules: Vec<(&str, &str)> = b.filter_rules.iter().map(|r| (r.name.as_str(), r.value.as_str())).collect();
+    let rules: Vec<(&str, &str)> = b
+        .filter_rules
+        .iter()
+        .map(|r| (r.name.as_str(), r.value.as_str()))
+        .collect();
     assert_eq!(rules, vec![("prefix", "in/"), ("suffix", ".mp4")]);
     assert_eq!(a.s3_bindings[1].bucket, "Thumbs");
     let env = &a.functions[0].environment;
-    assert_eq!(env["BUCKET"].display(), "help-me-sam", "Ref of a bucket is its name");
+    assert_eq!(
+        env["BUCKET"].display(),
+        "help-me-sam",
+        "Ref of a bucket is its name"
+    );
     let generated = &a.buckets[1].name;
-    assert_eq!(&env["OUT"].display(), generated, "Ref of an unnamed bucket is the generated name");
+    assert_eq!(
+        &env["OUT"].display(),
+        generated,
+        "Ref of an unnamed bucket is the generated name"
+    );
     assert!(crate::sam::valid_bucket_name(generated), "{generated}");
 }
 
@@ -244,7 +294,10 @@ Resources:
     assert_eq!(prod.functions[0].memory_size, 1024);
     let bad = load_with(&yaml, &[("Stage", "qa")]).unwrap();
     let text = bad.diagnostics.to_string();
-    assert!(text.contains("parameter Stage is \"qa\", which is not one of its AllowedValues"), "{text}");
+    assert!(
+        text.contains("parameter Stage is \"qa\", which is not one of its AllowedValues"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -292,7 +345,11 @@ Resources:
         "30:14: Ref to \"Nowhere\", which is neither a parameter nor a resource of this template",
     ];
     for w in want {
-        assert!(errs.iter().any(|e| e == w), "missing {w:?} in\n{}", errs.join("\n"));
+        assert!(
+            errs.iter().any(|e| e == w),
+            "missing {w:?} in\n{}",
+            errs.join("\n")
+        );
     }
 }
 
@@ -311,7 +368,11 @@ fn environment_over_4_kb_is_an_error() {
           BIG: {big}
 "
     ));
-    assert!(errs.iter().any(|e| e.contains("environment variables take 4103 bytes; Lambda allows 4 KB")), "{errs:?}");
+    assert!(
+        errs.iter()
+            .any(|e| e.contains("environment variables take 4103 bytes; Lambda allows 4 KB")),
+        "{errs:?}"
+    );
 }
 
 #[test]
@@ -336,7 +397,10 @@ fn function_arn_and_pseudo_parameters_have_real_formats() {
         f.environment["SELF"].display(),
         "arn:aws:lambda:us-east-1:123456789012:function:local-worker"
     );
-    assert_eq!(f.environment["WHERE"].display(), "us-east-1/123456789012/aws/amazonaws.com");
+    assert_eq!(
+        f.environment["WHERE"].display(),
+        "us-east-1/123456789012/aws/amazonaws.com"
+    );
 }
 
 #[test]
@@ -371,13 +435,19 @@ fn json_templates_load_like_yaml() {
   }
 }"#);
     assert_eq!(a.functions[0].runtime.as_deref(), Some("nodejs20.x"));
-    assert!(a.functions[0].code_dir().is_some_and(|p| p.ends_with("src")));
+    assert!(a.functions[0]
+        .code_dir()
+        .is_some_and(|p| p.ends_with("src")));
 }
 
 #[test]
 fn not_a_template_is_a_clear_error() {
     let err = load_str("- just\n- a list\n").unwrap_err();
-    assert!(err.to_string().contains("a template must be a mapping with a Resources section"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("a template must be a mapping with a Resources section"),
+        "{err}"
+    );
     let err = load_str("Description: nothing\n").unwrap_err();
     assert!(err.to_string().contains("no Resources mapping"), "{err}");
 }

@@ -5,7 +5,12 @@ use std::path::PathBuf;
 #[derive(clap::Args, Clone, Debug, Default)]
 pub struct TemplateArgs {
     /// The SAM template (default: template.yaml, then template.yml, in the current directory).
-    #[arg(short = 't', long = "template", alias = "template-file", value_name = "PATH")]
+    #[arg(
+        short = 't',
+        long = "template",
+        alias = "template-file",
+        value_name = "PATH"
+    )]
     pub template: Option<PathBuf>,
 
     /// Parameter values: `Key=Value Key2=Value2` or `ParameterKey=K,ParameterValue=V`.
@@ -49,7 +54,10 @@ impl TemplateArgs {
 /// Loads the template with overrides from samconfig.toml (next to the template, or
 /// `--config-file`) and then `--parameter-overrides`. `sam_command` is SAM's samconfig
 /// section name for the running command (`local_invoke`, `local_start_api`, ...).
-pub fn load_template(args: &TemplateArgs, sam_command: &str) -> anyhow::Result<ssam_template::Loaded> {
+pub fn load_template(
+    args: &TemplateArgs,
+    sam_command: &str,
+) -> anyhow::Result<ssam_template::Loaded> {
     let path = args.template_path()?;
     let config = match &args.config_file {
         Some(c) => c.clone(),
@@ -58,9 +66,11 @@ pub fn load_template(args: &TemplateArgs, sam_command: &str) -> anyhow::Result<s
             .map(|d| d.join("samconfig.toml"))
             .unwrap_or_else(|| PathBuf::from("samconfig.toml")),
     };
-    let mut overrides = ssam_template::params::samconfig_overrides(&config, &args.config_env, sam_command)
+    let mut overrides =
+        ssam_template::params::samconfig_overrides(&config, &args.config_env, sam_command)
+            .map_err(anyhow::Error::msg)?;
+    let cli = ssam_template::params::parse_overrides(&args.parameter_overrides)
         .map_err(anyhow::Error::msg)?;
-    let cli = ssam_template::params::parse_overrides(&args.parameter_overrides).map_err(anyhow::Error::msg)?;
     overrides.extend(cli);
     let opts = ssam_template::LoadOptions {
         template: path.clone(),
@@ -80,7 +90,8 @@ pub fn load_template(args: &TemplateArgs, sam_command: &str) -> anyhow::Result<s
 /// Prints diagnostics to stderr with the source line and a caret under the column.
 pub fn print_diagnostics(diags: &ssam_template::Diagnostics) {
     use owo_colors::OwoColorize;
-    let mut cache: std::collections::HashMap<PathBuf, Vec<String>> = std::collections::HashMap::new();
+    let mut cache: std::collections::HashMap<PathBuf, Vec<String>> =
+        std::collections::HashMap::new();
     for d in &diags.0 {
         let file = d.location.file.as_ref().clone();
         let lines = cache.entry(file.clone()).or_insert_with(|| {

@@ -77,20 +77,39 @@ fn print_functions(app: &App) {
 }
 
 fn print_endpoints(app: &App, port: u16) {
-    let width = app.routes.iter().map(|r| r.function.len()).max().unwrap_or(8).max(8);
+    let width = app
+        .routes
+        .iter()
+        .map(|r| r.function.len())
+        .max()
+        .unwrap_or(8)
+        .max(8);
     for r in &app.routes {
         let kind = match r.api_type {
             ApiType::Rest => "REST",
             ApiType::Http => "HTTP",
         };
-        let path = if r.path == "$default" { "/{proxy+} ($default)" } else { &r.path };
+        let path = if r.path == "$default" {
+            "/{proxy+} ($default)"
+        } else {
+            &r.path
+        };
         let stage = app
             .apis
             .iter()
             .find(|a| a.logical_id == r.api)
             .map(|a| a.stage_name.as_str())
             .filter(|s| *s != "$default");
-        let staged = stage.map(|s| format!("  (also /{s}{})", if r.path == "$default" { "/..." } else { &r.path }));
+        let staged = stage.map(|s| {
+            format!(
+                "  (also /{s}{})",
+                if r.path == "$default" {
+                    "/..."
+                } else {
+                    &r.path
+                }
+            )
+        });
         println!(
             "{:<width$}  {:<7} http://127.0.0.1:{port}{path}  [{kind} {}]{}",
             r.function,

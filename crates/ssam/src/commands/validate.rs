@@ -30,7 +30,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if diags.has_errors() {
         let n = diags.errors().count();
         if !args.json {
-            eprintln!("{name} is not a valid SAM template: {n} error{}", if n == 1 { "" } else { "s" });
+            eprintln!(
+                "{name} is not a valid SAM template: {n} error{}",
+                if n == 1 { "" } else { "s" }
+            );
         }
         return Ok(ExitCode::FAILURE);
     }
