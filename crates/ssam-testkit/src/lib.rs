@@ -36,7 +36,11 @@ pub fn python() -> PathBuf {
 pub fn aws_cli() -> PathBuf {
     let py = python();
     let aws = py.with_file_name("aws");
-    assert!(aws.exists(), "no aws cli next to {}: run scripts/setup-venv", py.display());
+    assert!(
+        aws.exists(),
+        "no aws cli next to {}: run scripts/setup-venv",
+        py.display()
+    );
     aws
 }
 
