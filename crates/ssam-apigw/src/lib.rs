@@ -1,1 +1,30 @@
-//! API Gateway emulator: routes, v1/v2 events, response mapping, CORS, limits.
+//! API Gateway emulator: serves a template's HTTP and REST APIs on top of the Lambda
+//! service, the way API Gateway does.
+//!
+//! Code map:
+//! - [`routes`]: the route table and API Gateway's matching precedence, stage prefixes.
+//! - [`event`]: v1 / v2 events, built with ssam-events' constructors.
+//! - [`response`]: the function's result mapped to an HTTP response (or why it cannot be).
+//! - [`errors`]: the gateway's own answers, as each API type writes them.
+//! - [`binary`]: which bodies travel base64-encoded.
+//! - [`cors`]: preflights answered by the gateway, CORS headers on responses.
+//! - [`authorizer`]: Lambda authorizers with their TTL cache.
+//! - [`functions`]: one Lambda service per function, queueing, the integration timeout.
+//! - [`gateway`]: one request from start to end; [`server`]: the HTTP server.
+//! - [`reload`]: file watching for hot reload.
+
+pub mod authorizer;
+pub mod binary;
+pub mod cors;
+pub mod errors;
+pub mod event;
+pub mod functions;
+pub mod gateway;
+pub mod ids;
+pub mod response;
+pub mod routes;
+pub mod server;
+
+pub use errors::GatewayError;
+pub use gateway::{Gateway, GatewayOptions, Mount, PAYLOAD_MAX};
+pub use server::serve;

@@ -44,6 +44,14 @@ pub struct Request {
     pub time: OffsetDateTime,
     /// What a Lambda/JWT/IAM authorizer put in `requestContext.authorizer`.
     pub authorizer: Option<Value>,
+    /// The path exactly as the client sent it (still percent-encoded), without the stage:
+    /// HTTP APIs pass it on as `rawPath`. `None` uses `path`.
+    pub raw_path: Option<String>,
+    /// The query string exactly as the client sent it (without `?`): HTTP APIs pass it on
+    /// as `rawQueryString`. `None` re-encodes `query`.
+    pub raw_query: Option<String>,
+    /// REST APIs: `requestContext.extendedRequestId` (API Gateway's own id of the request).
+    pub extended_request_id: Option<String>,
 }
 
 impl Request {
@@ -75,6 +83,9 @@ impl Request {
             protocol: "HTTP/1.1".to_owned(),
             time: OffsetDateTime::UNIX_EPOCH,
             authorizer: None,
+            raw_path: None,
+            raw_query: None,
+            extended_request_id: None,
         }
     }
 
@@ -184,6 +195,8 @@ pub struct ProxyRequestContext {
     pub domain_prefix: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authorizer: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extended_request_id: Option<String>,
 }
 
 /// `requestContext.identity`: null fields stay in the event, as API Gateway sends them.
@@ -238,6 +251,7 @@ impl ProxyRequest {
                 domain_name: req.domain_name.clone(),
                 domain_prefix: req.domain_prefix(),
                 authorizer: req.authorizer.clone(),
+                extended_request_id: req.extended_request_id.clone(),
             },
         }
     }
@@ -314,23 +328,27 @@ impl HttpApiRequest {
                 headers.push((k.clone(), v.clone()));
             }
         }
+        let path = req.raw_path.as_deref().unwrap_or(&req.path);
         let raw_path = if req.stage == "$default" {
-            req.path.clone()
+            path.to_owned()
         } else {
-            format!("/{}{}", req.stage, req.path)
+            format!("/{}{}", req.stage, path)
         };
-        let raw_query_string = req
-            .query
-            .iter()
-            .map(|(k, v)| {
-                format!(
-                    "{}={}",
-                    encode::query_component(k),
-                    encode::query_component(v)
-                )
-            })
-            .collect::<Vec<_>>()
-            .join("&");
+        let raw_query_string = match &req.raw_query {
+            Some(raw) => raw.clone(),
+            None => req
+                .query
+                .iter()
+                .map(|(k, v)| {
+                    format!(
+                        "{}={}",
+                        encode::query_component(k),
+                        encode::query_component(v)
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("&"),
+        };
         let query = joined_map(&req.query, false);
         Self {
             version: "2.0".to_owned(),
