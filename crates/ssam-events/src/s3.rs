@@ -219,6 +219,20 @@ impl S3EventRecord {
         n.record(kind.event_name(), object)
     }
 
+    /// A record for any S3 event name (`ObjectCreated:Put`, `ObjectRemoved:Delete`, ...), as
+    /// the object store reports it. Removals carry no size or eTag, as S3 sends them.
+    pub fn for_event_name(event_name: &str, n: &S3Notification) -> Self {
+        let removed = event_name.starts_with("ObjectRemoved:");
+        let object = S3Object {
+            key: encode::s3_key(&n.key),
+            size: (!removed).then_some(n.size),
+            e_tag: (!removed).then(|| n.e_tag.clone()),
+            version_id: n.version_id.clone(),
+            sequencer: n.sequencer.clone(),
+        };
+        n.record(event_name, object)
+    }
+
     /// One `ObjectRemoved:*` record: no size, no eTag, as S3 sends it.
     pub fn object_removed(kind: ObjectRemoved, n: &S3Notification) -> Self {
         let object = S3Object {
