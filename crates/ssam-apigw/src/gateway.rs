@@ -53,7 +53,7 @@ pub struct Config {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Mount {
     pub function: String,
-    /// With the stage prefix for named stages.
+    /// As declared, without the stage prefix (as SAM prints it).
     pub path: String,
     pub methods: Vec<String>,
 }
@@ -126,15 +126,11 @@ impl Gateway {
             let Some(api) = config.table.apis.get(r.api) else {
                 continue;
             };
-            let prefix = if api.stage == "$default" {
-                String::new()
-            } else {
-                format!("/{}", api.stage)
-            };
+            // SAM prints the path without the stage; the stage-prefixed form is served too.
             let path = if r.is_catch_all() {
-                format!("{prefix}/{{proxy+}}")
+                "/{proxy+}".to_string()
             } else {
-                format!("{prefix}{}", r.path)
+                r.path.clone()
             };
             let mut methods = r.display_methods();
             if api.cors.is_some() {

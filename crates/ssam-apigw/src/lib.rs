@@ -21,6 +21,7 @@ pub mod event;
 pub mod functions;
 pub mod gateway;
 pub mod ids;
+pub mod reload;
 pub mod response;
 pub mod routes;
 pub mod server;

@@ -1,0 +1,189 @@
+//! Hot reload: edits under a function's code directory recycle its warm instances, edits to
+//! the template reload routes and functions. No rebuild, no restart.
+//!
+//! Events are debounced (editors write a file in several steps) and filtered: access events,
+//! and files the runtimes write themselves (`__pycache__`, `*.pyc`, dot-directories), would
+//! otherwise recycle a function every time it starts.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use notify::{EventKind, RecursiveMode};
+use notify_debouncer_full::{new_debouncer, DebounceEventResult, Debouncer, RecommendedCache};
+use ssam_lambda::FunctionSpec;
+use ssam_template::App;
+
+use crate::gateway::Gateway;
+
+/// What reloading the template yields.
+pub struct Reloaded {
+    pub app: App,
+    pub specs: Vec<FunctionSpec>,
+    pub skipped: Vec<(String, String)>,
+}
+
+/// Reads the template again (the command knows how: overrides, `--env-vars`, ...).
+pub type Loader = Arc<dyn Fn() -> Result<Reloaded, String> + Send + Sync>;
+
+type Watcher = Debouncer<notify::RecommendedWatcher, RecommendedCache>;
+
+/// Keeps the watcher alive; dropping it stops watching.
+pub struct Reloader {
+    _watcher: Arc<Mutex<Watcher>>,
+    _task: tokio::task::JoinHandle<()>,
+}
+
+/// Whether a changed path is one the runtimes or tools write on their own.
+fn is_noise(path: &Path) -> bool {
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
+    name.ends_with(".pyc")
+        || name.ends_with('~')
+        || name.ends_with(".swp")
+        || name.ends_with(".swx")
+        || name == "4913"
+        || path.components().any(|c| {
+            let s = c.as_os_str().to_str().unwrap_or_default();
+            s == "__pycache__"
+                || s == "node_modules"
+                || (s.starts_with('.') && s.len() > 1 && s != "..")
+        })
+}
+
+fn watch_dirs(gw: &Gateway, template: &Path) -> BTreeSet<PathBuf> {
+    let mut dirs: BTreeSet<PathBuf> = gw
+        .functions
+        .code_dirs()
+        .into_iter()
+        .map(|(_, d)| d)
+        .filter(|d| d.is_dir())
+        .map(|d| d.canonicalize().unwrap_or(d))
+        .collect();
+    if let Some(parent) = template.parent() {
+        dirs.insert(parent.to_path_buf());
+    }
+    dirs
+}
+
+/// Starts watching `template` and the functions' code directories. Must be called inside
+/// a Tokio runtime.
+pub fn watch(gw: Arc<Gateway>, template: PathBuf, loader: Loader) -> Result<Reloader, String> {
+    let template = template.canonicalize().unwrap_or(template);
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Vec<PathBuf>>();
+    let debouncer = new_debouncer(
+        Duration::from_millis(150),
+        None,
+        move |res: DebounceEventResult| {
+            let Ok(events) = res else { return };
+            let paths: Vec<PathBuf> = events
+                .into_iter()
+                .filter(|e| !matches!(e.kind, EventKind::Access(_)))
+                .flat_map(|e| e.event.paths)
+                .filter(|p| !is_noise(p))
+                .collect();
+            if !paths.is_empty() {
+                let _ = tx.send(paths);
+            }
+        },
+    )
+    .map_err(|e| format!("cannot watch files: {e}"))?;
+    let watcher = Arc::new(Mutex::new(debouncer));
+    let mut watched = BTreeSet::new();
+    let rewatch = |watcher: &Arc<Mutex<Watcher>>,
+                   watched: &mut BTreeSet<PathBuf>,
+                   dirs: BTreeSet<PathBuf>| {
+        let mut w = watcher.lock().unwrap_or_else(|p| p.into_inner());
+        for d in dirs {
+            if watched.contains(&d) {
+                continue;
+            }
+            // The template's directory may hold everything else: watch it recursively too.
+            match w.watch(&d, RecursiveMode::Recursive) {
+                Ok(()) => {
+                    watched.insert(d);
+                }
+                Err(e) => eprintln!("warning: cannot watch {}: {e}", d.display()),
+            }
+        }
+    };
+    rewatch(&watcher, &mut watched, watch_dirs(&gw, &template));
+    let task_watcher = Arc::clone(&watcher);
+    let task = tokio::spawn(async move {
+        while let Some(paths) = rx.recv().await {
+            let template_changed = paths.iter().any(|p| {
+                p.canonicalize().unwrap_or_else(|_| p.clone()) == template || *p == template
+            });
+            if template_changed {
+                let loader = Arc::clone(&loader);
+                match tokio::task::spawn_blocking(move || loader()).await {
+                    Ok(Ok(r)) => {
+                        let mut warnings = Vec::new();
+                        let changed = gw.reload(&r.app, r.specs, r.skipped, &mut warnings);
+                        for w in warnings {
+                            eprintln!("warning: {w}");
+                        }
+                        eprintln!(
+                            "{} changed: routes reloaded{}",
+                            template.display(),
+                            if changed.is_empty() {
+                                String::new()
+                            } else {
+                                format!("; restarted {}", changed.join(", "))
+                            }
+                        );
+                        for m in gw.mounts() {
+                            eprintln!("Mounting {} at {} [{}]", m.function, m.path, m.methods.join(", "));
+                        }
+                        rewatch(&task_watcher, &mut watched, watch_dirs(&gw, &template));
+                    }
+                    Ok(Err(e)) => eprintln!(
+                        "error: {} changed but cannot be loaded; still serving the previous routes: {e}",
+                        template.display()
+                    ),
+                    Err(e) => eprintln!("error: template reload failed: {e}"),
+                }
+                continue;
+            }
+            let mut recycled = BTreeSet::new();
+            for (id, dir) in gw.functions.code_dirs() {
+                let dir = dir.canonicalize().unwrap_or(dir);
+                if paths.iter().any(|p| p.starts_with(&dir)) {
+                    recycled.insert(id);
+                }
+            }
+            for id in &recycled {
+                gw.functions.recycle(id);
+            }
+            if !recycled.is_empty() {
+                let list: Vec<&str> = recycled.iter().map(String::as_str).collect();
+                eprintln!(
+                    "code changed: the next request to {} starts a fresh instance",
+                    list.join(", ")
+                );
+            }
+        }
+    });
+    Ok(Reloader {
+        _watcher: watcher,
+        _task: task,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runtime_droppings_are_noise() {
+        assert!(is_noise(Path::new(
+            "/p/src/__pycache__/app.cpython-311.pyc"
+        )));
+        assert!(is_noise(Path::new("/p/.git/index")));
+        assert!(is_noise(Path::new("/p/src/.app.py.swp")));
+        assert!(!is_noise(Path::new("/p/src/app.py")));
+    }
+}
