@@ -105,6 +105,65 @@ impl s3s::access::S3Access for AllowAll {
     }
 }
 
+/// Strict mode: signed requests pass (s3s verified them); anonymous ones get what the
+/// canned ACLs of the bucket and object grant, as S3 does. A missing bucket is let through
+/// so the operation answers 404 rather than 403.
+struct AclAccess(Arc<Store>);
+
+#[async_trait::async_trait]
+impl s3s::access::S3Access for AclAccess {
+    async fn check(&self, cx: &mut s3s::access::S3AccessContext<'_>) -> S3Result<()> {
+        if cx.credentials().is_some() {
+            return Ok(());
+        }
+        let denied = || s3_error!(AccessDenied, "Access Denied");
+        let (bucket, key) = match cx.s3_path() {
+            s3s::path::S3Path::Root => return Err(denied()),
+            s3s::path::S3Path::Bucket { bucket } => (bucket.as_ref(), None),
+            s3s::path::S3Path::Object { bucket, key } => (bucket.as_ref(), Some(key.as_ref())),
+        };
+        let Ok(b) = self.0.bucket(bucket) else {
+            return Ok(());
+        };
+        let st = b.lock().map_err(|e| s3_error!(InternalError, "{}", e))?;
+        let bucket_acl = st.config.acl.as_deref().unwrap_or("private");
+        let public_read = matches!(bucket_acl, "public-read" | "public-read-write");
+        let public_write = bucket_acl == "public-read-write";
+        let allowed = match cx.s3_op().name() {
+            "ListObjects" | "ListObjectsV2" | "ListObjectVersions" | "HeadBucket"
+            | "GetBucketLocation" => public_read,
+            "PutObject"
+            | "PostObject"
+            | "DeleteObject"
+            | "DeleteObjects"
+            | "CreateMultipartUpload"
+            | "UploadPart"
+            | "CompleteMultipartUpload"
+            | "AbortMultipartUpload" => public_write,
+            "GetObject" | "HeadObject" => {
+                let latest = key
+                    .and_then(|k| st.objects.get(k))
+                    .and_then(|vs| vs.first())
+                    .filter(|v| !v.delete_marker);
+                match latest {
+                    Some(v) => matches!(
+                        v.meta.acl.as_deref(),
+                        Some("public-read" | "public-read-write")
+                    ),
+                    // Without the object, a reader who may list the bucket learns it is missing.
+                    None => public_read,
+                }
+            }
+            _ => false,
+        };
+        if allowed {
+            Ok(())
+        } else {
+            Err(denied())
+        }
+    }
+}
+
 /// `bucket.localhost[:port]` and LocalStack's `bucket.s3.localhost.localstack.cloud` are
 /// virtual-host requests; every other host (IPs, `localhost`, container names) is path-style.
 struct LocalHosts;
@@ -202,7 +261,9 @@ impl S3Server {
         let mut builder = S3ServiceBuilder::new(service);
         builder.set_host(LocalHosts);
         builder.set_auth(Credentials(config.credentials.iter().cloned().collect()));
-        if !config.strict_auth {
+        if config.strict_auth {
+            builder.set_access(AclAccess(Arc::clone(&store)));
+        } else {
             builder.set_access(AllowAll);
         }
         let ctx = Arc::new(Ctx {
@@ -279,26 +340,36 @@ async fn handle(
     mut req: Request<Incoming>,
 ) -> Result<Response<Body>, Infallible> {
     let bucket = bucket_of(&req);
-    if let Some((origin, method, headers)) = cors::preflight_request(req.method(), req.headers()) {
-        return Ok(preflight(
-            &ctx,
-            bucket.as_deref(),
-            &origin,
-            &method,
-            &headers,
-        ));
+    if req.method() == http::Method::OPTIONS {
+        return Ok(match cors::preflight_request(req.method(), req.headers()) {
+            Some((origin, method, headers)) => {
+                preflight(&ctx, bucket.as_deref(), &origin, &method, &headers)
+            }
+            None => error_response(s3_error!(
+                InvalidRequest,
+                "Insufficient information. Origin request header needed."
+            )),
+        });
+    }
+    // Presigned URLs expire in both modes; s3s answers 400 for a lifetime over seven days
+    // where S3 answers 403, so the check runs here first.
+    if let Err(e) = check_presigned_expiry(&req) {
+        return Ok(error_response(e));
     }
     if !ctx.strict {
-        if let Err(e) = relax_auth(&mut req) {
-            return Ok(error_response(e));
-        }
+        relax_auth(&mut req);
     }
     let origin = req
         .headers()
         .get(http::header::ORIGIN)
         .and_then(|o| o.to_str().ok())
         .map(str::to_owned);
-    let method = req.method().clone();
+    // Browsers' actual requests use their own method; some clients name the intended one.
+    let method = req
+        .headers()
+        .get("access-control-request-method")
+        .and_then(|m| m.to_str().ok())
+        .map_or_else(|| req.method().as_str().to_owned(), str::to_owned);
     req.extensions_mut().insert(ClientAddr(peer));
     let mut resp = match ctx.s3.call(req.map(Body::from)).await {
         Ok(r) => r,
@@ -311,12 +382,43 @@ async fn handle(
     };
     if let (Some(origin), Some(bucket)) = (origin, bucket) {
         if let Some(cfg) = bucket_cors(&ctx.store, &bucket) {
-            if let Some(rule) = cors::find_rule(&cfg, &origin, method.as_str(), &[]) {
+            if let Some(rule) = cors::find_rule(&cfg, &origin, &method, &[]) {
                 cors::apply(resp.headers_mut(), rule, &origin, None);
             }
         }
     }
+    add_request_id(&mut resp);
     Ok(resp)
+}
+
+/// Every answer carries `x-amz-request-id` (and `x-amz-id-2`), and an error body names the
+/// same id in `<RequestId>`, as S3's do; SDKs log it and users quote it.
+fn add_request_id(resp: &mut Response<Body>) {
+    let id = crate::store::new_id()[..16].to_uppercase();
+    if let Ok(v) = http::HeaderValue::from_str(&id) {
+        resp.headers_mut().insert("x-amz-request-id", v.clone());
+        resp.headers_mut().insert("x-amz-id-2", v);
+    }
+    if !resp.status().is_client_error() && !resp.status().is_server_error() {
+        return;
+    }
+    let Some(bytes) = resp.body_mut().take_bytes() else {
+        return;
+    };
+    let body = match std::str::from_utf8(&bytes) {
+        Ok(text) if text.contains("</Error>") && !text.contains("<RequestId>") => text
+            .replacen(
+                "</Error>",
+                &format!("<RequestId>{id}</RequestId></Error>"),
+                1,
+            )
+            .into_bytes(),
+        _ => bytes.to_vec(),
+    };
+    if let Ok(len) = http::HeaderValue::from_str(&body.len().to_string()) {
+        resp.headers_mut().insert(http::header::CONTENT_LENGTH, len);
+    }
+    *resp.body_mut() = Body::from(body);
 }
 
 fn bucket_cors(store: &Store, bucket: &str) -> Option<s3s::dto::CORSConfiguration> {
@@ -393,24 +495,22 @@ fn auth_query_error(msg: &str) -> S3Error {
     s3_error!(AuthorizationQueryParametersError, "{}", msg)
 }
 
-/// Default auth mode: checks presigned expiry, then removes the signature so s3s treats
-/// the request as accepted-anonymous. See the module comment.
-fn relax_auth<B>(req: &mut Request<B>) -> S3Result<()> {
-    let query = req.uri().query().unwrap_or("").to_owned();
+/// Presigned URLs (SigV4 `X-Amz-Expires`, SigV2 `Expires`) that have expired, or that
+/// ask for more than seven days, are refused with 403 `AccessDenied`, as S3 does.
+fn check_presigned_expiry<B>(req: &Request<B>) -> S3Result<()> {
+    let query = req.uri().query().unwrap_or("");
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     if query.contains("X-Amz-Signature=") {
-        let pairs = query_pairs(&query);
+        let pairs = query_pairs(query);
         let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
         let date = get("X-Amz-Date").ok_or_else(|| auth_query_error("Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters."))?;
         let expires: i64 = get("X-Amz-Expires")
             .and_then(|e| e.parse().ok())
             .ok_or_else(|| auth_query_error("X-Amz-Expires should be a number"))?;
-        if expires < 0 {
-            return Err(auth_query_error("X-Amz-Expires must be non-negative"));
-        }
-        if expires > MAX_PRESIGN_SECS {
-            return Err(auth_query_error(
-                "X-Amz-Expires must be less than a week (in seconds) that is 604800 seconds",
+        if !(0..=MAX_PRESIGN_SECS).contains(&expires) {
+            return Err(s3_error!(
+                AccessDenied,
+                "X-Amz-Expires must be between 0 and 604800 seconds (one week)"
             ));
         }
         let fmt = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
@@ -422,9 +522,29 @@ fn relax_auth<B>(req: &mut Request<B>) -> S3Result<()> {
             })?
             .assume_utc()
             .unix_timestamp();
-        if now > signed + expires {
+        if now >= signed + expires {
             return Err(s3_error!(AccessDenied, "Request has expired"));
         }
+    } else if query.contains("Signature=") && query.contains("Expires=") {
+        let pairs = query_pairs(query);
+        if let Some(exp) = pairs
+            .iter()
+            .find(|(n, _)| n == "Expires")
+            .and_then(|(_, v)| v.parse::<i64>().ok())
+        {
+            if now > exp {
+                return Err(s3_error!(AccessDenied, "Request has expired"));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Default auth mode: removes the signature (after [`check_presigned_expiry`]) so s3s takes
+/// the request as an accepted anonymous one. See the module comment.
+fn relax_auth<B>(req: &mut Request<B>) {
+    let query = req.uri().query().unwrap_or("").to_owned();
+    if query.contains("X-Amz-Signature=") {
         strip_query(
             req,
             &[
@@ -437,19 +557,9 @@ fn relax_auth<B>(req: &mut Request<B>) -> S3Result<()> {
                 "X-Amz-Security-Token",
             ],
         );
-        return Ok(());
+        return;
     }
     if query.contains("Signature=") && query.contains("Expires=") {
-        let pairs = query_pairs(&query);
-        if let Some(exp) = pairs
-            .iter()
-            .find(|(n, _)| n == "Expires")
-            .and_then(|(_, v)| v.parse::<i64>().ok())
-        {
-            if now > exp {
-                return Err(s3_error!(AccessDenied, "Request has expired"));
-            }
-        }
         strip_query(
             req,
             &[
@@ -459,7 +569,7 @@ fn relax_auth<B>(req: &mut Request<B>) -> S3Result<()> {
                 "x-amz-security-token",
             ],
         );
-        return Ok(());
+        return;
     }
     let streaming = req
         .headers()
@@ -469,7 +579,6 @@ fn relax_auth<B>(req: &mut Request<B>) -> S3Result<()> {
     if !streaming {
         req.headers_mut().remove(http::header::AUTHORIZATION);
     }
-    Ok(())
 }
 
 fn strip_query<B>(req: &mut Request<B>, names: &[&str]) {
@@ -516,22 +625,22 @@ mod tests {
 
     #[test]
     fn expired_presign_is_access_denied() {
-        let mut req = Request::builder()
+        let req = Request::builder()
             .uri("/b/k?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Date=20200101T000000Z&X-Amz-Expires=60&X-Amz-Signature=ab")
             .body(())
             .expect("request");
-        let err = relax_auth(&mut req).expect_err("expired");
+        let err = check_presigned_expiry(&req).expect_err("expired");
         assert_eq!(err.code().as_str(), "AccessDenied");
     }
 
     #[test]
     fn week_long_presign_limit() {
-        let mut req = Request::builder()
+        let req = Request::builder()
             .uri("/b/k?X-Amz-Date=20990101T000000Z&X-Amz-Expires=604801&X-Amz-Signature=ab")
             .body(())
             .expect("request");
-        let err = relax_auth(&mut req).expect_err("too long");
-        assert_eq!(err.code().as_str(), "AuthorizationQueryParametersError");
+        let err = check_presigned_expiry(&req).expect_err("too long");
+        assert_eq!(err.code().as_str(), "AccessDenied");
     }
 
     #[test]
@@ -540,7 +649,8 @@ mod tests {
             .uri("/b/k?versionId=1&X-Amz-Date=20990101T000000Z&X-Amz-Expires=60&X-Amz-Signature=ab")
             .body(())
             .expect("request");
-        relax_auth(&mut req).expect("valid");
+        check_presigned_expiry(&req).expect("valid");
+        relax_auth(&mut req);
         assert_eq!(req.uri().to_string(), "/b/k?versionId=1");
     }
 }

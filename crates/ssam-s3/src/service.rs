@@ -173,6 +173,7 @@ fn meta_from(
             .map(|s| s.as_str().to_owned())
             .filter(|s| s != "STANDARD"),
         website_redirect,
+        acl: None,
         user: metadata
             .map(|m| m.into_iter().collect())
             .unwrap_or_default(),
@@ -198,6 +199,7 @@ fn parse_tagging_header(s: &str) -> S3Result<Vec<(String, String)>> {
         tags.push((dec(k), dec(v)));
     }
     validate_tags(&tags)?;
+    tags.sort();
     Ok(tags)
 }
 
@@ -375,13 +377,32 @@ fn check_read_conditions(
             ));
         }
     }
+    // A 304 still carries the validators, as S3's does.
+    let not_modified = || {
+        let mut e = S3Error::with_message(S3ErrorCode::NotModified, "Not Modified");
+        let mut h = http::HeaderMap::new();
+        if let Ok(val) = http::HeaderValue::from_str(&format!("\"{}\"", v.etag)) {
+            h.insert(http::header::ETAG, val);
+        }
+        let mut buf = Vec::new();
+        if ts(v.modified_ms)
+            .format(TimestampFormat::HttpDate, &mut buf)
+            .is_ok()
+        {
+            if let Ok(val) = http::HeaderValue::from_bytes(&buf) {
+                h.insert(http::header::LAST_MODIFIED, val);
+            }
+        }
+        e.set_headers(h);
+        e
+    };
     if let Some(c) = if_none_match {
         if matches(c) {
-            return Err(S3Error::new(S3ErrorCode::NotModified));
+            return Err(not_modified());
         }
     } else if let Some(t) = if_modified_since {
         if modified <= ts_secs(t) {
-            return Err(S3Error::new(S3ErrorCode::NotModified));
+            return Err(not_modified());
         }
     }
     Ok(())
@@ -457,6 +478,7 @@ struct NewObject {
     tags: Vec<(String, String)>,
     checksum: Option<StoredChecksum>,
     parts: Vec<u64>,
+    part_checksums: Vec<String>,
     if_match: Option<ETagCondition>,
     if_none_match: Option<ETagCondition>,
 }
@@ -520,6 +542,7 @@ fn commit_object(bucket: &store::Bucket, obj: NewObject) -> S3Result<(String, Ve
         tags: obj.tags,
         checksum: obj.checksum,
         parts: obj.parts,
+        part_checksums: obj.part_checksums,
     };
     let freed = bucket
         .commit(
@@ -543,9 +566,63 @@ struct Deleted {
     event: Option<&'static str>,
 }
 
-fn delete_one(bucket: &store::Bucket, key: &str, version_id: Option<&str>) -> S3Result<Deleted> {
+/// Conditions of a conditional delete (`If-Match`, `x-amz-if-match-last-modified-time`,
+/// `x-amz-if-match-size`), checked against the version that would be deleted.
+#[derive(Default)]
+struct DeleteIf {
+    etag: Option<String>,
+    modified_secs: Option<i64>,
+    size: Option<i64>,
+}
+
+impl DeleteIf {
+    fn is_empty(&self) -> bool {
+        self.etag.is_none() && self.modified_secs.is_none() && self.size.is_none()
+    }
+
+    fn holds(&self, v: &Version) -> bool {
+        self.etag
+            .as_deref()
+            .is_none_or(|e| e == "*" || e.trim_matches('"') == v.etag)
+            && self
+                .modified_secs
+                .is_none_or(|t| t == v.modified_ms.div_euclid(1000))
+            && self
+                .size
+                .is_none_or(|n| u64::try_from(n).ok() == Some(v.size))
+    }
+}
+
+fn delete_one(
+    bucket: &store::Bucket,
+    key: &str,
+    version_id: Option<&str>,
+    cond: &DeleteIf,
+) -> S3Result<Deleted> {
     let mut st = bucket.lock().map_err(internal)?;
     let versioning = st.config.versioning;
+    if !cond.is_empty() {
+        // A missing object is not an error for a delete; a present one must match.
+        let target = match version_id {
+            Some(id) => st
+                .objects
+                .get(key)
+                .and_then(|vs| vs.iter().find(|v| v.id == id)),
+            None => st
+                .objects
+                .get(key)
+                .and_then(|vs| vs.first())
+                .filter(|v| !v.delete_marker),
+        };
+        if let Some(v) = target {
+            if !cond.holds(v) {
+                return Err(s3_error!(
+                    PreconditionFailed,
+                    "At least one of the pre-conditions you specified did not hold"
+                ));
+            }
+        }
+    }
     let (records, out) = match version_id {
         Some(id) => {
             if id != "null" && !store::valid_id(id) {
@@ -622,6 +699,7 @@ fn delete_one(bucket: &store::Bucket, key: &str, version_id: Option<&str>) -> S3
                     tags: Vec::new(),
                     checksum: None,
                     parts: Vec::new(),
+                    part_checksums: Vec::new(),
                 };
                 (
                     vec![Record::Put {
@@ -912,6 +990,12 @@ impl S3 for Service {
             }
             None => self.region.clone(),
         };
+        // us-east-1 answers a re-create of your own bucket with 200 (other regions: 409).
+        if region == "us-east-1" && self.store.bucket(&input.bucket).is_ok() {
+            return Ok(S3Response::new(CreateBucketOutput {
+                location: Some(format!("/{}", input.bucket)),
+            }));
+        }
         let versioning = if input.object_lock_enabled_for_bucket == Some(true) {
             Versioning::Enabled
         } else {
@@ -921,6 +1005,7 @@ impl S3 for Service {
             created_ms: store::now_ms(),
             region,
             versioning,
+            acl: input.acl.as_ref().map(|a| a.as_str().to_owned()),
             ..Default::default()
         };
         let store = Arc::clone(&self.store);
@@ -1044,10 +1129,7 @@ impl S3 for Service {
         };
         blocking(move || {
             let mut st = b.lock().map_err(internal)?;
-            // Suspending a bucket that was never versioned leaves it unversioned, as S3 does.
-            if !(new == Versioning::Suspended && st.config.versioning == Versioning::Unversioned) {
-                st.config.versioning = new;
-            }
+            st.config.versioning = new;
             b.save_config(&st).map_err(internal)
         })
         .await?;
@@ -1203,8 +1285,17 @@ impl S3 for Service {
         &self,
         req: S3Request<PutBucketAclInput>,
     ) -> S3Result<S3Response<PutBucketAclOutput>> {
-        // ACLs are accepted and not enforced: a local S3 has one user.
-        self.store.bucket(&req.input.bucket)?;
+        // Canned ACLs are kept: they decide what anonymous requests may do. Grants are
+        // accepted and ignored (a local S3 has one user).
+        let b = self.store.bucket(&req.input.bucket)?;
+        if let Some(acl) = req.input.acl.as_ref().map(|a| a.as_str().to_owned()) {
+            blocking(move || {
+                let mut st = b.lock().map_err(internal)?;
+                st.config.acl = Some(acl);
+                b.save_config(&st).map_err(internal)
+            })
+            .await?;
+        }
         Ok(S3Response::new(PutBucketAclOutput {}))
     }
 
@@ -1264,7 +1355,7 @@ impl S3 for Service {
         let input = req.input;
         check_key(&input.key)?;
         let bucket = self.store.bucket(&input.bucket)?;
-        let meta = meta_from(
+        let mut meta = meta_from(
             input.content_type.map(|c| c.to_string()),
             input.content_encoding,
             input.content_disposition,
@@ -1275,6 +1366,7 @@ impl S3 for Service {
             input.website_redirect_location,
             input.metadata,
         )?;
+        meta.acl = input.acl.as_ref().map(|a| a.as_str().to_owned());
         let tags = match &input.tagging {
             Some(t) => parse_tagging_header(t)?,
             None => Vec::new(),
@@ -1322,6 +1414,7 @@ impl S3 for Service {
                 tags,
                 checksum: c2,
                 parts: Vec::new(),
+                part_checksums: Vec::new(),
                 if_match,
                 if_none_match,
             })
@@ -1357,7 +1450,7 @@ impl S3 for Service {
         let input = req.input;
         check_key(&input.key)?;
         let bucket = self.store.bucket(&input.bucket)?;
-        let meta = meta_from(
+        let mut meta = meta_from(
             input.content_type.map(|c| c.to_string()),
             input.content_encoding,
             input.content_disposition,
@@ -1368,6 +1461,7 @@ impl S3 for Service {
             input.website_redirect_location,
             input.metadata,
         )?;
+        meta.acl = input.acl.as_ref().map(|a| a.as_str().to_owned());
         let tags = match &input.tagging {
             Some(t) => parse_tagging_header(t)?,
             None => Vec::new(),
@@ -1403,6 +1497,7 @@ impl S3 for Service {
                 tags,
                 checksum: None,
                 parts: Vec::new(),
+                part_checksums: Vec::new(),
                 if_match: None,
                 if_none_match: None,
             })
@@ -1463,16 +1558,15 @@ impl S3 for Service {
                 .map_err(internal)?;
         }
         let stream = body::file_stream(file, len);
-        let c = if input
-            .checksum_mode
-            .as_ref()
-            .is_some_and(|m| m.as_str() == "ENABLED")
-            && content_range.is_none()
-        {
-            checksum_fields(v.checksum.as_ref())
-        } else {
-            Checksum::default()
-        };
+        let c = response_checksum(
+            &v,
+            input.part_number,
+            input
+                .checksum_mode
+                .as_ref()
+                .is_some_and(|m| m.as_str() == "ENABLED")
+                && input.range.is_none(),
+        );
         let meta = &v.meta;
         let output = GetObjectOutput {
             body: Some(StreamingBlob::wrap(stream)),
@@ -1542,17 +1636,17 @@ impl S3 for Service {
         )?;
         let (_, len, content_range, parts_count) =
             read_window(&v, input.range.as_ref(), input.part_number)?;
-        let c = if input
-            .checksum_mode
-            .as_ref()
-            .is_some_and(|m| m.as_str() == "ENABLED")
-        {
-            checksum_fields(v.checksum.as_ref())
-        } else {
-            Checksum::default()
-        };
+        let c = response_checksum(
+            &v,
+            input.part_number,
+            input
+                .checksum_mode
+                .as_ref()
+                .is_some_and(|m| m.as_str() == "ENABLED"),
+        );
         let meta = &v.meta;
-        Ok(S3Response::new(HeadObjectOutput {
+        let tag_count = v.tags.len();
+        let mut resp = S3Response::new(HeadObjectOutput {
             content_length: Some(i64::try_from(len).unwrap_or(i64::MAX)),
             content_range,
             accept_ranges: Some("bytes".into()),
@@ -1582,7 +1676,12 @@ impl S3 for Service {
             checksum_sha256: c.checksum_sha256,
             checksum_type: c.checksum_type,
             ..Default::default()
-        }))
+        });
+        if tag_count > 0 {
+            resp.headers
+                .insert("x-amz-tagging-count", http::HeaderValue::from(tag_count));
+        }
+        Ok(resp)
     }
 
     async fn get_object_attributes(
@@ -1637,7 +1736,15 @@ impl S3 for Service {
         let key = req.input.key.clone();
         let vid = req.input.version_id.clone();
         let b2 = Arc::clone(&bucket);
-        let d = blocking(move || delete_one(&b2, &key, vid.as_deref())).await?;
+        let cond = DeleteIf {
+            etag: req.input.if_match.as_ref().map(|c| match c {
+                ETagCondition::Any => "*".to_owned(),
+                ETagCondition::ETag(e) => e.value().to_owned(),
+            }),
+            modified_secs: req.input.if_match_last_modified_time.as_ref().map(ts_secs),
+            size: req.input.if_match_size,
+        };
+        let d = blocking(move || delete_one(&b2, &key, vid.as_deref(), &cond)).await?;
         if let Some(ev) = d.event {
             self.emit_put(
                 &req.extensions,
@@ -1671,7 +1778,12 @@ impl S3 for Service {
             Ok(objects
                 .into_iter()
                 .map(|o| {
-                    let r = delete_one(&b2, &o.key, o.version_id.as_deref());
+                    let cond = DeleteIf {
+                        etag: o.e_tag.as_ref().map(|e| e.value().to_owned()),
+                        modified_secs: o.last_modified_time.as_ref().map(ts_secs),
+                        size: o.size,
+                    };
+                    let r = delete_one(&b2, &o.key, o.version_id.as_deref(), &cond);
                     (o, r)
                 })
                 .collect::<Vec<_>>())
@@ -1805,6 +1917,8 @@ impl S3 for Service {
             }
             m
         };
+        let mut meta = meta;
+        meta.acl = input.acl.as_ref().map(|a| a.as_str().to_owned());
         let tags = if replace_tags {
             match &input.tagging {
                 Some(t) => parse_tagging_header(t)?,
@@ -1831,6 +1945,7 @@ impl S3 for Service {
                     tags,
                     checksum: src2.checksum,
                     parts: src2.parts,
+                    part_checksums: src2.part_checksums,
                     if_match: None,
                     if_none_match: None,
                 },
@@ -1928,10 +2043,27 @@ impl S3 for Service {
         req: S3Request<PutObjectAclInput>,
     ) -> S3Result<S3Response<PutObjectAclOutput>> {
         let bucket = self.store.bucket(&req.input.bucket)?;
-        {
-            let st = bucket.lock().map_err(internal)?;
-            find_version(&st, &req.input.key, req.input.version_id.as_deref())?;
-        }
+        let (key, vid) = (req.input.key.clone(), req.input.version_id.clone());
+        let acl = req.input.acl.as_ref().map(|a| a.as_str().to_owned());
+        blocking(move || {
+            let mut st = bucket.lock().map_err(internal)?;
+            let mut v = find_version(&st, &key, vid.as_deref())?;
+            if acl.is_some() {
+                v.meta.acl = acl;
+                bucket
+                    .commit(
+                        &mut st,
+                        vec![Record::Put {
+                            key,
+                            v: Box::new(v),
+                            in_place: true,
+                        }],
+                    )
+                    .map_err(internal)?;
+            }
+            Ok(())
+        })
+        .await?;
         Ok(S3Response::new(PutObjectAclOutput::default()))
     }
 
@@ -1984,7 +2116,10 @@ impl S3 for Service {
                     })
                     .collect(),
             ),
-            delimiter: input.delimiter.map(|d| maybe_encode(d, encode)),
+            delimiter: input
+                .delimiter
+                .filter(|d| !d.is_empty())
+                .map(|d| maybe_encode(d, encode)),
             next_marker: next_marker.map(|m| maybe_encode(m, encode)),
             encoding_type: input.encoding_type,
             ..Default::default()
@@ -2062,7 +2197,10 @@ impl S3 for Service {
                     })
                     .collect(),
             ),
-            delimiter: input.delimiter.map(|d| maybe_encode(d, encode)),
+            delimiter: input
+                .delimiter
+                .filter(|d| !d.is_empty())
+                .map(|d| maybe_encode(d, encode)),
             encoding_type: input.encoding_type,
             start_after: input.start_after.map(|s| maybe_encode(s, encode)),
             ..Default::default()
@@ -2207,7 +2345,7 @@ impl S3 for Service {
                     })
                     .collect(),
             ),
-            delimiter: input.delimiter,
+            delimiter: input.delimiter.filter(|d| !d.is_empty()),
             next_key_marker: nk.map(|k| maybe_encode(k, encode)),
             next_version_id_marker: nv,
             encoding_type: input.encoding_type,
@@ -2224,7 +2362,7 @@ impl S3 for Service {
         let input = req.input;
         check_key(&input.key)?;
         let bucket = self.store.bucket(&input.bucket)?;
-        let meta = meta_from(
+        let mut meta = meta_from(
             input.content_type.map(|c| c.to_string()),
             input.content_encoding,
             input.content_disposition,
@@ -2235,6 +2373,7 @@ impl S3 for Service {
             input.website_redirect_location,
             input.metadata,
         )?;
+        meta.acl = input.acl.as_ref().map(|a| a.as_str().to_owned());
         let tags = match &input.tagging {
             Some(t) => parse_tagging_header(t)?,
             None => Vec::new(),
@@ -2445,18 +2584,42 @@ impl S3 for Service {
             .multipart_upload
             .and_then(|m| m.parts)
             .unwrap_or_default();
-        if requested.is_empty() {
-            return Err(s3_error!(MalformedXML, "The XML you provided was not well-formed or did not validate against our published schema"));
-        }
-        let up = {
+        let found = {
             let st = bucket.lock().map_err(internal)?;
-            st.uploads
+            match st
+                .uploads
                 .get(&input.upload_id)
                 .filter(|u| u.key == input.key)
-                .cloned()
-                .ok_or_else(no_such_upload)?
+            {
+                Some(up) => Ok(up.clone()),
+                None => Err(st
+                    .completed
+                    .get(&input.upload_id)
+                    .filter(|c| c.0 == input.key)
+                    .cloned()),
+            }
         };
-        let mut chosen: Vec<PartInfo> = Vec::with_capacity(requested.len());
+        let up = match found {
+            Ok(up) => up,
+            // Completing the same upload again answers as the first completion did.
+            Err(Some((_, etag, vid))) => {
+                return Ok(S3Response::new(CompleteMultipartUploadOutput {
+                    bucket: Some(input.bucket.clone()),
+                    key: Some(input.key.clone()),
+                    location: Some(format!("/{}/{}", input.bucket, input.key)),
+                    e_tag: Some(etag_of(&etag)),
+                    version_id: (vid != "null").then_some(vid),
+                    ..Default::default()
+                }));
+            }
+            Err(None) => return Err(no_such_upload()),
+        };
+        if requested.is_empty() {
+            return Err(s3_error!(
+                MalformedXML,
+                "The XML you provided was not well-formed or did not validate against our published schema"
+            ));
+        }
         // S3 checks the order of the whole list first, then each part, then the sizes.
         if requested
             .windows(2)
@@ -2467,6 +2630,7 @@ impl S3 for Service {
                 "The list of parts was not in ascending order. Parts must be ordered by part number."
             ));
         }
+        let mut chosen: Vec<PartInfo> = Vec::with_capacity(requested.len());
         for p in &requested {
             let info = p
                 .part_number
@@ -2493,40 +2657,80 @@ impl S3 for Service {
         }
         let etag = format!("{}-{}", hex::encode(md5s.finalize()), chosen.len());
         let size: u64 = chosen.iter().map(|p| p.size).sum();
-        let checksum = multipart_checksum(&up, &chosen);
+        let composite = multipart_checksum(&up, &chosen);
+        let full_object_algo = up
+            .checksum_algorithm
+            .clone()
+            .filter(|_| up.checksum_type.as_deref() == Some("FULL_OBJECT"));
+        let part_checksums: Vec<String> = if chosen.iter().all(|p| p.checksum.is_some()) {
+            chosen.iter().filter_map(|p| p.checksum.clone()).collect()
+        } else {
+            Vec::new()
+        };
         let tmp = self.store.tmp_path();
         let b2 = Arc::clone(&bucket);
         let (key, upload_id) = (input.key.clone(), input.upload_id.clone());
         let e2 = etag.clone();
         let (if_match, if_none_match) = (input.if_match, input.if_none_match);
-        let (id, versioning) = blocking(move || {
-            // Concatenate into one blob (copy_file_range underneath), fsync, then commit.
+        let (id, versioning, checksum) = blocking(move || {
+            // Concatenate into one blob, fsync, then commit. Without a full-object checksum
+            // to compute, std's copy uses copy_file_range and never touches the bytes.
+            let mut hasher = full_object_algo.as_deref().and_then(body::checksum_hasher);
             {
                 let mut out = std::fs::File::create(&tmp).map_err(internal)?;
                 for p in &chosen {
                     let mut f = std::fs::File::open(b2.blob_path(&p.blob)).map_err(internal)?;
-                    std::io::copy(&mut f, &mut out).map_err(internal)?;
+                    match hasher.as_mut() {
+                        None => {
+                            std::io::copy(&mut f, &mut out).map_err(internal)?;
+                        }
+                        Some(h) => {
+                            use std::io::{Read, Write};
+                            let mut buf = vec![0u8; 1 << 20];
+                            loop {
+                                let n = f.read(&mut buf).map_err(internal)?;
+                                if n == 0 {
+                                    break;
+                                }
+                                h.update(&buf[..n]);
+                                out.write_all(&buf[..n]).map_err(internal)?;
+                            }
+                        }
+                    }
                 }
                 out.sync_all().map_err(internal)?;
             }
+            let checksum = match (hasher, full_object_algo) {
+                (Some(h), Some(algo)) => {
+                    body::checksum_value(&h.finalize(), &algo).map(|v| StoredChecksum {
+                        algorithm: algo.clone(),
+                        value: v.to_owned(),
+                        kind: "FULL_OBJECT".into(),
+                    })
+                }
+                _ => composite,
+            };
             let blob = b2.adopt_blob(&tmp).map_err(internal)?;
             let (id, versioning, _) = commit_object(
                 &b2,
                 NewObject {
-                    key,
+                    key: key.clone(),
                     blob,
                     size,
-                    etag: e2,
+                    etag: e2.clone(),
                     meta: up.meta.clone(),
                     tags: up.tags.clone(),
-                    checksum,
+                    checksum: checksum.clone(),
                     parts: chosen.iter().map(|p| p.size).collect(),
+                    part_checksums,
                     if_match,
                     if_none_match,
                 },
             )?;
             let removed = {
                 let mut st = b2.lock().map_err(internal)?;
+                st.completed
+                    .insert(upload_id.clone(), (key, e2, id.clone()));
                 st.uploads.remove(&upload_id)
             };
             b2.remove_upload_file(&upload_id).map_err(internal)?;
@@ -2534,7 +2738,7 @@ impl S3 for Service {
                 let blobs: Vec<String> = removed.parts.values().map(|p| p.blob.clone()).collect();
                 b2.drop_blobs(&blobs);
             }
-            Ok((id, versioning))
+            Ok((id, versioning, checksum))
         })
         .await?;
         let vid = version_header(versioning, &id);
@@ -2547,14 +2751,7 @@ impl S3 for Service {
             &etag,
             vid.as_deref(),
         );
-        let c = {
-            let st = bucket.lock().map_err(internal)?;
-            st.objects
-                .get(&input.key)
-                .and_then(|v| v.first())
-                .and_then(|v| v.checksum.clone())
-        };
-        let c = checksum_fields(c.as_ref());
+        let c = checksum_fields(checksum.as_ref());
         Ok(S3Response::new(CompleteMultipartUploadOutput {
             bucket: Some(input.bucket.clone()),
             key: Some(input.key.clone()),
@@ -2750,7 +2947,7 @@ impl S3 for Service {
         Ok(S3Response::new(ListMultipartUploadsOutput {
             bucket: Some(input.bucket),
             prefix: input.prefix,
-            delimiter: input.delimiter,
+            delimiter: input.delimiter.filter(|d| !d.is_empty()),
             key_marker: input.key_marker,
             upload_id_marker: input.upload_id_marker,
             max_uploads: Some(i32::try_from(max).unwrap_or(1000)),
@@ -2909,6 +3106,26 @@ fn set_tags(
     Ok(version_header(versioning, &id))
 }
 
+/// The checksum headers of a GET/HEAD: a part's own checksum for `partNumber` reads of a
+/// multipart object (sent unasked, as S3 does), else the object's when `ChecksumMode=ENABLED`.
+fn response_checksum(v: &Version, part: Option<i32>, enabled: bool) -> Checksum {
+    if let (Some(n), Some(c)) = (part, v.checksum.as_ref()) {
+        let idx = usize::try_from(n).ok().and_then(|n| n.checked_sub(1));
+        if let Some(value) = idx.and_then(|i| v.part_checksums.get(i)) {
+            return checksum_fields(Some(&StoredChecksum {
+                algorithm: c.algorithm.clone(),
+                value: value.clone(),
+                kind: c.kind.clone(),
+            }));
+        }
+    }
+    if enabled {
+        checksum_fields(v.checksum.as_ref())
+    } else {
+        Checksum::default()
+    }
+}
+
 /// The bytes a GET/HEAD returns: (start, length, Content-Range, parts count).
 fn read_window(
     v: &Version,
@@ -2929,7 +3146,7 @@ fn read_window(
                     S3ErrorCode::Custom("InvalidPartNumber".into()),
                     "The requested partnumber is not satisfiable",
                 );
-                e.set_status_code(http::StatusCode::RANGE_NOT_SATISFIABLE);
+                e.set_status_code(http::StatusCode::BAD_REQUEST);
                 e
             })?;
         let start: u64 = parts[..idx - 1].iter().sum();

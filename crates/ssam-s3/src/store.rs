@@ -50,6 +50,9 @@ pub struct ObjectMeta {
     pub storage_class: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub website_redirect: Option<String>,
+    /// The canned ACL the object was written with (`public-read`, ...); decides anonymous reads.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acl: Option<String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub user: BTreeMap<String, String>,
 }
@@ -88,6 +91,9 @@ pub struct Version {
     /// Part sizes when the object came from a multipart upload.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub parts: Vec<u64>,
+    /// Part checksums (base64) when the object came from a multipart upload with checksums.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub part_checksums: Vec<String>,
 }
 
 /// Bucket versioning state.
@@ -116,6 +122,9 @@ pub struct BucketConfig {
     pub notification_xml: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy: Option<String>,
+    /// The bucket's canned ACL; decides anonymous listing and writes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acl: Option<String>,
 }
 
 /// One uploaded part of a multipart upload.
@@ -189,6 +198,9 @@ pub struct BucketState {
     journal: File,
     journal_records: u64,
     live_versions: u64,
+    /// Uploads completed since start: id -> (key, etag, version id). S3 answers a repeated
+    /// CompleteMultipartUpload with the same result.
+    pub completed: std::collections::HashMap<String, (String, String, String)>,
 }
 
 /// A bucket on disk.
@@ -244,7 +256,10 @@ fn valid_bucket_name(name: &str) -> bool {
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
         && name.as_bytes()[0].is_ascii_alphanumeric()
+        && name.as_bytes()[name.len() - 1].is_ascii_alphanumeric()
         && !name.contains("..")
+        && !name.contains(".-")
+        && !name.contains("-.")
 }
 
 /// Upload ids are ours (hex); anything else is not an upload, and never a path.
@@ -453,6 +468,7 @@ impl Bucket {
             journal,
             journal_records: records,
             live_versions,
+            completed: std::collections::HashMap::new(),
         };
         Ok(Self {
             name,
@@ -647,6 +663,7 @@ mod tests {
             tags: vec![],
             checksum: None,
             parts: vec![],
+            part_checksums: vec![],
         }
     }
 

@@ -212,7 +212,7 @@ print(s3.generate_presigned_url("get_object", Params={"Bucket": "exp", "Key": "k
     let out = curl(&["-s", "-w", "\n%{http_code}", long.trim()]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
-        text.ends_with("\n400") && text.contains("AuthorizationQueryParametersError"),
+        text.ends_with("\n403") && text.contains("AccessDenied"),
         "{text}"
     );
 }
@@ -583,7 +583,9 @@ fn bucket_configuration_round_trips() {
         r#"
 s3.create_bucket(Bucket="cfg-eu", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
 assert s3.get_bucket_location(Bucket="cfg-eu")["LocationConstraint"] == "eu-west-1"
-assert err_code(s3.create_bucket, Bucket="cfg-eu") == ("BucketAlreadyOwnedByYou", 409)
+assert err_code(s3.create_bucket, Bucket="cfg-eu", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}) == ("BucketAlreadyOwnedByYou", 409)
+s3.create_bucket(Bucket="cfg-us")
+s3.create_bucket(Bucket="cfg-us")  # us-east-1 answers a re-create of your own bucket with 200
 assert err_code(s3.head_bucket, Bucket="missing-bucket") == ("404", 404)
 s3.put_bucket_tagging(Bucket="cfg-eu", Tagging={"TagSet": [{"Key": "team", "Value": "sam"}]})
 assert s3.get_bucket_tagging(Bucket="cfg-eu")["TagSet"] == [{"Key": "team", "Value": "sam"}]
@@ -606,6 +608,7 @@ assert s3.get_object(Bucket="cfg-eu", Key="x")["TagCount"] == 1
 r = s3.delete_objects(Bucket="cfg-eu", Delete={"Objects": [{"Key": "x"}, {"Key": "never-was"}]})
 assert sorted(d["Key"] for d in r["Deleted"]) == ["never-was", "x"]
 s3.delete_bucket(Bucket="cfg-eu")
+s3.delete_bucket(Bucket="cfg-us")
 assert err_code(s3.get_bucket_location, Bucket="cfg-eu") == ("NoSuchBucket", 404)
 print("ok")
 "#,

@@ -1,0 +1,191 @@
+//! Side-by-side S3 benchmark: the same HTTP client against ssam (in-process, ephemeral
+//! store) and any peers given on the command line (moto's server, s3s-fs, ...).
+//!
+//! ```text
+//! cargo bench -p ssam-s3 --bench s3_peers -- [--peer NAME=URL]... [--small N] [--conc C] [--large-mib M] [--rounds R]
+//! ```
+//!
+//! Requests are unsigned path-style HTTP/1.1 on kept-alive connections with TCP_NODELAY:
+//! ssam's default mode, moto and an s3s-fs started without keys all accept them, so the
+//! client costs the same for every server. Small objects: each worker PUTs then GETs its
+//! own keys; the figure is requests per second (PUTs and GETs together). Large object: one
+//! PUT and one GET of M MiB, best of R rounds, in MB/s (10^6 bytes).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+
+type HttpClient = Client<HttpConnector, Full<Bytes>>;
+
+struct Opts {
+    peers: Vec<(String, String)>,
+    small: usize,
+    conc: Vec<usize>,
+    large_mib: usize,
+    rounds: usize,
+}
+
+fn parse_args() -> Opts {
+    let mut o = Opts {
+        peers: Vec::new(),
+        small: 4000,
+        conc: vec![1, 8],
+        large_mib: 64,
+        rounds: 3,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--peer" => {
+                let v = args.next().expect("--peer NAME=URL");
+                let (n, u) = v.split_once('=').expect("--peer NAME=URL");
+                o.peers
+                    .push((n.to_owned(), u.trim_end_matches('/').to_owned()));
+            }
+            "--small" => o.small = args.next().and_then(|v| v.parse().ok()).expect("--small N"),
+            "--conc" => {
+                o.conc = args
+                    .next()
+                    .expect("--conc C[,C]")
+                    .split(',')
+                    .map(|c| c.parse().expect("number"))
+                    .collect();
+            }
+            "--large-mib" => {
+                o.large_mib = args
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .expect("--large-mib M")
+            }
+            "--rounds" => {
+                o.rounds = args
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .expect("--rounds R")
+            }
+            // cargo bench passes --bench; ignore what we do not know.
+            _ => {}
+        }
+    }
+    o
+}
+
+async fn request(client: &HttpClient, method: &str, url: &str, body: Bytes) -> (u16, usize) {
+    let req = http::Request::builder()
+        .method(method)
+        .uri(url)
+        .header("content-length", body.len())
+        .body(Full::new(body))
+        .expect("request");
+    let resp = client.request(req).await.expect("send");
+    let status = resp.status().as_u16();
+    let mut body = resp.into_body();
+    let mut n = 0;
+    while let Some(frame) = body.frame().await {
+        if let Ok(data) = frame.expect("body").into_data() {
+            n += data.len();
+        }
+    }
+    (status, n)
+}
+
+async fn small_objects(client: &HttpClient, base: &str, total: usize, conc: usize) -> f64 {
+    let payload = Bytes::from(vec![b's'; 4096]);
+    let per = total / conc;
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for w in 0..conc {
+        let (client, base, payload) = (client.clone(), base.to_owned(), payload.clone());
+        tasks.push(tokio::spawn(async move {
+            for i in 0..per {
+                let url = format!("{base}/bench/small-c{conc}-w{w}-{i}");
+                let (s, _) = request(&client, "PUT", &url, payload.clone()).await;
+                assert_eq!(s, 200, "PUT {url}");
+                let (s, n) = request(&client, "GET", &url, Bytes::new()).await;
+                assert!(s == 200 && n == 4096, "GET {url}: {s} {n}");
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.expect("worker");
+    }
+    (2 * per * conc) as f64 / start.elapsed().as_secs_f64()
+}
+
+async fn large_object(client: &HttpClient, base: &str, mib: usize, rounds: usize) -> (f64, f64) {
+    let payload = Bytes::from(vec![b'L'; mib * 1024 * 1024]);
+    let (mut best_put, mut best_get) = (Duration::MAX, Duration::MAX);
+    for r in 0..rounds {
+        let url = format!("{base}/bench/large-{r}");
+        let t = Instant::now();
+        let (s, _) = request(client, "PUT", &url, payload.clone()).await;
+        assert_eq!(s, 200, "PUT large");
+        best_put = best_put.min(t.elapsed());
+        let t = Instant::now();
+        let (s, n) = request(client, "GET", &url, Bytes::new()).await;
+        assert!(s == 200 && n == payload.len(), "GET large: {s} {n}");
+        best_get = best_get.min(t.elapsed());
+    }
+    let mb = payload.len() as f64 / 1e6;
+    (mb / best_put.as_secs_f64(), mb / best_get.as_secs_f64())
+}
+
+fn main() {
+    let opts = parse_args();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async move {
+        let ssam = ssam_s3::S3Server::start(ssam_s3::S3Config {
+            port: 0,
+            ephemeral: true,
+            ..Default::default()
+        })
+        .await
+        .expect("start ssam");
+        let mut targets = vec![("ssam".to_owned(), ssam.endpoint_url())];
+        targets.extend(opts.peers.iter().cloned());
+        let mut connector = HttpConnector::new();
+        connector.set_nodelay(true);
+        let client: HttpClient = Client::builder(TokioExecutor::new())
+            .pool_max_idle_per_host(64)
+            .build(connector);
+        println!(
+            "| server | 4 KiB PUT+GET, req/s ({}) | {} MiB PUT, MB/s | {} MiB GET, MB/s |",
+            opts.conc
+                .iter()
+                .map(|c| format!("c={c}"))
+                .collect::<Vec<_>>()
+                .join(" / "),
+            opts.large_mib,
+            opts.large_mib
+        );
+        println!("|---|---|---|---|");
+        for (name, base) in &targets {
+            let (s, _) = request(&client, "PUT", &format!("{base}/bench"), Bytes::new()).await;
+            assert!(s == 200 || s == 409, "create bucket on {name}: {s}");
+            let mut small = Vec::new();
+            for &c in &opts.conc {
+                // moto is slow enough that a tenth of the requests gives a stable figure.
+                let n = if name.starts_with("moto") {
+                    opts.small / 10
+                } else {
+                    opts.small
+                };
+                small.push(format!(
+                    "{:.0}",
+                    small_objects(&client, base, n.max(c), c).await
+                ));
+            }
+            let (put, get) = large_object(&client, base, opts.large_mib, opts.rounds).await;
+            println!("| {name} | {} | {put:.0} | {get:.0} |", small.join(" / "));
+        }
+        ssam.shutdown().await;
+    });
+}
