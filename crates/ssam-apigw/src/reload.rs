@@ -35,7 +35,19 @@ pub struct Reloader {
     _task: tokio::task::JoinHandle<()>,
 }
 
-/// Whether a changed path is one the runtimes or tools write on their own.
+/// Whether a changed path is one the runtimes or tools write on their own. Only the part
+/// below a watched directory counts (temporary directories are often dot-named).
+fn is_noise_under(path: &Path, roots: &BTreeSet<PathBuf>) -> bool {
+    let rel = roots
+        .iter()
+        .filter_map(|r| path.strip_prefix(r).ok())
+        .min_by_key(|p| p.components().count())
+        .unwrap_or(path);
+    is_noise(rel)
+}
+
+/// Whether a path (relative to a watched directory) is one the runtimes or tools write on
+/// their own.
 fn is_noise(path: &Path) -> bool {
     let name = path
         .file_name()
@@ -83,7 +95,6 @@ pub fn watch(gw: Arc<Gateway>, template: PathBuf, loader: Loader) -> Result<Relo
                 .into_iter()
                 .filter(|e| !matches!(e.kind, EventKind::Access(_)))
                 .flat_map(|e| e.event.paths)
-                .filter(|p| !is_noise(p))
                 .collect();
             if !paths.is_empty() {
                 let _ = tx.send(paths);
@@ -114,15 +125,24 @@ pub fn watch(gw: Arc<Gateway>, template: PathBuf, loader: Loader) -> Result<Relo
     let task_watcher = Arc::clone(&watcher);
     let task = tokio::spawn(async move {
         while let Some(paths) = rx.recv().await {
+            let paths: Vec<PathBuf> = paths
+                .into_iter()
+                .filter(|p| !is_noise_under(p, &watched))
+                .collect();
+            if paths.is_empty() {
+                continue;
+            }
             let template_changed = paths.iter().any(|p| {
                 p.canonicalize().unwrap_or_else(|_| p.clone()) == template || *p == template
             });
+            let mut replaced = Vec::new();
             if template_changed {
                 let loader = Arc::clone(&loader);
                 match tokio::task::spawn_blocking(move || loader()).await {
                     Ok(Ok(r)) => {
                         let mut warnings = Vec::new();
                         let changed = gw.reload(&r.app, r.specs, r.skipped, &mut warnings);
+                        replaced.clone_from(&changed);
                         for w in warnings {
                             eprintln!("warning: {w}");
                         }
@@ -146,10 +166,12 @@ pub fn watch(gw: Arc<Gateway>, template: PathBuf, loader: Loader) -> Result<Relo
                     ),
                     Err(e) => eprintln!("error: template reload failed: {e}"),
                 }
-                continue;
             }
             let mut recycled = BTreeSet::new();
             for (id, dir) in gw.functions.code_dirs() {
+                if replaced.contains(&id) {
+                    continue;
+                }
                 let dir = dir.canonicalize().unwrap_or(dir);
                 if paths.iter().any(|p| p.starts_with(&dir)) {
                     recycled.insert(id);
@@ -185,5 +207,14 @@ mod tests {
         assert!(is_noise(Path::new("/p/.git/index")));
         assert!(is_noise(Path::new("/p/src/.app.py.swp")));
         assert!(!is_noise(Path::new("/p/src/app.py")));
+        let roots: BTreeSet<PathBuf> = [PathBuf::from("/tmp/.tmpAbc")].into();
+        assert!(!is_noise_under(
+            Path::new("/tmp/.tmpAbc/src/app.py"),
+            &roots
+        ));
+        assert!(is_noise_under(
+            Path::new("/tmp/.tmpAbc/src/__pycache__/x.pyc"),
+            &roots
+        ));
     }
 }

@@ -1,13 +1,214 @@
-//! `ssam start-api`: not implemented yet (see the open issues).
+//! `ssam local start-api`: serves the template's HTTP and REST APIs like API Gateway, on top
+//! of the Lambda service, with hot reload of code and template.
 
+use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
+
+use ssam_apigw::reload::{Loader, Reloaded};
+use ssam_apigw::{Gateway, GatewayOptions};
+use ssam_lambda::env_vars::EnvVarsFile;
+use ssam_lambda::from_template::specs_from_app;
+use ssam_lambda::ServiceOptions;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum WarmContainers {
+    /// Start one instance of every function at start-up.
+    #[value(name = "EAGER")]
+    Eager,
+    /// Start instances on first use (the default).
+    #[value(name = "LAZY")]
+    Lazy,
+}
 
 #[derive(clap::Args)]
 pub struct Args {
     #[command(flatten)]
     pub template: super::common::TemplateArgs,
+
+    /// Address to listen on.
+    #[arg(long = "host", default_value = "127.0.0.1")]
+    pub host: String,
+
+    /// Port to listen on (0 picks a free one and prints it).
+    #[arg(short = 'p', long = "port", default_value_t = 3000)]
+    pub port: u16,
+
+    /// Environment variables as SAM's JSON: `{"Parameters": {...}, "FunctionId": {...}}`.
+    #[arg(short = 'n', long = "env-vars", value_name = "PATH")]
+    pub env_vars: Option<PathBuf>,
+
+    /// Directory of static files served at the root (relative to the template's directory).
+    #[arg(
+        short = 's',
+        long = "static-dir",
+        default_value = "public",
+        value_name = "DIR"
+    )]
+    pub static_dir: PathBuf,
+
+    /// When to start function instances (instances always stay warm between requests).
+    #[arg(long = "warm-containers", value_enum, ignore_case = true)]
+    pub warm_containers: Option<WarmContainers>,
+
+    /// Let every request through without running Lambda authorizers.
+    #[arg(long = "disable-authorizer")]
+    pub disable_authorizer: bool,
+
+    /// Do not watch code and template for changes.
+    #[arg(long = "no-watch")]
+    pub no_watch: bool,
+
+    /// Stop instances idle for this many seconds (0 keeps them until ssam stops).
+    #[arg(long = "idle-timeout", default_value_t = 600, value_name = "SECONDS")]
+    pub idle_timeout: u64,
 }
 
-pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("this command is not implemented yet")
+/// Loads the template and maps its functions, printing what cannot run.
+fn load(
+    args: &super::common::TemplateArgs,
+    env_vars: Option<&EnvVarsFile>,
+) -> anyhow::Result<Reloaded> {
+    let loaded = super::common::load_template(args, "local_start_api")?;
+    if loaded.diagnostics.has_errors() {
+        super::common::print_diagnostics(&loaded.diagnostics);
+        anyhow::bail!("the template has errors; `ssam validate` lists them");
+    }
+    let app = loaded.app;
+    let mapped = specs_from_app(&app, env_vars, &ssam_lambda::default_cache_dir());
+    Ok(Reloaded {
+        app,
+        specs: mapped.specs,
+        skipped: mapped.skipped,
+    })
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let env_vars = match &args.env_vars {
+        Some(p) => Some(EnvVarsFile::read(p).map_err(anyhow::Error::msg)?),
+        None => None,
+    };
+    let first = load(&args.template, env_vars.as_ref())?;
+    for (name, why) in &first.skipped {
+        eprintln!("warning: {name} cannot run locally: {why}; its routes answer 502");
+    }
+    if let Some(ev) = &env_vars {
+        let known: Vec<(&str, &str)> = first
+            .app
+            .functions
+            .iter()
+            .map(|f| (f.logical_id.as_str(), f.name()))
+            .collect();
+        for s in ev.unknown_sections(&known) {
+            eprintln!("warning: --env-vars has a section {s} that names no function");
+        }
+    }
+    if first.app.routes.is_empty() {
+        anyhow::bail!(
+            "{} has no API routes (Api or HttpApi events, or OpenAPI definitions with Lambda proxy integrations)",
+            first.app.template_path.display()
+        );
+    }
+    let static_dir = if args.static_dir.is_absolute() {
+        args.static_dir.clone()
+    } else {
+        first.app.base_dir.join(&args.static_dir)
+    };
+    let options = GatewayOptions {
+        integration_timeout: None,
+        static_dir: static_dir.is_dir().then_some(static_dir),
+        disable_authorizer: args.disable_authorizer,
+        log_requests: true,
+    };
+    let service_options = ServiceOptions {
+        idle_timeout: (args.idle_timeout > 0)
+            .then(|| std::time::Duration::from_secs(args.idle_timeout)),
+        ..ServiceOptions::default()
+    };
+    let addr: SocketAddr = format!("{}:{}", args.host, args.port)
+        .parse()
+        .or_else(|_| {
+            use std::net::ToSocketAddrs as _;
+            (args.host.as_str(), args.port)
+                .to_socket_addrs()
+                .ok()
+                .and_then(|mut a| a.next())
+                .ok_or(())
+        })
+        .map_err(|()| anyhow::anyhow!("cannot listen on {}:{}", args.host, args.port))?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}\n  hint: pick another port with --port"))?;
+        let local = listener.local_addr()?;
+        let template_path = first.app.template_path.clone();
+        let mut warnings = Vec::new();
+        let gateway = Gateway::new(&first.app, first.specs, first.skipped, service_options, options, &mut warnings);
+        for w in &warnings {
+            eprintln!("warning: {w}");
+        }
+        if args.warm_containers == Some(WarmContainers::Eager) {
+            for e in gateway.functions.prewarm_all().await {
+                eprintln!("warning: {e}");
+            }
+        }
+        for m in gateway.mounts() {
+            eprintln!("Mounting {} at http://{local}{} [{}]", m.function, m.path, m.methods.join(", "));
+        }
+        let config = gateway.config();
+        for api in &config.table.apis {
+            if api.stage != "$default" {
+                eprintln!(
+                    "Routes of {} are also served under /{}, as its deployed URL has them.",
+                    api.logical_id, api.stage
+                );
+            }
+        }
+        let _reloader = if args.no_watch {
+            None
+        } else {
+            let template_args = args.template.clone();
+            let env_vars = env_vars.clone();
+            let loader: Loader =
+                Arc::new(move || load(&template_args, env_vars.as_ref()).map_err(|e| format!("{e:#}")));
+            match ssam_apigw::reload::watch(Arc::clone(&gateway), template_path, loader) {
+                Ok(r) => Some(r),
+                Err(e) => {
+                    eprintln!("warning: {e}; code changes need a restart");
+                    None
+                }
+            }
+        };
+        eprintln!(
+            "You can now browse to the above endpoints to invoke your functions. Code and template changes are picked up without a restart."
+        );
+        eprintln!(" * Running on http://{local}/ (Press CTRL+C to quit)");
+        let on_signal = Arc::clone(&gateway);
+        ssam_apigw::serve(Arc::clone(&gateway), listener, async move {
+            shutdown_signal().await;
+            on_signal.functions.shutdown().await;
+        })
+        .await;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let term = async {
+        match signal(SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term => {}
+    }
 }

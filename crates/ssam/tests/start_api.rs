@@ -1,0 +1,234 @@
+//! `ssam local start-api` end to end: the real binary, curl as the client, real Python
+//! functions; SAM's `Mounting` lines, stage prefixes, gateway errors, hot reload of code and
+//! template, and `--warm-containers EAGER`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+struct StartApi {
+    child: Child,
+    log: Arc<Mutex<Vec<String>>>,
+    base: String,
+}
+
+fn path_with_venv() -> String {
+    let venv = ssam_testkit::workspace_root().join(".venv/bin");
+    format!(
+        "{}:{}",
+        venv.display(),
+        std::env::var("PATH").unwrap_or_default()
+    )
+}
+
+impl StartApi {
+    fn start(template: &Path, extra: &[&str]) -> StartApi {
+        let mut child = Command::new(ssam_testkit::ssam_bin())
+            .args(["local", "start-api", "--port", "0", "-t"])
+            .arg(template)
+            .args(extra)
+            .env("NO_COLOR", "1")
+            .env("PATH", path_with_venv())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start ssam");
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let stderr = child.stderr.take().unwrap();
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                eprintln!("[ssam] {line}");
+                sink.lock().unwrap().push(line);
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            {
+                let lines = log.lock().unwrap();
+                if let Some(url) = lines.iter().find_map(|l| {
+                    l.strip_prefix(" * Running on ")
+                        .and_then(|r| r.split_whitespace().next())
+                }) {
+                    let base = url.trim_end_matches('/').to_string();
+                    drop(lines);
+                    return StartApi { child, log, base };
+                }
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("ssam exited early ({status}): {:?}", log.lock().unwrap());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "ssam did not start: {:?}",
+                log.lock().unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn lines(&self) -> Vec<String> {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// `curl -s -i`: (status, headers+body text).
+    fn curl(&self, args: &[&str], path: &str) -> (u16, String) {
+        let out = Command::new("curl")
+            .args(["-s", "-i", "--max-time", "30"])
+            .args(args)
+            .arg(format!("{}{path}", self.base))
+            .output()
+            .expect("run curl");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let status = text
+            .lines()
+            .next()
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        (status, text)
+    }
+
+    fn body(&self, path: &str) -> (u16, String) {
+        let (status, text) = self.curl(&[], path);
+        let body = text
+            .split("\r\n\r\n")
+            .nth(1)
+            .unwrap_or_default()
+            .to_string();
+        (status, body)
+    }
+}
+
+impl Drop for StartApi {
+    fn drop(&mut self) {
+        // SIGTERM lets ssam stop its sandboxes; SIGKILL would leave them behind.
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+    }
+}
+
+fn fixtures() -> PathBuf {
+    ssam_testkit::workspace_root().join("crates/ssam-apigw/tests/fixtures")
+}
+
+#[test]
+fn mounts_like_sam_and_serves_with_and_without_stage() {
+    let s = StartApi::start(&fixtures().join("http.yaml"), &[]);
+    let lines = s.lines();
+    let mount = format!(
+        "Mounting VideoUploader at {}/upload/url [GET, OPTIONS]",
+        s.base
+    );
+    assert!(lines.contains(&mount), "no `{mount}` in {lines:?}");
+    let (status, body) = s.body("/upload/url");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(r#""rawPath": "/test/upload/url""#), "{body}");
+    assert_eq!(s.body("/test/upload/url").0, 200);
+    assert_eq!(
+        s.body("/nope"),
+        (404, r#"{"message":"Not Found"}"#.to_string())
+    );
+    assert_eq!(
+        s.body("/fail"),
+        (502, r#"{"message":"Internal server error"}"#.to_string())
+    );
+    // Every request is logged.
+    assert!(s
+        .lines()
+        .iter()
+        .any(|l| l.contains("\"GET /upload/url HTTP/1.1\" 200")));
+}
+
+#[test]
+fn rest_api_unknown_route_is_403() {
+    let s = StartApi::start(&fixtures().join("rest.yaml"), &[]);
+    assert_eq!(
+        s.body("/nope"),
+        (
+            403,
+            r#"{"message":"Missing Authentication Token"}"#.to_string()
+        )
+    );
+    let (status, _) = s.body("/Prod/items/1");
+    assert_eq!(status, 200);
+}
+
+fn write_app(dir: &Path, version: &str, extra_route: bool) {
+    std::fs::create_dir_all(dir.join("src")).unwrap();
+    std::fs::write(
+        dir.join("src/app.py"),
+        format!(
+            "def handler(event, context):\n    return {{'statusCode': 200, 'body': '{version}'}}\n"
+        ),
+    )
+    .unwrap();
+    let extra = if extra_route {
+        "        Extra:\n          Type: HttpApi\n          Properties:\n            Path: /extra\n            Method: GET\n"
+    } else {
+        ""
+    };
+    std::fs::write(
+        dir.join("template.yaml"),
+        format!(
+            "Transform: AWS::Serverless-2016-10-31\nResources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n      Runtime: python3.11\n      CodeUri: src\n      Handler: app.handler\n      Events:\n        V:\n          Type: HttpApi\n          Properties:\n            Path: /v\n            Method: GET\n{extra}"
+        ),
+    )
+    .unwrap();
+}
+
+fn eventually(what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn hot_reload_picks_up_code_and_template_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    write_app(dir.path(), "one", false);
+    let s = StartApi::start(&dir.path().join("template.yaml"), &[]);
+    assert_eq!(s.body("/v"), (200, "one".to_string()));
+    assert_eq!(s.body("/extra").0, 404);
+    // Edit the code: the warm instance is recycled, the next request sees the change. (The
+    // new text has another length: Python trusts a .pyc written in the same second as an
+    // edit of the same size, whoever runs it.)
+    std::thread::sleep(Duration::from_millis(300));
+    write_app(dir.path(), "second", false);
+    eventually("the code change", || s.body("/v").1 == "second");
+    // Edit the template: the new route is served.
+    write_app(dir.path(), "second", true);
+    eventually("the new route", || s.body("/extra").0 == 200);
+}
+
+#[test]
+fn warm_containers_eager_starts_functions_before_the_first_request() {
+    let dir = tempfile::tempdir().unwrap();
+    write_app(dir.path(), "warm", false);
+    let s = StartApi::start(
+        &dir.path().join("template.yaml"),
+        &["--warm-containers", "EAGER"],
+    );
+    // The instance started at start-up: its INIT line is logged before any request.
+    let lines = s.lines();
+    let running = lines.iter().position(|l| l.contains("Running on")).unwrap();
+    assert!(
+        lines[..running].iter().any(|l| l.contains("[Fn]")),
+        "no instance output before the first request: {lines:?}"
+    );
+    assert_eq!(s.body("/v"), (200, "warm".to_string()));
+}
