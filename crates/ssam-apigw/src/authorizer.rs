@@ -300,7 +300,7 @@ pub async fn authorize(
             let payload = event_for(a.kind.as_str(), rest, v2, req, &arn, &identity)
                 .map_err(|_| GatewayError::AuthorizerFailure)?;
             let resp = match functions
-                .invoke(&ra.function, Bytes::from(payload), AUTHORIZER_TIMEOUT)
+                .invoke(&ra.function, Bytes::from(payload), AUTHORIZER_TIMEOUT, None)
                 .await
             {
                 Ok(r) => r,

@@ -8,6 +8,7 @@
 //! timeout, the function runs on, as it does behind a real API Gateway.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -42,6 +43,8 @@ pub struct Functions {
     /// Functions the template has but ssam cannot run, with the reason.
     skipped: RwLock<HashMap<String, String>>,
     options: ServiceOptions,
+    /// `--warm-containers EAGER`: replaced services start an instance at once too.
+    eager: AtomicBool,
 }
 
 fn new_handle(spec: FunctionSpec, options: &ServiceOptions) -> Arc<FunctionHandle> {
@@ -74,6 +77,7 @@ impl Functions {
             handles: RwLock::new(handles),
             skipped: RwLock::new(skipped.into_iter().collect()),
             options,
+            eager: AtomicBool::new(false),
         }
     }
 
@@ -114,6 +118,7 @@ impl Functions {
         logical_id: &str,
         payload: Bytes,
         timeout: Duration,
+        trace_id: Option<String>,
     ) -> Result<InvokeResponse, InvokeFailure> {
         let Some(handle) = self.get(logical_id) else {
             let why = self
@@ -139,7 +144,8 @@ impl Functions {
             let _permit = permit;
             let mut delay = Duration::from_millis(1);
             loop {
-                let req = InvokeRequest::new(name.clone(), payload.clone());
+                let mut req = InvokeRequest::new(name.clone(), payload.clone());
+                req.trace_id.clone_from(&trace_id);
                 match handle.service.invoke(req).await {
                     // An instance killed a moment ago may still hold its slot: wait briefly.
                     Err(InvokeError::TooManyRequests) if Instant::now() + delay < deadline => {
@@ -160,8 +166,10 @@ impl Functions {
         }
     }
 
-    /// Starts one instance of every function (`--warm-containers EAGER`).
+    /// Starts one instance of every function (`--warm-containers EAGER`), now and whenever
+    /// a function is recycled or reloaded.
     pub async fn prewarm_all(&self) -> Vec<String> {
+        self.eager.store(true, Ordering::Relaxed);
         let handles: Vec<Arc<FunctionHandle>> = self
             .handles
             .read()
@@ -192,8 +200,24 @@ impl Functions {
             return false;
         };
         let fresh = new_handle(old.spec.clone(), &self.options);
+        self.prewarm_in_background(&fresh);
         map.insert(logical_id.to_string(), fresh);
         true
+    }
+
+    fn prewarm_in_background(&self, h: &Arc<FunctionHandle>) {
+        if !self.eager.load(Ordering::Relaxed) {
+            return;
+        }
+        let Ok(rt) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let h = Arc::clone(h);
+        rt.spawn(async move {
+            if let Err(e) = h.service.prewarm(&h.spec.name).await {
+                eprintln!("warning: {}: {e}", h.spec.name);
+            }
+        });
     }
 
     /// Applies a reloaded template: new and changed functions get a fresh service, removed
@@ -210,7 +234,9 @@ impl Functions {
                 }
                 _ => {
                     changed.push(id.clone());
-                    next.insert(id, new_handle(spec, &self.options));
+                    let h = new_handle(spec, &self.options);
+                    self.prewarm_in_background(&h);
+                    next.insert(id, h);
                 }
             }
         }

@@ -160,6 +160,7 @@ impl Gateway {
         self: &Arc<Self>,
         req: http::Request<B>,
         peer: std::net::SocketAddr,
+        local_port: u16,
     ) -> Response<Body>
     where
         B: http_body::Body<Data = Bytes> + Send,
@@ -173,7 +174,7 @@ impl Gateway {
         } else {
             None
         };
-        let resp = self.handle_inner(req, peer).await;
+        let resp = self.handle_inner(req, peer, local_port).await;
         if let Some(line) = log_line {
             let now = OffsetDateTime::now_utc();
             eprintln!(
@@ -192,6 +193,7 @@ impl Gateway {
         self: &Arc<Self>,
         req: http::Request<B>,
         peer: std::net::SocketAddr,
+        local_port: u16,
     ) -> Response<Body>
     where
         B: http_body::Body<Data = Bytes> + Send,
@@ -201,7 +203,7 @@ impl Gateway {
         let (parts, body) = req.into_parts();
         let method = parts.method.as_str();
         let raw_path = parts.uri.path();
-        let headers: Vec<(String, String)> = parts
+        let mut headers: Vec<(String, String)> = parts
             .headers
             .iter()
             .map(|(k, v)| {
@@ -211,6 +213,8 @@ impl Gateway {
                 )
             })
             .collect();
+        let trace_id = forwarded_headers(&mut headers, &peer, local_port);
+        let headers = headers;
         let header = |name: &str| -> Option<&str> {
             headers
                 .iter()
@@ -247,7 +251,8 @@ impl Gateway {
         } else {
             request_id.clone()
         };
-        let ids_for = |resp: Response<Body>| with_ids(resp, rest, &request_id, &extended_id);
+        let ids_for =
+            |resp: Response<Body>| with_ids(resp, rest, &request_id, &extended_id, &trace_id);
 
         // API Gateway's payload quota, before anything else reads the body.
         let declared = header("content-length").and_then(|v| v.parse::<usize>().ok());
@@ -341,7 +346,12 @@ impl Gateway {
         let timeout = self.options.integration_timeout.unwrap_or(m.route.timeout);
         let result = self
             .functions
-            .invoke(&m.route.function, Bytes::from(payload), timeout)
+            .invoke(
+                &m.route.function,
+                Bytes::from(payload),
+                timeout,
+                Some(trace_id.clone()),
+            )
             .await;
         let resp = match result {
             Ok(r) => r,
@@ -585,15 +595,53 @@ pub fn error_response(
     resp
 }
 
+/// The headers API Gateway adds to the request it passes on (the REST sample event in "Set
+/// up Lambda proxy integrations" shows them): `X-Forwarded-For/Port/Proto` and
+/// `X-Amzn-Trace-Id` (kept when the client sent one). Returns the trace id, which the
+/// function also gets as `_X_AMZN_TRACE_ID`.
+fn forwarded_headers(
+    headers: &mut Vec<(String, String)>,
+    peer: &std::net::SocketAddr,
+    local_port: u16,
+) -> String {
+    let ip = peer.ip().to_string();
+    match headers.iter_mut().find(|(k, _)| k == "x-forwarded-for") {
+        Some((_, v)) => {
+            v.push_str(", ");
+            v.push_str(&ip);
+        }
+        None => headers.push(("x-forwarded-for".into(), ip)),
+    }
+    headers.retain(|(k, _)| k != "x-forwarded-port" && k != "x-forwarded-proto");
+    headers.push(("x-forwarded-port".into(), local_port.to_string()));
+    headers.push(("x-forwarded-proto".into(), "http".into()));
+    match headers
+        .iter()
+        .find(|(k, v)| k == "x-amzn-trace-id" && v.starts_with("Root="))
+    {
+        Some((_, v)) => v.clone(),
+        None => {
+            let t = ids::trace_id();
+            headers.retain(|(k, _)| k != "x-amzn-trace-id");
+            headers.push(("x-amzn-trace-id".into(), t.clone()));
+            t
+        }
+    }
+}
+
 /// The request-id headers each API type adds to every answer.
 fn with_ids(
     mut resp: Response<Body>,
     rest: bool,
     request_id: &str,
     extended_id: &str,
+    trace_id: &str,
 ) -> Response<Body> {
     let h = resp.headers_mut();
     if rest {
+        if let Ok(v) = HeaderValue::from_str(trace_id) {
+            h.insert("x-amzn-trace-id", v);
+        }
         if let Ok(v) = HeaderValue::from_str(request_id) {
             h.insert("x-amzn-requestid", v);
         }

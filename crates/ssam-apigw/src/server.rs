@@ -19,6 +19,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) {
     tokio::pin!(shutdown);
+    let local_port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
     loop {
         let accepted = tokio::select! {
             _ = &mut shutdown => return,
@@ -38,7 +39,7 @@ pub async fn serve(
         tokio::spawn(async move {
             let service = service_fn(move |req| {
                 let gw = Arc::clone(&gw);
-                async move { Ok::<_, std::convert::Infallible>(gw.handle(req, peer).await) }
+                async move { Ok::<_, std::convert::Infallible>(gw.handle(req, peer, local_port).await) }
             });
             let _ = hyper::server::conn::http1::Builder::new()
                 .keep_alive(true)

@@ -41,6 +41,11 @@ async fn v2_event_has_every_documented_field() {
     assert_eq!(e["headers"]["x-tag"], "one");
     assert_eq!(e["headers"]["user-agent"], "ssam-test");
     assert!(e["headers"].get("cookie").is_none());
+    assert_eq!(e["headers"]["x-forwarded-for"], "127.0.0.1");
+    assert!(e["headers"]["x-amzn-trace-id"]
+        .as_str()
+        .unwrap()
+        .starts_with("Root=1-"));
     assert_eq!(e["queryStringParameters"]["x"], "1,2");
     assert_eq!(e["queryStringParameters"]["z"], "/");
     assert_eq!(e["pathParameters"]["id"], "a b");

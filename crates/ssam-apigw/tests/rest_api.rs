@@ -37,6 +37,18 @@ async fn v1_event_has_every_documented_field() {
     assert_eq!(e["httpMethod"], "GET");
     assert_eq!(e["headers"]["Headername"], "headerValue");
     assert_eq!(e["headers"]["User-Agent"], "ssam-test");
+    // Headers API Gateway adds, as in the documented sample event.
+    assert_eq!(e["headers"]["X-Forwarded-For"], "127.0.0.1");
+    assert_eq!(e["headers"]["X-Forwarded-Proto"], "http");
+    assert!(e["headers"]["X-Forwarded-Port"]
+        .as_str()
+        .unwrap()
+        .parse::<u16>()
+        .is_ok());
+    assert!(e["headers"]["X-Amzn-Trace-Id"]
+        .as_str()
+        .unwrap()
+        .starts_with("Root=1-"));
     assert_eq!(
         e["multiValueHeaders"]["User-Agent"],
         serde_json::json!(["ssam-test"])

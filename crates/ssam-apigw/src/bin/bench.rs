@@ -185,7 +185,12 @@ async fn run(args: Args) -> Result<(), String> {
             let t = Instant::now();
             match gw
                 .functions
-                .invoke("Hello", Bytes::from(event.clone()), Duration::from_secs(30))
+                .invoke(
+                    "Hello",
+                    Bytes::from(event.clone()),
+                    Duration::from_secs(30),
+                    None,
+                )
                 .await
             {
                 Ok(r) if r.function_error.is_none() => latencies.push(t.elapsed()),
