@@ -15,6 +15,7 @@ mod interpreter;
 pub mod invoke_api;
 pub mod limits;
 mod logs;
+mod python_sdk;
 mod runtime_api;
 mod sandbox;
 mod service;

@@ -49,8 +49,13 @@ impl InstanceLog {
     /// One line of output (without its newline).
     pub(crate) fn line(&self, line: &str) {
         if self.print {
-            let mut err = std::io::stderr().lock();
-            let _ = writeln!(err, "{}{line}", self.prefix);
+            // One write per line: stderr is unbuffered, and `writeln!` would issue a write
+            // syscall per formatted piece (3 per line, ~10 per invocation).
+            let mut buf = String::with_capacity(self.prefix.len() + line.len() + 1);
+            buf.push_str(&self.prefix);
+            buf.push_str(line);
+            buf.push('\n');
+            let _ = std::io::stderr().lock().write_all(buf.as_bytes());
         }
         if let Some(l) = &self.listener {
             l.line(&self.function, line);

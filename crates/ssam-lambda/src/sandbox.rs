@@ -75,10 +75,14 @@ pub(crate) fn launch_for(spec: &FunctionSpec, cache_dir: &Path) -> Result<Launch
                 message: m,
             })?;
             let script = bootstrap::ensure(cache_dir, Bootstrap::Python).map_err(cache_err)?;
+            let mut env = vec![("LAMBDA_RUNTIME_DIR".into(), parent_str(&script))];
+            if let Some(sdk) = crate::python_sdk::sdk_path(&py.path, cache_dir) {
+                env.push(("PYTHONPATH".into(), sdk.to_string_lossy().into_owned()));
+            }
             Ok(Launch {
                 program: py.path,
                 args: vec![script.to_string_lossy().into_owned()],
-                env: vec![("LAMBDA_RUNTIME_DIR".into(), parent_str(&script))],
+                env,
                 warning: py.warning,
             })
         }

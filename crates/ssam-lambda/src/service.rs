@@ -16,7 +16,7 @@ use tokio::sync::{mpsc, Notify};
 use crate::error::InvokeError;
 use crate::instance::{error_doc, Dispatch, InitFailure, Instance, SlotGuard};
 use crate::limits::{ASYNC_REQUEST_MAX, RESPONSE_MAX, SYNC_REQUEST_MAX};
-use crate::logs::{peak_rss_mb, InstanceLog, LogListener, Report};
+use crate::logs::{InstanceLog, LogListener, Report};
 use crate::runtime_api::{RuntimeReply, StreamEvent};
 use crate::sandbox::{launch_for, Launch, LaunchError};
 use crate::spec::{FunctionSpec, ServiceOptions};
@@ -405,7 +405,15 @@ impl LambdaService {
         };
         let request_id = uuid::Uuid::new_v4().to_string();
         match self.start_instance(pool, slot, &request_id).await {
-            Ok(inst) => {
+            Ok(mut inst) => {
+                // Its init happened ahead of time, as with provisioned concurrency: the first
+                // REPORT has no Init Duration.
+                if let Some(d) = inst.init_duration.take() {
+                    inst.log.line(&format!(
+                        "INIT_REPORT Init Duration: {:.2} ms\tPhase: init\tStatus: success",
+                        d.as_secs_f64() * 1000.0
+                    ));
+                }
                 pool.release(inst);
                 Ok(())
             }
@@ -746,7 +754,7 @@ impl LambdaService {
         let report = Report {
             duration,
             memory_mb: pool.spec.memory_mb,
-            max_memory_used_mb: peak_rss_mb(inst.sandbox.pid),
+            max_memory_used_mb: inst.max_memory_used_mb(duration),
             init_duration,
         };
         inst.log.end(request_id, &report);

@@ -1,0 +1,99 @@
+//! The AWS SDK that Lambda's Python runtimes include: handler code may `import boto3` without
+//! packaging it, because AWS puts boto3 in `/var/runtime` (after the function's code and its
+//! layers on `sys.path`). A native sandbox reproduces that: when the chosen interpreter cannot
+//! import boto3, ssam installs it once into its cache and appends that directory to
+//! `PYTHONPATH`, so a boto3 the function vendors still wins, as on AWS.
+//!
+//! <https://docs.aws.amazon.com/lambda/latest/dg/lambda-python.html> ("the Python runtimes
+//! include the AWS SDK for Python (Boto3)").
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Mutex;
+
+/// Interpreter → the directory to add to `PYTHONPATH` (None: boto3 already importable, or
+/// it could not be installed; decided once per interpreter per ssam process).
+static DECIDED: Mutex<Option<HashMap<PathBuf, Option<PathBuf>>>> = Mutex::new(None);
+
+/// The directory holding boto3 for `python`, installing it on first use.
+pub(crate) fn sdk_path(python: &Path, cache_dir: &Path) -> Option<PathBuf> {
+    let mut guard = DECIDED.lock().unwrap_or_else(|e| e.into_inner());
+    let map = guard.get_or_insert_with(HashMap::new);
+    if let Some(found) = map.get(python) {
+        return found.clone();
+    }
+    let found = decide(python, cache_dir);
+    map.insert(python.to_path_buf(), found.clone());
+    found
+}
+
+fn can_import(python: &Path, extra_path: Option<&Path>) -> bool {
+    let mut cmd = Command::new(python);
+    cmd.args([
+        "-c",
+        "import importlib.util,sys; sys.exit(0 if importlib.util.find_spec('boto3') else 1)",
+    ])
+    .stdin(Stdio::null())
+    .stdout(Stdio::null())
+    .stderr(Stdio::null());
+    if let Some(p) = extra_path {
+        cmd.env("PYTHONPATH", p);
+    }
+    cmd.status().is_ok_and(|s| s.success())
+}
+
+fn decide(python: &Path, cache_dir: &Path) -> Option<PathBuf> {
+    if can_import(python, None) {
+        return None;
+    }
+    // boto3 and its dependencies are pure Python: one install serves every interpreter.
+    let dir = cache_dir.join("python-sdk");
+    if dir.join("boto3").is_dir() && can_import(python, Some(&dir)) {
+        return Some(dir);
+    }
+    eprintln!(
+        "ssam: installing boto3 into {} (Lambda's Python runtimes include it; this happens once)",
+        dir.display()
+    );
+    let staging = cache_dir.join(format!("python-sdk.tmp-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&staging);
+    let out = Command::new(python)
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--no-input",
+            "--target",
+        ])
+        .arg(&staging)
+        .arg("boto3")
+        .stdin(Stdio::null())
+        .output();
+    match out {
+        Ok(o) if o.status.success() => {
+            // Rename into place atomically; another ssam may have won the race, which is fine.
+            let _ = std::fs::remove_dir_all(&dir);
+            if std::fs::rename(&staging, &dir).is_err() {
+                let _ = std::fs::remove_dir_all(&staging);
+            }
+            can_import(python, Some(&dir)).then_some(dir)
+        }
+        Ok(o) => {
+            let _ = std::fs::remove_dir_all(&staging);
+            let err = String::from_utf8_lossy(&o.stderr);
+            eprintln!(
+                "warning: boto3 could not be installed for {} ({}); functions importing it will fail\n  hint: pip install boto3 for that interpreter, or vendor it in the function's CodeUri",
+                python.display(),
+                err.lines().last().unwrap_or("pip failed")
+            );
+            None
+        }
+        Err(e) => {
+            eprintln!("warning: cannot run {} -m pip: {e}", python.display());
+            None
+        }
+    }
+}

@@ -1,0 +1,183 @@
+//! Lifecycle behaviours seen through the logs: asynchronous invocations and their retries,
+//! idle reaping, EAGER prewarming.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::*;
+use ssam_lambda::{InvokeRequest, LambdaService, LogListener, ServiceOptions};
+
+#[derive(Default)]
+struct Lines(Mutex<Vec<String>>);
+
+impl LogListener for Lines {
+    fn line(&self, function: &str, line: &str) {
+        self.0.lock().unwrap().push(format!("{function}: {line}"));
+    }
+}
+
+impl Lines {
+    fn count(&self, needle: &str) -> usize {
+        self.0
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|l| l.contains(needle))
+            .count()
+    }
+
+    async fn wait_for(&self, needle: &str, n: usize) -> bool {
+        let until = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < until {
+            if self.count(needle) >= n {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        false
+    }
+}
+
+fn with_lines(
+    specs: Vec<ssam_lambda::FunctionSpec>,
+    options: ServiceOptions,
+) -> (Arc<LambdaService>, Arc<Lines>) {
+    let lines = Arc::new(Lines::default());
+    let svc = LambdaService::with_listener(specs, options, Some(lines.clone()));
+    (svc, lines)
+}
+
+#[tokio::test]
+async fn event_invocation_runs_once_on_success() {
+    let (svc, lines) = with_lines(vec![python_fn("Ev", "app.logs")], options());
+    svc.invoke_async(InvokeRequest::new("Ev", "{}"))
+        .await
+        .expect("queued");
+    assert!(lines.wait_for("Ev: printed line", 1).await);
+    assert!(lines.wait_for("Ev: REPORT RequestId", 1).await);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(lines.count("Ev: START RequestId"), 1);
+    svc.shutdown().await;
+}
+
+#[tokio::test]
+async fn failed_event_invocation_is_retried_twice() {
+    let (svc, lines) = with_lines(vec![python_fn("EvFail", "app.fail")], options());
+    svc.invoke_async(InvokeRequest::new("EvFail", "{}"))
+        .await
+        .expect("queued");
+    assert!(
+        lines.wait_for("EvFail: START RequestId", 3).await,
+        "{:?}",
+        lines.0.lock().unwrap()
+    );
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(
+        lines.count("EvFail: START RequestId"),
+        3,
+        "1 attempt + 2 retries"
+    );
+    svc.shutdown().await;
+}
+
+#[tokio::test]
+async fn event_invocations_wait_for_a_free_instance_instead_of_throttling() {
+    let mut spec = python_fn("EvOne", "app.sleep");
+    spec.reserved_concurrency = Some(1);
+    let (svc, lines) = with_lines(vec![spec], options());
+    for _ in 0..3 {
+        svc.invoke_async(InvokeRequest::new("EvOne", r#"{"seconds": 0.2}"#))
+            .await
+            .expect("queued, not throttled");
+    }
+    assert!(lines.wait_for("EvOne: REPORT RequestId", 3).await);
+    assert_eq!(
+        lines.count("Init Duration"),
+        1,
+        "one instance served all three"
+    );
+    svc.shutdown().await;
+}
+
+#[tokio::test]
+async fn idle_instances_are_reaped() {
+    let options = ServiceOptions {
+        idle_timeout: Some(Duration::from_millis(300)),
+        ..options()
+    };
+    let svc = LambdaService::new(vec![python_fn("Idle", "app.pid")], options);
+    let resp = svc
+        .invoke(InvokeRequest::new("Idle", "{}"))
+        .await
+        .expect("invoke");
+    let pid = json(&resp.payload).as_i64().unwrap();
+    let proc_dir = format!("/proc/{pid}");
+    let until = Instant::now() + Duration::from_secs(5);
+    while std::path::Path::new(&proc_dir).exists()
+        && !std::fs::read_to_string(format!("{proc_dir}/status"))
+            .unwrap_or_default()
+            .contains("zombie")
+        && Instant::now() < until
+    {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let status = std::fs::read_to_string(format!("{proc_dir}/status")).unwrap_or_default();
+    assert!(
+        status.is_empty() || status.contains("zombie"),
+        "still running: {status}"
+    );
+    let again = svc
+        .invoke(InvokeRequest::new("Idle", "{}"))
+        .await
+        .expect("invoke");
+    assert!(
+        again.init_duration.is_some(),
+        "a reaped function cold-starts"
+    );
+    svc.shutdown().await;
+}
+
+#[tokio::test]
+async fn prewarm_makes_the_first_invoke_warm() {
+    let svc = service(vec![python_fn("Warm", "app.hello")]);
+    svc.prewarm("Warm").await.expect("prewarm");
+    let resp = svc
+        .invoke(InvokeRequest::new("Warm", "{}"))
+        .await
+        .expect("invoke");
+    assert!(resp.init_duration.is_none());
+    svc.shutdown().await;
+}
+
+#[tokio::test]
+async fn unsupported_runtime_is_an_init_error_not_a_panic() {
+    let svc = service(vec![ssam_lambda::FunctionSpec::new(
+        "J",
+        "java21",
+        "x::y",
+        fixture("python"),
+    )]);
+    let resp = svc
+        .invoke(InvokeRequest::new("J", "{}"))
+        .await
+        .expect("invoke");
+    assert_eq!(resp.function_error.as_deref(), Some("Unhandled"));
+    assert_eq!(json(&resp.payload)["errorType"], "Runtime.InvalidRuntime");
+    let svc = service(vec![ssam_lambda::FunctionSpec::new(
+        "P",
+        "provided.al2",
+        "x",
+        fixture("python"),
+    )]);
+    let resp = svc
+        .invoke(InvokeRequest::new("P", "{}"))
+        .await
+        .expect("invoke");
+    assert_eq!(
+        json(&resp.payload)["errorType"],
+        "Runtime.InvalidEntrypoint"
+    );
+}
