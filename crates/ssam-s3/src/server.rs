@@ -370,6 +370,11 @@ async fn handle(
         .get("access-control-request-method")
         .and_then(|m| m.to_str().ok())
         .map_or_else(|| req.method().as_str().to_owned(), str::to_owned);
+    let is_attributes = req.method() == http::Method::GET
+        && req.uri().query().is_some_and(|q| {
+            q.split('&')
+                .any(|p| p == "attributes" || p.starts_with("attributes="))
+        });
     req.extensions_mut().insert(ClientAddr(peer));
     let mut resp = match ctx.s3.call(req.map(Body::from)).await {
         Ok(r) => r,
@@ -387,8 +392,32 @@ async fn handle(
             }
         }
     }
+    if is_attributes && resp.status().is_success() {
+        unquote_attribute_etag(&mut resp);
+    }
     add_request_id(&mut resp);
     Ok(resp)
+}
+
+/// GetObjectAttributes is the one S3 answer whose `<ETag>` has no quotes (s3s writes them).
+fn unquote_attribute_etag(resp: &mut Response<Body>) {
+    let Some(bytes) = resp.body_mut().take_bytes() else {
+        return;
+    };
+    let text = String::from_utf8_lossy(&bytes);
+    let fixed = match (text.find("<ETag>&quot;"), text.find("&quot;</ETag>")) {
+        (Some(_), Some(_)) => {
+            text.replacen("<ETag>&quot;", "<ETag>", 1)
+                .replacen("&quot;</ETag>", "</ETag>", 1)
+        }
+        _ => text
+            .replacen("<ETag>\"", "<ETag>", 1)
+            .replacen("\"</ETag>", "</ETag>", 1),
+    };
+    if let Ok(len) = http::HeaderValue::from_str(&fixed.len().to_string()) {
+        resp.headers_mut().insert(http::header::CONTENT_LENGTH, len);
+    }
+    *resp.body_mut() = Body::from(fixed.into_bytes());
 }
 
 /// Every answer carries `x-amz-request-id` (and `x-amz-id-2`), and an error body names the

@@ -417,7 +417,16 @@ fn find_version(
     let versions = state.objects.get(key);
     match version_id {
         None => {
-            let v = versions.and_then(|vs| vs.first()).ok_or_else(no_such_key)?;
+            let v = versions.and_then(|vs| vs.first()).ok_or_else(|| {
+                let mut e = no_such_key();
+                let mut h = http::HeaderMap::new();
+                h.insert(
+                    "x-amz-delete-marker",
+                    http::HeaderValue::from_static("false"),
+                );
+                e.set_headers(h);
+                e
+            })?;
             if v.delete_marker {
                 let mut e = no_such_key();
                 let mut h = http::HeaderMap::new();
@@ -602,19 +611,23 @@ fn delete_one(
     let mut st = bucket.lock().map_err(internal)?;
     let versioning = st.config.versioning;
     if !cond.is_empty() {
-        // A missing object is not an error for a delete; a present one must match.
+        // A missing object is not an error for a conditional delete, and nothing is written;
+        // a present version (a delete marker too) must match.
         let target = match version_id {
             Some(id) => st
                 .objects
                 .get(key)
                 .and_then(|vs| vs.iter().find(|v| v.id == id)),
-            None => st
-                .objects
-                .get(key)
-                .and_then(|vs| vs.first())
-                .filter(|v| !v.delete_marker),
+            None => st.objects.get(key).and_then(|vs| vs.first()),
         };
-        if let Some(v) = target {
+        let Some(v) = target else {
+            return Ok(Deleted {
+                version_id: None,
+                delete_marker: false,
+                event: None,
+            });
+        };
+        {
             if !cond.holds(v) {
                 return Err(s3_error!(
                     PreconditionFailed,
@@ -1432,7 +1445,8 @@ impl S3 for Service {
         let c = checksum_fields(checksum.as_ref());
         Ok(S3Response::new(PutObjectOutput {
             e_tag: Some(etag_of(&etag)),
-            version_id: vid,
+            // S3 names no version for writes to unversioned or suspended buckets.
+            version_id: vid.filter(|v| v != "null"),
             checksum_crc32: c.checksum_crc32,
             checksum_crc32c: c.checksum_crc32c,
             checksum_crc64nvme: c.checksum_crc64nvme,
@@ -1514,7 +1528,8 @@ impl S3 for Service {
         );
         Ok(S3Response::new(PostObjectOutput {
             e_tag: Some(etag_of(&etag)),
-            version_id: vid,
+            // S3 names no version for writes to unversioned or suspended buckets.
+            version_id: vid.filter(|v| v != "null"),
             ..Default::default()
         }))
     }
@@ -1701,13 +1716,58 @@ impl S3 for Service {
             input
                 .object_attributes
                 .iter()
-                .any(|a| a.as_str().eq_ignore_ascii_case(name))
+                .flat_map(|a| a.as_str().split(','))
+                .any(|a| a.trim().eq_ignore_ascii_case(name))
         };
-        let parts =
-            (want("ObjectParts") && !v.parts.is_empty()).then(|| GetObjectAttributesParts {
+        let parts = (want("ObjectParts") && !v.parts.is_empty()).then(|| {
+            let max = input
+                .max_parts
+                .map_or(1000, |m| usize::try_from(m).unwrap_or(1000).min(1000));
+            let marker = input
+                .part_number_marker
+                .and_then(|m| usize::try_from(m).ok())
+                .unwrap_or(0);
+            let algo = v.checksum.as_ref().map(|c| c.algorithm.clone());
+            let listed: Vec<ObjectPart> = v
+                .parts
+                .iter()
+                .enumerate()
+                .skip(marker)
+                .take(max)
+                .map(|(i, size)| {
+                    let c = checksum_fields(
+                        v.part_checksums
+                            .get(i)
+                            .zip(algo.as_ref())
+                            .map(|(val, a)| StoredChecksum {
+                                algorithm: a.clone(),
+                                value: val.clone(),
+                                kind: String::new(),
+                            })
+                            .as_ref(),
+                    );
+                    ObjectPart {
+                        part_number: Some(i32::try_from(i + 1).unwrap_or(i32::MAX)),
+                        size: Some(i64::try_from(*size).unwrap_or(i64::MAX)),
+                        checksum_crc32: c.checksum_crc32,
+                        checksum_crc32c: c.checksum_crc32c,
+                        checksum_crc64nvme: c.checksum_crc64nvme,
+                        checksum_sha1: c.checksum_sha1,
+                        checksum_sha256: c.checksum_sha256,
+                    }
+                })
+                .collect();
+            let last = marker + listed.len();
+            let truncated = last < v.parts.len();
+            GetObjectAttributesParts {
                 total_parts_count: Some(i32::try_from(v.parts.len()).unwrap_or(i32::MAX)),
-                ..Default::default()
-            });
+                part_number_marker: Some(i32::try_from(marker).unwrap_or(0)),
+                next_part_number_marker: Some(i32::try_from(last).unwrap_or(0)),
+                max_parts: Some(i32::try_from(max).unwrap_or(1000)),
+                is_truncated: Some(truncated),
+                parts: Some(listed),
+            }
+        });
         Ok(S3Response::new(GetObjectAttributesOutput {
             e_tag: want("ETag").then(|| etag_of(&v.etag)),
             object_size: want("ObjectSize").then(|| i64::try_from(v.size).unwrap_or(i64::MAX)),
@@ -1974,7 +2034,8 @@ impl S3 for Service {
                 checksum_sha256: c.checksum_sha256,
                 checksum_type: c.checksum_type,
             }),
-            version_id: vid,
+            // S3 names no version for writes to unversioned or suspended buckets.
+            version_id: vid.filter(|v| v != "null"),
             copy_source_version_id: src_vid.or_else(|| (src.id != "null").then(|| src.id.clone())),
             ..Default::default()
         }))
@@ -2621,9 +2682,20 @@ impl S3 for Service {
             ));
         }
         // S3 checks the order of the whole list first, then each part, then the sizes.
+        let mut requested = requested;
+        // A part listed twice in a row (a re-sent part) counts once, the later entry winning.
+        requested = requested
+            .into_iter()
+            .fold(Vec::new(), |mut acc: Vec<CompletedPart>, p| {
+                match acc.last_mut() {
+                    Some(last) if last.part_number == p.part_number => *last = p,
+                    _ => acc.push(p),
+                }
+                acc
+            });
         if requested
             .windows(2)
-            .any(|w| w[0].part_number.unwrap_or(0) >= w[1].part_number.unwrap_or(0))
+            .any(|w| w[0].part_number.unwrap_or(0) > w[1].part_number.unwrap_or(0))
         {
             return Err(s3_error!(
                 InvalidPartOrder,
@@ -2658,6 +2730,24 @@ impl S3 for Service {
         let etag = format!("{}-{}", hex::encode(md5s.finalize()), chosen.len());
         let size: u64 = chosen.iter().map(|p| p.size).sum();
         let composite = multipart_checksum(&up, &chosen);
+        let (_, declared) = declared_checksum(
+            None,
+            input.checksum_crc32.as_ref(),
+            input.checksum_crc32c.as_ref(),
+            input.checksum_crc64nvme.as_ref(),
+            input.checksum_sha1.as_ref(),
+            input.checksum_sha256.as_ref(),
+        );
+        if let (Some(d), Some(c)) = (declared.as_deref(), composite.as_ref()) {
+            let bare = |v: &str| v.split('-').next().unwrap_or_default().to_owned();
+            if bare(d) != bare(&c.value) {
+                return Err(s3_error!(
+                    BadDigest,
+                    "The {} you specified did not match the calculated checksum.",
+                    c.algorithm
+                ));
+            }
+        }
         let full_object_algo = up
             .checksum_algorithm
             .clone()
@@ -2757,7 +2847,8 @@ impl S3 for Service {
             key: Some(input.key.clone()),
             location: Some(format!("/{}/{}", input.bucket, input.key)),
             e_tag: Some(etag_of(&etag)),
-            version_id: vid,
+            // S3 names no version for writes to unversioned or suspended buckets.
+            version_id: vid.filter(|v| v != "null"),
             checksum_crc32: c.checksum_crc32,
             checksum_crc32c: c.checksum_crc32c,
             checksum_crc64nvme: c.checksum_crc64nvme,
@@ -3143,7 +3234,7 @@ fn read_window(
             .filter(|i| *i >= 1 && *i <= parts.len())
             .ok_or_else(|| {
                 let mut e = S3Error::with_message(
-                    S3ErrorCode::Custom("InvalidPartNumber".into()),
+                    S3ErrorCode::InvalidPart,
                     "The requested partnumber is not satisfiable",
                 );
                 e.set_status_code(http::StatusCode::BAD_REQUEST);

@@ -63,6 +63,10 @@ s3.delete_object(Bucket="events", Key="copy.txt")
 
 /// `ssam local start-s3` as a child; returns it and its endpoint (read from its first line).
 fn spawn_ssam(data_dir: &std::path::Path, port: u16) -> (Child, String) {
+    spawn_ssam_with(data_dir, port, &[])
+}
+
+fn spawn_ssam_with(data_dir: &std::path::Path, port: u16, extra: &[&str]) -> (Child, String) {
     let mut child = Command::new(ssam_testkit::ssam_bin())
         .args([
             "local",
@@ -72,6 +76,7 @@ fn spawn_ssam(data_dir: &std::path::Path, port: u16) -> (Child, String) {
             "--data-dir",
         ])
         .arg(data_dir)
+        .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -167,6 +172,42 @@ print(n)
         String::from_utf8_lossy(&out.stdout).trim(),
         count.to_string()
     );
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+#[test]
+fn template_buckets_exist_when_started_with_t() {
+    let dir = tempfile::tempdir().unwrap();
+    let template = dir.path().join("template.yaml");
+    std::fs::write(
+        &template,
+        "Transform: AWS::Serverless-2016-10-31\nResources:\n  Uploads:\n    Type: AWS::S3::Bucket\n    Properties:\n      BucketName: help-me-sam\n      VersioningConfiguration:\n        Status: Enabled\n  Generated:\n    Type: AWS::S3::Bucket\n",
+    )
+    .unwrap();
+    let (mut child, endpoint) = spawn_ssam_with(
+        &dir.path().join("data"),
+        0,
+        &["-t", template.to_str().unwrap()],
+    );
+    let out = ssam_testkit::run_python(
+        &format!(
+            r#"
+import boto3
+s3 = boto3.client("s3", endpoint_url="{endpoint}")
+names = sorted(b["Name"] for b in s3.list_buckets()["Buckets"])
+assert len(names) == 2 and "help-me-sam" in names, names
+assert s3.get_bucket_versioning(Bucket="help-me-sam")["Status"] == "Enabled"
+print("ok")
+"#
+        ),
+        &[
+            ("AWS_ACCESS_KEY_ID", "k"),
+            ("AWS_SECRET_ACCESS_KEY", "s"),
+            ("AWS_DEFAULT_REGION", "us-east-1"),
+        ],
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("ok"));
     child.kill().unwrap();
     child.wait().unwrap();
 }

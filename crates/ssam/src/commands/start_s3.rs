@@ -33,9 +33,9 @@ pub struct Args {
     #[arg(long = "credential", value_name = "KEY:SECRET")]
     pub credentials: Vec<String>,
 
-    /// Region buckets report when created without a location constraint.
-    #[arg(long, default_value = "us-east-1", env = "AWS_REGION")]
-    pub region: String,
+    /// Create the template's `AWS::S3::Bucket`s (with their versioning and CORS rules) at start.
+    #[command(flatten)]
+    pub template: super::common::TemplateArgs,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -45,9 +45,18 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         data_dir: args.data_dir,
         ephemeral: args.ephemeral,
         strict_auth: args.strict_auth,
-        region: args.region,
+        region: args
+            .template
+            .region
+            .clone()
+            .unwrap_or_else(|| "us-east-1".to_owned()),
         ..Default::default()
     };
+    // Only with an explicit -t: a plain start-s3 is an S3, not an application.
+    if args.template.template.is_some() {
+        let loaded = super::common::load_template(&args.template, "local_start_s3")?;
+        config.buckets = loaded.app.buckets.iter().map(bucket_spec).collect();
+    }
     if !args.credentials.is_empty() {
         config.credentials = args
             .credentials
@@ -109,5 +118,43 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     {
         let _ = ctrl_c.await;
+    }
+}
+
+/// A template bucket as the S3 service creates it.
+fn bucket_spec(b: &ssam_template::Bucket) -> ssam_s3::BucketSpec {
+    let strings = |rule: &serde_json::Value, key: &str| -> Vec<String> {
+        rule.get(key)
+            .and_then(|v| v.as_array())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let cors = b
+        .cors_rules
+        .as_ref()
+        .and_then(|r| r.as_array())
+        .map(|rules| {
+            rules
+                .iter()
+                .map(|r| ssam_s3::CorsRule {
+                    allowed_origins: strings(r, "AllowedOrigins"),
+                    allowed_methods: strings(r, "AllowedMethods"),
+                    allowed_headers: strings(r, "AllowedHeaders"),
+                    expose_headers: strings(r, "ExposedHeaders"),
+                    max_age_seconds: r
+                        .get("MaxAge")
+                        .and_then(|m| m.as_i64())
+                        .and_then(|m| i32::try_from(m).ok()),
+                })
+                .collect()
+        });
+    ssam_s3::BucketSpec {
+        name: b.name.clone(),
+        versioning: b.versioning,
+        cors,
     }
 }
