@@ -121,3 +121,20 @@ pub fn print_diagnostics(diags: &ssam_template::Diagnostics) {
         }
     }
 }
+
+/// Waits for Ctrl-C or SIGTERM (docker stop, process managers): how every server stops.
+pub async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let term = async {
+        match signal(SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term => {}
+    }
+}

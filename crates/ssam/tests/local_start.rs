@@ -1,0 +1,295 @@
+//! `ssam local start` end to end: the real binary, real clients (aws cli, boto3, curl),
+//! real functions. S3 uploads run the bound functions with AWS's S3 event; Ctrl-C leaves
+//! no process behind.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+struct Ssam {
+    child: Child,
+    log: Arc<Mutex<Vec<String>>>,
+    s3_url: String,
+    lambda_url: String,
+}
+
+impl Ssam {
+    /// Starts `ssam local start` on free ports with an ephemeral S3 and waits until it is ready.
+    fn start(template: &Path) -> Ssam {
+        let mut child = Command::new(assert_cmd::cargo::cargo_bin("ssam"))
+            .args([
+                "local",
+                "start",
+                "--ephemeral",
+                "--port",
+                "0",
+                "--lambda-port",
+                "0",
+                "--s3-port",
+                "0",
+                "-t",
+            ])
+            .arg(template)
+            .env("NO_COLOR", "1")
+            .env("PATH", path_with_venv())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start ssam");
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let stderr = child.stderr.take().unwrap();
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                eprintln!("[ssam] {line}");
+                sink.lock().unwrap().push(line);
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            {
+                let lines = log.lock().unwrap();
+                if lines.iter().any(|l| l.contains("Press CTRL+C")) {
+                    let url = |prefix: &str| {
+                        lines
+                            .iter()
+                            .find_map(|l| l.strip_prefix(prefix))
+                            .and_then(|rest| rest.split_whitespace().next())
+                            .unwrap()
+                            .to_string()
+                    };
+                    let (s3_url, lambda_url) = (url("S3 "), url("Lambda "));
+                    drop(lines);
+                    return Ssam {
+                        child,
+                        log,
+                        s3_url,
+                        lambda_url,
+                    };
+                }
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("ssam exited early ({status}): {:?}", log.lock().unwrap());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "ssam not ready: {:?}",
+                log.lock().unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn python(&self, script: &str) -> String {
+        let out = ssam_testkit::run_python(
+            script,
+            &[
+                ("S3_URL", &self.s3_url),
+                ("LAMBDA_URL", &self.lambda_url),
+                ("AWS_ACCESS_KEY_ID", "test"),
+                ("AWS_SECRET_ACCESS_KEY", "test"),
+                ("AWS_DEFAULT_REGION", "us-east-1"),
+            ],
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Process ids of every descendant of ssam (the function sandboxes).
+    fn descendants(&self) -> Vec<u32> {
+        let mut out = Vec::new();
+        let mut frontier = vec![self.child.id()];
+        while let Some(pid) = frontier.pop() {
+            let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+                continue;
+            };
+            for t in tasks.flatten() {
+                let children =
+                    std::fs::read_to_string(t.path().join("children")).unwrap_or_default();
+                for c in children.split_whitespace().filter_map(|c| c.parse().ok()) {
+                    out.push(c);
+                    frontier.push(c);
+                }
+            }
+        }
+        out
+    }
+
+    fn stop(mut self) -> Vec<String> {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                break;
+            }
+            assert!(Instant::now() < deadline, "ssam did not stop on SIGTERM");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let lines = self.log.lock().unwrap().clone();
+        lines
+    }
+}
+
+impl Drop for Ssam {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}
+
+fn path_with_venv() -> String {
+    let venv_bin = ssam_testkit::python().parent().unwrap().to_path_buf();
+    format!(
+        "{}:{}",
+        venv_bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    )
+}
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+fn examples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples")
+}
+
+fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| s.split_whitespace().nth(2).is_none_or(|state| state != "Z"))
+        .unwrap_or(false)
+}
+
+/// The seed's flow: a 7 MB video lands in help-me-sam with the aws cli; the S3 event runs
+/// ThumbnailGenerator, which writes its thumbnail back to the bucket within a second or so
+/// (the first run on a machine also installs boto3 into ssam's cache, hence the long wait).
+#[test]
+fn seed_thumbnail_flow_runs_on_upload() {
+    let ssam = Ssam::start(&examples().join("thumbnail/template-native.yaml"));
+    let dir = tempfile::tempdir().unwrap();
+    let video = dir.path().join("test.mp4");
+    std::fs::write(&video, vec![7u8; 7 * 1024 * 1024]).unwrap();
+    let status = Command::new(ssam_testkit::aws_cli())
+        .args(["s3", "cp"])
+        .arg(&video)
+        .args(["s3://help-me-sam/test.mp4", "--endpoint-url", &ssam.s3_url])
+        .envs([
+            ("AWS_ACCESS_KEY_ID", "test"),
+            ("AWS_SECRET_ACCESS_KEY", "test"),
+            ("AWS_DEFAULT_REGION", "us-east-1"),
+        ])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = ssam.python(
+        r#"
+import os, time, boto3
+s3 = boto3.client("s3", endpoint_url=os.environ["S3_URL"])
+deadline = time.time() + 90
+while time.time() < deadline:
+    try:
+        body = s3.get_object(Bucket="help-me-sam", Key="thumbnails/test.png")["Body"].read()
+        print(body[:8].hex())
+        break
+    except s3.exceptions.NoSuchKey:
+        time.sleep(0.05)
+else:
+    raise SystemExit("no thumbnail")
+"#,
+    );
+    assert_eq!(out.trim(), "89504e470d0a1a0a", "a PNG thumbnail");
+    let pids = ssam.descendants();
+    assert!(!pids.is_empty(), "the function runs as a child process");
+    let log = ssam.stop();
+    assert!(
+        log.iter().any(|l| l.contains("ThumbnailGenerator")),
+        "{log:?}"
+    );
+    for pid in pids {
+        assert!(!alive(pid), "process {pid} outlived ssam");
+    }
+}
+
+/// The S3 event a function receives has AWS's shape, field by field, with filters and event
+/// wildcards applied as S3 applies them, for single-part, multipart and deletes.
+#[test]
+fn s3_events_have_aws_shape_and_respect_filters() {
+    let ssam = Ssam::start(&fixture("s3-events/template.yaml"));
+    let out = ssam.python(
+        r#"
+import json, os, time, boto3
+from boto3.s3.transfer import TransferConfig
+s3 = boto3.client("s3", endpoint_url=os.environ["S3_URL"])
+out = [b["Name"] for b in s3.list_buckets()["Buckets"] if b["Name"] != "uploads-test"][0]
+
+def wait(key):
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        try:
+            return json.loads(s3.get_object(Bucket=out, Key=key)["Body"].read())
+        except s3.exceptions.NoSuchKey:
+            time.sleep(0.05)
+    raise SystemExit(f"no {key}")
+
+put = s3.put_object(Bucket="uploads-test", Key="videos/my clip.mp4", Body=b"x" * 1234)
+s3.put_object(Bucket="uploads-test", Key="images/a.mp4", Body=b"no")      # prefix filtered
+s3.put_object(Bucket="uploads-test", Key="videos/a.mov", Body=b"no")      # suffix filtered
+ev = wait("ObjectCreated-Put/videos/my clip.mp4.json")
+r = ev["Records"][0]
+assert len(ev["Records"]) == 1
+assert r["eventVersion"] == "2.1", r
+assert r["eventSource"] == "aws:s3"
+assert r["awsRegion"] == "us-east-1"
+assert r["eventName"] == "ObjectCreated:Put"
+assert r["eventTime"].endswith("Z") and "T" in r["eventTime"]
+assert r["userIdentity"]["principalId"]
+assert r["requestParameters"]["sourceIPAddress"] == "127.0.0.1"
+assert r["responseElements"]["x-amz-request-id"]
+assert r["responseElements"]["x-amz-id-2"]
+o = r["s3"]["object"]
+assert r["s3"]["s3SchemaVersion"] == "1.0"
+assert r["s3"]["configurationId"]
+assert r["s3"]["bucket"]["name"] == "uploads-test"
+assert r["s3"]["bucket"]["arn"] == "arn:aws:s3:::uploads-test"
+assert o["key"] == "videos/my+clip.mp4", o
+assert o["size"] == 1234
+assert o["eTag"] == put["ETag"].strip('"')
+assert len(o["sequencer"]) >= 16
+
+big = b"y" * (6 * 1024 * 1024)
+s3.upload_fileobj(__import__("io").BytesIO(big), "uploads-test", "videos/big.mp4",
+                  Config=TransferConfig(multipart_threshold=5 * 1024 * 1024, multipart_chunksize=5 * 1024 * 1024))
+ev = wait("ObjectCreated-CompleteMultipartUpload/videos/big.mp4.json")
+assert ev["Records"][0]["s3"]["object"]["eTag"].endswith("-2"), ev
+assert ev["Records"][0]["s3"]["object"]["size"] == len(big)
+
+s3.copy_object(Bucket="uploads-test", Key="videos/copy.mp4", CopySource={"Bucket": "uploads-test", "Key": "videos/big.mp4"})
+wait("ObjectCreated-Copy/videos/copy.mp4.json")
+
+s3.delete_object(Bucket="uploads-test", Key="images/a.mp4")
+ev = wait("ObjectRemoved-Delete/images/a.mp4.json")
+assert "size" not in ev["Records"][0]["s3"]["object"]
+
+time.sleep(0.5)
+keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket=out).get("Contents", []))
+print("\n".join(keys))
+"#,
+    );
+    let keys: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        keys,
+        vec![
+            "ObjectCreated-CompleteMultipartUpload/videos/big.mp4.json",
+            "ObjectCreated-Copy/videos/copy.mp4.json",
+            "ObjectCreated-Put/videos/my clip.mp4.json",
+            "ObjectRemoved-Delete/images/a.mp4.json",
+        ],
+        "filtered keys never reach the function"
+    );
+    ssam.stop();
+}
