@@ -40,6 +40,8 @@ pub struct GatewayOptions {
     pub disable_authorizer: bool,
     /// Print one access-log line per request on stderr.
     pub log_requests: bool,
+    /// Record the gateway's own time per request (benchmarks; see [`Gateway::take_overhead`]).
+    pub record_overhead: bool,
 }
 
 /// What the template says, in the form the gateway serves it.
@@ -64,6 +66,7 @@ pub struct Gateway {
     pub functions: Functions,
     options: GatewayOptions,
     auth_cache: AuthCache,
+    overhead: Option<std::sync::Mutex<Vec<Duration>>>,
 }
 
 type Body = Full<Bytes>;
@@ -83,6 +86,9 @@ impl Gateway {
         Arc::new(Gateway {
             config: RwLock::new(Arc::new(config)),
             functions: Functions::new(specs, skipped, service_options),
+            overhead: options
+                .record_overhead
+                .then(|| std::sync::Mutex::new(Vec::new())),
             options,
             auth_cache: AuthCache::default(),
         })
@@ -167,14 +173,19 @@ impl Gateway {
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
         let started = Instant::now();
-        let method = req.method().as_str().to_string();
-        let raw_path = req.uri().path().to_string();
         let log_line = if self.options.log_requests {
-            Some(format!("{method} {}", req.uri()))
+            Some(format!("{} {}", req.method(), req.uri()))
         } else {
             None
         };
-        let resp = self.handle_inner(req, peer, local_port).await;
+        let mut invoke_time = Duration::ZERO;
+        let resp = self
+            .handle_inner(req, peer, local_port, &mut invoke_time)
+            .await;
+        if let Some(samples) = &self.overhead {
+            let own = started.elapsed().saturating_sub(invoke_time);
+            samples.lock().unwrap_or_else(|p| p.into_inner()).push(own);
+        }
         if let Some(line) = log_line {
             let now = OffsetDateTime::now_utc();
             eprintln!(
@@ -185,8 +196,16 @@ impl Gateway {
                 started.elapsed().as_secs_f64() * 1000.0
             );
         }
-        let _ = (method, raw_path);
         resp
+    }
+
+    /// The gateway's own time per request so far (everything but the invocation), when
+    /// [`GatewayOptions::record_overhead`] is set; clears the record.
+    pub fn take_overhead(&self) -> Vec<Duration> {
+        self.overhead
+            .as_ref()
+            .map(|s| std::mem::take(&mut *s.lock().unwrap_or_else(|p| p.into_inner())))
+            .unwrap_or_default()
     }
 
     async fn handle_inner<B>(
@@ -194,6 +213,7 @@ impl Gateway {
         req: http::Request<B>,
         peer: std::net::SocketAddr,
         local_port: u16,
+        invoke_time: &mut Duration,
     ) -> Response<Body>
     where
         B: http_body::Body<Data = Bytes> + Send,
@@ -344,6 +364,7 @@ impl Gateway {
         }
 
         let timeout = self.options.integration_timeout.unwrap_or(m.route.timeout);
+        let invoke_started = Instant::now();
         let result = self
             .functions
             .invoke(
@@ -353,6 +374,7 @@ impl Gateway {
                 Some(trace_id.clone()),
             )
             .await;
+        *invoke_time = invoke_started.elapsed();
         let resp = match result {
             Ok(r) => r,
             Err(InvokeFailure::Timeout) => {

@@ -4,7 +4,9 @@
 //! event). The load generator is built in (plain HTTP/1.1 keep-alive over TCP), so it needs
 //! neither wrk nor a network.
 //!
-//! Usage: `ssam-apigw-bench [--seconds 10] [--connections 1,16]` (python3.x on PATH).
+//! Usage: `ssam-apigw-bench [--seconds 10] [--connections 1,16] [--quiet]` (python3.11 on
+//! PATH). By default the gateway and the function print their log lines as `start-api`
+//! does (send stderr to /dev/null); `--quiet` turns them off.
 
 use std::io::Write as _;
 use std::process::ExitCode;
@@ -40,12 +42,15 @@ const HANDLER: &str =
 struct Args {
     seconds: u64,
     connections: Vec<usize>,
+    /// Print access-log and function log lines as `start-api` does (to stderr).
+    logs: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
     let mut args = Args {
         seconds: 10,
         connections: vec![1, 16],
+        logs: true,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -63,8 +68,9 @@ fn parse_args() -> Result<Args, String> {
                     .filter(|v: &Vec<usize>| !v.is_empty())
                     .ok_or("--connections takes a list like 1,16")?;
             }
+            "--quiet" => args.logs = false,
             "-h" | "--help" => {
-                println!("ssam-apigw-bench [--seconds 10] [--connections 1,16]");
+                println!("ssam-apigw-bench [--seconds 10] [--connections 1,16] [--quiet]");
                 std::process::exit(0);
             }
             other => return Err(format!("unknown argument {other}")),
@@ -136,7 +142,7 @@ async fn run(args: Args) -> Result<(), String> {
     let app = loaded.app;
     let mapped = ssam_lambda::from_template::specs_from_app(&app, None, &dir.join("cache"));
     let service_options = ServiceOptions {
-        print_logs: false,
+        print_logs: args.logs,
         cache_dir: Some(dir.join("cache")),
         ..ServiceOptions::default()
     };
@@ -146,7 +152,11 @@ async fn run(args: Args) -> Result<(), String> {
         mapped.specs,
         mapped.skipped,
         service_options,
-        GatewayOptions::default(),
+        GatewayOptions {
+            record_overhead: true,
+            log_requests: args.logs,
+            ..GatewayOptions::default()
+        },
         &mut warnings,
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -207,37 +217,47 @@ async fn run(args: Args) -> Result<(), String> {
 
     let mut rows = Vec::new();
     for &c in &args.connections {
+        gw.take_overhead();
         let s = load(addr, c, duration).await?;
-        rows.push((c, s));
+        let mut own = gw.take_overhead();
+        own.sort();
+        rows.push((c, s, own));
     }
     let mut out = std::io::stdout().lock();
     let _ = writeln!(
         out,
-        "| path | connections | requests/s | p50 ms | p99 ms | errors |"
+        "| path | connections | requests/s | p50 ms | p99 ms | errors | gateway's own time p50 / p99 ms |"
     );
-    let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|");
+    let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|");
     let _ = writeln!(
         out,
-        "| Lambda service, direct invoke | 1 | {:.0} | {:.3} | {:.3} | {} |",
+        "| Lambda service, direct invoke | 1 | {:.0} | {:.3} | {:.3} | {} | - |",
         direct.rps(),
         direct.pct(0.5),
         direct.pct(0.99),
         direct.errors
     );
-    for (c, s) in &rows {
+    for (c, s, own) in &rows {
+        let own = Sample {
+            latencies: own.clone(),
+            elapsed: s.elapsed,
+            errors: 0,
+        };
         let _ = writeln!(
             out,
-            "| HTTP through start-api | {c} | {:.0} | {:.3} | {:.3} | {} |",
+            "| HTTP through start-api | {c} | {:.0} | {:.3} | {:.3} | {} | {:.3} / {:.3} |",
             s.rps(),
             s.pct(0.5),
             s.pct(0.99),
-            s.errors
+            s.errors,
+            own.pct(0.5),
+            own.pct(0.99)
         );
     }
-    if let Some((_, one)) = rows.iter().find(|(c, _)| *c == 1) {
+    if let Some((_, one, _)) = rows.iter().find(|(c, ..)| *c == 1) {
         let _ = writeln!(
             out,
-            "\nssam overhead per request at 1 connection (p50 through HTTP - p50 direct): {:.3} ms",
+            "\nclient-side difference at 1 connection (p50 through HTTP - p50 direct): {:.3} ms",
             one.pct(0.5) - direct.pct(0.5)
         );
     }
