@@ -36,7 +36,7 @@ pub fn default_cache_dir() -> PathBuf {
 }
 
 /// FNV-1a: stable across Rust versions, unlike `DefaultHasher`.
-fn fnv1a(data: &str) -> u64 {
+pub(crate) fn fnv1a(data: &str) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in data.bytes() {
         h ^= u64::from(b);

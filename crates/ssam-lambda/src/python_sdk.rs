@@ -4,6 +4,10 @@
 //! import boto3, ssam installs it once into its cache and appends that directory to
 //! `PYTHONPATH`, so a boto3 the function vendors still wins, as on AWS.
 //!
+//! Deciding costs a Python start-up (~30-50 ms), as much as a whole cold invoke, so the answer
+//! is kept on disk: an installed SDK dir is used after one `stat`, and an interpreter found to
+//! have its own boto3 gets a marker file and is not asked again.
+//!
 //! <https://docs.aws.amazon.com/lambda/latest/dg/lambda-python.html> ("the Python runtimes
 //! include the AWS SDK for Python (Boto3)").
 
@@ -23,8 +27,32 @@ pub(crate) fn sdk_path(python: &Path, cache_dir: &Path) -> Option<PathBuf> {
     if let Some(found) = map.get(python) {
         return found.clone();
     }
-    let found = decide(python, cache_dir);
+    let found = decide_cached(python, cache_dir);
     map.insert(python.to_path_buf(), found.clone());
+    found
+}
+
+fn decide_cached(python: &Path, cache_dir: &Path) -> Option<PathBuf> {
+    let dir = cache_dir.join("python-sdk");
+    if dir.join("boto3").is_dir() {
+        // Appended to PYTHONPATH even when the interpreter has its own boto3: the function's
+        // code dir still comes first, as on AWS.
+        return Some(dir);
+    }
+    let marker = cache_dir.join("python-sdk-native").join(format!(
+        "{:016x}",
+        crate::bootstrap::fnv1a(&python.to_string_lossy())
+    ));
+    if marker.is_file() {
+        return None;
+    }
+    let found = decide(python, cache_dir);
+    if found.is_none() && can_import(python, None) {
+        if let Some(parent) = marker.parent() {
+            let _ = std::fs::create_dir_all(parent);
+        }
+        let _ = std::fs::write(&marker, python.to_string_lossy().as_bytes());
+    }
     found
 }
 
