@@ -19,6 +19,10 @@ use crate::service::{InvokeRequest, LambdaService};
 pub fn router(service: Arc<LambdaService>) -> Router {
     Router::new()
         .route("/2015-03-31/functions/{function}/invocations", post(invoke))
+        .route(
+            "/2021-11-15/functions/{function}/response-streaming-invocations",
+            post(invoke_with_response_stream),
+        )
         // Bodies over the limit must reach the handler so it can answer Lambda's 413, not
         // axum's; 2x leaves room to measure them.
         .layer(DefaultBodyLimit::max(
@@ -69,30 +73,30 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-async fn invoke(
-    State(service): State<Arc<LambdaService>>,
-    Path(function): Path<String>,
-    Query(query): Query<InvokeQuery>,
-    headers: HeaderMap,
+/// The InvokeRequest an HTTP request describes, or the error Lambda answers it with.
+fn parse_request(
+    function: String,
+    query: InvokeQuery,
+    headers: &HeaderMap,
     body: Bytes,
-) -> Response {
+) -> Result<InvokeRequest, InvokeError> {
     let function = match query.qualifier.as_deref() {
         Some(q) if !function.starts_with("arn:") || function.matches(':').count() < 7 => {
             format!("{function}:{q}")
         }
         _ => function,
     };
-    let log_tail = match header(&headers, "x-amz-log-type") {
+    let log_tail = match header(headers, "x-amz-log-type") {
         None | Some("None") => false,
         Some("Tail") => true,
         Some(other) => {
-            return error_response(&InvokeError::InvalidParameterValue(format!(
+            return Err(InvokeError::InvalidParameterValue(format!(
                 "1 validation error detected: Value '{other}' at 'logType' failed to satisfy constraint: Member must satisfy enum value set: [Tail, None]"
             )))
         }
     };
     // The Invoke API takes the client context base64-encoded; runtimes get the JSON itself.
-    let client_context = match header(&headers, "x-amz-client-context") {
+    let client_context = match header(headers, "x-amz-client-context") {
         None => None,
         Some(b64) => match base64::Engine::decode(&base64::engine::general_purpose::STANDARD, b64)
             .ok()
@@ -101,19 +105,32 @@ async fn invoke(
         {
             Some(json) => Some(json),
             None => {
-                return error_response(&InvokeError::InvalidRequestContent(
+                return Err(InvokeError::InvalidRequestContent(
                     "Client context must be a valid Base64-encoded JSON object.".into(),
                 ))
             }
         },
     };
-    let req = InvokeRequest {
+    Ok(InvokeRequest {
         function,
         payload: body,
         client_context,
         cognito_identity: None,
         log_tail,
-        trace_id: header(&headers, "x-amzn-trace-id").map(str::to_string),
+        trace_id: header(headers, "x-amzn-trace-id").map(str::to_string),
+    })
+}
+
+async fn invoke(
+    State(service): State<Arc<LambdaService>>,
+    Path(function): Path<String>,
+    Query(query): Query<InvokeQuery>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let req = match parse_request(function, query, &headers, body) {
+        Ok(r) => r,
+        Err(e) => return error_response(&e),
     };
     match header(&headers, "x-amz-invocation-type").unwrap_or("RequestResponse") {
         "RequestResponse" => match service.invoke(req).await {
@@ -162,4 +179,104 @@ async fn invoke(
             "1 validation error detected: Value '{other}' at 'invocationType' failed to satisfy constraint: Member must satisfy enum value set: [Event, RequestResponse, DryRun]"
         ))),
     }
+}
+
+/// `InvokeWithResponseStream`: the response as an event stream of `PayloadChunk` events
+/// ended by `InvokeComplete` (with the error, if any, and the log tail).
+async fn invoke_with_response_stream(
+    State(service): State<Arc<LambdaService>>,
+    Path(function): Path<String>,
+    Query(query): Query<InvokeQuery>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let req = match parse_request(function, query, &headers, body) {
+        Ok(r) => r,
+        Err(e) => return error_response(&e),
+    };
+    match header(&headers, "x-amz-invocation-type").unwrap_or("RequestResponse") {
+        "RequestResponse" => {}
+        "DryRun" => {
+            return match service.resolve(&req.function) {
+                Ok(_) => StatusCode::NO_CONTENT.into_response(),
+                Err(e) => error_response(&e),
+            }
+        }
+        other => {
+            return error_response(&InvokeError::InvalidParameterValue(format!(
+                "1 validation error detected: Value '{other}' at 'invocationType' failed to satisfy constraint: Member must satisfy enum value set: [RequestResponse, DryRun]"
+            )))
+        }
+    }
+    let stream = match service.invoke_stream(req).await {
+        Ok(s) => s,
+        Err(e) => return error_response(&e),
+    };
+    let request_id = stream.request_id.clone();
+    let executed_version = stream.executed_version.clone();
+    let response_content_type = stream.content_type.clone();
+    let frames = futures::stream::unfold(
+        (Some(stream), None::<(String, String)>),
+        |(state, mut error)| async move {
+            let mut stream = state?;
+            loop {
+                match stream.body.recv().await {
+                    Some(crate::StreamEvent::Chunk(c)) => {
+                        let frame = crate::eventstream::event(
+                            "PayloadChunk",
+                            "application/octet-stream",
+                            &c,
+                        );
+                        return Some((
+                            Ok::<_, std::convert::Infallible>(frame),
+                            (Some(stream), error),
+                        ));
+                    }
+                    // Reported in InvokeComplete, after the chunks already sent.
+                    Some(crate::StreamEvent::Error { error_type, body }) => {
+                        error = Some((error_type, String::from_utf8_lossy(&body).into_owned()));
+                    }
+                    None => {
+                        let done = (&mut stream.done).await.ok();
+                        let complete = Complete {
+                            error_code: error.as_ref().map(|e| e.0.clone()),
+                            error_details: error.map(|e| e.1),
+                            log_result: done.and_then(|d| d.log_tail),
+                        };
+                        let json = serde_json::to_vec(&complete).unwrap_or_default();
+                        let frame =
+                            crate::eventstream::event("InvokeComplete", "application/json", &json);
+                        return Some((Ok(frame), (None, None)));
+                    }
+                }
+            }
+        },
+    );
+    let mut out = Response::new(Body::from_stream(frames));
+    let h = out.headers_mut();
+    h.insert(
+        "content-type",
+        HeaderValue::from_static("application/vnd.amazon.eventstream"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&request_id) {
+        h.insert("x-amzn-requestid", v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&executed_version) {
+        h.insert("x-amz-executed-version", v);
+    }
+    if let Some(v) = response_content_type.and_then(|c| HeaderValue::from_str(&c).ok()) {
+        h.insert("x-amzn-stream-content-type", v);
+    }
+    out
+}
+
+/// The `InvokeComplete` event's JSON.
+#[derive(serde::Serialize)]
+struct Complete {
+    #[serde(rename = "ErrorCode", skip_serializing_if = "Option::is_none")]
+    error_code: Option<String>,
+    #[serde(rename = "ErrorDetails", skip_serializing_if = "Option::is_none")]
+    error_details: Option<String>,
+    #[serde(rename = "LogResult", skip_serializing_if = "Option::is_none")]
+    log_result: Option<String>,
 }

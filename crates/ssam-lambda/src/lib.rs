@@ -9,6 +9,7 @@
 mod bootstrap;
 pub mod env_vars;
 mod error;
+mod eventstream;
 pub mod from_template;
 mod instance;
 mod interpreter;

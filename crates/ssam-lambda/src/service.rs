@@ -90,6 +90,9 @@ pub struct InvokeStream {
     pub content_type: Option<String>,
     /// Chunks of the response, then possibly one [`StreamEvent::Error`]; ends when closed.
     pub body: mpsc::Receiver<StreamEvent>,
+    /// The invocation's outcome once the stream has ended (failure kind, log tail; its
+    /// payload is empty for a streamed response).
+    pub done: tokio::sync::oneshot::Receiver<InvokeResponse>,
 }
 
 /// One function's instances.
@@ -693,11 +696,13 @@ impl LambdaService {
         req: &InvokeRequest,
     ) -> InvokeResponse {
         let (tx, rx) = mpsc::channel(16);
+        let (done_tx, done_rx) = tokio::sync::oneshot::channel();
         let _ = to.send(InvokeStream {
             request_id: request_id.to_string(),
             executed_version: "$LATEST".into(),
             content_type: content_type.clone(),
             body: rx,
+            done: done_rx,
         });
         let deadline = tokio::time::Instant::from_std(started + pool.spec.timeout);
         let mut failure = None;
@@ -734,7 +739,11 @@ impl LambdaService {
             content_type,
             failure,
         };
-        self.finish(pool, inst, keep, request_id, started, finished, req)
+        let resp = self.finish(pool, inst, keep, request_id, started, finished, req);
+        // The caller may still hold the body: close it before reporting the end.
+        drop(tx);
+        let _ = done_tx.send(resp.clone());
+        resp
     }
 
     /// END and REPORT lines, the log tail, and the instance back to the pool (or killed).
@@ -808,11 +817,14 @@ fn stream_of(resp: &InvokeResponse) -> InvokeStream {
         StreamEvent::Chunk(resp.payload.clone())
     };
     let _ = tx.try_send(event);
+    let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+    let _ = done_tx.send(resp.clone());
     InvokeStream {
         request_id: resp.request_id.clone(),
         executed_version: resp.executed_version.clone(),
         content_type: resp.content_type.clone(),
         body: rx,
+        done: done_rx,
     }
 }
 
