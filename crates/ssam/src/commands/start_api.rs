@@ -120,6 +120,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         static_dir: static_dir.is_dir().then_some(static_dir),
         disable_authorizer: args.disable_authorizer,
         log_requests: true,
+        ..GatewayOptions::default()
     };
     let service_options = ServiceOptions {
         idle_timeout: (args.idle_timeout > 0)
