@@ -408,3 +408,30 @@ async fn concurrent_requests_run_in_parallel_instances() {
     );
     s.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn odd_requests_do_not_take_the_server_down() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let s = start("http.yaml", opts()).await;
+    let addr = s.base.trim_start_matches("http://").to_string();
+    let raw: &[&[u8]] = &[
+        b"GET /items/%ff%fe?%=&a=%zz&&b HTTP/1.1\r\nHost: x\r\nX-Bin: \xff\xfe\r\nConnection: close\r\n\r\n",
+        b"GET /items/%ff HTTP/1.1\r\nHost: x\r\nCookie: ;;=;\r\nConnection: close\r\n\r\n",
+        b"POST /items HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nConnection: close\r\n\r\n{oops",
+        b"NONSENSE\r\n\r\n",
+    ];
+    for req in raw {
+        let mut conn = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        conn.write_all(req).await.unwrap();
+        let mut out = Vec::new();
+        let _ = conn.read_to_end(&mut out).await;
+        let head = String::from_utf8_lossy(&out);
+        assert!(
+            head.starts_with("HTTP/1.1 200") || head.starts_with("HTTP/1.1 400") || head.is_empty(),
+            "{head}"
+        );
+    }
+    let r = client().get(s.url("/hello/string")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    s.shutdown().await;
+}
