@@ -15,7 +15,7 @@ pub const DEFAULT_ACCOUNT_ID: &str = "123456789012";
 pub const DEFAULT_CONCURRENCY: u32 = 10;
 
 /// One function as the Lambda service runs it.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FunctionSpec {
     /// The name Lambda knows the function by (FunctionName, else the logical id).
     pub name: String,

@@ -242,3 +242,72 @@ fn aws_cli_invoke() {
     let log = server.log.lock().unwrap().clone();
     assert!(log.contains("Mounting HelloFunction"), "{log}");
 }
+
+#[test]
+fn boto3_invoke_with_response_stream() {
+    let server = start(&[]);
+    let v = boto3(
+        &server,
+        r#"
+out = {}
+r = lam.invoke_with_response_stream(FunctionName="StreamFunction", Payload=b"{}", LogType="Tail")
+chunks, complete = [], None
+for ev in r["EventStream"]:
+    if "PayloadChunk" in ev:
+        chunks.append(ev["PayloadChunk"]["Payload"].decode())
+    if "InvokeComplete" in ev:
+        complete = ev["InvokeComplete"]
+out["chunks"] = chunks
+out["complete"] = {k: v for k, v in complete.items() if k != "LogResult"}
+out["log"] = base64.b64decode(complete.get("LogResult", "")).decode()
+out["status"] = r["StatusCode"]
+f = lam.invoke_with_response_stream(FunctionName="StreamFailFunction", Payload=b"{}")
+fail = [ev for ev in f["EventStream"]]
+out["fail_chunks"] = [e["PayloadChunk"]["Payload"].decode() for e in fail if "PayloadChunk" in e]
+out["fail_complete"] = [e["InvokeComplete"] for e in fail if "InvokeComplete" in e][0]
+# A function that does not stream still answers through the stream API, in one chunk.
+b = lam.invoke_with_response_stream(FunctionName="HelloFunction", Payload=b'{"x": 1}')
+out["buffered"] = "".join(e["PayloadChunk"]["Payload"].decode() for e in b["EventStream"] if "PayloadChunk" in e)
+print(json.dumps(out))
+"#,
+    );
+    assert_eq!(v["status"], 200);
+    assert_eq!(
+        v["chunks"].as_array().unwrap().concat_strings(),
+        "part0;part1;part2;"
+    );
+    assert!(
+        v["chunks"].as_array().unwrap().len() >= 2,
+        "streamed in pieces: {v}"
+    );
+    assert_eq!(v["complete"], serde_json::json!({}));
+    assert!(
+        v["log"].as_str().unwrap().contains("REPORT RequestId"),
+        "{v}"
+    );
+    assert_eq!(
+        v["fail_chunks"].as_array().unwrap().concat_strings(),
+        "before;"
+    );
+    assert_eq!(v["fail_complete"]["ErrorCode"], "Error");
+    assert!(
+        v["fail_complete"]["ErrorDetails"]
+            .as_str()
+            .unwrap()
+            .contains("stream failed"),
+        "{v}"
+    );
+    let buffered: serde_json::Value =
+        serde_json::from_str(v["buffered"].as_str().unwrap()).unwrap();
+    assert_eq!(buffered["event"]["x"], 1);
+}
+
+trait ConcatStrings {
+    fn concat_strings(&self) -> String;
+}
+
+impl ConcatStrings for Vec<serde_json::Value> {
+    fn concat_strings(&self) -> String {
+        self.iter().filter_map(|v| v.as_str()).collect()
+    }
+}
