@@ -133,7 +133,15 @@ async fn invoke(
         Err(e) => return error_response(&e),
     };
     match header(&headers, "x-amz-invocation-type").unwrap_or("RequestResponse") {
-        "RequestResponse" => match service.invoke(req).await {
+        // In its own task: a caller that hangs up does not abort the function (it runs to
+        // the end, as on Lambda) nor kill its warm instance.
+        "RequestResponse" => match tokio::spawn({
+            let service = Arc::clone(&service);
+            async move { service.invoke(req).await }
+        })
+        .await
+        .unwrap_or_else(|e| Err(InvokeError::Service(format!("the invocation failed: {e}"))))
+        {
             Ok(resp) => {
                 let mut out = Response::new(Body::from(resp.payload));
                 let h = out.headers_mut();

@@ -87,27 +87,50 @@ impl InstanceLog {
         base64::engine::general_purpose::STANDARD.encode(&tail[start..])
     }
 
-    /// Streams a pipe into the log until it closes.
+    /// Streams a pipe into the log until it closes. Lines are capped at [`MAX_LINE`] so a
+    /// function printing without newlines cannot grow ssam's memory.
     pub(crate) fn pump<R: AsyncRead + Unpin + Send + 'static>(self: &Arc<Self>, pipe: R) {
         let log = Arc::clone(self);
         tokio::spawn(async move {
-            let mut reader = BufReader::new(pipe);
-            let mut buf = Vec::new();
+            let mut reader = BufReader::with_capacity(64 * 1024, pipe);
+            let mut line: Vec<u8> = Vec::new();
             loop {
-                buf.clear();
-                match reader.read_until(b'\n', &mut buf).await {
-                    Ok(0) | Err(_) => break,
-                    Ok(_) => {
-                        while buf.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
-                            buf.pop();
-                        }
-                        log.line(&String::from_utf8_lossy(&buf));
+                let buf = match reader.fill_buf().await {
+                    Ok([]) | Err(_) => break,
+                    Ok(buf) => buf,
+                };
+                let (taken, complete) = match buf.iter().position(|b| *b == b'\n') {
+                    Some(i) => {
+                        line.extend_from_slice(&buf[..i]);
+                        (i + 1, true)
                     }
+                    None => {
+                        line.extend_from_slice(buf);
+                        (buf.len(), false)
+                    }
+                };
+                reader.consume(taken);
+                if complete || line.len() >= MAX_LINE {
+                    log.emit_raw(&mut line);
                 }
+            }
+            if !line.is_empty() {
+                log.emit_raw(&mut line);
             }
         });
     }
+
+    fn emit_raw(&self, line: &mut Vec<u8>) {
+        while line.last().is_some_and(|b| *b == b'\r') {
+            line.pop();
+        }
+        self.line(&String::from_utf8_lossy(line));
+        line.clear();
+    }
 }
+
+/// Longest log line kept whole; longer output is split.
+const MAX_LINE: usize = 256 * 1024;
 
 /// The numbers of a REPORT line.
 #[derive(Clone, Debug)]

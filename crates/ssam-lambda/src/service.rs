@@ -333,7 +333,8 @@ impl LambdaService {
         Ok((pool, payload))
     }
 
-    /// A synchronous (RequestResponse) invocation.
+    /// A synchronous (RequestResponse) invocation. Dropping the future abandons the
+    /// invocation and kills the instance running it; spawn it to let it finish regardless.
     pub async fn invoke(&self, req: InvokeRequest) -> Result<InvokeResponse, InvokeError> {
         let (pool, payload) = self.check(&req, SYNC_REQUEST_MAX)?;
         let lease = pool.try_lease().ok_or(InvokeError::TooManyRequests)?;

@@ -181,3 +181,28 @@ async fn unsupported_runtime_is_an_init_error_not_a_panic() {
         "Runtime.InvalidEntrypoint"
     );
 }
+
+#[tokio::test]
+async fn output_without_newlines_is_split_not_buffered_forever() {
+    let opts = ServiceOptions {
+        print_logs: false,
+        ..options()
+    };
+    let (svc, lines) = with_lines(vec![python_fn("Flood", "app.flood")], opts);
+    let resp = svc
+        .invoke(InvokeRequest::new("Flood", "{}"))
+        .await
+        .expect("invoke");
+    assert_eq!(&resp.payload[..], b"\"ok\"");
+    assert!(lines.wait_for("Flood: yyyy", 3).await);
+    let longest = lines
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .map(String::len)
+        .max()
+        .unwrap_or(0);
+    assert!(longest <= 256 * 1024 + "Flood: ".len(), "{longest}");
+    svc.shutdown().await;
+}
