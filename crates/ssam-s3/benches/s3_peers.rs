@@ -2,12 +2,14 @@
 //! store) and any peers given on the command line (moto's server, s3s-fs, ...).
 //!
 //! ```text
-//! cargo bench -p ssam-s3 --bench s3_peers -- [--peer NAME=URL]... [--small N] [--conc C] [--large-mib M] [--rounds R]
+//! cargo bench -p ssam-s3 --bench s3_peers -- [--peer NAME=URL]... [--signed-peer NAME=URL]... [--small N] [--conc C] [--large-mib M] [--rounds R]
 //! ```
 //!
 //! Requests are unsigned path-style HTTP/1.1 on kept-alive connections with TCP_NODELAY:
 //! ssam's default mode, moto and an s3s-fs started without keys all accept them, so the
-//! client costs the same for every server. Small objects: each worker PUTs then GETs its
+//! client costs the same for every server. moto refuses anonymous writes, so peers given
+//! with `--signed-peer` get a well-formed SigV4 header with a dummy signature (moto does
+//! not verify signatures). Small objects: each worker PUTs then GETs its
 //! own keys; the figure is requests per second (PUTs and GETs together). Large object: one
 //! PUT and one GET of M MiB, best of R rounds, in MB/s (10^6 bytes).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
@@ -23,7 +25,7 @@ use hyper_util::rt::TokioExecutor;
 type HttpClient = Client<HttpConnector, Full<Bytes>>;
 
 struct Opts {
-    peers: Vec<(String, String)>,
+    peers: Vec<(String, String, bool)>,
     small: usize,
     conc: Vec<usize>,
     large_mib: usize,
@@ -41,11 +43,11 @@ fn parse_args() -> Opts {
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
-            "--peer" => {
+            "--peer" | "--signed-peer" => {
                 let v = args.next().expect("--peer NAME=URL");
                 let (n, u) = v.split_once('=').expect("--peer NAME=URL");
-                o.peers
-                    .push((n.to_owned(), u.trim_end_matches('/').to_owned()));
+                let url = u.trim_end_matches('/').to_owned();
+                o.peers.push((n.to_owned(), url, a == "--signed-peer"));
             }
             "--small" => o.small = args.next().and_then(|v| v.parse().ok()).expect("--small N"),
             "--conc" => {
@@ -75,13 +77,25 @@ fn parse_args() -> Opts {
     o
 }
 
-async fn request(client: &HttpClient, method: &str, url: &str, body: Bytes) -> (u16, usize) {
-    let req = http::Request::builder()
+const DUMMY_AUTH: &str = "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=00";
+
+async fn request(
+    client: &HttpClient,
+    signed: bool,
+    method: &str,
+    url: &str,
+    body: Bytes,
+) -> (u16, usize) {
+    let mut req = http::Request::builder()
         .method(method)
         .uri(url)
-        .header("content-length", body.len())
-        .body(Full::new(body))
-        .expect("request");
+        .header("content-length", body.len());
+    if signed {
+        req = req
+            .header("authorization", DUMMY_AUTH)
+            .header("x-amz-content-sha256", "UNSIGNED-PAYLOAD");
+    }
+    let req = req.body(Full::new(body)).expect("request");
     let resp = client.request(req).await.expect("send");
     let status = resp.status().as_u16();
     let mut body = resp.into_body();
@@ -94,7 +108,13 @@ async fn request(client: &HttpClient, method: &str, url: &str, body: Bytes) -> (
     (status, n)
 }
 
-async fn small_objects(client: &HttpClient, base: &str, total: usize, conc: usize) -> f64 {
+async fn small_objects(
+    client: &HttpClient,
+    signed: bool,
+    base: &str,
+    total: usize,
+    conc: usize,
+) -> f64 {
     let payload = Bytes::from(vec![b's'; 4096]);
     let per = total / conc;
     let start = Instant::now();
@@ -104,9 +124,9 @@ async fn small_objects(client: &HttpClient, base: &str, total: usize, conc: usiz
         tasks.push(tokio::spawn(async move {
             for i in 0..per {
                 let url = format!("{base}/bench/small-c{conc}-w{w}-{i}");
-                let (s, _) = request(&client, "PUT", &url, payload.clone()).await;
+                let (s, _) = request(&client, signed, "PUT", &url, payload.clone()).await;
                 assert_eq!(s, 200, "PUT {url}");
-                let (s, n) = request(&client, "GET", &url, Bytes::new()).await;
+                let (s, n) = request(&client, signed, "GET", &url, Bytes::new()).await;
                 assert!(s == 200 && n == 4096, "GET {url}: {s} {n}");
             }
         }));
@@ -117,17 +137,23 @@ async fn small_objects(client: &HttpClient, base: &str, total: usize, conc: usiz
     (2 * per * conc) as f64 / start.elapsed().as_secs_f64()
 }
 
-async fn large_object(client: &HttpClient, base: &str, mib: usize, rounds: usize) -> (f64, f64) {
+async fn large_object(
+    client: &HttpClient,
+    signed: bool,
+    base: &str,
+    mib: usize,
+    rounds: usize,
+) -> (f64, f64) {
     let payload = Bytes::from(vec![b'L'; mib * 1024 * 1024]);
     let (mut best_put, mut best_get) = (Duration::MAX, Duration::MAX);
     for r in 0..rounds {
         let url = format!("{base}/bench/large-{r}");
         let t = Instant::now();
-        let (s, _) = request(client, "PUT", &url, payload.clone()).await;
+        let (s, _) = request(client, signed, "PUT", &url, payload.clone()).await;
         assert_eq!(s, 200, "PUT large");
         best_put = best_put.min(t.elapsed());
         let t = Instant::now();
-        let (s, n) = request(client, "GET", &url, Bytes::new()).await;
+        let (s, n) = request(client, signed, "GET", &url, Bytes::new()).await;
         assert!(s == 200 && n == payload.len(), "GET large: {s} {n}");
         best_get = best_get.min(t.elapsed());
     }
@@ -149,7 +175,7 @@ fn main() {
         })
         .await
         .expect("start ssam");
-        let mut targets = vec![("ssam".to_owned(), ssam.endpoint_url())];
+        let mut targets = vec![("ssam".to_owned(), ssam.endpoint_url(), false)];
         targets.extend(opts.peers.iter().cloned());
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);
@@ -167,12 +193,21 @@ fn main() {
             opts.large_mib
         );
         println!("|---|---|---|---|");
-        for (name, base) in &targets {
-            let (s, _) = request(&client, "PUT", &format!("{base}/bench"), Bytes::new()).await;
+        for (name, base, signed) in &targets {
+            let signed = *signed;
+            let (s, _) = request(
+                &client,
+                signed,
+                "PUT",
+                &format!("{base}/bench"),
+                Bytes::new(),
+            )
+            .await;
             assert!(s == 200 || s == 409, "create bucket on {name}: {s}");
             let mut small = Vec::new();
             for &c in &opts.conc {
-                // moto is slow enough that a tenth of the requests gives a stable figure.
+                // moto (the signed peer) is slow enough that a tenth of the requests gives a
+                // stable figure.
                 let n = if name.starts_with("moto") {
                     opts.small / 10
                 } else {
@@ -180,10 +215,10 @@ fn main() {
                 };
                 small.push(format!(
                     "{:.0}",
-                    small_objects(&client, base, n.max(c), c).await
+                    small_objects(&client, signed, base, n.max(c), c).await
                 ));
             }
-            let (put, get) = large_object(&client, base, opts.large_mib, opts.rounds).await;
+            let (put, get) = large_object(&client, signed, base, opts.large_mib, opts.rounds).await;
             println!("| {name} | {} | {put:.0} | {get:.0} |", small.join(" / "));
         }
         ssam.shutdown().await;
