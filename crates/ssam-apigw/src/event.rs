@@ -13,6 +13,7 @@ use ssam_template::ApiType;
 use time::OffsetDateTime;
 
 use crate::binary;
+use crate::header_case::Spellings;
 use crate::routes::{Matched, PayloadVersion};
 
 /// Lambda's largest synchronous request payload.
@@ -36,6 +37,8 @@ pub struct Incoming<'a> {
     pub time: OffsetDateTime,
     /// `requestContext.authorizer`, when an authorizer ran.
     pub authorizer: Option<serde_json::Value>,
+    /// Header names as the client spelled them (REST events keep the spelling).
+    pub spellings: Option<&'a Spellings>,
 }
 
 impl Incoming<'_> {
@@ -47,9 +50,10 @@ impl Incoming<'_> {
     }
 }
 
-/// `content-type` → `Content-Type`. hyper does not keep the case a client sent, and REST
-/// events keep header names as sent; title case is what clients send for nearly every
-/// header, and what SAM CLI (werkzeug) passes too.
+/// `content-type` → `Content-Type`: the spelling REST events use for a header whose
+/// original spelling is unknown (headers the gateway adds; after a chunked request on the
+/// same connection). Title case is what clients send for nearly every standard header, and
+/// what SAM CLI (werkzeug) passes for all of them.
 pub fn title_case(name: &str) -> String {
     name.split('-')
         .map(|part| {
@@ -83,14 +87,28 @@ pub fn request(m: &Matched<'_>, inc: &Incoming<'_>) -> Request {
         m.route.route_key()
     };
     req.stage = m.api.stage.clone();
+    let spellings = if rest {
+        inc.spellings
+            .map(|s| s.lock().unwrap_or_else(|p| p.into_inner()))
+    } else {
+        None
+    };
     req.headers = inc
         .headers
         .iter()
         .map(|(k, v)| {
-            let k = if rest { title_case(k) } else { k.clone() };
+            let k = if rest {
+                spellings
+                    .as_ref()
+                    .and_then(|s| s.get(k).cloned())
+                    .unwrap_or_else(|| title_case(k))
+            } else {
+                k.clone()
+            };
             (k, v.clone())
         })
         .collect();
+    drop(spellings);
     if let Some(q) = inc.raw_query.filter(|q| !q.is_empty()) {
         req.query = ssam_events::encode::parse_query(q);
         req.raw_query = Some(q.to_string());

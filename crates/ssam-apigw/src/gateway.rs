@@ -22,6 +22,7 @@ use crate::cors;
 use crate::errors::GatewayError;
 use crate::event::{self, Incoming, LAMBDA_REQUEST_MAX};
 use crate::functions::{Functions, InvokeFailure};
+use crate::header_case::Spellings;
 use crate::ids;
 use crate::response;
 use crate::routes::{Lookup, Matched, RouteTable};
@@ -167,6 +168,7 @@ impl Gateway {
         req: http::Request<B>,
         peer: std::net::SocketAddr,
         local_port: u16,
+        spellings: Option<Spellings>,
     ) -> Response<Body>
     where
         B: http_body::Body<Data = Bytes> + Send,
@@ -180,7 +182,7 @@ impl Gateway {
         };
         let mut invoke_time = Duration::ZERO;
         let resp = self
-            .handle_inner(req, peer, local_port, &mut invoke_time)
+            .handle_inner(req, peer, local_port, spellings, &mut invoke_time)
             .await;
         if let Some(samples) = &self.overhead {
             let own = started.elapsed().saturating_sub(invoke_time);
@@ -213,6 +215,7 @@ impl Gateway {
         req: http::Request<B>,
         peer: std::net::SocketAddr,
         local_port: u16,
+        spellings: Option<Spellings>,
         invoke_time: &mut Duration,
     ) -> Response<Body>
     where
@@ -320,6 +323,7 @@ impl Gateway {
             account_id: &config.account_id,
             time: OffsetDateTime::now_utc(),
             authorizer: None,
+            spellings: spellings.as_ref(),
         };
         if let Some(ra) = m
             .route

@@ -10,7 +10,8 @@
 //! - [`cors`]: preflights answered by the gateway, CORS headers on responses.
 //! - [`authorizer`]: Lambda authorizers with their TTL cache.
 //! - [`functions`]: one Lambda service per function, queueing, the integration timeout.
-//! - [`gateway`]: one request from start to end; [`server`]: the HTTP server.
+//! - [`gateway`]: one request from start to end; [`server`]: the HTTP server;
+//!   [`header_case`]: header names as the client spelled them.
 //! - [`reload`]: file watching for hot reload.
 
 pub mod authorizer;
@@ -20,6 +21,7 @@ pub mod errors;
 pub mod event;
 pub mod functions;
 pub mod gateway;
+pub mod header_case;
 pub mod ids;
 pub mod reload;
 pub mod response;

@@ -10,6 +10,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
 use crate::gateway::Gateway;
+use crate::header_case::Sniff;
 
 /// Serves `gateway` on `listener` until `shutdown` completes; connections in flight are
 /// dropped then.
@@ -36,10 +37,16 @@ pub async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let gw = Arc::clone(&gateway);
+        let (stream, spellings) = Sniff::new(stream);
         tokio::spawn(async move {
             let service = service_fn(move |req| {
                 let gw = Arc::clone(&gw);
-                async move { Ok::<_, std::convert::Infallible>(gw.handle(req, peer, local_port).await) }
+                let spellings = Arc::clone(&spellings);
+                async move {
+                    Ok::<_, std::convert::Infallible>(
+                        gw.handle(req, peer, local_port, Some(spellings)).await,
+                    )
+                }
             });
             let _ = hyper::server::conn::http1::Builder::new()
                 .keep_alive(true)

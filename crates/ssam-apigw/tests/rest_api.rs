@@ -35,8 +35,9 @@ async fn v1_event_has_every_documented_field() {
     assert_eq!(e["resource"], "/items/{id}");
     assert_eq!(e["path"], "/items/42");
     assert_eq!(e["httpMethod"], "GET");
-    assert_eq!(e["headers"]["Headername"], "headerValue");
-    assert_eq!(e["headers"]["User-Agent"], "ssam-test");
+    // Names as the client spelled them (reqwest sends lower case).
+    assert_eq!(e["headers"]["headername"], "headerValue");
+    assert_eq!(e["headers"]["user-agent"], "ssam-test");
     // Headers API Gateway adds, as in the documented sample event.
     assert_eq!(e["headers"]["X-Forwarded-For"], "127.0.0.1");
     assert_eq!(e["headers"]["X-Forwarded-Proto"], "http");
@@ -50,7 +51,7 @@ async fn v1_event_has_every_documented_field() {
         .unwrap()
         .starts_with("Root=1-"));
     assert_eq!(
-        e["multiValueHeaders"]["User-Agent"],
+        e["multiValueHeaders"]["user-agent"],
         serde_json::json!(["ssam-test"])
     );
     assert_eq!(e["queryStringParameters"]["multi"], "me");
@@ -220,5 +221,34 @@ async fn integration_timeout_is_504_endpoint_request_timed_out() {
         r.text().await.unwrap(),
         r#"{"message": "Endpoint request timed out"}"#
     );
+    s.shutdown().await;
+}
+
+// REST events keep header names as the client spelled them (hyper lower-cases them).
+#[tokio::test(flavor = "multi_thread")]
+async fn header_names_keep_their_spelling() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let s = start("rest.yaml", opts()).await;
+    let addr = s.base.trim_start_matches("http://").to_string();
+    let mut conn = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    conn.write_all(
+        b"POST /proxy/a HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\nheaderX: no\r\n\
+          GET /proxy/b HTTP/1.1\r\nHost: x\r\nheaderName: v\r\nx-api-key: k\r\nConnection: close\r\n\r\n",
+    )
+    .await
+    .unwrap();
+    let mut out = Vec::new();
+    conn.read_to_end(&mut out).await.unwrap();
+    let text = String::from_utf8_lossy(&out).into_owned();
+    let last = text.rsplit("\r\n\r\n").next().unwrap();
+    let e = json(last.as_bytes());
+    assert_eq!(e["path"], "/proxy/b");
+    assert_eq!(e["headers"]["headerName"], "v");
+    assert_eq!(e["headers"]["x-api-key"], "k");
+    assert_eq!(e["headers"]["Host"], "x");
+    // A body line that looks like a header is not taken for one.
+    assert!(e["headers"].get("headerX").is_none());
+    // Headers the gateway adds use API Gateway's spelling.
+    assert_eq!(e["headers"]["X-Forwarded-Proto"], "http");
     s.shutdown().await;
 }
