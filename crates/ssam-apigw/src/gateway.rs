@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue, Response, StatusCode};
-use http_body_util::{BodyExt as _, Full, Limited};
+use http_body_util::{BodyExt as _, Full};
 use ssam_lambda::{FunctionSpec, InvokeError, ServiceOptions};
 use ssam_template::{ApiType, App};
 use time::OffsetDateTime;
@@ -277,38 +277,23 @@ impl Gateway {
         let ids_for =
             |resp: Response<Body>| with_ids(resp, rest, &request_id, &extended_id, &trace_id);
 
-        // API Gateway's payload quota, before anything else reads the body.
-        let declared = header("content-length").and_then(|v| v.parse::<usize>().ok());
-        if declared.is_some_and(|n| n > PAYLOAD_MAX) {
-            eprintln!(
-                "{method} {raw_path}: request body of {} bytes is over API Gateway's 10 MB payload quota: 413\n  hint: upload large files to S3 (e.g. with a presigned URL) instead of through the API",
-                declared.unwrap_or_default()
-            );
-            return ids_for(error_response(
-                &GatewayError::PayloadTooLarge,
-                api_type,
-                None,
-            ));
-        }
-        let body = match Limited::new(body, PAYLOAD_MAX).collect().await {
-            Ok(c) => c.to_bytes(),
-            Err(e) => {
-                let too_large = e
-                    .downcast_ref::<http_body_util::LengthLimitError>()
-                    .is_some();
-                if too_large {
-                    eprintln!(
-                        "{method} {raw_path}: request body is over API Gateway's 10 MB payload quota: 413\n  hint: upload large files to S3 (e.g. with a presigned URL) instead of through the API"
-                    );
-                    return ids_for(error_response(
-                        &GatewayError::PayloadTooLarge,
-                        api_type,
-                        None,
-                    ));
-                }
-                // The client went away or sent a broken body: nothing useful to answer.
-                return ids_for(error_response(&GatewayError::BadGateway, api_type, None));
+        // API Gateway's payload quota. An oversized body is still read (and dropped), up to
+        // a bound: clients that are still sending when the answer comes see a reset instead
+        // of the 413.
+        let body = match read_body(body).await {
+            Ok(Some(b)) => b,
+            Ok(None) => {
+                eprintln!(
+                    "{method} {raw_path}: request body is over API Gateway's 10 MB payload quota: 413\n  hint: upload large files to S3 (e.g. with a presigned URL) instead of through the API"
+                );
+                return ids_for(error_response(
+                    &GatewayError::PayloadTooLarge,
+                    api_type,
+                    None,
+                ));
             }
+            // The client went away or sent a broken body: nothing useful to answer.
+            Err(()) => return ids_for(error_response(&GatewayError::BadGateway, api_type, None)),
         };
 
         let mut inc = Incoming {
@@ -568,6 +553,34 @@ impl Gateway {
         }
         Some(resp)
     }
+}
+
+/// How much of an oversized body is read and dropped before answering 413.
+const DRAIN_MAX: usize = 64 * 1024 * 1024;
+
+/// The request body, or `None` when it is over [`PAYLOAD_MAX`].
+async fn read_body<B>(body: B) -> Result<Option<Bytes>, ()>
+where
+    B: http_body::Body<Data = Bytes>,
+{
+    let mut body = std::pin::pin!(body);
+    let mut buf = bytes::BytesMut::new();
+    let mut seen = 0usize;
+    while let Some(frame) = body.as_mut().frame().await {
+        let Ok(data) = frame.map_err(|_| ())?.into_data() else {
+            continue;
+        };
+        seen += data.len();
+        if seen > PAYLOAD_MAX {
+            buf = bytes::BytesMut::new();
+            if seen > DRAIN_MAX {
+                break;
+            }
+        } else {
+            buf.extend_from_slice(&data);
+        }
+    }
+    Ok((seen <= PAYLOAD_MAX).then(|| buf.freeze()))
 }
 
 /// Methods declared on the routes that match a path (for REST preflight defaults).
