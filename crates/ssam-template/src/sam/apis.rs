@@ -66,6 +66,8 @@ pub(crate) fn read_apis(ctx: &mut Ctx<'_>, functions: &[Function]) -> (Vec<Api>,
     // APIs defined by an external file (DefinitionUri): an event that names such an API with a
     // plain string instead of `!Ref` gets only a permission, no route.
     let mut external: HashSet<String> = HashSet::new();
+    // HTTP APIs with `FailOnWarnings: true`: SAM writes the catch-all route as `/$default`.
+    let mut fail_on_warnings: HashSet<String> = HashSet::new();
     for (id, rtype) in &api_ids {
         let Some(r) = ctx.resource(id) else { continue };
         let node = r.node;
@@ -139,6 +141,9 @@ pub(crate) fn read_apis(ctx: &mut Ctx<'_>, functions: &[Function]) -> (Vec<Api>,
             routes.extend(openapi_routes(&def, id, api_type, functions));
         }
         let props = ctx.resolve(&raw).unwrap_or(raw);
+        if api_type == ApiType::Http && is_true(props.get("FailOnWarnings")) {
+            fail_on_warnings.insert(id.clone());
+        }
         apis.push(api_model(id, api_type, &props, false, functions));
     }
     if needs_rest && !api_ids.iter().any(|(id, _)| id == IMPLICIT_REST_API) {
@@ -153,6 +158,9 @@ pub(crate) fn read_apis(ctx: &mut Ctx<'_>, functions: &[Function]) -> (Vec<Api>,
     }
     if needs_http && !api_ids.iter().any(|(id, _)| id == IMPLICIT_HTTP_API) {
         let props = implicit_props(ctx, "AWS::Serverless::HttpApi");
+        if is_true(props.get("FailOnWarnings")) {
+            fail_on_warnings.insert(IMPLICIT_HTTP_API.to_string());
+        }
         apis.push(api_model(
             IMPLICIT_HTTP_API,
             ApiType::Http,
@@ -186,11 +194,16 @@ pub(crate) fn read_apis(ctx: &mut Ctx<'_>, functions: &[Function]) -> (Vec<Api>,
                     .clone()
                     .unwrap_or_else(|| "2.0".into()),
             };
+            let path = if api_type == ApiType::Http && ev.path == "$default" && fail_on_warnings.contains(&ev.api) {
+                "/$default".to_string()
+            } else {
+                ev.path.clone()
+            };
             routes.push(Route {
                 api_type,
                 api: ev.api.clone(),
                 method: ev.method.clone(),
-                path: ev.path.clone(),
+                path,
                 function: f.logical_id.clone(),
                 payload_format_version: pfv,
                 authorizer: ev.authorizer.clone(),
@@ -202,6 +215,10 @@ pub(crate) fn read_apis(ctx: &mut Ctx<'_>, functions: &[Function]) -> (Vec<Api>,
     let mut seen = HashSet::new();
     routes.retain(|r| seen.insert((r.api.clone(), r.method.clone(), r.path.clone())));
     (apis, routes)
+}
+
+fn is_true(n: Option<&Node>) -> bool {
+    n.is_some_and(|v| matches!(v.value, Value::Bool(true)) || v.as_str() == Some("true"))
 }
 
 fn implicit_props(ctx: &Ctx<'_>, rtype: &str) -> Node {
