@@ -172,15 +172,21 @@ pub(crate) fn read_apis(ctx: &mut Ctx<'_>, functions: &[Function]) -> (Vec<Api>,
 
     for f in functions {
         for e in &f.events {
-            let (ev, api_type) = match &e.source {
+            let (ev, event_type) = match &e.source {
                 EventSource::Api(a) => (a, ApiType::Rest),
                 EventSource::HttpApi(a) => (a, ApiType::Http),
                 _ => continue,
             };
-            let outside_definition = customer_paths
-                .get(&ev.api)
-                .and_then(Option::as_ref)
-                .is_some_and(|paths| !paths.contains(&ev.path));
+            // The route belongs to the API it names: an HttpApi event may target a REST API.
+            let api_type = apis
+                .iter()
+                .find(|a| a.logical_id == ev.api)
+                .map_or(event_type, |a| a.api_type);
+            let outside_definition = event_type == ApiType::Rest
+                && customer_paths
+                    .get(&ev.api)
+                    .and_then(Option::as_ref)
+                    .is_some_and(|paths| !paths.contains(&ev.path));
             if (!ev.api_is_ref && external.contains(&ev.api))
                 || outside_definition
                 || defined.contains(&(ev.api.clone(), ev.method.clone(), ev.path.clone()))
