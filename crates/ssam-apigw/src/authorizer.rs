@@ -262,10 +262,15 @@ pub async fn authorize(
     let a = &ra.authorizer;
     let rest = m.api.api_type == ApiType::Rest;
     let v2 = !rest && a.payload_format_version.as_deref() != Some("1.0");
+    // REST REQUEST authorizers check identity sources only when results are cached ("Identity
+    // sources ... required when caching is enabled"); TOKEN authorizers always need the token.
+    let checked = !(rest && a.kind == "REQUEST" && a.ttl_seconds == 0);
     let identity = if a.identity_sources.is_empty() {
         Some(Vec::new())
-    } else {
+    } else if checked {
         identity_values(&a.identity_sources, req, m)
+    } else {
+        Some(identity_values(&a.identity_sources, req, m).unwrap_or_default())
     };
     let Some(identity) = identity else {
         eprintln!(

@@ -82,6 +82,24 @@ async fn rest_token_authorizer_allows_denies_and_caches() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn rest_request_authorizer_sees_the_request() {
+    let s = start("auth.yaml", opts()).await;
+    let c = client();
+    // Caching is off (ReauthorizeEvery: 0): a missing identity source goes to the authorizer.
+    let r = c.get(s.url("/by-request")).send().await.unwrap();
+    assert_eq!(r.status(), 403);
+    let r = c.get(s.url("/by-request?key=open")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let e = json(&r.bytes().await.unwrap());
+    let a = &e["requestContext"]["authorizer"];
+    assert_eq!(a["principalId"], "req-user");
+    assert_eq!(a["path"], "/by-request");
+    assert_eq!(a["method"], "GET");
+    assert!(a["integrationLatency"].is_u64());
+    s.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn http_simple_response_authorizer() {
     let s = start("auth.yaml", opts()).await;
     let c = client();
