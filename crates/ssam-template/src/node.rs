@@ -374,13 +374,13 @@ fn first_error(text: &str) -> Option<(usize, bool)> {
 }
 
 /// Re-indents line `line` (1-based) to the previous non-blank line's indentation + 2,
-/// when it continues a flow collection (starts with a closing bracket or a flow item).
+/// when it continues a flow collection (a closing bracket or a flow item).
 fn indent_flow_line(text: &str, line: usize) -> Option<String> {
     let lines: Vec<&str> = text.split('\n').collect();
     let idx = line.checked_sub(1)?;
     let cur = *lines.get(idx)?;
     let trimmed = cur.trim_start();
-    if !trimmed.starts_with(['}', ']', '{', '[', '"', '\'']) {
+    if flow_depth(&lines[..idx]) == 0 {
         return None;
     }
     let prev_indent = lines[..idx]
@@ -403,6 +403,32 @@ fn indent_flow_line(text: &str, line: usize) -> Option<String> {
         }
     }
     Some(out)
+}
+
+/// How many flow collections (`[`, `{`) are open at the end of `lines`, ignoring brackets
+/// inside quotes and comments. Only lines inside a flow collection are re-indented: in block
+/// context indentation is structure, and "fixing" it would change the meaning.
+fn flow_depth(lines: &[&str]) -> i64 {
+    let mut depth: i64 = 0;
+    for line in lines {
+        let mut quote: Option<char> = None;
+        let mut prev = ' ';
+        for c in line.chars() {
+            match quote {
+                Some(q) if c == q => quote = None,
+                Some(_) => {}
+                None => match c {
+                    '"' | '\'' if depth > 0 || prev == ' ' || prev == ':' => quote = Some(c),
+                    '#' if prev == ' ' => break,
+                    '[' | '{' => depth += 1,
+                    ']' | '}' => depth = (depth - 1).max(0),
+                    _ => {}
+                },
+            }
+            prev = c;
+        }
+    }
+    depth
 }
 
 /// JSON templates spell intrinsics in long form already; nothing to rewrite.
@@ -796,5 +822,37 @@ mod tests {
             s.unwrap().root.get("A").unwrap().to_json(),
             serde_json::json!({"Fn::GetAZs": ""})
         );
+    }
+}
+
+#[cfg(test)]
+mod lenient_tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn parse(text: &str) -> (Option<Source>, Diagnostics) {
+        let mut d = Diagnostics::default();
+        let s = parse_str(text, Arc::new("t.yaml".into()), &mut d);
+        (s, d)
+    }
+
+    /// PyYAML (SAM, cfn-lint) accepts flow items at their key's indentation; so do we.
+    #[test]
+    fn flow_items_at_the_keys_indentation_load_as_pyyaml_loads_them() {
+        let (s, d) = parse(
+            "R:\n  Resource: [\n  !Sub 'a-${X}',\n  b\n  ]\n  Other: [{\n    \"Effect\": \"Allow\"\n  }]\n",
+        );
+        assert!(!d.has_errors(), "{d}");
+        let r = s.unwrap().root;
+        let items = r.get("R").unwrap().get("Resource").unwrap().as_seq().unwrap().to_vec();
+        assert_eq!(items.len(), 2);
+        assert_eq!(items[0].to_json(), serde_json::json!({"Fn::Sub": "a-${X}"}));
+    }
+
+    /// Block indentation is structure: a misindented key stays an error, never "fixed".
+    #[test]
+    fn misindented_block_keys_are_still_errors() {
+        let (s, d) = parse("A:\n    b: 1\n  c: 2\n");
+        assert!(s.is_none() && d.has_errors(), "{d}");
     }
 }
