@@ -246,16 +246,33 @@ impl Gateway {
         };
         let origin = header("origin");
 
-        // CORS preflight, answered by the gateway.
-        if method.eq_ignore_ascii_case("OPTIONS") {
-            if let Some(answer) = self.preflight(&config.table, raw_path, origin, &headers) {
-                return answer;
-            }
-        }
+        // CORS preflight, answered by the gateway. An HTTP API still routes it first: when the
+        // route that catches OPTIONS (`ANY`, `$default`) has an authorizer, the authorizer runs
+        // and can refuse the preflight, as deployed ("Configuring CORS for an HTTP API with a
+        // $default route and an authorizer").
+        let mut preflight = if method.eq_ignore_ascii_case("OPTIONS") {
+            self.preflight(&config.table, raw_path, origin, &headers)
+        } else {
+            None
+        };
 
         let m = match config.table.lookup(method, raw_path) {
-            Lookup::Found(m) => m,
+            Lookup::Found(m) => {
+                if let Some(answer) = preflight.take() {
+                    if m.api.api_type == ApiType::Rest
+                        || m.route.authorizer.is_none()
+                        || self.options.disable_authorizer
+                    {
+                        return answer;
+                    }
+                    preflight = Some(answer);
+                }
+                m
+            }
             Lookup::NotFound { api_type, .. } => {
+                if let Some(answer) = preflight {
+                    return answer;
+                }
                 if let Some(resp) = self.static_file(method, raw_path).await {
                     return resp;
                 }
@@ -330,7 +347,18 @@ impl Gateway {
             .await
             {
                 Ok(ctx) => inc.authorizer = ctx,
-                Err(e) => return ids_for(error_response(&e, api_type, None)),
+                Err(e) => {
+                    if preflight.is_some() {
+                        eprintln!(
+                            "OPTIONS {raw_path}: the CORS preflight matched route {} whose authorizer refused it; browsers send no credentials with preflights\n  hint: add an OPTIONS route without authorization (Auth: Authorizer: NONE), as AWS advises",
+                            m.route.route_key()
+                        );
+                    }
+                    return ids_for(error_response(&e, api_type, None));
+                }
+            }
+            if let Some(answer) = preflight {
+                return ids_for(answer);
             }
         }
 

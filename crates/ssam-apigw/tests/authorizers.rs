@@ -142,6 +142,34 @@ async fn http_simple_response_authorizer() {
     s.shutdown().await;
 }
 
+// "Configuring CORS for an HTTP API with a $default route and an authorizer": a route that
+// catches OPTIONS runs its authorizer on preflights too.
+#[tokio::test(flavor = "multi_thread")]
+async fn preflight_caught_by_an_any_route_runs_its_authorizer() {
+    let s = start("auth.yaml", opts()).await;
+    let c = client();
+    let preflight = |path: &str| {
+        c.request(reqwest::Method::OPTIONS, s.url(path))
+            .header("Origin", "https://app.example")
+            .header("Access-Control-Request-Method", "GET")
+    };
+    // OPTIONS matches no route here: the gateway answers.
+    let r = preflight("/http/1").send().await.unwrap();
+    assert_eq!(r.status(), 204);
+    assert_eq!(r.headers()["access-control-allow-origin"], "*");
+    // ANY /anything/{proxy+} catches OPTIONS and its authorizer wants a token.
+    let r = preflight("/anything/x").send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    let r = preflight("/anything/x")
+        .header("Authorization", "secret")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    assert_eq!(r.headers()["access-control-allow-origin"], "*");
+    s.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn disable_authorizer_lets_everything_through() {
     let s = start(
