@@ -36,6 +36,8 @@ impl Pseudo {
         } else {
             ("aws", "amazonaws.com")
         };
+        // `Ref AWS::URLSuffix` is "localhost" in SAM CLI's local symbol table; attributes that
+        // AWS computes (bucket domain names) keep the real suffix below.
         Pseudo {
             region,
             account_id: "123456789012".into(),
@@ -430,7 +432,7 @@ impl<'a> Resolver<'a> {
             "AWS::Partition" => return s(&self.pseudo.partition),
             "AWS::StackName" => return s(&self.pseudo.stack_name),
             "AWS::StackId" => return s(&self.pseudo.stack_id()),
-            "AWS::URLSuffix" => return s(&self.pseudo.url_suffix),
+            "AWS::URLSuffix" => return s("localhost"),
             "AWS::NotificationARNs" => return Some(seq(Vec::new(), pos)),
             _ => {}
         }
@@ -789,7 +791,7 @@ mod tests {
             ("Value: !Ref AWS::Region", json!("us-east-1")),
             ("Value: !Ref AWS::AccountId", json!("123456789012")),
             ("Value: !Ref AWS::Partition", json!("aws")),
-            ("Value: !Ref AWS::URLSuffix", json!("amazonaws.com")),
+            ("Value: !Ref AWS::URLSuffix", json!("localhost")),
             ("Value: !Ref Bucket", json!("my-bucket")),
             ("Value: !Ref Secret", json!({"Ref": "Secret"})),
             ("Value: !GetAtt Fn.Arn", json!("arn:aws:lambda:us-east-1:123456789012:function:Fn")),

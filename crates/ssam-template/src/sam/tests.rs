@@ -399,7 +399,7 @@ fn function_arn_and_pseudo_parameters_have_real_formats() {
     );
     assert_eq!(
         f.environment["WHERE"].display(),
-        "us-east-1/123456789012/aws/amazonaws.com"
+        "us-east-1/123456789012/aws/localhost"
     );
 }
 
