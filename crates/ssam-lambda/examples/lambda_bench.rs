@@ -173,41 +173,52 @@ fn cold(args: &[String]) {
         .unwrap_or(20);
     let cwd = arg_value(args, "--cwd");
     let Some(sep) = args.iter().position(|a| a == "--") else {
-        eprintln!("usage: lambda_bench cold [--runs N] [--cwd DIR] -- CMD ARGS...");
+        eprintln!(
+            "usage: lambda_bench cold [--runs N] [--cwd DIR] -- CMD ARGS... [-- CMD2 ARGS...]"
+        );
         std::process::exit(2);
     };
-    let cmd = &args[sep + 1..];
-    let Some((program, rest)) = cmd.split_first() else {
-        std::process::exit(2);
-    };
-    let mut times = Vec::new();
+    // Several commands run interleaved, so background load hits each alike.
+    let commands: Vec<&[String]> = args[sep + 1..]
+        .split(|a| a == "--")
+        .filter(|c| !c.is_empty())
+        .collect();
+    let mut times: Vec<Vec<u64>> = vec![Vec::new(); commands.len()];
     for i in 0..=runs {
-        let mut c = std::process::Command::new(program);
-        c.args(rest)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null());
-        if let Some(d) = &cwd {
-            c.current_dir(d);
-        }
-        let t = Instant::now();
-        let status = c.status();
-        let elapsed = t.elapsed();
-        if !status.map(|s| s.success()).unwrap_or(false) {
-            eprintln!("run {i} failed");
-            std::process::exit(1);
-        }
-        // The first run warms the page cache (and writes .pyc files); it is not counted.
-        if i > 0 {
-            times.push(elapsed.as_micros() as u64);
+        for (k, cmd) in commands.iter().enumerate() {
+            let Some((program, rest)) = cmd.split_first() else {
+                continue;
+            };
+            let mut c = std::process::Command::new(program);
+            c.args(rest)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null());
+            if let Some(d) = &cwd {
+                c.current_dir(d);
+            }
+            let t = Instant::now();
+            let status = c.status();
+            let elapsed = t.elapsed();
+            if !status.map(|s| s.success()).unwrap_or(false) {
+                eprintln!("run {i} of {program} failed");
+                std::process::exit(1);
+            }
+            // The first run warms the page cache (and writes .pyc files); it is not counted.
+            if i > 0 {
+                times[k].push(elapsed.as_micros() as u64);
+            }
         }
     }
-    times.sort_unstable();
-    let mean = times.iter().sum::<u64>() as f64 / times.len().max(1) as f64 / 1000.0;
-    println!(
-        "runs={runs} mean_ms={mean:.1} median_ms={:.1} min_ms={:.1}",
-        percentile(&times, 0.5),
-        percentile(&times, 0.0)
-    );
+    for (cmd, mut t) in commands.iter().zip(times) {
+        t.sort_unstable();
+        let mean = t.iter().sum::<u64>() as f64 / t.len().max(1) as f64 / 1000.0;
+        println!(
+            "{}: runs={runs} mean_ms={mean:.1} median_ms={:.1} min_ms={:.1}",
+            cmd.join(" "),
+            percentile(&t, 0.5),
+            percentile(&t, 0.0)
+        );
+    }
 }
 
 fn main() {

@@ -5,8 +5,15 @@
 
 use std::path::{Path, PathBuf};
 
-const PYTHON: &str = include_str!("bootstrap/python/bootstrap.py");
+const PYTHON: &str = include_str!("bootstrap/python/_ssam_bootstrap.py");
 const NODE: &str = include_str!("bootstrap/node/bootstrap.js");
+
+/// Runs the Python bootstrap as an imported module rather than as a script, so Python caches
+/// its bytecode (compiling it costs ~2 ms of every cold start); its directory is on
+/// `sys.path` only while it is imported.
+pub(crate) const PYTHON_LOADER: &str =
+    "import sys,os;sys.path.insert(0,os.environ['LAMBDA_RUNTIME_DIR']);\
+import _ssam_bootstrap as b;del sys.path[0];b.main()";
 
 /// Which embedded bootstrap.
 #[derive(Clone, Copy, Debug)]
@@ -18,7 +25,7 @@ pub(crate) enum Bootstrap {
 impl Bootstrap {
     fn source(self) -> (&'static str, &'static str) {
         match self {
-            Bootstrap::Python => ("bootstrap.py", PYTHON),
+            Bootstrap::Python => ("_ssam_bootstrap.py", PYTHON),
             Bootstrap::Node => ("bootstrap.js", NODE),
         }
     }

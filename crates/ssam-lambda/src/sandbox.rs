@@ -81,7 +81,7 @@ pub(crate) fn launch_for(spec: &FunctionSpec, cache_dir: &Path) -> Result<Launch
             }
             Ok(Launch {
                 program: py.path,
-                args: vec![script.to_string_lossy().into_owned()],
+                args: vec!["-c".into(), bootstrap::PYTHON_LOADER.into()],
                 env,
                 warning: py.warning,
             })

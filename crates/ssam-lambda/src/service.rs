@@ -431,6 +431,23 @@ impl LambdaService {
 
     /// Kills every sandbox (idle and busy) and refuses new invocations.
     pub async fn shutdown(&self) {
+        self.kill_all();
+        // Let the exit watchers reap the processes before the runtime goes away.
+        let until = Instant::now() + Duration::from_millis(500);
+        while Instant::now() < until
+            && self
+                .pools
+                .iter()
+                .any(|p| !p.pids.lock().unwrap_or_else(|e| e.into_inner()).is_empty())
+        {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    }
+
+    /// Sends SIGKILL to every sandbox's process group and refuses new invocations, without
+    /// waiting for the processes to be reaped (for a process about to exit anyway, such as
+    /// `ssam local invoke`: SIGKILL cannot be ignored, so nothing is left behind).
+    pub fn kill_all(&self) {
         self.closed.store(true, Ordering::Relaxed);
         for pool in &self.pools {
             let idle: Vec<Instance> = std::mem::take(&mut *pool.lock_idle());
@@ -448,16 +465,6 @@ impl LambdaService {
                     nix::sys::signal::Signal::SIGKILL,
                 );
             }
-        }
-        // Let the exit watchers reap the processes before the runtime goes away.
-        let until = Instant::now() + Duration::from_millis(500);
-        while Instant::now() < until
-            && self
-                .pools
-                .iter()
-                .any(|p| !p.pids.lock().unwrap_or_else(|e| e.into_inner()).is_empty())
-        {
-            tokio::time::sleep(Duration::from_millis(1)).await;
         }
     }
 

@@ -102,7 +102,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     rt.block_on(async move {
         let service = LambdaService::new(vec![spec], options);
         let result = service.invoke(InvokeRequest::new(target, payload)).await;
-        service.shutdown().await;
+        // ssam exits right after: kill without waiting for the sandbox to be reaped.
+        service.kill_all();
         match result {
             Ok(resp) => {
                 let mut out = std::io::stdout().lock();

@@ -1,6 +1,6 @@
-# ssam's Python runtime bootstrap: stdlib only, written into ssam's cache dir and run as
-# `python3.X bootstrap.py`. It talks to the Lambda Runtime API in AWS_LAMBDA_RUNTIME_API
-# and behaves like AWS's runtime client (awslambdaric): same handler resolution, context
+# ssam's Python runtime bootstrap: stdlib only, written into ssam's cache dir and imported
+# by `python3.X -c` (see PYTHON_LOADER in bootstrap.rs) so its bytecode is cached. It talks
+# to the Lambda Runtime API in AWS_LAMBDA_RUNTIME_API and behaves like AWS's runtime client (awslambdaric): same handler resolution, context
 # object, error JSON and error types. It speaks HTTP/1.1 over a raw socket because
 # `http.client` costs ~14 ms of imports, a large share of a cold start.
 import json
