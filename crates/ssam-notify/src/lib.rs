@@ -10,6 +10,8 @@
 //! S3 notification semantics: <https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-how-to-filtering.html>
 //! (prefix/suffix rules; an event type with `*` covers every subtype).
 
+pub mod recursion;
+
 use std::sync::Arc;
 
 use bytes::Bytes;
