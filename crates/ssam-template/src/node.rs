@@ -844,7 +844,14 @@ mod lenient_tests {
         );
         assert!(!d.has_errors(), "{d}");
         let r = s.unwrap().root;
-        let items = r.get("R").unwrap().get("Resource").unwrap().as_seq().unwrap().to_vec();
+        let items = r
+            .get("R")
+            .unwrap()
+            .get("Resource")
+            .unwrap()
+            .as_seq()
+            .unwrap()
+            .to_vec();
         assert_eq!(items.len(), 2);
         assert_eq!(items[0].to_json(), serde_json::json!({"Fn::Sub": "a-${X}"}));
     }

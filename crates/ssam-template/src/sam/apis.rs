@@ -200,7 +200,10 @@ pub(crate) fn read_apis(ctx: &mut Ctx<'_>, functions: &[Function]) -> (Vec<Api>,
                     .clone()
                     .unwrap_or_else(|| "2.0".into()),
             };
-            let path = if api_type == ApiType::Http && ev.path == "$default" && fail_on_warnings.contains(&ev.api) {
+            let path = if api_type == ApiType::Http
+                && ev.path == "$default"
+                && fail_on_warnings.contains(&ev.api)
+            {
                 "/$default".to_string()
             } else {
                 ev.path.clone()
