@@ -276,7 +276,20 @@ impl Gateway {
                 if let Some(resp) = self.static_file(method, raw_path).await {
                     return resp;
                 }
-                return error_response(&GatewayError::NoRoute, api_type, None);
+                let rest = api_type == ApiType::Rest;
+                let id = ids::short_request_id();
+                let request_id = if rest {
+                    ids::rest_request_id()
+                } else {
+                    id.clone()
+                };
+                return with_ids(
+                    error_response(&GatewayError::NoRoute, api_type, None),
+                    rest,
+                    &request_id,
+                    &id,
+                    &trace_id,
+                );
             }
         };
         let api_type = m.api.api_type;
