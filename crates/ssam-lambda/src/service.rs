@@ -474,7 +474,28 @@ impl LambdaService {
         slot: SlotGuard,
         request_id: &str,
     ) -> Result<Instance, InitFailure> {
-        let launch = pool.launch(&self.cache_dir).map_err(|e| InitFailure {
+        let cached = pool
+            .launch
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let launch = match cached {
+            Some(l) => Ok(l),
+            // Working it out may run the interpreter (version check, boto3 install): keep
+            // that off the async workers.
+            None => {
+                let (pool, dir) = (Arc::clone(pool), self.cache_dir.clone());
+                tokio::task::spawn_blocking(move || pool.launch(&dir))
+                    .await
+                    .unwrap_or_else(|e| {
+                        Err(LaunchError {
+                            error_type: "Runtime.Unknown",
+                            message: format!("could not prepare the runtime: {e}"),
+                        })
+                    })
+            }
+        };
+        let launch = launch.map_err(|e| InitFailure {
             body: error_doc(e.error_type, &e.message),
             error_type: e.error_type.to_string(),
             duration: Duration::ZERO,

@@ -31,7 +31,8 @@ class _Conn:
         self.buf = bytearray()
 
     def _fill(self):
-        chunk = self.sock.recv(262144)
+        # Under 128 KB, so the buffer comes from the heap, not a fresh mmap per call.
+        chunk = self.sock.recv(65536)
         if not chunk:
             raise _Closed()
         self.buf += chunk
