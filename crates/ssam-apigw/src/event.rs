@@ -149,11 +149,16 @@ struct HttpV1<'a> {
 /// The serialized event for the route's payload format.
 pub fn build(m: &Matched<'_>, inc: &Incoming<'_>) -> Result<Vec<u8>, serde_json::Error> {
     let req = request(m, inc);
+    let v1 = || {
+        let mut e = ProxyRequest::from_request(&req);
+        e.request_context.identity = e.request_context.identity.with_deployed_nulls();
+        e
+    };
     match (m.api.api_type, m.route.payload) {
-        (ApiType::Rest, _) => serde_json::to_vec(&ProxyRequest::from_request(&req)),
+        (ApiType::Rest, _) => serde_json::to_vec(&v1()),
         (ApiType::Http, PayloadVersion::V1) => serde_json::to_vec(&HttpV1 {
             version: "1.0",
-            event: &ProxyRequest::from_request(&req),
+            event: &v1(),
         }),
         (ApiType::Http, PayloadVersion::V2) => {
             serde_json::to_vec(&HttpApiRequest::from_request(&req))

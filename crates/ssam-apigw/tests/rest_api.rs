@@ -72,6 +72,21 @@ async fn v1_event_has_every_documented_field() {
     assert_eq!(rc["identity"]["sourceIp"], "127.0.0.1");
     assert_eq!(rc["identity"]["userAgent"], "ssam-test");
     assert_eq!(rc["protocol"], "HTTP/1.1");
+    for null in [
+        "apiKey",
+        "apiKeyId",
+        "principalOrgId",
+        "clientCert",
+        "accessKey",
+        "caller",
+        "userArn",
+    ] {
+        assert!(rc["identity"][null].is_null(), "{null}");
+        assert!(
+            rc["identity"].as_object().unwrap().contains_key(null),
+            "{null} is missing"
+        );
+    }
     assert_eq!(rc["requestId"].as_str().unwrap().len(), 36);
     assert_eq!(rc["extendedRequestId"].as_str().unwrap().len(), 16);
     assert_eq!(rc["resourceId"].as_str().unwrap().len(), 6);

@@ -214,6 +214,28 @@ pub struct RequestIdentity {
     pub user_arn: Option<String>,
     pub user_agent: Option<String>,
     pub user: Option<String>,
+    /// Fields a deployed API sends as `null` (no API key, no organization, no mutual TLS):
+    /// `Some(None)` writes `null`, `None` leaves the field out (`generate-event` keeps SAM's
+    /// shape).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key: Option<Option<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key_id: Option<Option<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub principal_org_id: Option<Option<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_cert: Option<Option<Value>>,
+}
+
+impl RequestIdentity {
+    /// Writes the fields a deployed API sends as `null` (see [`RequestIdentity::api_key`]).
+    pub fn with_deployed_nulls(mut self) -> Self {
+        self.api_key = Some(None);
+        self.api_key_id = Some(None);
+        self.principal_org_id = Some(None);
+        self.client_cert = Some(None);
+        self
+    }
 }
 
 impl ProxyRequest {
