@@ -384,6 +384,21 @@ async fn integration_timeout_is_503_service_unavailable() {
     s.shutdown().await;
 }
 
+// The event's TimeoutInMillis shortens the integration timeout of its route.
+#[tokio::test(flavor = "multi_thread")]
+async fn route_timeout_in_millis_is_the_integration_timeout() {
+    let s = start("http.yaml", opts()).await;
+    let started = std::time::Instant::now();
+    let r = client().get(s.url("/sleep-short")).send().await.unwrap();
+    assert_eq!(r.status(), 503);
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_millis(900) && took < Duration::from_millis(2900),
+        "{took:?}"
+    );
+    s.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn concurrent_requests_run_in_parallel_instances() {
     let s = start(
