@@ -571,7 +571,11 @@ impl Builder {
                         anchor,
                         map,
                         ..
-                    } => (Node::new(Value::Map(map), node_pos), tag, anchor),
+                    } => (
+                        Node::new(Value::Map(merge_keys(map)), node_pos),
+                        tag,
+                        anchor,
+                    ),
                 };
                 let pos = node.pos;
                 let node = self.apply_tag(node, tag.as_deref());
@@ -673,6 +677,33 @@ impl Builder {
             },
         }
     }
+}
+
+/// YAML merge keys (`<<: *defaults`, `<<: [*a, *b]`), which PyYAML and so SAM honour:
+/// entries of the merged mappings fill in keys the mapping does not set itself.
+fn merge_keys(mut map: Map) -> Map {
+    let Some(merged) = map.remove("<<") else {
+        return map;
+    };
+    let sources: Vec<Map> = match merged.value {
+        Value::Map(m) => vec![m],
+        Value::Seq(items) => items
+            .into_iter()
+            .filter_map(|n| match n.value {
+                Value::Map(m) => Some(m),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    for src in sources {
+        for (k, v) in src.iter() {
+            if !map.contains_key(k) {
+                map.insert(k, src.key_pos(k).unwrap_or(v.pos), v.clone());
+            }
+        }
+    }
+    map
 }
 
 /// Types a plain (unquoted) scalar as YAML 1.2's core schema does; dates stay strings.
@@ -854,6 +885,17 @@ mod lenient_tests {
             .to_vec();
         assert_eq!(items.len(), 2);
         assert_eq!(items[0].to_json(), serde_json::json!({"Fn::Sub": "a-${X}"}));
+    }
+
+    #[test]
+    fn merge_keys_fill_in_unset_keys() {
+        let (s, d) = parse("D: &d {Runtime: python3.12, Timeout: 3}\nF:\n  <<: *d\n  Timeout: 9\n");
+        assert!(!d.has_errors(), "{d}");
+        let f = s.unwrap().root.get("F").unwrap().to_json();
+        assert_eq!(
+            f,
+            serde_json::json!({"Timeout": 9, "Runtime": "python3.12"})
+        );
     }
 
     /// Block indentation is structure: a misindented key stays an error, never "fixed".
