@@ -45,11 +45,18 @@ pub struct Functions {
     options: ServiceOptions,
     /// `--warm-containers EAGER`: replaced services start an instance at once too.
     eager: AtomicBool,
+    /// Set when the functions run on a service the caller owns (`ssam local start` shares
+    /// one with the Invoke API and S3 events): no recycling, no shutdown from here.
+    shared: Option<Arc<LambdaService>>,
 }
 
 fn new_handle(spec: FunctionSpec, options: &ServiceOptions) -> Arc<FunctionHandle> {
-    let permits = Arc::new(Semaphore::new(spec.concurrency_limit().max(1) as usize));
     let service = LambdaService::new(vec![spec.clone()], options.clone());
+    handle_on(spec, service)
+}
+
+fn handle_on(spec: FunctionSpec, service: Arc<LambdaService>) -> Arc<FunctionHandle> {
+    let permits = Arc::new(Semaphore::new(spec.concurrency_limit().max(1) as usize));
     Arc::new(FunctionHandle {
         spec,
         service,
@@ -78,6 +85,25 @@ impl Functions {
             skipped: RwLock::new(skipped.into_iter().collect()),
             options,
             eager: AtomicBool::new(false),
+            shared: None,
+        }
+    }
+
+    /// The functions of a service the caller owns and shuts down.
+    pub fn on_service(service: Arc<LambdaService>, skipped: Vec<(String, String)>) -> Self {
+        let mut handles = HashMap::new();
+        for spec in service.functions() {
+            handles.insert(
+                spec.logical_id.clone(),
+                handle_on(spec.clone(), Arc::clone(&service)),
+            );
+        }
+        Functions {
+            handles: RwLock::new(handles),
+            skipped: RwLock::new(skipped.into_iter().collect()),
+            options: ServiceOptions::default(),
+            eager: AtomicBool::new(false),
+            shared: Some(service),
         }
     }
 
@@ -195,6 +221,9 @@ impl Functions {
     /// current invocations end, and the next request starts a new instance with the code
     /// as it is now.
     pub fn recycle(&self, logical_id: &str) -> bool {
+        if self.shared.is_some() {
+            return false;
+        }
         let mut map = self.handles.write().unwrap_or_else(|p| p.into_inner());
         let Some(old) = map.get(logical_id) else {
             return false;
@@ -223,6 +252,11 @@ impl Functions {
     /// Applies a reloaded template: new and changed functions get a fresh service, removed
     /// ones are dropped, unchanged ones keep their warm instances. Returns the ids replaced.
     pub fn update(&self, specs: Vec<FunctionSpec>, skipped: Vec<(String, String)>) -> Vec<String> {
+        if self.shared.is_some() {
+            *self.skipped.write().unwrap_or_else(|p| p.into_inner()) =
+                skipped.into_iter().collect();
+            return Vec::new();
+        }
         let mut changed = Vec::new();
         let mut map = self.handles.write().unwrap_or_else(|p| p.into_inner());
         let mut next = HashMap::new();
@@ -268,7 +302,9 @@ impl Functions {
             .collect();
         for h in handles {
             h.permits.close();
-            h.service.shutdown().await;
+            if self.shared.is_none() {
+                h.service.shutdown().await;
+            }
         }
     }
 }

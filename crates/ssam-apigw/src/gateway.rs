@@ -95,6 +95,28 @@ impl Gateway {
         })
     }
 
+    /// Like [`Gateway::new`], on a Lambda service the caller owns (and shuts down), e.g. the
+    /// one `ssam local start` shares with the Invoke API and S3 events. Code changes cannot
+    /// recycle instances of a shared service; template reloads update routes only.
+    pub fn on_service(
+        app: &App,
+        service: Arc<ssam_lambda::LambdaService>,
+        skipped: Vec<(String, String)>,
+        options: GatewayOptions,
+        warnings: &mut Vec<String>,
+    ) -> Arc<Self> {
+        let config = Self::config_of(app, warnings);
+        Arc::new(Gateway {
+            config: RwLock::new(Arc::new(config)),
+            functions: Functions::on_service(service, skipped),
+            overhead: options
+                .record_overhead
+                .then(|| std::sync::Mutex::new(Vec::new())),
+            options,
+            auth_cache: AuthCache::default(),
+        })
+    }
+
     fn config_of(app: &App, warnings: &mut Vec<String>) -> Config {
         Config {
             table: RouteTable::from_app(app, warnings),

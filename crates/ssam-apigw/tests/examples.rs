@@ -94,3 +94,42 @@ async fn static_dir_serves_files_routes_do_not_cover() {
     assert_ne!(r.status(), 200);
     s.shutdown().await;
 }
+
+// `ssam local start` runs the gateway on the Lambda service it shares with the Invoke API.
+#[tokio::test(flavor = "multi_thread")]
+async fn gateway_on_a_shared_lambda_service() {
+    let app = common::load(&common::fixtures().join("video-upload/template/template.yaml"));
+    let cache = std::env::temp_dir().join("ssam-apigw-tests");
+    let mapped = ssam_lambda::from_template::specs_from_app(&app, None, &cache);
+    let service = ssam_lambda::LambdaService::new(
+        mapped.specs,
+        ssam_lambda::ServiceOptions {
+            cache_dir: Some(cache),
+            ..Default::default()
+        },
+    );
+    let mut warnings = Vec::new();
+    let gw = ssam_apigw::Gateway::on_service(
+        &app,
+        std::sync::Arc::clone(&service),
+        mapped.skipped,
+        GatewayOptions::default(),
+        &mut warnings,
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(ssam_apigw::serve(
+        gw.clone(),
+        listener,
+        std::future::pending(),
+    ));
+    let r = client()
+        .get(format!("http://{addr}/test/upload/url"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    // Code changes cannot recycle a service the gateway does not own.
+    assert!(!gw.functions.recycle("VideoUploader"));
+    service.shutdown().await;
+}
