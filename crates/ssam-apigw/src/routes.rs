@@ -103,8 +103,8 @@ impl RouteInfo {
         self.catch_all
     }
 
-    /// Binds the path segments (already split, still percent-encoded) to this route.
-    fn bind(&self, segs: &[&str]) -> Option<(Vec<u8>, Params)> {
+    /// Binds the path segments (split, then percent-decoded) to this route.
+    fn bind(&self, segs: &[String]) -> Option<(Vec<u8>, Params)> {
         if self.catch_all {
             return Some((Vec::new(), Vec::new()));
         }
@@ -114,19 +114,18 @@ impl RouteInfo {
             match seg {
                 Seg::Greedy(name) => {
                     let rest = segs.get(i..).filter(|r| !r.is_empty())?;
-                    let value: Vec<String> = rest.iter().map(|s| decode(s)).collect();
-                    params.push((name.clone(), value.join("/")));
+                    params.push((name.clone(), rest.join("/")));
                     rank.push(0);
                     return Some((rank, params));
                 }
                 Seg::Literal(lit) => {
-                    if decode(segs.get(i)?) != *lit {
+                    if segs.get(i)? != lit {
                         return None;
                     }
                     rank.push(2);
                 }
                 Seg::Param(name) => {
-                    params.push((name.clone(), decode(segs.get(i)?)));
+                    params.push((name.clone(), segs.get(i)?.clone()));
                     rank.push(1);
                 }
             }
@@ -254,7 +253,9 @@ impl RouteTable {
     /// Finds the route for `method` and `raw_path` (percent-encoded, with or without the
     /// stage prefix).
     pub fn lookup(&self, method: &str, raw_path: &str) -> Lookup<'_> {
-        let segs: Vec<&str> = raw_path.split('/').filter(|s| !s.is_empty()).collect();
+        let raw_segs: Vec<&str> = raw_path.split('/').filter(|s| !s.is_empty()).collect();
+        // Decoded once per request, not once per route.
+        let segs: Vec<String> = raw_segs.iter().map(|s| decode(s)).collect();
         // (stage-prefixed, not $default, segment ranks, exact method) ranks candidates.
         type Key = (bool, bool, Vec<u8>, bool);
         let mut best: Option<(Key, usize, Params, bool)> = None;
@@ -264,12 +265,11 @@ impl RouteTable {
             let Some(api) = self.apis.get(route.api) else {
                 continue;
             };
-            let prefixed =
-                api.stage != "$default" && segs.first().is_some_and(|s| decode(s) == api.stage);
+            let prefixed = api.stage != "$default" && segs.first().is_some_and(|s| *s == api.stage);
             if prefixed {
                 prefix_api.get_or_insert(route.api);
             }
-            let readings: &[(bool, &[&str])] = if prefixed {
+            let readings: &[(bool, &[String])] = if prefixed {
                 &[(true, &segs[1..]), (false, &segs[..])]
             } else {
                 &[(false, &segs[..])]
@@ -295,7 +295,11 @@ impl RouteTable {
         if let Some((_, ri, params, with_stage)) = best {
             if let Some(route) = self.routes.get(ri) {
                 if let Some(api) = self.apis.get(route.api) {
-                    let rest: &[&str] = if with_stage { &segs[1..] } else { &segs[..] };
+                    let rest: &[&str] = if with_stage {
+                        &raw_segs[1..]
+                    } else {
+                        &raw_segs[..]
+                    };
                     let trailing = raw_path.len() > 1 && raw_path.ends_with('/');
                     let mut raw = format!("/{}", rest.join("/"));
                     if trailing && !rest.is_empty() {
@@ -328,14 +332,18 @@ impl RouteTable {
         match self.lookup("OPTIONS", raw_path) {
             Lookup::Found(m) => Some(m.api),
             Lookup::NotFound { .. } => {
-                let segs: Vec<&str> = raw_path.split('/').filter(|s| !s.is_empty()).collect();
+                let segs: Vec<String> = raw_path
+                    .split('/')
+                    .filter(|s| !s.is_empty())
+                    .map(decode)
+                    .collect();
                 self.routes
                     .iter()
                     .find(|r| {
                         r.bind(&segs).is_some()
                             || self.apis.get(r.api).is_some_and(|a| {
                                 a.stage != "$default"
-                                    && segs.first().is_some_and(|s| decode(s) == a.stage)
+                                    && segs.first().is_some_and(|s| *s == a.stage)
                                     && r.bind(&segs[1..]).is_some()
                             })
                     })
