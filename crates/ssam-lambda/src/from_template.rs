@@ -86,6 +86,9 @@ fn spec_from_function(
     {
         spec.max_async_retries = r;
     }
+    for layer in &f.layers {
+        spec.layers.push(layer_dir(app, layer)?);
+    }
     for (k, v) in &f.environment {
         spec.env.insert(k.clone(), v.display());
     }
@@ -95,6 +98,37 @@ fn spec_from_function(
         }
     }
     Ok(spec)
+}
+
+/// A layer of the template (by `!Ref`, which resolves to its ARN, or by logical id).
+/// Layers published elsewhere cannot be fetched, so the function is not runnable.
+fn layer_dir(app: &App, layer: &ssam_template::Text) -> Result<std::path::PathBuf, String> {
+    let shown = layer.display();
+    let name = layer
+        .as_known()
+        .map(|s| {
+            if s.starts_with("arn:") && s.contains(":layer:") {
+                s.split(':').nth(6).unwrap_or(s)
+            } else {
+                s
+            }
+        })
+        .unwrap_or("");
+    let found = app.layers.iter().find(|l| l.logical_id == name).ok_or_else(|| {
+        format!("layer {shown} is not in the template; ssam can only use layers it can read locally")
+    })?;
+    match &found.content {
+        Code::Dir { path, .. } if path.is_dir() => Ok(path.clone()),
+        Code::Dir { path, .. } => Err(format!(
+            "layer {} points at {}, which does not exist",
+            found.logical_id,
+            path.display()
+        )),
+        _ => Err(format!(
+            "layer {}'s content is not a local directory",
+            found.logical_id
+        )),
+    }
 }
 
 /// InlineCode is written as `index.py` / `index.js`, as Lambda stores it.

@@ -76,9 +76,29 @@ pub(crate) fn launch_for(spec: &FunctionSpec, cache_dir: &Path) -> Result<Launch
             })?;
             let script = bootstrap::ensure(cache_dir, Bootstrap::Python).map_err(cache_err)?;
             let mut env = vec![("LAMBDA_RUNTIME_DIR".into(), parent_str(&script))];
-            if let Some(sdk) = crate::python_sdk::sdk_path(&py.path, cache_dir) {
-                env.push(("PYTHONPATH".into(), sdk.to_string_lossy().into_owned()));
+            // Lambda's order: the code, then layers (`/opt/python`, and its site-packages),
+            // then the runtime's own boto3.
+            let mut python_path: Vec<PathBuf> = Vec::new();
+            for layer in &spec.layers {
+                // A layer's source dir without `python/` is what `sam build` would put there.
+                if !layer.join("python").is_dir() {
+                    python_path.push(layer.clone());
+                }
+                python_path.push(layer.join("python"));
+                python_path.push(
+                    layer
+                        .join("python/lib")
+                        .join(format!("python3.{minor}"))
+                        .join("site-packages"),
+                );
             }
+            if let Some(sdk) = crate::python_sdk::sdk_path(&py.path, cache_dir) {
+                python_path.push(sdk);
+            }
+            if let Some(p) = join_paths(&python_path) {
+                env.push(("PYTHONPATH".into(), p));
+            }
+            env.extend(layer_env(spec));
             Ok(Launch {
                 program: py.path,
                 args: vec!["-c".into(), bootstrap::PYTHON_LOADER.into()],
@@ -92,32 +112,41 @@ pub(crate) fn launch_for(spec: &FunctionSpec, cache_dir: &Path) -> Result<Launch
                 message: m,
             })?;
             let script = bootstrap::ensure(cache_dir, Bootstrap::Node).map_err(cache_err)?;
-            let task = spec.code_dir.to_string_lossy().into_owned();
+            let mut node_path: Vec<PathBuf> = Vec::new();
+            for layer in &spec.layers {
+                node_path.push(layer.join(format!("nodejs/node{major}/node_modules")));
+                node_path.push(layer.join("nodejs/node_modules"));
+            }
+            node_path.push(spec.code_dir.join("node_modules"));
+            node_path.push(spec.code_dir.clone());
+            let mut env = vec![("LAMBDA_RUNTIME_DIR".into(), parent_str(&script))];
+            if let Some(p) = join_paths(&node_path) {
+                env.push(("NODE_PATH".into(), p));
+            }
+            env.extend(layer_env(spec));
             Ok(Launch {
                 program: node.path,
                 args: vec![script.to_string_lossy().into_owned()],
-                env: vec![
-                    ("LAMBDA_RUNTIME_DIR".into(), parent_str(&script)),
-                    ("NODE_PATH".into(), format!("{task}/node_modules:{task}")),
-                ],
+                env,
                 warning: node.warning,
             })
         }
         RuntimeKind::Provided => {
-            let bootstrap = spec.code_dir.join("bootstrap");
-            if !bootstrap.is_file() {
+            // Lambda looks in the code (/var/task), then in the layers (/opt).
+            let candidates: Vec<PathBuf> = std::iter::once(spec.code_dir.join("bootstrap"))
+                .chain(spec.layers.iter().map(|l| l.join("bootstrap")))
+                .collect();
+            let Some(bootstrap) = candidates.iter().find(|p| p.is_file()).cloned() else {
+                let list: Vec<String> = candidates.iter().map(|p| p.display().to_string()).collect();
                 return Err(LaunchError {
                     error_type: "Runtime.InvalidEntrypoint",
-                    message: format!(
-                        "Couldn't find valid bootstrap(s): [{}]",
-                        bootstrap.display()
-                    ),
+                    message: format!("Couldn't find valid bootstrap(s): [{}]", list.join(" ")),
                 });
-            }
+            };
             Ok(Launch {
                 program: bootstrap,
                 args: Vec::new(),
-                env: Vec::new(),
+                env: layer_env(spec),
                 warning: None,
             })
         }
@@ -128,6 +157,34 @@ pub(crate) fn launch_for(spec: &FunctionSpec, cache_dir: &Path) -> Result<Launch
             ),
         }),
     }
+}
+
+fn join_paths(paths: &[PathBuf]) -> Option<String> {
+    if paths.is_empty() {
+        return None;
+    }
+    std::env::join_paths(paths)
+        .ok()
+        .map(|p| p.to_string_lossy().into_owned())
+}
+
+/// `PATH` and `LD_LIBRARY_PATH` with the layers' `bin` and `lib` first, as `/opt/bin` and
+/// `/opt/lib` are on Lambda.
+fn layer_env(spec: &FunctionSpec) -> Vec<(String, String)> {
+    if spec.layers.is_empty() {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for (var, sub) in [("PATH", "bin"), ("LD_LIBRARY_PATH", "lib")] {
+        let mut dirs: Vec<PathBuf> = spec.layers.iter().map(|l| l.join(sub)).collect();
+        if let Some(host) = std::env::var_os(var) {
+            dirs.extend(std::env::split_paths(&host));
+        }
+        if let Some(p) = join_paths(&dirs) {
+            out.push((var.to_string(), p));
+        }
+    }
+    out
 }
 
 fn parent_str(p: &Path) -> String {

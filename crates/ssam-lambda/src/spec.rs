@@ -38,6 +38,8 @@ pub struct FunctionSpec {
     pub architecture: String,
     /// Retries of a failed asynchronous invocation (EventInvokeConfig; Lambda's default is 2).
     pub max_async_retries: u32,
+    /// Local layer directories, in the function's order (what Lambda extracts into `/opt`).
+    pub layers: Vec<PathBuf>,
 }
 
 impl FunctionSpec {
@@ -63,6 +65,7 @@ impl FunctionSpec {
             account_id: DEFAULT_ACCOUNT_ID.to_string(),
             architecture: "x86_64".to_string(),
             max_async_retries: 2,
+            layers: Vec::new(),
         }
     }
 

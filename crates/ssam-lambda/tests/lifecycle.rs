@@ -206,3 +206,24 @@ async fn output_without_newlines_is_split_not_buffered_forever() {
     assert!(longest <= 256 * 1024 + "Flood: ".len(), "{longest}");
     svc.shutdown().await;
 }
+
+#[tokio::test]
+async fn layers_are_on_the_python_path_and_path() {
+    let mut spec = python_fn("Layered", "app.uses_layer");
+    spec.layers.push(fixture("layer"));
+    let svc = service(vec![spec]);
+    let resp = svc
+        .invoke(InvokeRequest::new("Layered", "{}"))
+        .await
+        .expect("invoke");
+    assert_eq!(
+        resp.function_error,
+        None,
+        "{}",
+        String::from_utf8_lossy(&resp.payload)
+    );
+    let v = json(&resp.payload);
+    assert_eq!(v["greeting"], "hello from the layer, x");
+    assert_eq!(v["tool"], "tool-from-layer");
+    svc.shutdown().await;
+}

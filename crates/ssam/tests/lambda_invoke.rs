@@ -86,7 +86,7 @@ fn which_function_must_be_said_when_there_are_several() {
     let out = ssam().output().unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("defines 6 functions"), "{err}");
+    assert!(err.contains("defines 7 functions"), "{err}");
     let out = ssam().arg("Nope").output().unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
@@ -112,4 +112,29 @@ fn oversize_event_is_refused_with_a_hint() {
         "{err}"
     );
     assert!(err.contains("presigned URL"), "{err}");
+}
+
+#[test]
+fn template_layers_are_importable() {
+    let mut child = ssam()
+        .args(["LayeredFunction", "-e", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(br#"{"name": "ssam"}"#)
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["greeting"], "layer says hi to ssam", "{v}");
 }
