@@ -480,7 +480,9 @@ fn version_header(state_versioning: Versioning, id: &str) -> Option<String> {
 /// A new object version to commit.
 struct NewObject {
     key: String,
+    /// The adopted blob, unless `data` holds a small body to store inline.
     blob: String,
+    data: Option<bytes::Bytes>,
     size: u64,
     etag: String,
     meta: ObjectMeta,
@@ -492,80 +494,80 @@ struct NewObject {
     if_none_match: Option<ETagCondition>,
 }
 
-/// Commits a new version (blob already adopted). Returns (version id, versioning state).
+/// Commits a new version (blob already adopted, or inline `data`) through the bucket's
+/// group commit. Returns (version id, versioning state, modified ms).
 fn commit_object(bucket: &store::Bucket, obj: NewObject) -> S3Result<(String, Versioning, i64)> {
-    let mut st = bucket.lock().map_err(internal)?;
-    let current = st
-        .objects
-        .get(&obj.key)
-        .and_then(|v| v.first())
-        .filter(|v| !v.delete_marker);
-    let precondition = |ok: bool| {
-        if ok {
-            Ok(())
-        } else {
-            Err(s3_error!(
-                PreconditionFailed,
-                "At least one of the pre-conditions you specified did not hold"
-            ))
-        }
-    };
-    let cond = (|| {
-        if let Some(c) = &obj.if_none_match {
-            precondition(match c {
-                ETagCondition::Any => current.is_none(),
-                ETagCondition::ETag(e) => current.is_none_or(|v| v.etag != e.value()),
-            })?;
-        }
-        if let Some(c) = &obj.if_match {
-            match current {
-                None => return Err(no_such_key()),
-                Some(v) => precondition(match c {
-                    ETagCondition::Any => true,
-                    ETagCondition::ETag(e) => v.etag == e.value(),
-                })?,
+    let blob_to_drop = obj.data.is_none().then(|| obj.blob.clone());
+    let result = bucket
+        .mutate(move |st: &mut store::BucketState| {
+            let current = st
+                .objects
+                .get(&obj.key)
+                .and_then(|v| v.first())
+                .filter(|v| !v.delete_marker);
+            let precondition = |ok: bool| {
+                if ok {
+                    Ok(())
+                } else {
+                    Err(s3_error!(
+                        PreconditionFailed,
+                        "At least one of the pre-conditions you specified did not hold"
+                    ))
+                }
+            };
+            if let Some(c) = &obj.if_none_match {
+                precondition(match c {
+                    ETagCondition::Any => current.is_none(),
+                    ETagCondition::ETag(e) => current.is_none_or(|v| v.etag != e.value()),
+                })?;
             }
-        }
-        Ok(())
-    })();
-    if let Err(e) = cond {
-        drop(st);
-        bucket.drop_blobs(&[obj.blob]);
-        return Err(e);
-    }
-    let versioning = st.config.versioning;
-    let id = if versioning == Versioning::Enabled {
-        store::new_id()
-    } else {
-        "null".to_owned()
-    };
-    let modified_ms = store::now_ms();
-    let v = Version {
-        id: id.clone(),
-        blob: Some(obj.blob),
-        delete_marker: false,
-        size: obj.size,
-        etag: obj.etag,
-        modified_ms,
-        meta: obj.meta,
-        tags: obj.tags,
-        checksum: obj.checksum,
-        parts: obj.parts,
-        part_checksums: obj.part_checksums,
-    };
-    let freed = bucket
-        .commit(
-            &mut st,
-            vec![Record::Put {
+            if let Some(c) = &obj.if_match {
+                match current {
+                    None => return Err(no_such_key()),
+                    Some(v) => precondition(match c {
+                        ETagCondition::Any => true,
+                        ETagCondition::ETag(e) => v.etag == e.value(),
+                    })?,
+                }
+            }
+            let versioning = st.config.versioning;
+            let id = if versioning == Versioning::Enabled {
+                store::new_id()
+            } else {
+                "null".to_owned()
+            };
+            let modified_ms = store::now_ms();
+            let inline = obj.data.is_some();
+            let v = Version {
+                id: id.clone(),
+                blob: (!inline).then_some(obj.blob),
+                inline_at: None,
+                delete_marker: false,
+                size: obj.size,
+                etag: obj.etag,
+                modified_ms,
+                meta: obj.meta,
+                tags: obj.tags,
+                checksum: obj.checksum,
+                parts: obj.parts,
+                part_checksums: obj.part_checksums,
+            };
+            let record = Record::Put {
                 key: obj.key,
                 v: Box::new(v),
                 in_place: false,
-            }],
-        )
+                data_follows: inline,
+                data: obj.data,
+            };
+            Ok((vec![record], (id, versioning, modified_ms)))
+        })
         .map_err(internal)?;
-    drop(st);
-    bucket.drop_blobs(&freed);
-    Ok((id, versioning, modified_ms))
+    if result.is_err() {
+        if let Some(b) = blob_to_drop {
+            bucket.drop_blobs(&[b]);
+        }
+    }
+    result
 }
 
 /// Outcome of deleting one key.
@@ -577,7 +579,7 @@ struct Deleted {
 
 /// Conditions of a conditional delete (`If-Match`, `x-amz-if-match-last-modified-time`,
 /// `x-amz-if-match-size`), checked against the version that would be deleted.
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct DeleteIf {
     etag: Option<String>,
     modified_secs: Option<i64>,
@@ -608,131 +610,141 @@ fn delete_one(
     version_id: Option<&str>,
     cond: &DeleteIf,
 ) -> S3Result<Deleted> {
-    let mut st = bucket.lock().map_err(internal)?;
-    let versioning = st.config.versioning;
-    if !cond.is_empty() {
-        // A missing object is not an error for a conditional delete, and nothing is written;
-        // a present version (a delete marker too) must match.
-        let target = match version_id {
-            Some(id) => st
-                .objects
-                .get(key)
-                .and_then(|vs| vs.iter().find(|v| v.id == id)),
-            None => st.objects.get(key).and_then(|vs| vs.first()),
-        };
-        let Some(v) = target else {
-            return Ok(Deleted {
-                version_id: None,
-                delete_marker: false,
-                event: None,
-            });
-        };
-        {
-            if !cond.holds(v) {
-                return Err(s3_error!(
-                    PreconditionFailed,
-                    "At least one of the pre-conditions you specified did not hold"
-                ));
-            }
-        }
-    }
-    let (records, out) = match version_id {
-        Some(id) => {
-            if id != "null" && !store::valid_id(id) {
-                return Err(s3_error!(InvalidArgument, "Invalid version id specified"));
-            }
-            let found = st
-                .objects
-                .get(key)
-                .and_then(|vs| vs.iter().find(|v| v.id == id));
-            match found {
-                Some(v) => {
-                    let marker = v.delete_marker;
-                    (
-                        vec![Record::Del {
-                            key: key.to_owned(),
-                            id: id.to_owned(),
-                        }],
-                        Deleted {
-                            version_id: Some(id.to_owned()),
-                            delete_marker: marker,
-                            event: Some("ObjectRemoved:Delete"),
-                        },
-                    )
+    let (key, version_id, cond) = (key.to_owned(), version_id.map(str::to_owned), cond.clone());
+    bucket
+        .mutate(
+            move |st: &mut store::BucketState| -> S3Result<(Vec<Record>, Deleted)> {
+                let (key, version_id, cond) = (key.as_str(), version_id.as_deref(), &cond);
+                let versioning = st.config.versioning;
+                if !cond.is_empty() {
+                    // A missing object is not an error for a conditional delete, and nothing is written;
+                    // a present version (a delete marker too) must match.
+                    let target = match version_id {
+                        Some(id) => st
+                            .objects
+                            .get(key)
+                            .and_then(|vs| vs.iter().find(|v| v.id == id)),
+                        None => st.objects.get(key).and_then(|vs| vs.first()),
+                    };
+                    let Some(v) = target else {
+                        return Ok((
+                            Vec::new(),
+                            Deleted {
+                                version_id: None,
+                                delete_marker: false,
+                                event: None,
+                            },
+                        ));
+                    };
+                    {
+                        if !cond.holds(v) {
+                            return Err(s3_error!(
+                                PreconditionFailed,
+                                "At least one of the pre-conditions you specified did not hold"
+                            ));
+                        }
+                    }
                 }
-                None => (
-                    Vec::new(),
-                    Deleted {
-                        version_id: Some(id.to_owned()),
-                        delete_marker: false,
-                        event: None,
+                let (records, out) = match version_id {
+                    Some(id) => {
+                        if id != "null" && !store::valid_id(id) {
+                            return Err(s3_error!(InvalidArgument, "Invalid version id specified"));
+                        }
+                        let found = st
+                            .objects
+                            .get(key)
+                            .and_then(|vs| vs.iter().find(|v| v.id == id));
+                        match found {
+                            Some(v) => {
+                                let marker = v.delete_marker;
+                                (
+                                    vec![Record::Del {
+                                        key: key.to_owned(),
+                                        id: id.to_owned(),
+                                    }],
+                                    Deleted {
+                                        version_id: Some(id.to_owned()),
+                                        delete_marker: marker,
+                                        event: Some("ObjectRemoved:Delete"),
+                                    },
+                                )
+                            }
+                            None => (
+                                Vec::new(),
+                                Deleted {
+                                    version_id: Some(id.to_owned()),
+                                    delete_marker: false,
+                                    event: None,
+                                },
+                            ),
+                        }
+                    }
+                    None => match versioning {
+                        Versioning::Unversioned => {
+                            if st.objects.contains_key(key) {
+                                (
+                                    vec![Record::Del {
+                                        key: key.to_owned(),
+                                        id: "null".into(),
+                                    }],
+                                    Deleted {
+                                        version_id: None,
+                                        delete_marker: false,
+                                        event: Some("ObjectRemoved:Delete"),
+                                    },
+                                )
+                            } else {
+                                (
+                                    Vec::new(),
+                                    Deleted {
+                                        version_id: None,
+                                        delete_marker: false,
+                                        event: None,
+                                    },
+                                )
+                            }
+                        }
+                        Versioning::Enabled | Versioning::Suspended => {
+                            let id = if versioning == Versioning::Enabled {
+                                store::new_id()
+                            } else {
+                                "null".to_owned()
+                            };
+                            let v = Version {
+                                id: id.clone(),
+                                blob: None,
+                                delete_marker: true,
+                                size: 0,
+                                etag: String::new(),
+                                modified_ms: store::now_ms(),
+                                meta: ObjectMeta::default(),
+                                tags: Vec::new(),
+                                checksum: None,
+                                parts: Vec::new(),
+                                part_checksums: Vec::new(),
+                                inline_at: None,
+                            };
+                            (
+                                vec![Record::Put {
+                                    key: key.to_owned(),
+                                    v: Box::new(v),
+                                    in_place: false,
+                                    data_follows: false,
+                                    data: None,
+                                }],
+                                Deleted {
+                                    version_id: Some(id),
+                                    delete_marker: true,
+                                    event: Some("ObjectRemoved:DeleteMarkerCreated"),
+                                },
+                            )
+                        }
                     },
-                ),
-            }
-        }
-        None => match versioning {
-            Versioning::Unversioned => {
-                if st.objects.contains_key(key) {
-                    (
-                        vec![Record::Del {
-                            key: key.to_owned(),
-                            id: "null".into(),
-                        }],
-                        Deleted {
-                            version_id: None,
-                            delete_marker: false,
-                            event: Some("ObjectRemoved:Delete"),
-                        },
-                    )
-                } else {
-                    (
-                        Vec::new(),
-                        Deleted {
-                            version_id: None,
-                            delete_marker: false,
-                            event: None,
-                        },
-                    )
-                }
-            }
-            Versioning::Enabled | Versioning::Suspended => {
-                let id = if versioning == Versioning::Enabled {
-                    store::new_id()
-                } else {
-                    "null".to_owned()
                 };
-                let v = Version {
-                    id: id.clone(),
-                    blob: None,
-                    delete_marker: true,
-                    size: 0,
-                    etag: String::new(),
-                    modified_ms: store::now_ms(),
-                    meta: ObjectMeta::default(),
-                    tags: Vec::new(),
-                    checksum: None,
-                    parts: Vec::new(),
-                    part_checksums: Vec::new(),
-                };
-                (
-                    vec![Record::Put {
-                        key: key.to_owned(),
-                        v: Box::new(v),
-                        in_place: false,
-                    }],
-                    Deleted {
-                        version_id: Some(id),
-                        delete_marker: true,
-                        event: Some("ObjectRemoved:DeleteMarkerCreated"),
-                    },
-                )
-            }
-        },
-    };
-    let freed = bucket.commit(&mut st, records).map_err(internal)?;
-    drop(st);
-    bucket.drop_blobs(&freed);
-    Ok(out)
+                Ok((records, out))
+            },
+        )
+        .map_err(internal)?
 }
 
 /// S3's `encoding-type=url`: everything but unreserved characters and `/` is escaped.
@@ -935,8 +947,9 @@ impl Service {
         &self,
         body: Option<StreamingBlob>,
         algorithm: Option<&str>,
+        inline_max: usize,
     ) -> S3Result<Received> {
-        body::receive(self.store.tmp_path(), body, algorithm).await
+        body::receive(self.store.tmp_path(), body, algorithm, inline_max).await
     }
 
     /// Adopts a received body and commits it as a new version of `obj.key`.
@@ -947,6 +960,11 @@ impl Service {
         obj: impl FnOnce(String) -> NewObject + Send + 'static,
     ) -> S3Result<(String, Versioning, i64)> {
         blocking(move || {
+            if let Some(data) = rec.data {
+                let mut o = obj(String::new());
+                o.data = Some(data);
+                return commit_object(&bucket, o);
+            }
             let blob = match bucket.adopt_blob(&rec.tmp) {
                 Ok(b) => b,
                 Err(e) => {
@@ -1392,7 +1410,9 @@ impl S3 for Service {
             input.checksum_sha1.as_ref(),
             input.checksum_sha256.as_ref(),
         );
-        let rec = self.receive_into(input.body, algo.as_deref()).await?;
+        let rec = self
+            .receive_into(input.body, algo.as_deref(), store::INLINE_MAX)
+            .await?;
         if let Some(len) = input.content_length {
             if u64::try_from(len).ok() != Some(rec.size) {
                 rec.discard();
@@ -1421,6 +1441,7 @@ impl S3 for Service {
             .store_received(Arc::clone(&bucket), rec, move |blob| NewObject {
                 key,
                 blob,
+                data: None,
                 size,
                 etag: e2,
                 meta,
@@ -1480,7 +1501,9 @@ impl S3 for Service {
             Some(t) => parse_tagging_header(t)?,
             None => Vec::new(),
         };
-        let rec = self.receive_into(input.body, None).await?;
+        let rec = self
+            .receive_into(input.body, None, store::INLINE_MAX)
+            .await?;
         if let Some((min, max)) = input.policy.as_ref().and_then(|p| p.content_length_range()) {
             if rec.size < min {
                 rec.discard();
@@ -1505,6 +1528,7 @@ impl S3 for Service {
             .store_received(Arc::clone(&bucket), rec, move |blob| NewObject {
                 key,
                 blob,
+                data: None,
                 size,
                 etag: e2,
                 meta,
@@ -1541,18 +1565,22 @@ impl S3 for Service {
         let input = req.input;
         let bucket = self.store.bucket(&input.bucket)?;
         // A concurrent overwrite may delete the blob between lookup and open: look again.
+        // An inline body is read through the journal handle taken under the same lock, which
+        // stays valid even if compaction replaces the journal meanwhile.
         let mut attempt = 0;
-        let (v, versioning, file) = loop {
-            let (v, versioning) = {
+        let (v, versioning, source) = loop {
+            let (v, versioning, inline) = {
                 let st = bucket.lock().map_err(internal)?;
-                (
-                    find_version(&st, &input.key, input.version_id.as_deref())?,
-                    st.config.versioning,
-                )
+                let v = find_version(&st, &input.key, input.version_id.as_deref())?;
+                let inline = store::Bucket::inline_handle(&st, &v);
+                (v, st.config.versioning, inline)
             };
+            if let Some(handle) = inline {
+                break (v, versioning, Err(handle));
+            }
             let path = bucket.blob_path(v.blob.as_deref().unwrap_or_default());
             match std::fs::File::open(&path) {
-                Ok(f) => break (v, versioning, f),
+                Ok(f) => break (v, versioning, Ok(f)),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound && attempt < 3 => attempt += 1,
                 Err(e) => return Err(internal(e)),
             }
@@ -1566,13 +1594,24 @@ impl S3 for Service {
         )?;
         let (start, len, content_range, parts_count) =
             read_window(&v, input.range.as_ref(), input.part_number)?;
-        let mut file = file;
-        if start > 0 {
-            use std::io::Seek;
-            file.seek(std::io::SeekFrom::Start(start))
-                .map_err(internal)?;
-        }
-        let stream = body::file_stream(file, len);
+        type BodyStream = std::pin::Pin<
+            Box<dyn futures::Stream<Item = std::io::Result<bytes::Bytes>> + Send + Sync>,
+        >;
+        let stream: BodyStream = match source {
+            Ok(mut file) => {
+                if start > 0 {
+                    use std::io::Seek;
+                    file.seek(std::io::SeekFrom::Start(start))
+                        .map_err(internal)?;
+                }
+                Box::pin(body::file_stream(file, len))
+            }
+            Err((journal, at)) => {
+                // Small (<= INLINE_MAX) and in the page cache: read it here.
+                let bytes = store::read_at(&journal, at + start, len).map_err(internal)?;
+                Box::pin(futures::stream::once(async move { Ok(bytes) }))
+            }
+        };
         let c = response_checksum(
             &v,
             input.part_number,
@@ -1992,13 +2031,23 @@ impl S3 for Service {
         let key = input.key.clone();
         let etag = src.etag.clone();
         let src2 = src.clone();
+        let src_key_for_copy = src_key.clone();
         let (id, versioning, modified) = blocking(move || {
-            let blob = db.link_blob(&sb, &src_blob).map_err(internal)?;
+            // Inline bodies are copied as bytes; blob bodies as a hard link.
+            let (blob, data) = if src2.inline_at.is_some() {
+                (
+                    String::new(),
+                    Some(read_inline_version(&sb, &src_key_for_copy, &src2.id)?),
+                )
+            } else {
+                (db.link_blob(&sb, &src_blob).map_err(internal)?, None)
+            };
             commit_object(
                 &db,
                 NewObject {
                     key,
                     blob,
+                    data,
                     size: src2.size,
                     etag: src2.etag,
                     meta,
@@ -2118,6 +2167,8 @@ impl S3 for Service {
                             key,
                             v: Box::new(v),
                             in_place: true,
+                            data_follows: false,
+                            data: None,
                         }],
                     )
                     .map_err(internal)?;
@@ -2514,7 +2565,8 @@ impl S3 for Service {
             input.checksum_sha256.as_ref(),
         );
         let algo = algo.or(upload_algo);
-        let rec = self.receive_into(input.body, algo.as_deref()).await?;
+        // Parts are always files: completion concatenates them.
+        let rec = self.receive_into(input.body, algo.as_deref(), 0).await?;
         if let Some(len) = input.content_length {
             if u64::try_from(len).ok() != Some(rec.size) {
                 rec.discard();
@@ -2604,8 +2656,27 @@ impl S3 for Service {
         let tmp = self.store.tmp_path();
         let upload_id = input.upload_id.clone();
         let b2 = Arc::clone(&bucket);
+        let (sb, inline_src) = (
+            Arc::clone(&src_bucket),
+            src.inline_at.map(|_| (skey.clone(), src.id.clone())),
+        );
         let (etag, modified) = blocking(move || {
-            let (md5, n) = body::copy_range(&src_path, offset, len, &tmp).map_err(internal)?;
+            let (md5, n) = match inline_src {
+                Some((k, id)) => {
+                    // A part is always a file: write the inline source's range into one.
+                    let data = read_inline_version(&sb, &k, &id)?;
+                    let range = usize::try_from(offset).map_err(internal)?
+                        ..usize::try_from(offset + len).map_err(internal)?;
+                    let slice = data.get(range).ok_or_else(|| {
+                        s3_error!(InvalidRange, "The requested range is not satisfiable")
+                    })?;
+                    let mut f = std::fs::File::create(&tmp).map_err(internal)?;
+                    std::io::Write::write_all(&mut f, slice).map_err(internal)?;
+                    f.sync_all().map_err(internal)?;
+                    (Md5::digest(slice).into(), len)
+                }
+                None => body::copy_range(&src_path, offset, len, &tmp).map_err(internal)?,
+            };
             let blob = b2.adopt_blob(&tmp).map_err(internal)?;
             let etag = hex::encode(md5);
             let modified = store::now_ms();
@@ -2806,6 +2877,7 @@ impl S3 for Service {
                 NewObject {
                     key: key.clone(),
                     blob,
+                    data: None,
                     size,
                     etag: e2.clone(),
                     meta: up.meta.clone(),
@@ -3134,6 +3206,18 @@ fn part_number(n: i32) -> S3Result<u32> {
         })
 }
 
+/// The body of one inline version, looked up again under the lock (compaction may have
+/// moved it since the caller looked).
+fn read_inline_version(bucket: &store::Bucket, key: &str, id: &str) -> S3Result<bytes::Bytes> {
+    let st = bucket.lock().map_err(internal)?;
+    let v = st
+        .objects
+        .get(key)
+        .and_then(|vs| vs.iter().find(|v| v.id == id))
+        .ok_or_else(no_such_key)?;
+    bucket.read_inline(&st, v).map_err(internal)
+}
+
 fn add_part(bucket: &store::Bucket, upload_id: &str, part: u32, info: PartInfo) -> S3Result<()> {
     let mut st = bucket.lock().map_err(internal)?;
     let Some(up) = st.uploads.get_mut(upload_id) else {
@@ -3191,6 +3275,8 @@ fn set_tags(
                 key: key.to_owned(),
                 v: Box::new(v),
                 in_place: true,
+                data_follows: false,
+                data: None,
             }],
         )
         .map_err(internal)?;

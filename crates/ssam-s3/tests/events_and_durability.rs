@@ -129,10 +129,16 @@ while True:
         .env("AWS_DEFAULT_REGION", "us-east-1")
         .spawn()
         .unwrap();
-    // Let it write for a while, then kill -9 mid-stream.
+    // Let it write at least 50 objects (however busy the machine), then kill -9 mid-stream.
     let start = Instant::now();
-    while start.elapsed() < Duration::from_secs(3) {
-        std::thread::sleep(Duration::from_millis(100));
+    while start.elapsed() < Duration::from_secs(120) {
+        std::thread::sleep(Duration::from_millis(50));
+        let acked_so_far = std::fs::read_to_string(&acked)
+            .map(|t| t.lines().count())
+            .unwrap_or(0);
+        if acked_so_far >= 50 {
+            break;
+        }
     }
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap()),
