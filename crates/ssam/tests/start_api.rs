@@ -153,6 +153,27 @@ fn mounts_like_sam_and_serves_with_and_without_stage() {
 }
 
 #[test]
+fn mounting_lines_snapshot() {
+    let s = StartApi::start(&fixtures().join("rest.yaml"), &[]);
+    let lines: Vec<String> = s
+        .lines()
+        .into_iter()
+        .filter(|l| l.starts_with("Mounting") || l.starts_with("Routes of"))
+        .map(|l| l.replace(&s.base, "http://127.0.0.1:PORT"))
+        .collect();
+    insta::assert_snapshot!(lines.join("\n"), @r"
+    Mounting Echo at http://127.0.0.1:PORT/items/{id} [GET, OPTIONS]
+    Mounting Echo at http://127.0.0.1:PORT/proxy/{proxy+} [DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT]
+    Mounting ExtraKey at http://127.0.0.1:PORT/extra [GET, OPTIONS]
+    Mounting MultiValue at http://127.0.0.1:PORT/multi [GET, OPTIONS]
+    Mounting Fail at http://127.0.0.1:PORT/fail [GET, OPTIONS]
+    Mounting Binary at http://127.0.0.1:PORT/binary [OPTIONS, POST]
+    Mounting Sleep at http://127.0.0.1:PORT/sleep [GET, OPTIONS]
+    Routes of RestApi are also served under /Prod, as its deployed URL has them.
+    ");
+}
+
+#[test]
 fn rest_api_unknown_route_is_403() {
     let s = StartApi::start(&fixtures().join("rest.yaml"), &[]);
     assert_eq!(
