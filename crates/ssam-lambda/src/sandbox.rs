@@ -216,6 +216,10 @@ const PASS_THROUGH: &[&str] = &[
     "AWS_ACCESS_KEY_ID",
     "AWS_SECRET_ACCESS_KEY",
     "AWS_SESSION_TOKEN",
+    // Without explicit keys, SDKs in the function resolve the developer's profile.
+    "AWS_PROFILE",
+    "AWS_CONFIG_FILE",
+    "AWS_SHARED_CREDENTIALS_FILE",
 ];
 
 /// The execution environment's variables, in Lambda's order of precedence: reserved

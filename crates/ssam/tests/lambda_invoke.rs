@@ -86,7 +86,7 @@ fn which_function_must_be_said_when_there_are_several() {
     let out = ssam().output().unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("defines 7 functions"), "{err}");
+    assert!(err.contains("defines 8 functions"), "{err}");
     let out = ssam().arg("Nope").output().unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
