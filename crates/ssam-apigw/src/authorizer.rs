@@ -384,7 +384,10 @@ pub async fn authorize(
         Principal::Str(s) => s,
         Principal::Num(n) => n.to_string(),
     });
-    let value = if v2 {
+    // The route's payload format decides where the context goes: 2.0 events nest it under
+    // `authorizer.lambda`; 1.0 events (REST, HTTP API 1.0) put it beside `principalId`.
+    let route_v2 = !rest && m.route.payload == crate::routes::PayloadVersion::V2;
+    let value = if route_v2 {
         let mut lambda = serde_json::Map::new();
         for (k, v) in context {
             lambda.insert(k, v);
