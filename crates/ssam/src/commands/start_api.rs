@@ -190,26 +190,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         eprintln!(" * Running on http://{local}/ (Press CTRL+C to quit)");
         let on_signal = Arc::clone(&gateway);
         ssam_apigw::serve(Arc::clone(&gateway), listener, async move {
-            shutdown_signal().await;
+            super::common::shutdown_signal().await;
             on_signal.functions.shutdown().await;
         })
         .await;
         Ok(ExitCode::SUCCESS)
     })
-}
-
-async fn shutdown_signal() {
-    use tokio::signal::unix::{signal, SignalKind};
-    let term = async {
-        match signal(SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term => {}
-    }
 }
