@@ -59,6 +59,8 @@ pub(crate) struct Instance {
     pub last_used: Instant,
     /// The last peak-RSS reading and when it was taken.
     peak_rss: Option<(Instant, u64)>,
+    /// The pool generation the instance was started in (see `LambdaService::recycle`).
+    pub generation: u64,
     _slot: SlotGuard,
 }
 
@@ -113,6 +115,7 @@ impl Instance {
             init_duration: None,
             last_used: Instant::now(),
             peak_rss: None,
+            generation: 0,
             _slot: slot,
         };
         let mut init = api.init;

@@ -108,6 +108,8 @@ struct Pool {
     launch: Mutex<Option<Arc<Launch>>>,
     /// Process ids of live sandboxes, so shutdown can reach busy ones too.
     pids: Mutex<HashSet<u32>>,
+    /// Bumped by [`LambdaService::recycle`]: instances started before are not reused.
+    generation: std::sync::atomic::AtomicU64,
 }
 
 enum Lease {
@@ -126,7 +128,12 @@ impl Pool {
             let inst = self.lock_idle().pop();
             match inst {
                 // An instance that died while idle is dropped here, freeing its slot.
-                Some(inst) if inst.sandbox.exited() => continue,
+                Some(inst)
+                    if inst.sandbox.exited()
+                        || inst.generation != self.generation.load(Ordering::Relaxed) =>
+                {
+                    continue
+                }
                 Some(inst) => return Some(Lease::Warm(inst)),
                 None => break,
             }
@@ -164,7 +171,7 @@ impl Pool {
     }
 
     fn release(&self, mut inst: Instance) {
-        if inst.sandbox.exited() {
+        if inst.sandbox.exited() || inst.generation != self.generation.load(Ordering::Relaxed) {
             return;
         }
         inst.last_used = Instant::now();
@@ -229,6 +236,7 @@ impl LambdaService {
                     freed: Notify::new(),
                     launch: Mutex::new(None),
                     pids: Mutex::new(HashSet::new()),
+                    generation: std::sync::atomic::AtomicU64::new(0),
                 })
             })
             .collect();
@@ -429,6 +437,18 @@ impl LambdaService {
         }
     }
 
+    /// Stops using the function's current instances: idle ones are killed now, busy ones when
+    /// their invocation ends, so the next invocation starts with the code as it is now (hot
+    /// reload). The runtime choice is worked out again too.
+    pub fn recycle(&self, name_or_arn: &str) -> Result<(), InvokeError> {
+        let pool = self.pool(name_or_arn)?;
+        pool.generation.fetch_add(1, Ordering::Relaxed);
+        *pool.launch.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        let idle: Vec<Instance> = std::mem::take(&mut *pool.lock_idle());
+        drop(idle);
+        Ok(())
+    }
+
     /// Kills every sandbox (idle and busy) and refuses new invocations.
     pub async fn shutdown(&self) {
         self.kill_all();
@@ -506,7 +526,8 @@ impl LambdaService {
             self.options.log_prefix,
             self.listener.clone(),
         );
-        let inst = Instance::start(
+        let generation = pool.generation.load(Ordering::Relaxed);
+        let mut inst = Instance::start(
             &pool.spec,
             &launch,
             &self.options.extra_env,
@@ -516,6 +537,7 @@ impl LambdaService {
             request_id,
         )
         .await?;
+        inst.generation = generation;
         let pid = inst.sandbox.pid;
         pool.pids
             .lock()

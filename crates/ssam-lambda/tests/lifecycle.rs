@@ -227,3 +227,25 @@ async fn layers_are_on_the_python_path_and_path() {
     assert_eq!(v["tool"], "tool-from-layer");
     svc.shutdown().await;
 }
+
+#[tokio::test]
+async fn recycle_starts_fresh_instances() {
+    let svc = service(vec![python_fn("Rec", "app.pid")]);
+    let a = svc
+        .invoke(InvokeRequest::new("Rec", "{}"))
+        .await
+        .expect("invoke");
+    let b = svc
+        .invoke(InvokeRequest::new("Rec", "{}"))
+        .await
+        .expect("invoke");
+    assert_eq!(a.payload, b.payload, "warm: same process");
+    svc.recycle("Rec").expect("recycle");
+    let c = svc
+        .invoke(InvokeRequest::new("Rec", "{}"))
+        .await
+        .expect("invoke");
+    assert_ne!(a.payload, c.payload, "a new process after recycle");
+    assert!(c.init_duration.is_some());
+    svc.shutdown().await;
+}

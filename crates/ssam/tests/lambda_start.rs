@@ -26,9 +26,13 @@ impl Drop for Server {
 }
 
 fn start(extra: &[&str]) -> Server {
+    start_with(&fixture().join("template.yaml"), extra)
+}
+
+fn start_with(template: &std::path::Path, extra: &[&str]) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_ssam"))
         .args(["local", "start-lambda", "-t"])
-        .arg(fixture().join("template.yaml"))
+        .arg(template)
         .args(["--port", "0", "--env-vars"])
         .arg(fixture().join("env.json"))
         .args(extra)
@@ -340,4 +344,49 @@ print(json.dumps({"elapsed": time.time() - t, "results": results}))
         elapsed < 2.5,
         "16 x 1 s handlers took {elapsed:.2} s: they ran one after another"
     );
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+#[test]
+fn code_changes_are_picked_up_without_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&fixture(), dir.path());
+    let server = start_with(&dir.path().join("template.yaml"), &[]);
+    let script = r#"
+r = lam.invoke(FunctionName="NodeFunction", Payload=b"{}")
+print(json.dumps(json.loads(r["Payload"].read())))
+"#;
+    assert_eq!(boto3(&server, script)["from"], "node");
+    let app = dir.path().join("node/app.js");
+    let code = std::fs::read_to_string(&app).unwrap();
+    std::fs::write(&app, code.replace(r#"from: "node""#, r#"from: "edited""#)).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let v = boto3(&server, script);
+        if v["from"] == "edited" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the edit was never picked up: {v}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(server
+        .log
+        .lock()
+        .unwrap()
+        .contains("Reloading NodeFunction: app.js changed"));
 }
