@@ -14,6 +14,8 @@ struct Ssam {
     log: Arc<Mutex<Vec<String>>>,
     s3_url: String,
     lambda_url: String,
+    /// The API Gateway emulator, when the template has routes.
+    api_url: Option<String>,
 }
 
 impl Ssam {
@@ -62,12 +64,17 @@ impl Ssam {
                             .to_string()
                     };
                     let (s3_url, lambda_url) = (url("S3 "), url("Lambda "));
+                    let api_url = lines
+                        .iter()
+                        .find_map(|l| l.strip_prefix("API "))
+                        .map(|u| u.trim().to_string());
                     drop(lines);
                     return Ssam {
                         child,
                         log,
                         s3_url,
                         lambda_url,
+                        api_url,
                     };
                 }
             }
@@ -213,6 +220,67 @@ else:
     for pid in pids {
         assert!(!alive(pid), "process {pid} outlived ssam");
     }
+}
+
+/// The seed's whole story with real clients: `GET /upload/url` hands out a presigned URL,
+/// `curl --upload-file` sends a 7 MB video straight to S3 (too big for a Lambda payload),
+/// and the S3 event runs ThumbnailGenerator, whose thumbnail appears in the bucket.
+#[test]
+fn seed_flow_presigned_upload_runs_the_thumbnail_function() {
+    let ssam = Ssam::start(&examples().join("thumbnail/template-native.yaml"));
+    let api = ssam.api_url.clone().expect("the template has an HTTP API");
+    let out = Command::new("curl")
+        .args(["-s", "-f", &format!("{api}/upload/url?key=clip.mp4")])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "GET /upload/url failed: {out:?}");
+    let body: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let url = body["uploadUrl"].as_str().unwrap().to_string();
+    assert!(
+        url.starts_with(&ssam.s3_url),
+        "the presigned URL points at the local S3: {url}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let video = dir.path().join("clip.mp4");
+    std::fs::write(&video, vec![42u8; 7 * 1024 * 1024]).unwrap();
+    let put = Command::new("curl")
+        .args([
+            "-s",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "--upload-file",
+        ])
+        .arg(&video)
+        .arg(&url)
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&put.stdout), "200");
+    let out = ssam.python(
+        r#"
+import os, time, boto3
+s3 = boto3.client("s3", endpoint_url=os.environ["S3_URL"])
+assert s3.head_object(Bucket="help-me-sam", Key="clip.mp4")["ContentLength"] == 7 * 1024 * 1024
+deadline = time.time() + 90
+while time.time() < deadline:
+    try:
+        print(s3.get_object(Bucket="help-me-sam", Key="thumbnails/clip.png")["Body"].read()[:4].hex())
+        break
+    except s3.exceptions.NoSuchKey:
+        time.sleep(0.05)
+else:
+    raise SystemExit("no thumbnail")
+"#,
+    );
+    assert_eq!(out.trim(), "89504e47");
+    let log = ssam.stop();
+    assert!(
+        log.iter()
+            .any(|l| l.contains("Mounting VideoUploader at http://")
+                && l.ends_with("/upload/url [GET, OPTIONS]")),
+        "{log:?}"
+    );
 }
 
 /// The S3 event a function receives has AWS's shape, field by field, with filters and event

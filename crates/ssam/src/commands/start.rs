@@ -1,5 +1,5 @@
-//! `ssam local start`: S3, the Lambda Invoke API and S3 event wiring in one process, one
-//! console. Functions get `AWS_ENDPOINT_URL*` pointing at the local services and test
+//! `ssam local start`: API Gateway, the Lambda Invoke API, S3 and S3 event wiring in one
+//! process, one console. Functions get `AWS_ENDPOINT_URL*` pointing at the local services and test
 //! credentials, so unmodified handler code (`boto3.client("s3")`) talks to ssam.
 
 use std::net::{IpAddr, SocketAddr};
@@ -115,7 +115,34 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         ] {
             options.extra_env.insert(k.to_string(), v.to_string());
         }
-        let lambda = LambdaService::new(mapped.specs, options);
+        let lambda = LambdaService::new(mapped.specs.clone(), options.clone());
+
+        // The API Gateway emulator, when the template has routes.
+        let api = if app.routes.is_empty() {
+            None
+        } else {
+            let api_addr = SocketAddr::new(args.host, args.port);
+            let api_listener = tokio::net::TcpListener::bind(api_addr)
+                .await
+                .with_context(|| format!("cannot listen on {api_addr} for the API\n  hint: pick another port with --port"))?;
+            let api_local = api_listener.local_addr()?;
+            let mut warnings = Vec::new();
+            let gateway = ssam_apigw::Gateway::new(
+                &app,
+                mapped.specs.clone(),
+                mapped.skipped.clone(),
+                options.clone(),
+                ssam_apigw::GatewayOptions {
+                    log_requests: true,
+                    ..Default::default()
+                },
+                &mut warnings,
+            );
+            for w in &warnings {
+                eprintln!("warning: {w}");
+            }
+            Some((gateway, api_listener, api_local))
+        };
 
         let bindings = Bindings::from_app(&app);
         let dispatcher = Dispatcher::new(bindings.clone(), lambda.clone(), app.region.clone());
@@ -135,11 +162,28 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 .await;
         });
 
+        let (api_stop_tx, api_stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let api_server = api.map(|(gateway, listener, local)| {
+            for m in gateway.mounts() {
+                eprintln!("Mounting {} at http://{local}{} [{}]", m.function, m.path, m.methods.join(", "));
+            }
+            eprintln!("API http://{local}");
+            let gw = gateway.clone();
+            let server = tokio::spawn(ssam_apigw::serve(gateway, listener, async move {
+                let _ = api_stop_rx.await;
+            }));
+            (gw, server)
+        });
         print_console(&app, &s3_url, &lambda_url, &bindings, &lambda);
         shutdown_signal().await;
-        eprintln!("stopping: functions, Lambda Invoke API, S3");
+        eprintln!("stopping: functions, API, Lambda Invoke API, S3");
         // Sandboxes first, so in-flight invocations end now rather than at their timeout.
         lambda.shutdown().await;
+        if let Some((gateway, server)) = api_server {
+            gateway.functions.shutdown().await;
+            let _ = api_stop_tx.send(());
+            let _ = server.await;
+        }
         let _ = stop_tx.send(());
         let _ = server.await;
         s3.shutdown().await;
