@@ -249,3 +249,93 @@ async fn recycle_starts_fresh_instances() {
     assert!(c.init_duration.is_some());
     svc.shutdown().await;
 }
+
+fn gone(pid: i64) -> bool {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status.is_empty() || status.contains("zombie")
+}
+
+#[tokio::test]
+async fn killing_a_sandbox_kills_what_the_function_spawned() {
+    let mut spec = python_fn("Spawner", "app.spawn_child");
+    spec.timeout = Duration::from_secs(2);
+    let svc = service(vec![spec]);
+    let resp = svc
+        .invoke(InvokeRequest::new("Spawner", "{}"))
+        .await
+        .expect("invoke");
+    let child = json(&resp.payload).as_i64().expect("child pid");
+    assert!(
+        !gone(child),
+        "the function's child runs while the instance is warm"
+    );
+    svc.shutdown().await;
+    let until = Instant::now() + Duration::from_secs(3);
+    while !gone(child) && Instant::now() < until {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(gone(child), "orphan left behind: {child}");
+}
+
+#[tokio::test]
+async fn init_that_never_asks_for_work_times_out() {
+    let opts = ServiceOptions {
+        init_timeout: Duration::from_millis(500),
+        ..options()
+    };
+    let (svc, lines) = with_lines(
+        vec![ssam_lambda::FunctionSpec::new(
+            "Hang",
+            "provided.al2023",
+            "x",
+            fixture("provided_hang"),
+        )],
+        opts,
+    );
+    let t = Instant::now();
+    let resp = svc
+        .invoke(InvokeRequest::new("Hang", "{}"))
+        .await
+        .expect("invoke");
+    assert!(t.elapsed() < Duration::from_secs(3));
+    assert_eq!(resp.failure, Some(ssam_lambda::FailureKind::Init));
+    assert_eq!(json(&resp.payload)["errorType"], "Sandbox.Timedout");
+    let child: i64 = lines
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .find_map(|l| {
+            l.strip_prefix("Hang: child ")
+                .and_then(|p| p.trim().parse().ok())
+        })
+        .expect("the bootstrap printed its child");
+    let until = Instant::now() + Duration::from_secs(3);
+    while !gone(child) && Instant::now() < until {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(gone(child), "the hung bootstrap's child survived");
+    svc.shutdown().await;
+}
+
+#[tokio::test]
+async fn node_es_modules() {
+    let svc = service(vec![ssam_lambda::FunctionSpec::new(
+        "Esm",
+        "nodejs20.x",
+        "app.handler",
+        fixture("node_esm"),
+    )]);
+    let resp = svc
+        .invoke(InvokeRequest::new("Esm", "{}"))
+        .await
+        .expect("invoke");
+    assert_eq!(
+        resp.function_error,
+        None,
+        "{}",
+        String::from_utf8_lossy(&resp.payload)
+    );
+    assert_eq!(json(&resp.payload)["esm"], true);
+    svc.shutdown().await;
+}
