@@ -253,3 +253,21 @@ fn warm_containers_eager_starts_functions_before_the_first_request() {
     );
     assert_eq!(s.body("/v"), (200, "warm".to_string()));
 }
+
+// SAM users keep start-api's flags in samconfig.toml; a flag on the command line wins.
+#[test]
+fn samconfig_flags_apply() {
+    let dir = tempfile::tempdir().unwrap();
+    write_app(dir.path(), "cfg", false);
+    std::fs::create_dir_all(dir.path().join("web")).unwrap();
+    std::fs::write(dir.path().join("web/hello.txt"), "from samconfig").unwrap();
+    std::fs::write(
+        dir.path().join("samconfig.toml"),
+        "version = 0.1\n[default.local_start_api.parameters]\nstatic_dir = \"web\"\nport = 1\nwarm_containers = \"EAGER\"\n",
+    )
+    .unwrap();
+    // --port 0 (from StartApi) wins over the samconfig's port 1.
+    let s = StartApi::start(&dir.path().join("template.yaml"), &[]);
+    assert_eq!(s.body("/hello.txt"), (200, "from samconfig".to_string()));
+    assert_eq!(s.body("/v"), (200, "cfg".to_string()));
+}

@@ -27,26 +27,22 @@ pub struct Args {
     #[command(flatten)]
     pub template: super::common::TemplateArgs,
 
-    /// Address to listen on.
-    #[arg(long = "host", default_value = "127.0.0.1")]
-    pub host: String,
+    /// Address to listen on [default: 127.0.0.1].
+    #[arg(long = "host")]
+    pub host: Option<String>,
 
-    /// Port to listen on (0 picks a free one and prints it).
-    #[arg(short = 'p', long = "port", default_value_t = 3000)]
-    pub port: u16,
+    /// Port to listen on; 0 picks a free one and prints it [default: 3000].
+    #[arg(short = 'p', long = "port")]
+    pub port: Option<u16>,
 
     /// Environment variables as SAM's JSON: `{"Parameters": {...}, "FunctionId": {...}}`.
     #[arg(short = 'n', long = "env-vars", value_name = "PATH")]
     pub env_vars: Option<PathBuf>,
 
-    /// Directory of static files served at the root (relative to the template's directory).
-    #[arg(
-        short = 's',
-        long = "static-dir",
-        default_value = "public",
-        value_name = "DIR"
-    )]
-    pub static_dir: PathBuf,
+    /// Directory of static files served at the root, relative to the template's directory
+    /// [default: public].
+    #[arg(short = 's', long = "static-dir", value_name = "DIR")]
+    pub static_dir: Option<PathBuf>,
 
     /// When to start function instances (instances always stay warm between requests).
     #[arg(long = "warm-containers", value_enum, ignore_case = true)]
@@ -63,6 +59,62 @@ pub struct Args {
     /// Stop instances idle for this many seconds (0 keeps them until ssam stops).
     #[arg(long = "idle-timeout", default_value_t = 600, value_name = "SECONDS")]
     pub idle_timeout: u64,
+}
+
+/// The flags SAM users keep in samconfig.toml (`[<env>.global.parameters]`, then
+/// `[<env>.local_start_api.parameters]`); a flag on the command line wins.
+#[derive(Default, serde::Deserialize)]
+struct Samconfig {
+    port: Option<u16>,
+    host: Option<String>,
+    warm_containers: Option<String>,
+    env_vars: Option<PathBuf>,
+    static_dir: Option<PathBuf>,
+    disable_authorizer: Option<bool>,
+}
+
+impl Samconfig {
+    fn read(args: &super::common::TemplateArgs) -> anyhow::Result<Self> {
+        let template = args.template_path()?;
+        let path = match &args.config_file {
+            Some(c) => c.clone(),
+            None => template
+                .parent()
+                .map(|d| d.join("samconfig.toml"))
+                .unwrap_or_else(|| PathBuf::from("samconfig.toml")),
+        };
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
+            Err(e) => anyhow::bail!("cannot read {}: {e}", path.display()),
+        };
+        let doc: toml::Table = text
+            .parse()
+            .map_err(|e| anyhow::anyhow!("invalid TOML in {}: {e}", path.display()))?;
+        let mut out = Self::default();
+        let Some(env) = doc.get(&args.config_env).and_then(|v| v.as_table()) else {
+            return Ok(out);
+        };
+        for section in ["global", "local_start_api"] {
+            let Some(params) = env.get(section).and_then(|s| s.get("parameters")) else {
+                continue;
+            };
+            let s: Samconfig = params.clone().try_into().map_err(|e| {
+                anyhow::anyhow!(
+                    "{}: [{}.{section}.parameters]: {e}",
+                    path.display(),
+                    args.config_env
+                )
+            })?;
+            out.port = s.port.or(out.port);
+            out.host = s.host.or(out.host);
+            out.warm_containers = s.warm_containers.or(out.warm_containers);
+            out.env_vars = s.env_vars.or(out.env_vars);
+            out.static_dir = s.static_dir.or(out.static_dir);
+            out.disable_authorizer = s.disable_authorizer.or(out.disable_authorizer);
+        }
+        Ok(out)
+    }
 }
 
 /// Loads the template and maps its functions, printing what cannot run.
@@ -84,7 +136,31 @@ fn load(
     })
 }
 
-pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+pub fn run(mut args: Args) -> anyhow::Result<ExitCode> {
+    let samconfig = Samconfig::read(&args.template)?;
+    let port = args.port.or(samconfig.port).unwrap_or(3000);
+    let host = args
+        .host
+        .clone()
+        .or(samconfig.host)
+        .unwrap_or_else(|| "127.0.0.1".to_string());
+    args.env_vars = args.env_vars.or(samconfig.env_vars);
+    if args.warm_containers.is_none() {
+        args.warm_containers = match samconfig.warm_containers.as_deref() {
+            Some(w) if w.eq_ignore_ascii_case("EAGER") => Some(WarmContainers::Eager),
+            Some(w) if w.eq_ignore_ascii_case("LAZY") => Some(WarmContainers::Lazy),
+            Some(w) => {
+                anyhow::bail!("samconfig.toml: warm_containers = {w:?}: expected EAGER or LAZY")
+            }
+            None => None,
+        };
+    }
+    let disable_authorizer = args.disable_authorizer || samconfig.disable_authorizer == Some(true);
+    let static_dir_arg = args
+        .static_dir
+        .clone()
+        .or(samconfig.static_dir)
+        .unwrap_or_else(|| PathBuf::from("public"));
     let env_vars = match &args.env_vars {
         Some(p) => Some(EnvVarsFile::read(p).map_err(anyhow::Error::msg)?),
         None => None,
@@ -110,15 +186,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             first.app.template_path.display()
         );
     }
-    let static_dir = if args.static_dir.is_absolute() {
-        args.static_dir.clone()
+    let static_dir = if static_dir_arg.is_absolute() {
+        static_dir_arg
     } else {
-        first.app.base_dir.join(&args.static_dir)
+        first.app.base_dir.join(&static_dir_arg)
     };
     let options = GatewayOptions {
         integration_timeout: None,
         static_dir: static_dir.is_dir().then_some(static_dir),
-        disable_authorizer: args.disable_authorizer,
+        disable_authorizer,
         log_requests: true,
         ..GatewayOptions::default()
     };
@@ -127,17 +203,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             .then(|| std::time::Duration::from_secs(args.idle_timeout)),
         ..ServiceOptions::default()
     };
-    let addr: SocketAddr = format!("{}:{}", args.host, args.port)
+    let addr: SocketAddr = format!("{host}:{port}")
         .parse()
         .or_else(|_| {
             use std::net::ToSocketAddrs as _;
-            (args.host.as_str(), args.port)
+            (host.as_str(), port)
                 .to_socket_addrs()
                 .ok()
                 .and_then(|mut a| a.next())
                 .ok_or(())
         })
-        .map_err(|()| anyhow::anyhow!("cannot listen on {}:{}", args.host, args.port))?;
+        .map_err(|()| anyhow::anyhow!("cannot listen on {host}:{port}"))?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
