@@ -3,8 +3,10 @@
 //! The spec is AWS's "Using the Lambda runtime API for custom runtimes". Invocations arrive
 //! through a channel from the instance's owner and leave through `/next`; the runtime's
 //! answer (`/response`, `/error`, or a streamed response) goes back on the invocation's
-//! oneshot. Runtime clients are strict (see docs/ANCHORS): `/next` answers 200 while the
-//! runtime is healthy, posts answer exactly 202, and the deadline is epoch milliseconds.
+//! oneshot. Runtime clients are strict: awslambdaric dies on a non-2xx `/next` and exits on a
+//! non-2xx post, aws-lambda-go wants exactly 200 and 202, `lambda_runtime` panics without
+//! the deadline header. So `/next` answers 200 while the runtime is healthy, posts answer
+//! exactly 202, and the deadline is epoch milliseconds.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
