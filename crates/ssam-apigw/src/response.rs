@@ -180,9 +180,28 @@ fn headers_of(
     out
 }
 
+/// What kind of JSON value a payload holds, for messages.
+fn json_kind(payload: &[u8]) -> &'static str {
+    match payload.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'{') => "an object",
+        Some(b'[') => "an array",
+        Some(b'"') => "a string",
+        Some(b'n') => "null",
+        Some(b't' | b'f') => "a boolean",
+        Some(b'-' | b'0'..=b'9') => "a number",
+        _ => "not JSON",
+    }
+}
+
 fn map_v1(payload: &[u8], strict: bool) -> Result<Mapped, String> {
+    let kind = json_kind(payload);
+    if kind != "an object" {
+        return Err(format!(
+            "payload format 1.0 needs an object with statusCode and a string body; the function returned {kind}"
+        ));
+    }
     let r: V1Response = serde_json::from_slice(payload)
-        .map_err(|e| format!("the response is not a proxy response object: {e}"))?;
+        .map_err(|e| format!("the response is not a proxy response: {e}"))?;
     if strict {
         if let Some(k) = r.extra.keys().next() {
             return Err(format!(
