@@ -3,9 +3,9 @@
 //! `x-api-key`, `Content-Type` stays `Content-Type`). This reader sits between the socket
 //! and hyper and notes each header name of each request head it sees pass by.
 //!
-//! It follows request boundaries with `Content-Length`; a chunked body makes it stop noting
-//! for the rest of the connection (names then fall back to title case), since a body could
-//! otherwise be mistaken for headers.
+//! It follows request boundaries (`Content-Length`, chunked bodies and their trailers) so a
+//! body is never mistaken for headers; if it loses track (a malformed chunk size) it stops
+//! noting for the rest of the connection and names fall back to title case.
 
 use std::collections::HashMap;
 use std::pin::Pin;
@@ -31,8 +31,22 @@ enum State {
     },
     /// Skipping this many body bytes.
     Body(usize),
-    /// Lost track (chunked body): note nothing more.
+    /// A chunked body: reading a chunk-size line.
+    ChunkSize,
+    /// A chunked body: skipping chunk data plus its CRLF.
+    ChunkData(usize),
+    /// A chunked body: reading trailer lines until the blank one.
+    Trailers,
+    /// Lost track (a malformed chunk size): note nothing more.
     Lost,
+}
+
+fn head() -> State {
+    State::Head {
+        first: true,
+        content_length: 0,
+        chunked: false,
+    }
 }
 
 /// An `AsyncRead + AsyncWrite` that notes header spellings while passing bytes through.
@@ -67,19 +81,18 @@ impl<S> Sniff<S> {
         while !bytes.is_empty() {
             match &mut self.state {
                 State::Lost => return,
-                State::Body(n) => {
+                State::Body(n) | State::ChunkData(n) => {
                     let skip = (*n).min(bytes.len());
                     *n -= skip;
                     bytes = &bytes[skip..];
                     if *n == 0 {
-                        self.state = State::Head {
-                            first: true,
-                            content_length: 0,
-                            chunked: false,
+                        self.state = match self.state {
+                            State::ChunkData(_) => State::ChunkSize,
+                            _ => head(),
                         };
                     }
                 }
-                State::Head { .. } => {
+                State::Head { .. } | State::ChunkSize | State::Trailers => {
                     let (chunk, rest, complete) = match bytes.iter().position(|b| *b == b'\n') {
                         Some(i) => (&bytes[..i], &bytes[i + 1..], true),
                         None => (bytes, &bytes[bytes.len()..], false),
@@ -105,6 +118,28 @@ impl<S> Sniff<S> {
 
     fn on_line(&mut self, line: &[u8]) {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
+        match self.state {
+            State::ChunkSize => {
+                let size = std::str::from_utf8(line)
+                    .ok()
+                    .and_then(|l| l.split(';').next())
+                    .and_then(|h| usize::from_str_radix(h.trim(), 16).ok());
+                self.state = match size {
+                    Some(0) => State::Trailers,
+                    // The data, then the CRLF that ends it.
+                    Some(n) => State::ChunkData(n.saturating_add(2)),
+                    None => State::Lost,
+                };
+                return;
+            }
+            State::Trailers => {
+                if line.is_empty() {
+                    self.state = head();
+                }
+                return;
+            }
+            _ => {}
+        }
         let State::Head {
             first,
             content_length,
@@ -119,15 +154,11 @@ impl<S> Sniff<S> {
                 return;
             }
             self.state = if *chunked {
-                State::Lost
+                State::ChunkSize
             } else if *content_length > 0 {
                 State::Body(*content_length)
             } else {
-                State::Head {
-                    first: true,
-                    content_length: 0,
-                    chunked: false,
-                }
+                head()
             };
             return;
         }
@@ -229,10 +260,21 @@ mod tests {
     }
 
     #[test]
-    fn chunked_bodies_stop_the_noting() {
+    fn chunked_bodies_are_skipped() {
         let m = spell(&[
-            b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nFake: 1\r\n0\r\n\r\n",
+            b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n9\r\nFake: 1\r\n\r\n",
+            b"7;ext=1\r\nX-No: 2\r\n0\r\nTrailer-Thing: 3\r\n\r\n",
+            b"GET / HTTP/1.1\r\nafter-Chunked: 1\r\n\r\n",
         ]);
+        assert!(!m.contains_key("fake"));
+        assert!(!m.contains_key("x-no"));
+        assert_eq!(m["after-chunked"], "after-Chunked");
+    }
+
+    #[test]
+    fn a_bad_chunk_size_stops_the_noting() {
+        let m =
+            spell(&[b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nFake: 1\r\n\r\n"]);
         assert!(!m.contains_key("fake"));
     }
 }
