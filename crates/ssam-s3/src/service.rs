@@ -2208,7 +2208,8 @@ impl S3 for Service {
             .flatten();
         Ok(S3Response::new(ListObjectsOutput {
             name: Some(input.bucket),
-            prefix: Some(maybe_encode(prefix, encode)),
+            // S3 does not encode the v1 Prefix element (botocore does not decode it either).
+            prefix: Some(prefix),
             marker: Some(maybe_encode(input.marker.unwrap_or_default(), encode)),
             max_keys: Some(i32::try_from(max).unwrap_or(1000)),
             is_truncated: Some(listing.truncated),
@@ -2891,6 +2892,10 @@ impl S3 for Service {
             )?;
             let removed = {
                 let mut st = b2.lock().map_err(internal)?;
+                // Bounded: only a retry shortly after completion needs the answer again.
+                if st.completed.len() >= 10_000 {
+                    st.completed.clear();
+                }
                 st.completed
                     .insert(upload_id.clone(), (key, e2, id.clone()));
                 st.uploads.remove(&upload_id)
