@@ -34,6 +34,9 @@ impl Drop for SlotGuard {
     }
 }
 
+/// Process ids of a pool's live sandboxes.
+pub(crate) type Pids = Arc<std::sync::Mutex<std::collections::HashSet<u32>>>;
+
 /// Why an instance could not finish its init.
 pub(crate) struct InitFailure {
     /// The error document the caller receives (JSON).
@@ -86,6 +89,7 @@ impl Instance {
         slot: SlotGuard,
         init_timeout: Duration,
         request_id: &str,
+        pids: &Pids,
     ) -> Result<Instance, InitFailure> {
         let started = Instant::now();
         let fail = |error_type: &str, message: String| InitFailure {
@@ -107,6 +111,19 @@ impl Instance {
                 return Err(fail(e.error_type, e.message));
             }
         };
+        // Registered from the start, so a shutdown during init reaches it too; removed
+        // once the process has been reaped.
+        let pid = sandbox.pid;
+        pids.lock().unwrap_or_else(|p| p.into_inner()).insert(pid);
+        let registry = Arc::clone(pids);
+        let mut exited = sandbox.exit.clone();
+        tokio::spawn(async move {
+            wait_exited(&mut exited).await;
+            registry
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&pid);
+        });
         let mut instance = Instance {
             sandbox,
             log,

@@ -106,8 +106,9 @@ struct Pool {
     freed: Notify,
     /// How to start the runtime, worked out once.
     launch: Mutex<Option<Arc<Launch>>>,
-    /// Process ids of live sandboxes, so shutdown can reach busy ones too.
-    pids: Mutex<HashSet<u32>>,
+    /// Process ids of live sandboxes (registered at spawn), so shutdown reaches starting
+    /// and busy ones too.
+    pids: crate::instance::Pids,
     /// Bumped by [`LambdaService::recycle`]: instances started before are not reused.
     generation: std::sync::atomic::AtomicU64,
 }
@@ -235,7 +236,7 @@ impl LambdaService {
                     live: Mutex::new(0),
                     freed: Notify::new(),
                     launch: Mutex::new(None),
-                    pids: Mutex::new(HashSet::new()),
+                    pids: Arc::new(Mutex::new(HashSet::new())),
                     generation: std::sync::atomic::AtomicU64::new(0),
                 })
             })
@@ -535,25 +536,10 @@ impl LambdaService {
             slot,
             self.options.init_timeout,
             request_id,
+            &pool.pids,
         )
         .await?;
         inst.generation = generation;
-        let pid = inst.sandbox.pid;
-        pool.pids
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(pid);
-        let weak = Arc::downgrade(pool);
-        let mut exit = inst.sandbox.exit.clone();
-        tokio::spawn(async move {
-            let _ = exit.wait_for(|e| e.is_some()).await.map(|_| ());
-            if let Some(pool) = weak.upgrade() {
-                pool.pids
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .remove(&pid);
-            }
-        });
         Ok(inst)
     }
 
