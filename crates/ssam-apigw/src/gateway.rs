@@ -306,7 +306,7 @@ impl Gateway {
                     id.clone()
                 };
                 return with_ids(
-                    error_response(&GatewayError::NoRoute, api_type, None),
+                    error_response(&GatewayError::NoRoute, api_type),
                     rest,
                     &request_id,
                     &id,
@@ -338,14 +338,10 @@ impl Gateway {
                 eprintln!(
                     "{method} {raw_path}: request body is over API Gateway's 10 MB payload quota: 413\n  hint: upload large files to S3 (e.g. with a presigned URL) instead of through the API"
                 );
-                return ids_for(error_response(
-                    &GatewayError::PayloadTooLarge,
-                    api_type,
-                    None,
-                ));
+                return ids_for(error_response(&GatewayError::PayloadTooLarge, api_type));
             }
             // The client went away or sent a broken body: nothing useful to answer.
-            Err(()) => return ids_for(error_response(&GatewayError::BadGateway, api_type, None)),
+            Err(()) => return ids_for(error_response(&GatewayError::BadGateway, api_type)),
         };
 
         let mut inc = Incoming {
@@ -389,7 +385,7 @@ impl Gateway {
                             m.route.route_key()
                         );
                     }
-                    return ids_for(error_response(&e, api_type, None));
+                    return ids_for(error_response(&e, api_type));
                 }
             }
             if let Some(answer) = preflight {
@@ -401,7 +397,7 @@ impl Gateway {
             Ok(p) => p,
             Err(e) => {
                 eprintln!("{method} {raw_path}: cannot build the event: {e}");
-                return ids_for(error_response(&GatewayError::BadGateway, api_type, None));
+                return ids_for(error_response(&GatewayError::BadGateway, api_type));
             }
         };
         if payload.len() > LAMBDA_REQUEST_MAX {
@@ -411,7 +407,6 @@ impl Gateway {
             return ids_for(error_response(
                 &GatewayError::EventTooLarge { reason },
                 api_type,
-                None,
             ));
         }
 
@@ -436,22 +431,18 @@ impl Gateway {
                     timeout.as_secs_f64(),
                     if rest { 504 } else { 503 }
                 );
-                return ids_for(error_response(
-                    &GatewayError::IntegrationTimeout,
-                    api_type,
-                    None,
-                ));
+                return ids_for(error_response(&GatewayError::IntegrationTimeout, api_type));
             }
             Err(InvokeFailure::NotRunnable(why)) => {
                 eprintln!("{method} {raw_path}: cannot invoke {why}: 502");
-                return ids_for(error_response(&GatewayError::BadGateway, api_type, None));
+                return ids_for(error_response(&GatewayError::BadGateway, api_type));
             }
             Err(InvokeFailure::Lambda(InvokeError::TooManyRequests)) => {
-                return ids_for(error_response(&GatewayError::Throttled, api_type, None));
+                return ids_for(error_response(&GatewayError::Throttled, api_type));
             }
             Err(InvokeFailure::Lambda(e)) => {
                 eprintln!("{method} {raw_path}: Lambda refused the invocation: {e}: 502");
-                return ids_for(error_response(&GatewayError::BadGateway, api_type, None));
+                return ids_for(error_response(&GatewayError::BadGateway, api_type));
             }
         };
         if resp.function_error.is_some() {
@@ -460,7 +451,7 @@ impl Gateway {
                 m.route.function,
                 String::from_utf8_lossy(&resp.payload)
             );
-            return ids_for(error_response(&GatewayError::BadGateway, api_type, None));
+            return ids_for(error_response(&GatewayError::BadGateway, api_type));
         }
         let mapped = match response::map(&resp.payload, m.route.payload, rest) {
             Ok(mapped) => mapped,
@@ -469,7 +460,7 @@ impl Gateway {
                     "{method} {raw_path}: malformed Lambda proxy response from {}: {why}: 502",
                     m.route.function
                 );
-                return ids_for(error_response(&GatewayError::BadGateway, api_type, None));
+                return ids_for(error_response(&GatewayError::BadGateway, api_type));
             }
         };
         ids_for(self.respond(&m, mapped, origin, header("accept")))
@@ -500,7 +491,7 @@ impl Gateway {
             Ok(b) => b,
             Err(why) => {
                 eprintln!("{}: {why}: 502", m.route.function);
-                return error_response(&GatewayError::BadGateway, m.api.api_type, None);
+                return error_response(&GatewayError::BadGateway, m.api.api_type);
             }
         };
         let cors_headers = m
@@ -681,11 +672,7 @@ fn content_type_for(path: &std::path::Path) -> &'static str {
 }
 
 /// A gateway answer in the API type's own words.
-pub fn error_response(
-    e: &GatewayError,
-    api_type: ApiType,
-    _origin: Option<&str>,
-) -> Response<Body> {
+pub fn error_response(e: &GatewayError, api_type: ApiType) -> Response<Body> {
     let a = e.answer(api_type);
     let mut resp = Response::new(Full::new(Bytes::from(a.body)));
     *resp.status_mut() = StatusCode::from_u16(a.status).unwrap_or(StatusCode::BAD_GATEWAY);
