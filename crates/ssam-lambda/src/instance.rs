@@ -37,6 +37,15 @@ impl Drop for SlotGuard {
 /// Process ids of a pool's live sandboxes.
 pub(crate) type Pids = Arc<std::sync::Mutex<std::collections::HashSet<u32>>>;
 
+/// What [`Instance::start`] needs from the pool and the service.
+pub(crate) struct StartWith<'a> {
+    pub spec: &'a FunctionSpec,
+    pub launch: &'a Launch,
+    pub extra_env: &'a indexmap::IndexMap<String, String>,
+    pub init_timeout: Duration,
+    pub pids: &'a Pids,
+}
+
 /// Why an instance could not finish its init.
 pub(crate) struct InitFailure {
     /// The error document the caller receives (JSON).
@@ -82,15 +91,18 @@ pub(crate) fn error_doc(error_type: &str, message: &str) -> Bytes {
 impl Instance {
     /// Starts a sandbox and waits until its runtime asks for work (or fails trying).
     pub(crate) async fn start(
-        spec: &FunctionSpec,
-        launch: &Launch,
-        extra_env: &indexmap::IndexMap<String, String>,
+        how: StartWith<'_>,
         log: Arc<InstanceLog>,
         slot: SlotGuard,
-        init_timeout: Duration,
         request_id: &str,
-        pids: &Pids,
     ) -> Result<Instance, InitFailure> {
+        let StartWith {
+            spec,
+            launch,
+            extra_env,
+            init_timeout,
+            pids,
+        } = how;
         let started = Instant::now();
         let fail = |error_type: &str, message: String| InitFailure {
             body: error_doc(error_type, &message),

@@ -14,7 +14,7 @@ use bytes::{Bytes, BytesMut};
 use tokio::sync::{mpsc, Notify};
 
 use crate::error::InvokeError;
-use crate::instance::{error_doc, Dispatch, InitFailure, Instance, SlotGuard};
+use crate::instance::{error_doc, Dispatch, InitFailure, Instance, SlotGuard, StartWith};
 use crate::limits::{ASYNC_REQUEST_MAX, RESPONSE_MAX, SYNC_REQUEST_MAX};
 use crate::logs::{InstanceLog, LogListener, Report};
 use crate::runtime_api::{RuntimeReply, StreamEvent};
@@ -528,17 +528,14 @@ impl LambdaService {
             self.listener.clone(),
         );
         let generation = pool.generation.load(Ordering::Relaxed);
-        let mut inst = Instance::start(
-            &pool.spec,
-            &launch,
-            &self.options.extra_env,
-            log,
-            slot,
-            self.options.init_timeout,
-            request_id,
-            &pool.pids,
-        )
-        .await?;
+        let how = StartWith {
+            spec: &pool.spec,
+            launch: &launch,
+            extra_env: &self.options.extra_env,
+            init_timeout: self.options.init_timeout,
+            pids: &pool.pids,
+        };
+        let mut inst = Instance::start(how, log, slot, request_id).await?;
         inst.generation = generation;
         Ok(inst)
     }
