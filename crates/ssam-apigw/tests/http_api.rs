@@ -450,3 +450,32 @@ async fn odd_requests_do_not_take_the_server_down() {
     assert_eq!(r.status(), 200);
     s.shutdown().await;
 }
+
+// A burst beyond the function's concurrency (10) queues instead of failing, and failing
+// invocations in the burst release their instances.
+#[tokio::test(flavor = "multi_thread")]
+async fn burst_of_mixed_requests_queues_and_recovers() {
+    let s = start("http.yaml", opts()).await;
+    let c = client();
+    let futs: Vec<_> = (0..40)
+        .map(|i| {
+            let path = if i % 3 == 0 { "/fail" } else { "/hello/string" };
+            c.get(s.url(path)).send()
+        })
+        .collect();
+    let mut ok = 0;
+    let mut bad_gateway = 0;
+    for r in futures::future::join_all(futs).await {
+        match r.unwrap().status().as_u16() {
+            200 => ok += 1,
+            502 => bad_gateway += 1,
+            other => panic!("unexpected status {other}"),
+        }
+    }
+    assert_eq!((ok, bad_gateway), (26, 14));
+    assert_eq!(
+        c.get(s.url("/hello/string")).send().await.unwrap().status(),
+        200
+    );
+    s.shutdown().await;
+}
