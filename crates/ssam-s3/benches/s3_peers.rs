@@ -1,5 +1,6 @@
-//! Side-by-side S3 benchmark: the same HTTP client against ssam (in-process, ephemeral
-//! store) and any peers given on the command line (moto's server, s3s-fs, ...).
+//! Side-by-side S3 benchmark: the same HTTP client against ssam (in-process; a durable
+//! store and an ephemeral one) and any peers given on the command line (moto's server,
+//! s3s-fs, ...).
 //!
 //! ```text
 //! cargo bench -p ssam-s3 --bench s3_peers -- [--peer NAME=URL]... [--signed-peer NAME=URL]... [--small N] [--conc C] [--large-mib M] [--rounds R]
@@ -168,14 +169,31 @@ fn main() {
         .build()
         .expect("runtime");
     rt.block_on(async move {
-        let ssam = ssam_s3::S3Server::start(ssam_s3::S3Config {
+        // Durable: every write fsynced before it is acknowledged (the default data dir).
+        // Ephemeral: `--ephemeral`, no fsyncs (the store is deleted at exit anyway).
+        let dir = tempfile::tempdir().expect("tempdir");
+        let durable = ssam_s3::S3Server::start(ssam_s3::S3Config {
+            port: 0,
+            data_dir: dir.path().join("data"),
+            ..Default::default()
+        })
+        .await
+        .expect("start ssam");
+        let ephemeral = ssam_s3::S3Server::start(ssam_s3::S3Config {
             port: 0,
             ephemeral: true,
             ..Default::default()
         })
         .await
         .expect("start ssam");
-        let mut targets = vec![("ssam".to_owned(), ssam.endpoint_url(), false)];
+        let mut targets = vec![
+            ("ssam (durable)".to_owned(), durable.endpoint_url(), false),
+            (
+                "ssam --ephemeral".to_owned(),
+                ephemeral.endpoint_url(),
+                false,
+            ),
+        ];
         targets.extend(opts.peers.iter().cloned());
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);
@@ -221,6 +239,7 @@ fn main() {
             let (put, get) = large_object(&client, signed, base, opts.large_mib, opts.rounds).await;
             println!("| {name} | {} | {put:.0} | {get:.0} |", small.join(" / "));
         }
-        ssam.shutdown().await;
+        durable.shutdown().await;
+        ephemeral.shutdown().await;
     });
 }

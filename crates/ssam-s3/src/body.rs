@@ -87,6 +87,7 @@ pub async fn receive(
     body: Option<StreamingBlob>,
     algorithm: Option<&str>,
     inline_max: usize,
+    durable: bool,
 ) -> S3Result<Received> {
     let hasher = match algorithm {
         Some(a) => Some(checksum_hasher(a).ok_or_else(|| {
@@ -150,7 +151,9 @@ pub async fn receive(
             f.write_all(&chunk)?;
             n += chunk.len() as u64;
         }
-        f.sync_all()?;
+        if durable {
+            f.sync_all()?;
+        }
         Ok(n)
     });
     let mut failure = None;

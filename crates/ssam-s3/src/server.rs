@@ -216,7 +216,8 @@ impl S3Server {
             .as_ref()
             .map_or_else(|| config.data_dir.clone(), |t| t.path().to_path_buf());
         let dd = data_dir.clone();
-        let store = tokio::task::spawn_blocking(move || Store::open(&dd))
+        let ephemeral_store = config.ephemeral;
+        let store = tokio::task::spawn_blocking(move || Store::open(&dd, !ephemeral_store))
             .await
             .map_err(std::io::Error::other)?
             .map_err(|source| Error::DataDir {

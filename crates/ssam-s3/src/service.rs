@@ -949,7 +949,14 @@ impl Service {
         algorithm: Option<&str>,
         inline_max: usize,
     ) -> S3Result<Received> {
-        body::receive(self.store.tmp_path(), body, algorithm, inline_max).await
+        body::receive(
+            self.store.tmp_path(),
+            body,
+            algorithm,
+            inline_max,
+            self.store.durable(),
+        )
+        .await
     }
 
     /// Adopts a received body and commits it as a new version of `obj.key`.
@@ -2860,7 +2867,9 @@ impl S3 for Service {
                         }
                     }
                 }
-                out.sync_all().map_err(internal)?;
+                if b2.durable {
+                    out.sync_all().map_err(internal)?;
+                }
             }
             let checksum = match (hasher, full_object_algo) {
                 (Some(h), Some(algo)) => {

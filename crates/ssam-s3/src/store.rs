@@ -232,6 +232,9 @@ pub struct BucketState {
 /// A bucket on disk.
 pub struct Bucket {
     pub name: String,
+    /// False for an ephemeral store: it is deleted at shutdown, so surviving a machine
+    /// crash buys nothing and the fsyncs are skipped (writes stay atomic).
+    pub durable: bool,
     dir: PathBuf,
     state: Mutex<BucketState>,
     /// Mutations waiting for the state lock; whoever holds it commits them all with one
@@ -247,6 +250,7 @@ type Job = Box<dyn FnOnce(&mut BucketState) -> Option<(Vec<Record>, Done)> + Sen
 
 /// The whole store.
 pub struct Store {
+    durable: bool,
     root: PathBuf,
     tmp: PathBuf,
     buckets: RwLock<BTreeMap<String, Arc<Bucket>>>,
@@ -304,7 +308,7 @@ pub fn valid_id(id: &str) -> bool {
 
 impl Store {
     /// Opens (or creates) the store at `root`, replaying every bucket's journal.
-    pub fn open(root: &Path) -> Result<Self, StoreError> {
+    pub fn open(root: &Path, durable: bool) -> Result<Self, StoreError> {
         let root = root.to_path_buf();
         let tmp = root.join("tmp");
         let buckets_dir = root.join("buckets");
@@ -321,14 +325,20 @@ impl Store {
             if !valid_bucket_name(&name) || !entry.path().join("bucket.json").exists() {
                 continue;
             }
-            let bucket = Bucket::load(name.clone(), entry.path())?;
+            let bucket = Bucket::load(name.clone(), entry.path(), durable)?;
             buckets.insert(name, Arc::new(bucket));
         }
         Ok(Self {
+            durable,
             root,
             tmp,
             buckets: RwLock::new(buckets),
         })
+    }
+
+    /// Whether writes are fsynced (false for an ephemeral store).
+    pub fn durable(&self) -> bool {
+        self.durable
     }
 
     /// Where request bodies are received before they are committed.
@@ -381,7 +391,7 @@ impl Store {
         let dir = self.root.join("buckets").join(name);
         fs::rename(&staging, &dir)?;
         fsync_dir(&self.root.join("buckets"))?;
-        let bucket = Arc::new(Bucket::load(name.to_owned(), dir)?);
+        let bucket = Arc::new(Bucket::load(name.to_owned(), dir, self.durable)?);
         map.insert(name.to_owned(), Arc::clone(&bucket));
         Ok(bucket)
     }
@@ -411,7 +421,7 @@ impl Store {
 }
 
 impl Bucket {
-    fn load(name: String, dir: PathBuf) -> Result<Self, StoreError> {
+    fn load(name: String, dir: PathBuf, durable: bool) -> Result<Self, StoreError> {
         let config: BucketConfig = serde_json::from_slice(&fs::read(dir.join("bucket.json"))?)
             .map_err(io::Error::other)?;
         let journal_path = dir.join("journal");
@@ -531,6 +541,7 @@ impl Bucket {
         };
         Ok(Self {
             name,
+            durable,
             dir,
             state: Mutex::new(state),
             queue: Mutex::new(Vec::new()),
@@ -551,7 +562,9 @@ impl Bucket {
     pub fn adopt_blob(&self, tmp: &Path) -> io::Result<String> {
         let id = new_id();
         fs::rename(tmp, self.blob_path(&id))?;
-        fsync_dir(&self.dir.join("blobs"))?;
+        if self.durable {
+            fsync_dir(&self.dir.join("blobs"))?;
+        }
         Ok(id)
     }
 
@@ -688,10 +701,13 @@ impl Bucket {
         if buf.is_empty() {
             return Ok(());
         }
-        let res = state
-            .journal
-            .write_all(buf)
-            .and_then(|()| state.journal.sync_data());
+        let res = state.journal.write_all(buf).and_then(|()| {
+            if self.durable {
+                state.journal.sync_data()
+            } else {
+                Ok(())
+            }
+        });
         if let Err(e) = res {
             tracing::error!(bucket = %self.name, error = %e, "journal write failed; restart to recover");
             state.broken = Some(format!(
@@ -906,7 +922,7 @@ mod tests {
     fn journal_replays_and_cuts_a_torn_tail() {
         let dir = tempfile::tempdir().unwrap();
         {
-            let store = Store::open(dir.path()).unwrap();
+            let store = Store::open(dir.path(), true).unwrap();
             let b = store.create_bucket("bkt", BucketConfig::default()).unwrap();
             let mut st = b.lock().unwrap();
             b.commit(
@@ -936,7 +952,7 @@ mod tests {
         let mut f = OpenOptions::new().append(true).open(&journal).unwrap();
         f.write_all(b"{\"op\":\"put\",\"key\":\"torn").unwrap();
         drop(f);
-        let store = Store::open(dir.path()).unwrap();
+        let store = Store::open(dir.path(), true).unwrap();
         let b = store.bucket("bkt").unwrap();
         let st = b.lock().unwrap();
         assert_eq!(
@@ -962,7 +978,7 @@ mod tests {
             }
         };
         {
-            let store = Store::open(dir.path()).unwrap();
+            let store = Store::open(dir.path(), true).unwrap();
             let b = store.create_bucket("bkt", BucketConfig::default()).unwrap();
             let mut st = b.lock().unwrap();
             b.commit(
@@ -979,7 +995,7 @@ mod tests {
         let mut f = OpenOptions::new().append(true).open(&journal).unwrap();
         f.write_all(b"{\"op\":\"put\",\"key\":\"c\",\"v\":{\"id\":\"null\",\"size\":100,\"etag\":\"x\",\"modified_ms\":0},\"data_follows\":true}\nshort").unwrap();
         drop(f);
-        let store = Store::open(dir.path()).unwrap();
+        let store = Store::open(dir.path(), true).unwrap();
         let b = store.bucket("bkt").unwrap();
         let mut st = b.lock().unwrap();
         assert_eq!(st.objects.keys().collect::<Vec<_>>(), vec!["a", "b"]);
@@ -990,7 +1006,7 @@ mod tests {
         }
         drop(st);
         drop(store);
-        let store = Store::open(dir.path()).unwrap();
+        let store = Store::open(dir.path(), true).unwrap();
         let b = store.bucket("bkt").unwrap();
         let st = b.lock().unwrap();
         let v = st.objects["a"][0].clone();
