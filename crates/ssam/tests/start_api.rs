@@ -234,6 +234,14 @@ fn hot_reload_picks_up_code_and_template_changes() {
     // Edit the template: the new route is served.
     write_app(dir.path(), "second", true);
     eventually("the new route", || s.body("/extra").0 == 200);
+    // A template that does not load leaves the previous routes in service.
+    std::fs::write(dir.path().join("template.yaml"), "Resources: [").unwrap();
+    eventually("the reload error", || {
+        s.lines()
+            .iter()
+            .any(|l| l.contains("cannot be loaded; still serving"))
+    });
+    assert_eq!(s.body("/extra").0, 200);
 }
 
 #[test]
