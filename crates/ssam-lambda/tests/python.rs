@@ -239,22 +239,28 @@ async fn parallel_requests_run_concurrently_up_to_the_limit() {
     let mut spec = python_fn("Par", "app.sleep");
     spec.reserved_concurrency = Some(16);
     let svc = service(vec![spec]);
+    let burst = |seconds: f64| {
+        let tasks: Vec<_> = (0..16)
+            .map(|_| {
+                let svc = svc.clone();
+                let body = format!(r#"{{"seconds": {seconds}}}"#);
+                tokio::spawn(async move { svc.invoke(InvokeRequest::new("Par", body)).await })
+            })
+            .collect();
+        async move {
+            for t in tasks {
+                let r = t.await.expect("join").expect("invoke");
+                assert_eq!(r.function_error, None, "{:?}", r.payload);
+            }
+        }
+    };
+    // The first burst cold-starts 16 interpreters (slow on 2 busy cores); the claim is
+    // about the second: 16 x 1 s handlers take about one handler duration, not 16.
+    burst(0.0).await;
     let t = Instant::now();
-    let mut tasks = Vec::new();
-    for _ in 0..16 {
-        let svc = svc.clone();
-        tasks.push(tokio::spawn(async move {
-            svc.invoke(InvokeRequest::new("Par", r#"{"seconds": 1}"#))
-                .await
-        }));
-    }
-    for t in tasks {
-        let r = t.await.expect("join").expect("invoke");
-        assert_eq!(r.function_error, None, "{:?}", r.payload);
-    }
-    // 16 x 1 s handlers in about one handler duration (plus cold starts on 2 cores).
+    burst(1.0).await;
     assert!(
-        t.elapsed() < Duration::from_secs(4),
+        t.elapsed() < Duration::from_millis(2500),
         "took {:?}",
         t.elapsed()
     );
