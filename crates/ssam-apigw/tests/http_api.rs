@@ -31,8 +31,12 @@ async fn v2_event_has_every_documented_field() {
         .await
         .unwrap();
     assert_eq!(resp.status(), 200);
-    assert!(resp.headers().contains_key("apigw-requestid"));
+    let header_id = resp.headers()["apigw-requestid"]
+        .to_str()
+        .unwrap()
+        .to_string();
     let e = json(&resp.bytes().await.unwrap());
+    assert_eq!(e["requestContext"]["requestId"], header_id.as_str());
     assert_eq!(e["version"], "2.0");
     assert_eq!(e["routeKey"], "GET /items/{id}");
     assert_eq!(e["rawPath"], "/items/a%20b");

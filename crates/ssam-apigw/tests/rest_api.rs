@@ -29,9 +29,14 @@ async fn v1_event_has_every_documented_field() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    assert!(r.headers().contains_key("x-amzn-requestid"));
-    assert!(r.headers().contains_key("x-amz-apigw-id"));
+    let request_id = r.headers()["x-amzn-requestid"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let apigw_id = r.headers()["x-amz-apigw-id"].to_str().unwrap().to_string();
     let e = json(&r.bytes().await.unwrap());
+    assert_eq!(e["requestContext"]["requestId"], request_id.as_str());
+    assert_eq!(e["requestContext"]["extendedRequestId"], apigw_id.as_str());
     assert_eq!(e["resource"], "/items/{id}");
     assert_eq!(e["path"], "/items/42");
     assert_eq!(e["httpMethod"], "GET");
