@@ -49,9 +49,11 @@ pub fn ssam_bin() -> PathBuf {
     if let Some(p) = std::env::var_os("SSAM_BIN") {
         return PathBuf::from(p);
     }
-    let root = workspace_root();
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"));
     for profile in ["release", "debug"] {
-        let p = root.join("target").join(profile).join("ssam");
+        let p = target.join(profile).join("ssam");
         if p.exists() {
             return p;
         }
