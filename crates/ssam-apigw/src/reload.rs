@@ -5,7 +5,7 @@
 //! and files the runtimes write themselves (`__pycache__`, `*.pyc`, dot-directories), would
 //! otherwise recycle a function every time it starts.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -37,9 +37,9 @@ pub struct Reloader {
 
 /// Whether a changed path is one the runtimes or tools write on their own. Only the part
 /// below a watched directory counts (temporary directories are often dot-named).
-fn is_noise_under(path: &Path, roots: &BTreeSet<PathBuf>) -> bool {
+fn is_noise_under(path: &Path, roots: &BTreeMap<PathBuf, bool>) -> bool {
     let rel = roots
-        .iter()
+        .keys()
         .filter_map(|r| path.strip_prefix(r).ok())
         .min_by_key(|p| p.components().count())
         .unwrap_or(path);
@@ -66,17 +66,20 @@ fn is_noise(path: &Path) -> bool {
         })
 }
 
-fn watch_dirs(gw: &Gateway, template: &Path) -> BTreeSet<PathBuf> {
-    let mut dirs: BTreeSet<PathBuf> = gw
+/// Directories to watch, and whether recursively: code directories are, the template's
+/// directory only for the template itself (it may hold a large `node_modules` or `.git`
+/// whose watches would exhaust inotify's limit).
+fn watch_dirs(gw: &Gateway, template: &Path) -> BTreeMap<PathBuf, bool> {
+    let mut dirs: BTreeMap<PathBuf, bool> = gw
         .functions
         .code_dirs()
         .into_iter()
         .map(|(_, d)| d)
         .filter(|d| d.is_dir())
-        .map(|d| d.canonicalize().unwrap_or(d))
+        .map(|d| (d.canonicalize().unwrap_or(d), true))
         .collect();
     if let Some(parent) = template.parent() {
-        dirs.insert(parent.to_path_buf());
+        dirs.entry(parent.to_path_buf()).or_insert(false);
     }
     dirs
 }
@@ -103,21 +106,28 @@ pub fn watch(gw: Arc<Gateway>, template: PathBuf, loader: Loader) -> Result<Relo
     )
     .map_err(|e| format!("cannot watch files: {e}"))?;
     let watcher = Arc::new(Mutex::new(debouncer));
-    let mut watched = BTreeSet::new();
+    let mut watched: BTreeMap<PathBuf, bool> = BTreeMap::new();
     let rewatch = |watcher: &Arc<Mutex<Watcher>>,
-                   watched: &mut BTreeSet<PathBuf>,
-                   dirs: BTreeSet<PathBuf>| {
+                   watched: &mut BTreeMap<PathBuf, bool>,
+                   dirs: BTreeMap<PathBuf, bool>| {
         let mut w = watcher.lock().unwrap_or_else(|p| p.into_inner());
-        for d in dirs {
-            if watched.contains(&d) {
+        for (d, recursive) in dirs {
+            if watched.get(&d).is_some_and(|r| *r || !recursive) {
                 continue;
             }
-            // The template's directory may hold everything else: watch it recursively too.
-            match w.watch(&d, RecursiveMode::Recursive) {
+            let mode = if recursive {
+                RecursiveMode::Recursive
+            } else {
+                RecursiveMode::NonRecursive
+            };
+            match w.watch(&d, mode) {
                 Ok(()) => {
-                    watched.insert(d);
+                    watched.insert(d, recursive);
                 }
-                Err(e) => eprintln!("warning: cannot watch {}: {e}", d.display()),
+                Err(e) => eprintln!(
+                    "warning: cannot watch {}: {e}; changes there need a restart",
+                    d.display()
+                ),
             }
         }
     };
@@ -207,7 +217,7 @@ mod tests {
         assert!(is_noise(Path::new("/p/.git/index")));
         assert!(is_noise(Path::new("/p/src/.app.py.swp")));
         assert!(!is_noise(Path::new("/p/src/app.py")));
-        let roots: BTreeSet<PathBuf> = [PathBuf::from("/tmp/.tmpAbc")].into();
+        let roots: BTreeMap<PathBuf, bool> = [(PathBuf::from("/tmp/.tmpAbc"), true)].into();
         assert!(!is_noise_under(
             Path::new("/tmp/.tmpAbc/src/app.py"),
             &roots
