@@ -918,16 +918,16 @@ async fn collect_stream(
     }
 }
 
-/// `name`, `name:qualifier`, `arn:aws:lambda:region:account:function:name[:qualifier]`.
+/// `name`, `name:qualifier`, `arn:aws:lambda:region:account:function:name[:qualifier]`, or
+/// the partial ARN `account:function:name[:qualifier]`.
 fn split_function_ref(s: &str) -> (&str, Option<&str>) {
-    if s.starts_with("arn:") {
-        let mut parts = s.splitn(8, ':');
-        let name = parts.nth(6).unwrap_or("");
-        return (name, parts.next());
-    }
-    match s.split_once(':') {
+    let rest = match s.find(":function:") {
+        Some(i) => &s[i + ":function:".len()..],
+        None => s,
+    };
+    match rest.split_once(':') {
         Some((n, q)) => (n, Some(q)),
-        None => (s, None),
+        None => (rest, None),
     }
 }
 
@@ -993,6 +993,7 @@ mod tests {
             split_function_ref("arn:aws:lambda:us-east-1:123456789012:function:Fn:prod"),
             ("Fn", Some("prod"))
         );
+        assert_eq!(split_function_ref("123456789012:function:Fn"), ("Fn", None));
     }
 
     #[test]
