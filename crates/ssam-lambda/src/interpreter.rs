@@ -27,7 +27,11 @@ fn is_executable(p: &Path) -> bool {
 
 /// `name` on PATH, with pyenv shims replaced by the newest installed version holding `name`.
 fn which(name: &str) -> Option<PathBuf> {
-    for dir in path_dirs() {
+    which_in(&path_dirs(), name)
+}
+
+fn which_in(dirs: &[PathBuf], name: &str) -> Option<PathBuf> {
+    for dir in dirs {
         let candidate = dir.join(name);
         if !is_executable(&candidate) {
             continue;
@@ -57,6 +61,11 @@ fn pyenv_binary(root: &Path, name: &str) -> Option<PathBuf> {
 
 /// The Python for `python3.<minor>`: exact, else nearest minor (newer first on a tie).
 pub fn python(minor: u32) -> Result<Interpreter, String> {
+    python_in(&path_dirs(), minor)
+}
+
+fn python_in(dirs: &[PathBuf], minor: u32) -> Result<Interpreter, String> {
+    let which = |name: &str| which_in(dirs, name);
     if let Some(path) = which(&format!("python3.{minor}")) {
         return Ok(Interpreter {
             path,
@@ -144,6 +153,58 @@ fn node_major(path: &Path) -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn fake_bin(dir: &Path, name: &str) {
+        use std::os::unix::fs::PermissionsExt as _;
+        let p = dir.join(name);
+        std::fs::write(&p, "#!/bin/sh\n").expect("write");
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
+
+    #[test]
+    fn exact_then_nearest_with_a_warning() {
+        let dir = std::env::temp_dir().join(format!("ssam-interp-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        fake_bin(&dir, "python3.10");
+        fake_bin(&dir, "python3.13");
+        let dirs = vec![dir.clone()];
+        let exact = python_in(&dirs, 13).expect("found");
+        assert_eq!(exact.path, dir.join("python3.13"));
+        assert!(exact.warning.is_none());
+        let near = python_in(&dirs, 12).expect("found");
+        assert_eq!(near.path, dir.join("python3.13"));
+        assert_eq!(
+            near.warning.as_deref(),
+            Some("python3.12 is not on PATH; running with python3.13 instead")
+        );
+        assert_eq!(
+            python_in(&dirs, 9).expect("found").path,
+            dir.join("python3.10")
+        );
+        assert!(python_in(&[], 12).is_err());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn pyenv_shims_resolve_to_the_real_binary() {
+        let root = std::env::temp_dir().join(format!("ssam-pyenv-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(root.join("shims")).expect("mkdir");
+        std::fs::create_dir_all(root.join("versions/3.12.1/bin")).expect("mkdir");
+        fake_bin(&root.join("shims"), "python3.12");
+        fake_bin(&root.join("shims"), "python3.13");
+        fake_bin(&root.join("versions/3.12.1/bin"), "python3.12");
+        let dirs = vec![root.join("shims")];
+        assert_eq!(
+            python_in(&dirs, 12).expect("found").path,
+            root.join("versions/3.12.1/bin/python3.12")
+        );
+        // A shim for a version pyenv does not have is skipped, not run.
+        let p = python_in(&dirs, 13).expect("nearest");
+        assert_eq!(p.path, root.join("versions/3.12.1/bin/python3.12"));
+        let _ = std::fs::remove_dir_all(&root);
+    }
 
     #[test]
     fn finds_some_python() {
