@@ -138,3 +138,54 @@ fn template_layers_are_importable() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["greeting"], "layer says hi to ssam", "{v}");
 }
+
+#[test]
+fn sigterm_stops_the_function_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let pidfile = dir.path().join("pid");
+    let mut child = ssam()
+        .args(["ParallelFunction", "-e", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let event = serde_json::json!({"seconds": 2.5, "pidfile": pidfile});
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(event.to_string().as_bytes())
+        .unwrap();
+    // Wait for the handler to run, then stop ssam the way a terminal or supervisor would.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !pidfile.exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    let function_pid = std::fs::read_to_string(&pidfile).expect("the handler started");
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The function's process (in its own process group) did not outlive ssam.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+    let status = loop {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", function_pid.trim()))
+            .unwrap_or_default();
+        if status.is_empty() || status.contains("zombie") || std::time::Instant::now() > deadline {
+            break status;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert!(
+        status.is_empty() || status.contains("zombie"),
+        "still running: {status}"
+    );
+}

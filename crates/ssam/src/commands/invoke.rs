@@ -113,7 +113,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .build()?;
     rt.block_on(async move {
         let service = LambdaService::new(vec![spec], options);
-        let result = service.invoke(InvokeRequest::new(target, payload)).await;
+        let invoked = service.invoke(InvokeRequest::new(target, payload));
+        // The sandbox has its own process group, so Ctrl-C reaches only ssam: pass it on.
+        let result = tokio::select! {
+            r = invoked => r,
+            _ = interrupted() => {
+                service.kill_all();
+                eprintln!("interrupted: the function was stopped");
+                return Ok(ExitCode::from(130));
+            }
+        };
         // ssam exits right after: kill without waiting for the sandbox to be reaped.
         service.kill_all();
         match result {
@@ -148,5 +157,22 @@ fn read_event(args: &Args) -> anyhow::Result<Vec<u8>> {
         Some(p) => {
             std::fs::read(p).with_context(|| format!("reading the event file {}", p.display()))
         }
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn interrupted() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let term = async {
+        match signal(SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term => {}
     }
 }
