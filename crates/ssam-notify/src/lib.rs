@@ -150,7 +150,20 @@ impl Dispatcher {
                     continue;
                 }
             };
-            let req = InvokeRequest::new(b.function.clone(), payload);
+            let (trace, hops) = recursion::next_hop(ev.trace_id.as_deref(), &b.function);
+            if hops > recursion::MAX_CHAIN {
+                eprintln!(
+                    "ssam: recursive loop detected: {} writes to s3://{} which invokes it again; stopped after {} invocations, as Lambda's recursive loop detection does (event for s3://{}/{} dropped)\n  hint: write the output to another bucket or prefix, and filter the S3 event on the input prefix or suffix",
+                    b.function,
+                    ev.bucket,
+                    recursion::MAX_CHAIN,
+                    ev.bucket,
+                    ev.key
+                );
+                continue;
+            }
+            let mut req = InvokeRequest::new(b.function.clone(), payload);
+            req.trace_id = Some(trace);
             match self.lambda.invoke_async(req).await {
                 Ok(()) => {
                     queued += 1;
@@ -201,6 +214,7 @@ mod tests {
             source_ip: None,
             request_id: "R1".into(),
             time: time::OffsetDateTime::UNIX_EPOCH,
+            trace_id: None,
         }
     }
 

@@ -88,6 +88,9 @@ pub struct ObjectEvent {
     pub source_ip: Option<IpAddr>,
     pub request_id: String,
     pub time: time::OffsetDateTime,
+    /// The request's `X-Amzn-Trace-Id` (AWS SDKs inside a function send the invocation's
+    /// trace header): Lambda's recursive loop detection follows its `Lineage`.
+    pub trace_id: Option<String>,
 }
 
 /// Errors starting the service.

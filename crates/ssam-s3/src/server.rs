@@ -24,7 +24,7 @@ use s3s::{s3_error, Body, S3Error, S3Result};
 use tokio::net::TcpListener;
 use tokio::sync::{broadcast, watch};
 
-use crate::service::{ClientAddr, Service};
+use crate::service::{ClientAddr, Service, TraceHeader};
 use crate::store::{BucketConfig, Store, StoreError, Versioning};
 use crate::{cors, Error, ObjectEvent, S3Config};
 
@@ -377,6 +377,14 @@ async fn handle(
                 .any(|p| p == "attributes" || p.starts_with("attributes="))
         });
     req.extensions_mut().insert(ClientAddr(peer));
+    if let Some(t) = req
+        .headers()
+        .get("x-amzn-trace-id")
+        .and_then(|v| v.to_str().ok())
+    {
+        let t = t.to_owned();
+        req.extensions_mut().insert(TraceHeader(t));
+    }
     let mut resp = match ctx.s3.call(req.map(Body::from)).await {
         Ok(r) => r,
         Err(e) => {

@@ -28,6 +28,10 @@ use crate::ObjectEvent;
 #[derive(Debug, Clone, Copy)]
 pub struct ClientAddr(pub SocketAddr);
 
+/// The request's `X-Amzn-Trace-Id`, carried to the object events it causes.
+#[derive(Clone, Debug)]
+pub struct TraceHeader(pub String);
+
 const OWNER_ID: &str = "75aa57f09aa0c8caeab4f8c24e99d10f8e7faeebf76c078efc7c6caea54ba06a";
 const OWNER_NAME: &str = "ssam";
 const MAX_KEY_LEN: usize = 1024;
@@ -3171,6 +3175,7 @@ impl Service {
             source_ip: ext.get::<ClientAddr>().map(|a| a.0.ip()),
             request_id: store::new_id()[..16].to_uppercase(),
             time: time::OffsetDateTime::now_utc(),
+            trace_id: ext.get::<TraceHeader>().map(|t| t.0.clone()),
         });
     }
 }

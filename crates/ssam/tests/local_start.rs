@@ -361,3 +361,35 @@ print("\n".join(keys))
     );
     ssam.stop();
 }
+
+/// A function writing into the bucket that triggers it loops; ssam stops the chain after 16
+/// invocations and says so, as Lambda's recursive loop detection does
+/// (https://docs.aws.amazon.com/lambda/latest/dg/invocation-recursion.html).
+#[test]
+fn recursive_loops_through_s3_are_stopped_after_16_invocations() {
+    let ssam = Ssam::start(&fixture("recursive/template.yaml"));
+    let out = ssam.python(
+        r#"
+import os, time, boto3
+s3 = boto3.client("s3", endpoint_url=os.environ["S3_URL"])
+s3.put_object(Bucket="loop-test", Key="k", Body=b"start")
+deadline = time.time() + 120
+count = 0
+while time.time() < deadline:
+    count = s3.list_objects_v2(Bucket="loop-test").get("KeyCount", 0)
+    if count >= 17:
+        break
+    time.sleep(0.1)
+time.sleep(3)  # would the loop go on?
+print(s3.list_objects_v2(Bucket="loop-test").get("KeyCount", 0))
+"#,
+    );
+    // The upload plus one object per invocation: 16 invocations, then the loop is cut.
+    assert_eq!(out.trim(), "17", "objects in the bucket");
+    let log = ssam.stop();
+    assert!(
+        log.iter()
+            .any(|l| l.contains("recursive loop detected: Copier writes to s3://loop-test")),
+        "{log:?}"
+    );
+}
