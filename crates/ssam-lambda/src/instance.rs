@@ -190,10 +190,7 @@ impl Instance {
                     .unwrap_or_else(|| ExitInfo("unknown".into()));
                 Err(fail(
                     "Runtime.ExitError",
-                    format!(
-                        "RequestId: {request_id} Error: Runtime exited with error: {}",
-                        status.0
-                    ),
+                    format!("RequestId: {request_id} Error: {}", status.describe()),
                 ))
             }
         }

@@ -25,6 +25,16 @@ use crate::spec::{FunctionSpec, RuntimeKind};
 pub(crate) struct ExitInfo(pub String);
 
 impl ExitInfo {
+    /// Lambda's wording: "Runtime exited with error: exit status 1", or, for a clean exit
+    /// the runtime should not have made, "Runtime exited without providing a reason".
+    pub(crate) fn describe(&self) -> String {
+        if self.0 == "exit status 0" {
+            "Runtime exited without providing a reason".to_string()
+        } else {
+            format!("Runtime exited with error: {}", self.0)
+        }
+    }
+
     fn from_status(status: &std::process::ExitStatus) -> Self {
         use std::os::unix::process::ExitStatusExt as _;
         if let Some(code) = status.code() {

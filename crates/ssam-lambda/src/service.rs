@@ -695,10 +695,7 @@ impl LambdaService {
             }
             Dispatch::Exited(info) => {
                 keep = false;
-                let msg = format!(
-                    "RequestId: {request_id} Error: Runtime exited with error: {}",
-                    info.0
-                );
+                let msg = format!("RequestId: {request_id} Error: {}", info.describe());
                 inst.log.line(&msg);
                 inst.log.line("Runtime.ExitError");
                 Finished {

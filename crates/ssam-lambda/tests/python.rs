@@ -373,3 +373,23 @@ async fn shutdown_leaves_no_process() {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     assert!(status.is_empty() || status.contains("zombie"), "{status}");
 }
+
+#[tokio::test]
+async fn clean_exit_is_an_exit_error_without_a_reason() {
+    let svc = service(vec![python_fn("Bye", "app.clean_exit")]);
+    let resp = svc
+        .invoke(InvokeRequest::new("Bye", "{}"))
+        .await
+        .expect("invoke");
+    assert_eq!(resp.failure, Some(FailureKind::Crash));
+    let v = json(&resp.payload);
+    assert_eq!(v["errorType"], "Runtime.ExitError");
+    assert_eq!(
+        v["errorMessage"],
+        format!(
+            "RequestId: {} Error: Runtime exited without providing a reason",
+            resp.request_id
+        )
+    );
+    svc.shutdown().await;
+}
