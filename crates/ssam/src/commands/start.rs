@@ -115,7 +115,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         ] {
             options.extra_env.insert(k.to_string(), v.to_string());
         }
-        let lambda = LambdaService::new(mapped.specs.clone(), options.clone());
+        let lambda = LambdaService::new(mapped.specs, options);
 
         // The API Gateway emulator, when the template has routes.
         let api = if app.routes.is_empty() {
@@ -127,11 +127,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 .with_context(|| format!("cannot listen on {api_addr} for the API\n  hint: pick another port with --port"))?;
             let api_local = api_listener.local_addr()?;
             let mut warnings = Vec::new();
-            let gateway = ssam_apigw::Gateway::new(
+            // One Lambda service behind every front door: API requests, Invoke API calls
+            // and S3 events share warm instances and the concurrency limit, as on AWS.
+            let gateway = ssam_apigw::Gateway::on_service(
                 &app,
-                mapped.specs.clone(),
+                lambda.clone(),
                 mapped.skipped.clone(),
-                options.clone(),
                 ssam_apigw::GatewayOptions {
                     log_requests: true,
                     ..Default::default()
@@ -168,19 +169,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 eprintln!("Mounting {} at http://{local}{} [{}]", m.function, m.path, m.methods.join(", "));
             }
             eprintln!("API http://{local}");
-            let gw = gateway.clone();
-            let server = tokio::spawn(ssam_apigw::serve(gateway, listener, async move {
+            tokio::spawn(ssam_apigw::serve(gateway, listener, async move {
                 let _ = api_stop_rx.await;
-            }));
-            (gw, server)
+            }))
         });
         print_console(&app, &s3_url, &lambda_url, &bindings, &lambda);
         shutdown_signal().await;
         eprintln!("stopping: functions, API, Lambda Invoke API, S3");
         // Sandboxes first, so in-flight invocations end now rather than at their timeout.
         lambda.shutdown().await;
-        if let Some((gateway, server)) = api_server {
-            gateway.functions.shutdown().await;
+        if let Some(server) = api_server {
             let _ = api_stop_tx.send(());
             let _ = server.await;
         }
