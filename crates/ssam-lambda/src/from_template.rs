@@ -86,6 +86,13 @@ fn spec_from_function(
     {
         spec.max_async_retries = r;
     }
+    if let Some(age) = f
+        .event_invoke_config
+        .as_ref()
+        .and_then(|c| c.maximum_event_age_in_seconds)
+    {
+        spec.max_event_age = std::time::Duration::from_secs(u64::from(age));
+    }
     for layer in &f.layers {
         spec.layers.push(layer_dir(app, layer)?);
     }

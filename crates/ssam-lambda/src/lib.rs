@@ -11,6 +11,7 @@ pub mod env_vars;
 mod error;
 mod eventstream;
 pub mod from_template;
+mod hints;
 mod instance;
 mod interpreter;
 pub mod invoke_api;

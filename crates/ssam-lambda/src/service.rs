@@ -359,7 +359,18 @@ impl LambdaService {
         tokio::spawn(async move {
             let retries = pool.spec.max_async_retries;
             let mut delay = service.options.async_retry_delay;
+            let queued = tokio::time::Instant::now();
+            let mut last_error = String::from("no attempt ran");
             for attempt in 0..=retries {
+                // EventInvokeConfig MaximumEventAgeInSeconds: an event that waited too long
+                // (retries included) is dropped, never run late.
+                if queued.elapsed() > pool.spec.max_event_age {
+                    last_error = format!(
+                        "the event is older than MaximumEventAgeInSeconds ({} s)",
+                        pool.spec.max_event_age.as_secs()
+                    );
+                    break;
+                }
                 let Some(lease) = pool.lease_wait(&service.closed).await else {
                     return;
                 };
@@ -367,19 +378,39 @@ impl LambdaService {
                 req.log_tail = false;
                 match service.run(&pool, lease, req, payload.clone()).await {
                     Ok(resp) if resp.function_error.is_none() => return,
-                    Ok(_) if attempt < retries => {
-                        eprintln!(
-                            "{}: asynchronous invocation failed; retry {} of {retries} in {:.1} s",
-                            pool.spec.name,
-                            attempt + 1,
-                            delay.as_secs_f64()
-                        );
-                        tokio::time::sleep(delay).await;
-                        delay *= 2;
+                    Ok(resp) => {
+                        last_error = String::from_utf8_lossy(&resp.payload).into_owned();
+                        if attempt < retries {
+                            eprintln!(
+                                "{}: asynchronous invocation failed; retry {} of {retries} in {:.1} s",
+                                pool.spec.name,
+                                attempt + 1,
+                                delay.as_secs_f64()
+                            );
+                            tokio::time::sleep(delay).await;
+                            delay *= 2;
+                        }
                     }
-                    _ => return,
+                    Err(e) => {
+                        last_error = e.to_string();
+                        break;
+                    }
                 }
             }
+            if service.closed.load(std::sync::atomic::Ordering::SeqCst) {
+                return;
+            }
+            // Nothing is lost silently: the event is printed so it can be replayed
+            // (`ssam local invoke -e`), as a dead-letter queue would keep it on AWS.
+            let event = String::from_utf8_lossy(&payload);
+            let shown: String = event.chars().take(4096).collect();
+            let cut = if shown.len() < event.len() { " (first 4 KB)" } else { "" };
+            eprintln!(
+                "{}: asynchronous invocation dropped after {} attempt(s): {}\n  event{cut}: {shown}",
+                pool.spec.name,
+                retries + 1,
+                last_error.trim()
+            );
         });
         Ok(())
     }
@@ -575,6 +606,9 @@ impl LambdaService {
                         self.listener.clone(),
                     );
                     log.start(&request_id);
+                    if let Some(h) = crate::hints::init_hint(spec, &f.error_type, &f.body) {
+                        eprintln!("hint: {}: {h}", spec.name);
+                    }
                     log.line(&format!(
                         "INIT_REPORT Init Duration: {:.2} ms\tPhase: init\tStatus: error\tError Type: {}",
                         f.duration.as_secs_f64() * 1000.0,

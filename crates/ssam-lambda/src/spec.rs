@@ -38,6 +38,9 @@ pub struct FunctionSpec {
     pub architecture: String,
     /// Retries of a failed asynchronous invocation (EventInvokeConfig; Lambda's default is 2).
     pub max_async_retries: u32,
+    /// How long an asynchronous event may wait, retries included, before Lambda drops it
+    /// (EventInvokeConfig `MaximumEventAgeInSeconds`; Lambda's default is 6 hours).
+    pub max_event_age: Duration,
     /// Local layer directories, in the function's order (what Lambda extracts into `/opt`).
     pub layers: Vec<PathBuf>,
 }
@@ -65,6 +68,7 @@ impl FunctionSpec {
             account_id: DEFAULT_ACCOUNT_ID.to_string(),
             architecture: "x86_64".to_string(),
             max_async_retries: 2,
+            max_event_age: Duration::from_secs(6 * 60 * 60),
             layers: Vec::new(),
         }
     }

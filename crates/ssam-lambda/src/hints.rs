@@ -1,0 +1,119 @@
+//! Hints for init failures a developer running from source hits first: a dependency that is
+//! declared (requirements.txt, package.json) but not installed next to the code.
+
+use std::path::Path;
+
+use crate::spec::{FunctionSpec, RuntimeKind};
+
+/// The module an import error names: `No module named 'x'` / `Cannot find module 'x'`.
+fn missing_module(message: &str) -> Option<&str> {
+    for marker in ["No module named '", "Cannot find module '"] {
+        if let Some(rest) = message.split(marker).nth(1) {
+            return rest.split('\'').next();
+        }
+    }
+    None
+}
+
+/// Package names as written in requirements.txt (`name==1.2`, `name[extra]>=1`, comments).
+fn requirement_names(text: &str) -> impl Iterator<Item = String> + '_ {
+    text.lines().filter_map(|l| {
+        let l = l.split('#').next()?.trim();
+        if l.is_empty() || l.starts_with('-') {
+            return None;
+        }
+        let end = l
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.'))
+            .unwrap_or(l.len());
+        Some(l[..end].to_ascii_lowercase().replace('_', "-"))
+    })
+}
+
+fn declared_in_requirements(code_dir: &Path, module: &str) -> bool {
+    let Ok(text) = std::fs::read_to_string(code_dir.join("requirements.txt")) else {
+        return false;
+    };
+    // Import names and distribution names differ in case and `-`/`_` only, commonly.
+    let top = module
+        .split('.')
+        .next()
+        .unwrap_or(module)
+        .to_ascii_lowercase()
+        .replace('_', "-");
+    let found = requirement_names(&text).any(|n| n == top);
+    found
+}
+
+fn declared_in_package_json(code_dir: &Path, module: &str) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Package {
+        #[serde(default)]
+        dependencies: indexmap::IndexMap<String, serde::de::IgnoredAny>,
+    }
+    let Ok(text) = std::fs::read_to_string(code_dir.join("package.json")) else {
+        return false;
+    };
+    let Ok(pkg) = serde_json::from_str::<Package>(&text) else {
+        return false;
+    };
+    // `@scope/name/sub` and `name/sub` are packages `@scope/name` and `name`.
+    let mut parts = module.split('/');
+    let name = match parts.next() {
+        Some(scope) if scope.starts_with('@') => format!("{scope}/{}", parts.next().unwrap_or("")),
+        Some(n) => n.to_string(),
+        None => return false,
+    };
+    pkg.dependencies.contains_key(&name)
+}
+
+/// A one-line hint for an init error, when ssam can tell what is wrong.
+pub(crate) fn init_hint(spec: &FunctionSpec, error_type: &str, body: &[u8]) -> Option<String> {
+    if error_type != "Runtime.ImportModuleError" {
+        return None;
+    }
+    let message = String::from_utf8_lossy(body);
+    let module = missing_module(&message)?;
+    let dir = spec.code_dir.display();
+    match spec.runtime_kind() {
+        RuntimeKind::Python { .. } if declared_in_requirements(&spec.code_dir, module) => Some(format!(
+            "{module} is in {dir}/requirements.txt but not installed for the function: run `ssam build`, \
+             or `pip install -r requirements.txt -t {dir}`"
+        )),
+        RuntimeKind::Node { .. } if declared_in_package_json(&spec.code_dir, module) => Some(format!(
+            "{module} is in {dir}/package.json but not installed: run `npm install` in {dir} (or `ssam build`)"
+        )),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_the_missing_dependency() {
+        let dir = std::env::temp_dir().join(format!("ssam-hints-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        std::fs::write(
+            dir.join("requirements.txt"),
+            "# deps\nPyYAML==6.0\nrequests[socks]>=2\n",
+        )
+        .expect("write");
+        let spec = FunctionSpec::new("F", "python3.12", "app.handler", &dir);
+        let body = br#"{"errorMessage": "Unable to import module 'app': No module named 'requests'", "errorType": "Runtime.ImportModuleError"}"#;
+        let hint = init_hint(&spec, "Runtime.ImportModuleError", body).expect("a hint");
+        assert!(hint.starts_with("requests is in "), "{hint}");
+        let other =
+            br#"{"errorMessage": "Unable to import module 'app': No module named 'nothere'"}"#;
+        assert!(init_hint(&spec, "Runtime.ImportModuleError", other).is_none());
+        std::fs::write(
+            dir.join("package.json"),
+            r#"{"dependencies": {"@aws-sdk/client-s3": "^3"}}"#,
+        )
+        .expect("write");
+        let node = FunctionSpec::new("N", "nodejs20.x", "app.handler", &dir);
+        let body = br#"{"errorMessage": "Error: Cannot find module '@aws-sdk/client-s3'"}"#;
+        assert!(init_hint(&node, "Runtime.ImportModuleError", body).is_some());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
