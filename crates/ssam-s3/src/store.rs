@@ -248,6 +248,14 @@ type Done = Box<dyn FnOnce(Result<(), String>) + Send>;
 /// and how to answer once they are durable, or `None` when it answered already (an error).
 type Job = Box<dyn FnOnce(&mut BucketState) -> Option<(Vec<Record>, Done)> + Send>;
 
+/// A batch written to the journal, waiting for its fsync.
+struct Batch {
+    dones: Vec<Done>,
+    freed: Vec<String>,
+    /// A handle on the journal to fsync outside the lock.
+    sync: Option<File>,
+}
+
 /// The whole store.
 pub struct Store {
     durable: bool,
@@ -649,7 +657,7 @@ impl Bucket {
             .lock()
             .map_err(|_| io::Error::other("commit queue poisoned"))?
             .push(job);
-        let freed = {
+        let batch = {
             let mut st = self.lock()?;
             let jobs = std::mem::take(
                 &mut *self
@@ -659,13 +667,42 @@ impl Bucket {
             );
             self.run_batch(&mut st, jobs)
         };
-        self.drop_blobs(&freed);
-        // Our job ran in this batch or in the one whose lock we waited for.
+        // The fsync runs without the lock, so reads (and the next batch's writes) go on
+        // meanwhile; the batch's writers are answered only once it returns.
+        if let Some(batch) = batch {
+            let res = match &batch.sync {
+                Some(journal) if self.durable => journal.sync_data().map_err(|e| e.to_string()),
+                _ => Ok(()),
+            };
+            if let Err(e) = &res {
+                tracing::error!(bucket = %self.name, error = %e, "journal fsync failed; restart to recover");
+                if let Ok(mut st) = self.lock() {
+                    st.broken = Some(format!(
+                        "bucket {} journal fsync failed ({e}); restart ssam",
+                        self.name
+                    ));
+                }
+            }
+            for done in batch.dones {
+                done(res.clone());
+            }
+            // On failure the blobs may still be referenced by what is on disk.
+            if res.is_ok() {
+                self.drop_blobs(&batch.freed);
+            }
+        }
+        // Our job ran in this batch or in one whose lock we waited for; either way it is
+        // answered (possibly by that batch's fsync, which may still be running).
         rx.recv()
             .map_err(|_| io::Error::other("commit abandoned"))?
     }
 
-    fn run_batch(&self, st: &mut BucketState, jobs: Vec<Job>) -> Vec<String> {
+    /// Runs queued jobs under the lock: each sees the ones before it; their records are
+    /// written to the journal (not yet fsynced). `None` when there was nothing to run.
+    fn run_batch(&self, st: &mut BucketState, jobs: Vec<Job>) -> Option<Batch> {
+        if jobs.is_empty() {
+            return None;
+        }
         let mut buf = Vec::new();
         let mut dones = Vec::new();
         let mut freed = Vec::new();
@@ -685,29 +722,55 @@ impl Bucket {
                 Err(e) => done(Err(e.to_string())),
             }
         }
-        let res = self.flush(st, &buf).map_err(|e| e.to_string());
-        for done in dones {
-            done(res.clone());
+        if let Err(e) = self.write_journal(st, &buf) {
+            let e = e.to_string();
+            for done in dones {
+                done(Err(e.clone()));
+            }
+            return None;
         }
-        if res.is_err() {
-            // The blobs may still be referenced by what is on disk.
-            return Vec::new();
+        let sync = if buf.is_empty() {
+            None
+        } else {
+            st.journal.try_clone().ok()
+        };
+        if !buf.is_empty() && sync.is_none() {
+            // Cannot get a handle to fsync: do it here, under the lock.
+            let res = if self.durable {
+                st.journal.sync_data().map_err(|e| e.to_string())
+            } else {
+                Ok(())
+            };
+            for done in dones {
+                done(res.clone());
+            }
+            return None;
         }
-        freed
+        Some(Batch { dones, freed, sync })
     }
 
-    /// Writes staged bytes and fsyncs; on failure marks the bucket broken (see `broken`).
+    /// Writes staged bytes and fsyncs, under the lock (the rare direct commits).
     fn flush(&self, state: &mut BucketState, buf: &[u8]) -> io::Result<()> {
+        self.write_journal(state, buf)?;
+        if self.durable && !buf.is_empty() {
+            if let Err(e) = state.journal.sync_data() {
+                state.broken = Some(format!(
+                    "bucket {} journal fsync failed ({e}); restart ssam",
+                    self.name
+                ));
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
+    /// Appends staged bytes to the journal (no fsync); on failure marks the bucket broken
+    /// (see `broken`). Compacts when the journal has grown wasteful.
+    fn write_journal(&self, state: &mut BucketState, buf: &[u8]) -> io::Result<()> {
         if buf.is_empty() {
             return Ok(());
         }
-        let res = state.journal.write_all(buf).and_then(|()| {
-            if self.durable {
-                state.journal.sync_data()
-            } else {
-                Ok(())
-            }
-        });
+        let res = state.journal.write_all(buf);
         if let Err(e) = res {
             tracing::error!(bucket = %self.name, error = %e, "journal write failed; restart to recover");
             state.broken = Some(format!(
