@@ -162,8 +162,33 @@ impl Report {
     }
 }
 
-/// Peak resident memory of a process in MB (`VmHWM`), as Lambda's Max Memory Used.
+/// Peak resident memory of a sandbox in MB, as Lambda's Max Memory Used: the `VmHWM` of the
+/// runtime process and of every process below it (a `bootstrap` script that starts its
+/// binary without `exec`, workers). Lambda measures the sandbox as a whole; the sum of the
+/// peaks is the closest per-process figure.
 pub(crate) fn peak_rss_mb(pid: u32) -> u64 {
+    let mut total_kb = 0u64;
+    let mut stack = vec![pid];
+    let mut seen = 0usize;
+    while let Some(p) = stack.pop() {
+        seen += 1;
+        if seen > 256 {
+            break;
+        }
+        total_kb += vm_hwm_kb(p);
+        // Needs CONFIG_PROC_CHILDREN (set on common kernels); without it, only `pid` counts.
+        if let Ok(children) = std::fs::read_to_string(format!("/proc/{p}/task/{p}/children")) {
+            stack.extend(
+                children
+                    .split_whitespace()
+                    .filter_map(|c| c.parse::<u32>().ok()),
+            );
+        }
+    }
+    total_kb.div_ceil(1024)
+}
+
+fn vm_hwm_kb(pid: u32) -> u64 {
     let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
         return 0;
     };
@@ -171,7 +196,6 @@ pub(crate) fn peak_rss_mb(pid: u32) -> u64 {
         .lines()
         .find_map(|l| l.strip_prefix("VmHWM:"))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .map(|kb| kb.div_ceil(1024))
         .unwrap_or(0)
 }
 

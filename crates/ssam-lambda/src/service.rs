@@ -404,7 +404,11 @@ impl LambdaService {
             // (`ssam local invoke -e`), as a dead-letter queue would keep it on AWS.
             let event = String::from_utf8_lossy(&payload);
             let shown: String = event.chars().take(4096).collect();
-            let cut = if shown.len() < event.len() { " (first 4 KB)" } else { "" };
+            let cut = if shown.len() < event.len() {
+                " (first 4 KB)"
+            } else {
+                ""
+            };
             eprintln!(
                 "{}: asynchronous invocation dropped after {} attempt(s): {}\n  event{cut}: {shown}",
                 pool.spec.name,
