@@ -393,3 +393,48 @@ print(s3.list_objects_v2(Bucket="loop-test").get("KeyCount", 0))
         "{log:?}"
     );
 }
+
+/// A failing asynchronous invocation is retried as EventInvokeConfig says (1 retry here,
+/// Lambda's default is 2), then dropped with its event printed: nothing is lost silently.
+#[test]
+fn failed_async_invocations_are_retried_then_logged_with_their_event() {
+    let ssam = Ssam::start(&fixture("failing/template.yaml"));
+    ssam.python(
+        r#"
+import os, boto3
+boto3.client("s3", endpoint_url=os.environ["S3_URL"]).put_object(Bucket="failing-inbox", Key="bad file.txt", Body=b"x")
+"#,
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let done = ssam
+            .log
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|l| l.contains("asynchronous invocation dropped"));
+        if done || Instant::now() > deadline {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let log = ssam.stop();
+    let text = log.join("\n");
+    assert!(
+        text.contains("Broken: asynchronous invocation failed; retry 1 of 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Broken: asynchronous invocation dropped after 2 attempt(s)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("cannot handle bad+file.txt"),
+        "the error is shown: {text}"
+    );
+    assert!(
+        text.contains("\"key\":\"bad+file.txt\""),
+        "the event is shown: {text}"
+    );
+    assert_eq!(text.matches("START RequestId").count(), 2, "{text}");
+}
