@@ -322,6 +322,11 @@ def _setup_logging():
     h.setFormatter(fmt)
     h.addFilter(_Filter())
     root = logging.getLogger()
+    if root.handlers:
+        # The function configured logging itself (basicConfig at import): on Lambda that
+        # call finds the runtime's handler and does nothing; here the function's own handler
+        # already prints, and a second one would print every record twice.
+        return
     root.addHandler(h)
     level = os.environ.get("AWS_LAMBDA_LOG_LEVEL")
     if level:
