@@ -293,7 +293,7 @@ fn s3_events_have_aws_shape_and_respect_filters() {
 import json, os, time, boto3
 from boto3.s3.transfer import TransferConfig
 s3 = boto3.client("s3", endpoint_url=os.environ["S3_URL"])
-out = [b["Name"] for b in s3.list_buckets()["Buckets"] if b["Name"] != "uploads-test"][0]
+out = [b["Name"] for b in s3.list_buckets()["Buckets"] if b["Name"] not in ("uploads-test", "versioned-test")][0]
 
 def wait(key):
     deadline = time.time() + 90
@@ -339,6 +339,11 @@ assert ev["Records"][0]["s3"]["object"]["size"] == len(big)
 s3.copy_object(Bucket="uploads-test", Key="videos/copy.mp4", CopySource={"Bucket": "uploads-test", "Key": "videos/big.mp4"})
 wait("ObjectCreated-Copy/videos/copy.mp4.json")
 
+v = s3.put_object(Bucket="versioned-test", Key="v.txt", Body=b"v1")
+ev = wait("ObjectCreated-Put/v.txt.json")
+assert v["VersionId"] and ev["Records"][0]["s3"]["object"]["versionId"] == v["VersionId"], (v, ev)
+assert ev["Records"][0]["s3"]["bucket"]["name"] == "versioned-test"
+
 s3.delete_object(Bucket="uploads-test", Key="images/a.mp4")
 ev = wait("ObjectRemoved-Delete/images/a.mp4.json")
 assert "size" not in ev["Records"][0]["s3"]["object"]
@@ -354,6 +359,7 @@ print("\n".join(keys))
         vec![
             "ObjectCreated-CompleteMultipartUpload/videos/big.mp4.json",
             "ObjectCreated-Copy/videos/copy.mp4.json",
+            "ObjectCreated-Put/v.txt.json",
             "ObjectCreated-Put/videos/my clip.mp4.json",
             "ObjectRemoved-Delete/images/a.mp4.json",
         ],
