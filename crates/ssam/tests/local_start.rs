@@ -210,6 +210,38 @@ else:
 "#,
     );
     assert_eq!(out.trim(), "89504e470d0a1a0a", "a PNG thumbnail");
+    // Above 8 MB the aws cli uploads in parts: the CompleteMultipartUpload event runs it too.
+    let big = dir.path().join("big.mp4");
+    std::fs::write(&big, vec![9u8; 9 * 1024 * 1024]).unwrap();
+    let status = Command::new(ssam_testkit::aws_cli())
+        .args(["s3", "cp"])
+        .arg(&big)
+        .args(["s3://help-me-sam/big.mp4", "--endpoint-url", &ssam.s3_url])
+        .envs([
+            ("AWS_ACCESS_KEY_ID", "test"),
+            ("AWS_SECRET_ACCESS_KEY", "test"),
+            ("AWS_DEFAULT_REGION", "us-east-1"),
+        ])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = ssam.python(
+        r#"
+import os, time, boto3
+s3 = boto3.client("s3", endpoint_url=os.environ["S3_URL"])
+assert s3.head_object(Bucket="help-me-sam", Key="big.mp4")["ETag"].endswith('-2"'), "uploaded in parts"
+deadline = time.time() + 90
+while time.time() < deadline:
+    try:
+        print(s3.get_object(Bucket="help-me-sam", Key="thumbnails/big.png")["Body"].read()[:4].hex())
+        break
+    except s3.exceptions.NoSuchKey:
+        time.sleep(0.05)
+else:
+    raise SystemExit("no thumbnail for the multipart upload")
+"#,
+    );
+    assert_eq!(out.trim(), "89504e47");
     let pids = ssam.descendants();
     assert!(!pids.is_empty(), "the function runs as a child process");
     let log = ssam.stop();
