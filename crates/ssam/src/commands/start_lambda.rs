@@ -146,29 +146,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let on_signal = service.clone();
         axum::serve(listener, app)
             .with_graceful_shutdown(async move {
-                shutdown_signal().await;
+                super::common::shutdown_signal().await;
                 // Kill the sandboxes first so in-flight invocations end now, not at their timeout.
                 on_signal.shutdown().await;
             })
             .await?;
         Ok(ExitCode::SUCCESS)
     })
-}
-
-async fn shutdown_signal() {
-    use tokio::signal::unix::{signal, SignalKind};
-    let term = async {
-        match signal(SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term => {}
-    }
 }
 
 type Watcher = notify_debouncer_full::Debouncer<
