@@ -199,6 +199,23 @@ fn vm_hwm_kb(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
+/// `[Function] `, in a color of its own when stderr is a terminal (and `NO_COLOR` is unset),
+/// so interleaved logs of several functions stay readable.
+fn colored_prefix(function: &str) -> String {
+    use std::io::IsTerminal as _;
+    let color = std::env::var_os("NO_COLOR").is_none() && std::io::stderr().is_terminal();
+    if !color {
+        return format!("[{function}] ");
+    }
+    // Bright, readable on dark and light backgrounds: cyan, magenta, yellow, green, blue, red.
+    const PALETTE: [u8; 6] = [36, 35, 33, 32, 34, 31];
+    let hash = function
+        .bytes()
+        .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)));
+    let code = PALETTE[hash as usize % PALETTE.len()];
+    format!("\x1b[{code}m[{function}]\x1b[0m ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -235,21 +252,4 @@ mod tests {
         assert!(tail.len() <= LOG_TAIL_MAX);
         assert!(String::from_utf8_lossy(&tail).ends_with("line 999\n"));
     }
-}
-
-/// `[Function] `, in a color of its own when stderr is a terminal (and `NO_COLOR` is unset),
-/// so interleaved logs of several functions stay readable.
-fn colored_prefix(function: &str) -> String {
-    use std::io::IsTerminal as _;
-    let color = std::env::var_os("NO_COLOR").is_none() && std::io::stderr().is_terminal();
-    if !color {
-        return format!("[{function}] ");
-    }
-    // Bright, readable on dark and light backgrounds: cyan, magenta, yellow, green, blue, red.
-    const PALETTE: [u8; 6] = [36, 35, 33, 32, 34, 31];
-    let hash = function
-        .bytes()
-        .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)));
-    let code = PALETTE[hash as usize % PALETTE.len()];
-    format!("\x1b[{code}m[{function}]\x1b[0m ")
 }
