@@ -8,6 +8,7 @@
 //! notifications come from [`RunningS3::subscribe`].
 
 mod body;
+mod chunked;
 mod cors;
 pub mod server;
 pub mod service;

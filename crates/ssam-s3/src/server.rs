@@ -4,9 +4,8 @@
 //! Auth modes. Strict: s3s verifies every SigV4/SigV2 signature against the configured
 //! credentials. Default (as LocalStack): any access key is accepted, so signatures cannot
 //! be verified (the secret is the client's); the server checks presigned-URL expiry itself
-//! and then hands s3s the request without its signature. Bodies signed chunk by chunk
-//! (`STREAMING-*` payloads) keep their signature, because s3s must decode them; those need
-//! a configured credential in either mode.
+//! and then hands s3s the request without its signature. Bodies framed as `aws-chunked`
+//! (chunk signatures, trailing checksums) are unframed here in that mode (see `chunked`).
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -357,9 +356,7 @@ async fn handle(
     if let Err(e) = check_presigned_expiry(&req) {
         return Ok(error_response(e));
     }
-    if !ctx.strict {
-        relax_auth(&mut req);
-    }
+    let unframe = !ctx.strict && relax_auth(&mut req);
     let origin = req
         .headers()
         .get(http::header::ORIGIN)
@@ -385,7 +382,12 @@ async fn handle(
         let t = t.to_owned();
         req.extensions_mut().insert(TraceHeader(t));
     }
-    let mut resp = match ctx.s3.call(req.map(Body::from)).await {
+    let req = if unframe {
+        req.map(unchunked)
+    } else {
+        req.map(Body::from)
+    };
+    let mut resp = match ctx.s3.call(req).await {
         Ok(r) => r,
         Err(e) => {
             tracing::error!(?e, "s3 service error");
@@ -579,8 +581,9 @@ fn check_presigned_expiry<B>(req: &Request<B>) -> S3Result<()> {
 }
 
 /// Default auth mode: removes the signature (after [`check_presigned_expiry`]) so s3s takes
-/// the request as an accepted anonymous one. See the module comment.
-fn relax_auth<B>(req: &mut Request<B>) {
+/// the request as an accepted anonymous one. Returns true when the body is `aws-chunked`
+/// and must be unframed by [`unchunked`]. See the module comment.
+fn relax_auth<B>(req: &mut Request<B>) -> bool {
     let query = req.uri().query().unwrap_or("").to_owned();
     if query.contains("X-Amz-Signature=") {
         strip_query(
@@ -595,7 +598,7 @@ fn relax_auth<B>(req: &mut Request<B>) {
                 "X-Amz-Security-Token",
             ],
         );
-        return;
+        return false;
     }
     if query.contains("Signature=") && query.contains("Expires=") {
         strip_query(
@@ -607,16 +610,109 @@ fn relax_auth<B>(req: &mut Request<B>) {
                 "x-amz-security-token",
             ],
         );
-        return;
+        return false;
     }
+    req.headers_mut().remove(http::header::AUTHORIZATION);
     let streaming = req
         .headers()
         .get("x-amz-content-sha256")
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("STREAMING-"));
     if !streaming {
-        req.headers_mut().remove(http::header::AUTHORIZATION);
+        return false;
     }
+    // The body will be unframed here (see `chunked`): describe it as the plain payload.
+    let h = req.headers_mut();
+    match h.remove("x-amz-decoded-content-length") {
+        Some(len) => {
+            h.insert(http::header::CONTENT_LENGTH, len);
+        }
+        None => {
+            h.remove(http::header::CONTENT_LENGTH);
+        }
+    }
+    let encodings: Vec<String> = h
+        .get(http::header::CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(',')
+                .map(str::trim)
+                .filter(|e| !e.is_empty() && *e != "aws-chunked")
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default();
+    h.remove(http::header::CONTENT_ENCODING);
+    if let Ok(v) = http::HeaderValue::from_str(&encodings.join(", ")) {
+        if !encodings.is_empty() {
+            h.insert(http::header::CONTENT_ENCODING, v);
+        }
+    }
+    h.insert(
+        "x-amz-content-sha256",
+        http::HeaderValue::from_static("UNSIGNED-PAYLOAD"),
+    );
+    h.remove("x-amz-trailer");
+    true
+}
+
+/// The payload of an `aws-chunked` body, unframed as it streams in.
+fn unchunked(body: Incoming) -> Body {
+    use futures::StreamExt;
+    use http_body_util::BodyExt;
+    type St = (
+        http_body_util::BodyStream<Incoming>,
+        crate::chunked::Decoder,
+        std::collections::VecDeque<bytes::Bytes>,
+        bool,
+    );
+    let start: St = (
+        http_body_util::BodyStream::new(body),
+        crate::chunked::Decoder::default(),
+        Default::default(),
+        false,
+    );
+    let stream = futures::stream::unfold(
+        start,
+        |(mut frames, mut dec, mut pending, mut ended)| async move {
+            loop {
+                if let Some(b) = pending.pop_front() {
+                    return Some((
+                        Ok(hyper::body::Frame::data(b)),
+                        (frames, dec, pending, ended),
+                    ));
+                }
+                if ended {
+                    return None;
+                }
+                let item = match frames.next().await {
+                    Some(Ok(frame)) => match frame.into_data() {
+                        Ok(data) => match dec.feed(&data) {
+                            Ok(out) => {
+                                pending.extend(out);
+                                continue;
+                            }
+                            Err(e) => Err(std::io::Error::new(std::io::ErrorKind::InvalidData, e)),
+                        },
+                        // Trailer frames carry nothing the payload needs.
+                        Err(_) => continue,
+                    },
+                    Some(Err(e)) => Err(std::io::Error::other(e)),
+                    None if dec.finished() => {
+                        ended = true;
+                        continue;
+                    }
+                    None => Err(std::io::Error::new(
+                        std::io::ErrorKind::UnexpectedEof,
+                        "aws-chunked body ended early",
+                    )),
+                };
+                ended = true;
+                return Some((item, (frames, dec, pending, ended)));
+            }
+        },
+    );
+    Body::http_body_unsync(http_body_util::StreamBody::new(stream).boxed_unsync())
 }
 
 fn strip_query<B>(req: &mut Request<B>, names: &[&str]) {
@@ -688,7 +784,7 @@ mod tests {
             .body(())
             .expect("request");
         check_presigned_expiry(&req).expect("valid");
-        relax_auth(&mut req);
+        assert!(!relax_auth(&mut req));
         assert_eq!(req.uri().to_string(), "/b/k?versionId=1");
     }
 }

@@ -651,3 +651,48 @@ print("ok")
     );
     assert!(out.contains("ok"), "{out}");
 }
+
+#[test]
+fn aws_chunked_uploads_from_any_access_key_in_the_default_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::in_dir(dir.path());
+    let out = s.python(
+        r#"
+import http.client, urllib.parse
+s3.create_bucket(Bucket="chunky")
+u = urllib.parse.urlparse(os.environ["ENDPOINT"])
+sig = "0" * 64
+def put(key, payload, mode, chunk=7):
+    parts = [payload[i:i + chunk] for i in range(0, len(payload), chunk)] + [b""]
+    body = b""
+    for p in parts:
+        ext = f";chunk-signature={sig}" if mode.startswith("STREAMING-AWS4") else ""
+        body += f"{len(p):x}{ext}\r\n".encode() + p + (b"\r\n" if p else b"")
+    if mode.endswith("TRAILER"):
+        body += b"x-amz-checksum-crc32:AAAAAA==\r\n\r\n"
+    else:
+        body += b"\r\n"
+    headers = {
+        "Authorization": f"AWS4-HMAC-SHA256 Credential=NOBODYKNOWS/20260101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature={sig}",
+        "x-amz-content-sha256": mode,
+        "x-amz-date": "20260101T000000Z",
+        "Content-Encoding": "aws-chunked",
+        "x-amz-decoded-content-length": str(len(payload)),
+        "Content-Length": str(len(body)),
+    }
+    if mode.endswith("TRAILER"):
+        headers["x-amz-trailer"] = "x-amz-checksum-crc32"
+    c = http.client.HTTPConnection(u.hostname, u.port)
+    c.request("PUT", f"/chunky/{key}", body=body, headers=headers)
+    r = c.getresponse()
+    assert r.status == 200, (mode, r.status, r.read())
+for i, mode in enumerate(["STREAMING-AWS4-HMAC-SHA256-PAYLOAD", "STREAMING-UNSIGNED-PAYLOAD-TRAILER", "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER"]):
+    payload = os.urandom(100 + i * 50000)
+    put(f"k{i}", payload, mode, chunk=8192)
+    got = s3.get_object(Bucket="chunky", Key=f"k{i}")
+    assert got["Body"].read() == payload and got.get("ContentEncoding") in (None, ""), mode
+print("ok")
+"#,
+    );
+    assert!(out.contains("ok"), "{out}");
+}
