@@ -217,3 +217,27 @@ print("ok")
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+#[test]
+fn ctrl_c_stops_start_s3_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, endpoint) = spawn_ssam_with(&dir.path().join("data"), 0, &[]);
+    assert!(endpoint.starts_with("http://127.0.0.1:"), "{endpoint}");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap()),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "start-s3 did not stop on Ctrl-C"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "{status:?}");
+}
