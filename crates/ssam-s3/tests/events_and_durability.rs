@@ -241,3 +241,54 @@ fn ctrl_c_stops_start_s3_cleanly() {
     };
     assert!(status.success(), "{status:?}");
 }
+
+#[test]
+fn browser_post_signed_with_the_shells_own_keys_works_in_the_default_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(ssam_testkit::ssam_bin())
+        .args(["local", "start-s3", "--port", "0", "--ephemeral"])
+        .env("AWS_ACCESS_KEY_ID", "AKIAMYOWNKEY")
+        .env("AWS_SECRET_ACCESS_KEY", "my-own-secret")
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn ssam");
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
+    let endpoint = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap()
+        .to_owned();
+    let file = dir.path().join("photo.txt");
+    std::fs::write(&file, "from the browser").unwrap();
+    let script = format!(
+        r#"
+import boto3, subprocess
+s3 = boto3.client("s3", endpoint_url="{endpoint}")
+s3.create_bucket(Bucket="posts")
+p = s3.generate_presigned_post("posts", "up/photo.txt", ExpiresIn=300)
+args = ["curl", "-s", "-w", "%{{http_code}}"]
+for k, v in p["fields"].items():
+    args += ["-F", f"{{k}}={{v}}"]
+args += ["-F", "file=@{file}", p["url"]]
+code = subprocess.run(args, capture_output=True, text=True).stdout
+assert code.endswith("204"), code
+assert s3.get_object(Bucket="posts", Key="up/photo.txt")["Body"].read() == b"from the browser"
+print("ok")
+"#,
+        file = file.display()
+    );
+    let out = ssam_testkit::run_python(
+        &script,
+        &[
+            ("AWS_ACCESS_KEY_ID", "AKIAMYOWNKEY"),
+            ("AWS_SECRET_ACCESS_KEY", "my-own-secret"),
+            ("AWS_DEFAULT_REGION", "us-east-1"),
+        ],
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("ok"));
+    child.kill().unwrap();
+    child.wait().unwrap();
+}

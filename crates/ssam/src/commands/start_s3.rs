@@ -68,6 +68,19 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             })
             .collect::<anyhow::Result<_>>()?;
     }
+    // In the default mode signatures are not checked, except on browser POST uploads whose
+    // policy s3s verifies: knowing the shell's own keys lets a POST policy signed with them
+    // (by a script or a function run from this shell) work as it does against S3.
+    if !args.strict_auth {
+        if let (Ok(key), Ok(secret)) = (
+            std::env::var("AWS_ACCESS_KEY_ID"),
+            std::env::var("AWS_SECRET_ACCESS_KEY"),
+        ) {
+            if !key.is_empty() && !config.credentials.iter().any(|(k, _)| *k == key) {
+                config.credentials.push((key, secret));
+            }
+        }
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
