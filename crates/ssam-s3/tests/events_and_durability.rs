@@ -61,12 +61,22 @@ s3.delete_object(Bucket="events", Key="copy.txt")
     assert!(events.windows(2).all(|w| w[0].sequencer < w[1].sequencer));
 }
 
+/// A child `ssam`, killed when dropped (so a failing test leaves no server behind).
+struct Ssam(Child);
+
+impl Drop for Ssam {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// `ssam local start-s3` as a child; returns it and its endpoint (read from its first line).
-fn spawn_ssam(data_dir: &std::path::Path, port: u16) -> (Child, String) {
+fn spawn_ssam(data_dir: &std::path::Path, port: u16) -> (Ssam, String) {
     spawn_ssam_with(data_dir, port, &[])
 }
 
-fn spawn_ssam_with(data_dir: &std::path::Path, port: u16, extra: &[&str]) -> (Child, String) {
+fn spawn_ssam_with(data_dir: &std::path::Path, port: u16, extra: &[&str]) -> (Ssam, String) {
     let mut child = Command::new(ssam_testkit::ssam_bin())
         .args([
             "local",
@@ -90,7 +100,7 @@ fn spawn_ssam_with(data_dir: &std::path::Path, port: u16, extra: &[&str]) -> (Ch
         .find(|w| w.starts_with("http://"))
         .expect("endpoint in first line")
         .to_owned();
-    (child, endpoint)
+    (Ssam(child), endpoint)
 }
 
 #[test]
@@ -141,11 +151,11 @@ while True:
         }
     }
     nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap()),
+        nix::unistd::Pid::from_raw(i32::try_from(child.0.id()).unwrap()),
         nix::sys::signal::Signal::SIGKILL,
     )
     .unwrap();
-    child.wait().unwrap();
+    child.0.wait().unwrap();
     w.wait().unwrap();
     let lines = std::fs::read_to_string(&acked).unwrap();
     let count = lines.lines().count();
@@ -178,8 +188,8 @@ print(n)
         String::from_utf8_lossy(&out.stdout).trim(),
         count.to_string()
     );
-    child.kill().unwrap();
-    child.wait().unwrap();
+    child.0.kill().unwrap();
+    child.0.wait().unwrap();
 }
 
 #[test]
@@ -214,8 +224,8 @@ print("ok")
         ],
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("ok"));
-    child.kill().unwrap();
-    child.wait().unwrap();
+    child.0.kill().unwrap();
+    child.0.wait().unwrap();
 }
 
 #[test]
@@ -224,13 +234,13 @@ fn ctrl_c_stops_start_s3_cleanly() {
     let (mut child, endpoint) = spawn_ssam_with(&dir.path().join("data"), 0, &[]);
     assert!(endpoint.starts_with("http://127.0.0.1:"), "{endpoint}");
     nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap()),
+        nix::unistd::Pid::from_raw(i32::try_from(child.0.id()).unwrap()),
         nix::sys::signal::Signal::SIGINT,
     )
     .unwrap();
     let start = Instant::now();
     let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
+        if let Some(status) = child.0.try_wait().unwrap() {
             break status;
         }
         assert!(
@@ -256,6 +266,7 @@ fn browser_post_signed_with_the_shells_own_keys_works_in_the_default_mode() {
     let mut line = String::new();
     out.read_line(&mut line).unwrap();
     std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
+    let child = Ssam(child);
     let endpoint = line
         .split_whitespace()
         .find(|w| w.starts_with("http://"))
@@ -289,6 +300,5 @@ print("ok")
         ],
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("ok"));
-    child.kill().unwrap();
-    child.wait().unwrap();
+    drop(child);
 }

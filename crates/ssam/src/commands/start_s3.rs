@@ -87,6 +87,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     runtime.block_on(async move {
         let data_dir = config.data_dir.clone();
         let ephemeral = config.ephemeral;
+        let stop = shutdown_signal()?;
         let running = ssam_s3::S3Server::start(config)
             .await
             .context("cannot start the local S3")?;
@@ -103,34 +104,34 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let mut out = std::io::stdout().lock();
         let _ = out.write_all(banner.as_bytes()).and_then(|()| out.flush());
         drop(out);
-        shutdown_signal().await;
+        stop.await;
         eprintln!("stopping S3");
         running.shutdown().await;
         Ok(ExitCode::SUCCESS)
     })
 }
 
-/// Ctrl-C, or SIGTERM (docker stop, process managers).
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
+/// Ctrl-C, or SIGTERM (docker stop, process managers). The handlers are installed when
+/// this is called, not when it is awaited: a signal right after the banner must not find
+/// the default action (death by signal) still in place.
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
     #[cfg(unix)]
     {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => {
-                    let _ = ctrl_c.await;
-                    return;
-                }
-            };
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
-        }
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut int = signal(SignalKind::interrupt())?;
+        let mut term = signal(SignalKind::terminate())?;
+        Ok(async move {
+            tokio::select! {
+                _ = int.recv() => {}
+                _ = term.recv() => {}
+            }
+        })
     }
     #[cfg(not(unix))]
     {
-        let _ = ctrl_c.await;
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
     }
 }
 
