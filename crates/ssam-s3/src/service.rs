@@ -2746,13 +2746,20 @@ impl S3 for Service {
         let up = match found {
             Ok(up) => up,
             // Completing the same upload again answers as the first completion did.
-            Err(Some((_, etag, vid))) => {
+            Err(Some((_, etag, vid, checksum))) => {
+                let c = checksum_fields(checksum.as_ref());
                 return Ok(S3Response::new(CompleteMultipartUploadOutput {
                     bucket: Some(input.bucket.clone()),
                     key: Some(input.key.clone()),
                     location: Some(format!("/{}/{}", input.bucket, input.key)),
                     e_tag: Some(etag_of(&etag)),
                     version_id: (vid != "null").then_some(vid),
+                    checksum_crc32: c.checksum_crc32,
+                    checksum_crc32c: c.checksum_crc32c,
+                    checksum_crc64nvme: c.checksum_crc64nvme,
+                    checksum_sha1: c.checksum_sha1,
+                    checksum_sha256: c.checksum_sha256,
+                    checksum_type: c.checksum_type,
                     ..Default::default()
                 }));
             }
@@ -2910,7 +2917,7 @@ impl S3 for Service {
                     st.completed.clear();
                 }
                 st.completed
-                    .insert(upload_id.clone(), (key, e2, id.clone()));
+                    .insert(upload_id.clone(), (key, e2, id.clone(), checksum.clone()));
                 st.uploads.remove(&upload_id)
             };
             b2.remove_upload_file(&upload_id).map_err(internal)?;

@@ -224,9 +224,10 @@ pub struct BucketState {
     /// Set when a journal write or fsync failed: the index may hold records the disk does
     /// not, so further writes are refused until a restart replays the journal.
     broken: Option<String>,
-    /// Uploads completed since start: id -> (key, etag, version id). S3 answers a repeated
+    /// Uploads completed since start: id -> (key, etag, version id, checksum). S3 answers a repeated
     /// CompleteMultipartUpload with the same result.
-    pub completed: std::collections::HashMap<String, (String, String, String)>,
+    pub completed:
+        std::collections::HashMap<String, (String, String, String, Option<StoredChecksum>)>,
 }
 
 /// A bucket on disk.
