@@ -696,3 +696,35 @@ print("ok")
     );
     assert!(out.contains("ok"), "{out}");
 }
+
+/// LocalStack deadlocks when a key is read while a PUT to it is still streaming; here the
+/// reader gets the previous version at once and the new one only once acknowledged.
+#[test]
+fn reading_a_key_while_its_put_is_still_streaming() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::in_dir(dir.path());
+    let out = s.python(
+        r#"
+import http.client, urllib.parse, threading
+s3.create_bucket(Bucket="stream")
+s3.put_object(Bucket="stream", Key="k", Body=b"old")
+u = urllib.parse.urlparse(os.environ["ENDPOINT"])
+size = 4 * 1024 * 1024
+c = http.client.HTTPConnection(u.hostname, u.port)
+c.putrequest("PUT", "/stream/k")
+c.putheader("Content-Length", str(size))
+c.endheaders()
+c.send(b"n" * (size // 2))
+time.sleep(0.2)
+t0 = time.time()
+assert s3.get_object(Bucket="stream", Key="k")["Body"].read() == b"old"
+assert time.time() - t0 < 2, "the read waited for the streaming write"
+c.send(b"n" * (size // 2))
+r = c.getresponse()
+assert r.status == 200, r.status
+assert s3.get_object(Bucket="stream", Key="k")["Body"].read() == b"n" * size
+print("ok")
+"#,
+    );
+    assert!(out.contains("ok"), "{out}");
+}
