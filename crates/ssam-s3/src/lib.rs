@@ -1,8 +1,15 @@
 //! Local S3: durable object store on disk and the S3 protocol.
 //!
-//! - [`store`]: buckets, versions and multipart uploads on disk (journal + sorted index).
-//! - [`service`]: the S3 operations (`s3s::S3`), on top of the store.
-//! - [`server`]: accepting connections, auth modes, virtual hosts, CORS preflight.
+//! - [`store`]: buckets, versions and multipart uploads on disk. A per-bucket journal is
+//!   the source of truth (small bodies inline, larger ones as blob files); the sorted index
+//!   in memory is rebuilt from it at start. Writes are group-committed.
+//! - [`service`]: the S3 operations (`s3s::S3`) on top of the store.
+//! - [`server`]: accepting connections (TCP_NODELAY), the two auth modes, virtual hosts,
+//!   CORS, request ids; `chunked` unframes `aws-chunked` bodies in the default mode.
+//!
+//! Architecture invariants: an object key is data, never part of a path; a write is
+//! acknowledged only after its journal record is durable (except `--ephemeral`); nothing
+//! in a request path panics.
 //!
 //! The rest of ssam uses [`S3Server::start`] and [`RunningS3`]; object events for S3
 //! notifications come from [`RunningS3::subscribe`].

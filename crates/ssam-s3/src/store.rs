@@ -22,7 +22,9 @@
 //!
 //! Small objects skip the blob file: their bytes are appended to the journal right after
 //! their record, so a small PUT costs one append and one fsync instead of four fsyncs
-//! (file, directory, journal). Reads `pread` them from the journal.
+//! (file, directory, journal). Reads `pread` them from the journal. Concurrent writers
+//! share one journal fsync (group commit, see [`Bucket::mutate`]). An ephemeral store skips
+//! the fsyncs; its writes stay atomic.
 
 use std::collections::{BTreeMap, HashSet};
 use std::fs::{self, File, OpenOptions};
