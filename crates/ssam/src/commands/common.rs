@@ -122,19 +122,56 @@ pub fn print_diagnostics(diags: &ssam_template::Diagnostics) {
     }
 }
 
-/// Waits for Ctrl-C or SIGTERM (docker stop, process managers): how every server stops.
-pub async fn shutdown_signal() {
+/// Ctrl-C or SIGTERM (docker stop, process managers): how every server and `local invoke`
+/// stop. The handlers are installed when this is called, not when the future is awaited: a
+/// signal right after the banner must not find the default action (death by signal, which
+/// would leave function processes behind) still in place.
+pub fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
     use tokio::signal::unix::{signal, SignalKind};
-    let term = async {
-        match signal(SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut term = signal(SignalKind::terminate())?;
+    Ok(async move {
+        tokio::select! {
+            _ = int.recv() => {}
+            _ = term.recv() => {}
         }
+    })
+}
+
+/// A template bucket as the S3 service creates it (name, versioning, CORS rules).
+pub fn s3_bucket_spec(b: &ssam_template::Bucket) -> ssam_s3::BucketSpec {
+    let strings = |rule: &serde_json::Value, key: &str| -> Vec<String> {
+        rule.get(key)
+            .and_then(|v| v.as_array())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
     };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term => {}
+    let cors = b
+        .cors_rules
+        .as_ref()
+        .and_then(|r| r.as_array())
+        .map(|rules| {
+            rules
+                .iter()
+                .map(|r| ssam_s3::CorsRule {
+                    allowed_origins: strings(r, "AllowedOrigins"),
+                    allowed_methods: strings(r, "AllowedMethods"),
+                    allowed_headers: strings(r, "AllowedHeaders"),
+                    expose_headers: strings(r, "ExposedHeaders"),
+                    max_age_seconds: r
+                        .get("MaxAge")
+                        .and_then(|m| m.as_i64())
+                        .and_then(|m| i32::try_from(m).ok()),
+                })
+                .collect()
+        });
+    ssam_s3::BucketSpec {
+        name: b.name.clone(),
+        versioning: b.versioning,
+        cors,
     }
 }

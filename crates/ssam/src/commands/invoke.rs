@@ -112,12 +112,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()?;
     rt.block_on(async move {
+        let stop = super::common::shutdown_signal()?;
         let service = LambdaService::new(vec![spec], options);
         let invoked = service.invoke(InvokeRequest::new(target, payload));
         // The sandbox has its own process group, so Ctrl-C reaches only ssam: pass it on.
         let result = tokio::select! {
             r = invoked => r,
-            _ = interrupted() => {
+            _ = stop => {
                 service.kill_all();
                 eprintln!("interrupted: the function was stopped");
                 return Ok(ExitCode::from(130));
@@ -157,22 +158,5 @@ fn read_event(args: &Args) -> anyhow::Result<Vec<u8>> {
         Some(p) => {
             std::fs::read(p).with_context(|| format!("reading the event file {}", p.display()))
         }
-    }
-}
-
-/// Resolves on Ctrl-C or SIGTERM.
-async fn interrupted() {
-    use tokio::signal::unix::{signal, SignalKind};
-    let term = async {
-        match signal(SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term => {}
     }
 }

@@ -12,7 +12,9 @@ use ssam_lambda::from_template::specs_from_app;
 use ssam_lambda::{LambdaService, ServiceOptions};
 use ssam_notify::{Bindings, Dispatcher};
 
-use super::common::{load_template, print_diagnostics, shutdown_signal, TemplateArgs};
+use super::common::{
+    load_template, print_diagnostics, s3_bucket_spec, shutdown_signal, TemplateArgs,
+};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -69,6 +71,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()?;
     runtime.block_on(async move {
+        let stop = shutdown_signal()?;
         // S3 first: functions need its address in their environment.
         let s3_config = ssam_s3::S3Config {
             host: args.host,
@@ -76,15 +79,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             data_dir: args.data_dir.clone(),
             ephemeral: args.ephemeral,
             region: app.region.clone(),
-            buckets: app
-                .buckets
-                .iter()
-                .map(|b| ssam_s3::BucketSpec {
-                    name: b.name.clone(),
-                    versioning: b.versioning,
-                    cors: None,
-                })
-                .collect(),
+            buckets: app.buckets.iter().map(s3_bucket_spec).collect(),
             ..Default::default()
         };
         let s3 = ssam_s3::S3Server::start(s3_config)
@@ -174,7 +169,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             }))
         });
         print_console(&app, &s3_url, &lambda_url, &bindings, &lambda);
-        shutdown_signal().await;
+        stop.await;
         eprintln!("stopping: functions, API, Lambda Invoke API, S3");
         // Sandboxes first, so in-flight invocations end now rather than at their timeout.
         lambda.shutdown().await;

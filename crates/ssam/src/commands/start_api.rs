@@ -218,6 +218,7 @@ pub fn run(mut args: Args) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()?;
     rt.block_on(async move {
+        let stop = super::common::shutdown_signal()?;
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}\n  hint: pick another port with --port"))?;
@@ -266,7 +267,7 @@ pub fn run(mut args: Args) -> anyhow::Result<ExitCode> {
         eprintln!(" * Running on http://{local}/ (Press CTRL+C to quit)");
         let on_signal = Arc::clone(&gateway);
         ssam_apigw::serve(Arc::clone(&gateway), listener, async move {
-            super::common::shutdown_signal().await;
+            stop.await;
             on_signal.functions.shutdown().await;
         })
         .await;

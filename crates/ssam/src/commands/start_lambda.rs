@@ -106,6 +106,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()?;
     rt.block_on(async move {
+        let stop = super::common::shutdown_signal()?;
         let service = LambdaService::new(mapped.specs, options);
         let listener = tokio::net::TcpListener::bind(addr)
             .await
@@ -146,7 +147,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let on_signal = service.clone();
         axum::serve(listener, app)
             .with_graceful_shutdown(async move {
-                super::common::shutdown_signal().await;
+                stop.await;
                 // Kill the sandboxes first so in-flight invocations end now, not at their timeout.
                 on_signal.shutdown().await;
             })

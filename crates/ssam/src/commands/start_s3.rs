@@ -55,7 +55,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     // Only with an explicit -t: a plain start-s3 is an S3, not an application.
     if args.template.template.is_some() {
         let loaded = super::common::load_template(&args.template, "local_start_s3")?;
-        config.buckets = loaded.app.buckets.iter().map(bucket_spec).collect();
+        config.buckets = loaded
+            .app
+            .buckets
+            .iter()
+            .map(super::common::s3_bucket_spec)
+            .collect();
     }
     if !args.credentials.is_empty() {
         config.credentials = args
@@ -87,7 +92,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     runtime.block_on(async move {
         let data_dir = config.data_dir.clone();
         let ephemeral = config.ephemeral;
-        let stop = shutdown_signal()?;
+        let stop = super::common::shutdown_signal()?;
         let running = ssam_s3::S3Server::start(config)
             .await
             .context("cannot start the local S3")?;
@@ -109,66 +114,4 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         running.shutdown().await;
         Ok(ExitCode::SUCCESS)
     })
-}
-
-/// Ctrl-C, or SIGTERM (docker stop, process managers). The handlers are installed when
-/// this is called, not when it is awaited: a signal right after the banner must not find
-/// the default action (death by signal) still in place.
-fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        let mut int = signal(SignalKind::interrupt())?;
-        let mut term = signal(SignalKind::terminate())?;
-        Ok(async move {
-            tokio::select! {
-                _ = int.recv() => {}
-                _ = term.recv() => {}
-            }
-        })
-    }
-    #[cfg(not(unix))]
-    {
-        Ok(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-    }
-}
-
-/// A template bucket as the S3 service creates it.
-fn bucket_spec(b: &ssam_template::Bucket) -> ssam_s3::BucketSpec {
-    let strings = |rule: &serde_json::Value, key: &str| -> Vec<String> {
-        rule.get(key)
-            .and_then(|v| v.as_array())
-            .map(|a| {
-                a.iter()
-                    .filter_map(|x| x.as_str().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    let cors = b
-        .cors_rules
-        .as_ref()
-        .and_then(|r| r.as_array())
-        .map(|rules| {
-            rules
-                .iter()
-                .map(|r| ssam_s3::CorsRule {
-                    allowed_origins: strings(r, "AllowedOrigins"),
-                    allowed_methods: strings(r, "AllowedMethods"),
-                    allowed_headers: strings(r, "AllowedHeaders"),
-                    expose_headers: strings(r, "ExposedHeaders"),
-                    max_age_seconds: r
-                        .get("MaxAge")
-                        .and_then(|m| m.as_i64())
-                        .and_then(|m| i32::try_from(m).ok()),
-                })
-                .collect()
-        });
-    ssam_s3::BucketSpec {
-        name: b.name.clone(),
-        versioning: b.versioning,
-        cors,
-    }
 }
