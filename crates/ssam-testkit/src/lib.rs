@@ -86,3 +86,109 @@ pub fn free_port() -> u16 {
         .map(|a| a.port())
         .expect("bind an ephemeral port")
 }
+
+/// `PATH` with the test venv's `bin` first, so functions and `bootstrap`s find its Python.
+pub fn path_with_venv() -> String {
+    let venv_bin = python()
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| workspace_root().join(".venv/bin"));
+    format!(
+        "{}:{}",
+        venv_bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    )
+}
+
+/// A long-running `ssam` server started by a test: its stderr is echoed (prefixed `[ssam]`)
+/// and kept, so the test can wait for a line and read what the server printed. Dropping it
+/// sends SIGTERM (ssam then stops its function processes), then SIGKILL after 10 s.
+pub struct Server {
+    pub child: std::process::Child,
+    log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl Server {
+    /// Runs `ssam ARGS` with `NO_COLOR` and the venv on `PATH`, and waits (30 s at most) until
+    /// a stderr line contains `ready`. Panics with the log if ssam exits or never gets ready.
+    pub fn start(args: &[&std::ffi::OsStr], ready: &str) -> Server {
+        use std::io::{BufRead, BufReader};
+        use std::process::Stdio;
+        let mut child = Command::new(ssam_bin())
+            .args(args)
+            .env("NO_COLOR", "1")
+            .env("PATH", path_with_venv())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start ssam");
+        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let stderr = child.stderr.take().expect("piped stderr");
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                eprintln!("[ssam] {line}");
+                sink.lock().unwrap().push(line);
+            }
+        });
+        let mut server = Server { child, log };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            if server.lines().iter().any(|l| l.contains(ready)) {
+                return server;
+            }
+            if let Ok(Some(status)) = server.child.try_wait() {
+                panic!("ssam exited early ({status}): {:?}", server.lines());
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "ssam did not print {ready:?}: {:?}",
+                server.lines()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
+    /// Every stderr line so far.
+    pub fn lines(&self) -> Vec<String> {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// The first word after `prefix` on the first line starting with it (e.g. a URL).
+    pub fn word_after(&self, prefix: &str) -> Option<String> {
+        self.lines().iter().find_map(|l| {
+            l.strip_prefix(prefix)
+                .and_then(|rest| rest.split_whitespace().next())
+                .map(str::to_string)
+        })
+    }
+
+    /// Sends SIGTERM and waits (15 s at most) for ssam to exit; returns what it printed.
+    pub fn stop(mut self) -> Vec<String> {
+        self.terminate(std::time::Duration::from_secs(15));
+        self.lines()
+    }
+
+    fn terminate(&mut self, wait: std::time::Duration) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = std::time::Instant::now() + wait;
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            self.terminate(std::time::Duration::from_secs(10));
+        }
+    }
+}

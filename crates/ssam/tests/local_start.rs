@@ -3,15 +3,12 @@
 //! no process behind.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 struct Ssam {
-    child: Child,
-    log: Arc<Mutex<Vec<String>>>,
+    server: ssam_testkit::Server,
     s3_url: String,
     lambda_url: String,
     /// The API Gateway emulator, when the template has routes.
@@ -21,72 +18,31 @@ struct Ssam {
 impl Ssam {
     /// Starts `ssam local start` on free ports with an ephemeral S3 and waits until it is ready.
     fn start(template: &Path) -> Ssam {
-        let mut child = Command::new(assert_cmd::cargo::cargo_bin("ssam"))
-            .args([
-                "local",
-                "start",
-                "--ephemeral",
-                "--port",
-                "0",
-                "--lambda-port",
-                "0",
-                "--s3-port",
-                "0",
-                "-t",
-            ])
-            .arg(template)
-            .env("NO_COLOR", "1")
-            .env("PATH", path_with_venv())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start ssam");
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let stderr = child.stderr.take().unwrap();
-        let sink = log.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                eprintln!("[ssam] {line}");
-                sink.lock().unwrap().push(line);
-            }
-        });
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            {
-                let lines = log.lock().unwrap();
-                if lines.iter().any(|l| l.contains("Press CTRL+C")) {
-                    let url = |prefix: &str| {
-                        lines
-                            .iter()
-                            .find_map(|l| l.strip_prefix(prefix))
-                            .and_then(|rest| rest.split_whitespace().next())
-                            .unwrap()
-                            .to_string()
-                    };
-                    let (s3_url, lambda_url) = (url("S3 "), url("Lambda "));
-                    let api_url = lines
-                        .iter()
-                        .find_map(|l| l.strip_prefix("API "))
-                        .map(|u| u.trim().to_string());
-                    drop(lines);
-                    return Ssam {
-                        child,
-                        log,
-                        s3_url,
-                        lambda_url,
-                        api_url,
-                    };
-                }
-            }
-            if let Ok(Some(status)) = child.try_wait() {
-                panic!("ssam exited early ({status}): {:?}", log.lock().unwrap());
-            }
-            assert!(
-                Instant::now() < deadline,
-                "ssam not ready: {:?}",
-                log.lock().unwrap()
-            );
-            std::thread::sleep(Duration::from_millis(20));
+        let args: Vec<&std::ffi::OsStr> = [
+            "local",
+            "start",
+            "--ephemeral",
+            "--port",
+            "0",
+            "--lambda-port",
+            "0",
+            "--s3-port",
+            "0",
+            "-t",
+        ]
+        .iter()
+        .map(std::ffi::OsStr::new)
+        .chain([template.as_os_str()])
+        .collect();
+        let server = ssam_testkit::Server::start(&args, "Press CTRL+C");
+        let s3_url = server.word_after("S3 ").expect("the S3 line");
+        let lambda_url = server.word_after("Lambda ").expect("the Lambda line");
+        let api_url = server.word_after("API ");
+        Ssam {
+            server,
+            s3_url,
+            lambda_url,
+            api_url,
         }
     }
 
@@ -107,7 +63,7 @@ impl Ssam {
     /// Process ids of every descendant of ssam (the function sandboxes).
     fn descendants(&self) -> Vec<u32> {
         let mut out = Vec::new();
-        let mut frontier = vec![self.child.id()];
+        let mut frontier = vec![self.server.child.id()];
         while let Some(pid) = frontier.pop() {
             let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
                 continue;
@@ -124,36 +80,13 @@ impl Ssam {
         out
     }
 
-    fn stop(mut self) -> Vec<String> {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(15);
-        loop {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                break;
-            }
-            assert!(Instant::now() < deadline, "ssam did not stop on SIGTERM");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let lines = self.log.lock().unwrap().clone();
-        lines
+    fn stop(self) -> Vec<String> {
+        self.server.stop()
     }
-}
 
-impl Drop for Ssam {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
+    fn log_has(&self, needle: &str) -> bool {
+        self.server.lines().iter().any(|l| l.contains(needle))
     }
-}
-
-fn path_with_venv() -> String {
-    let venv_bin = ssam_testkit::python().parent().unwrap().to_path_buf();
-    format!(
-        "{}:{}",
-        venv_bin.display(),
-        std::env::var("PATH").unwrap_or_default()
-    )
 }
 
 fn fixture(name: &str) -> PathBuf {
@@ -445,12 +378,7 @@ boto3.client("s3", endpoint_url=os.environ["S3_URL"]).put_object(Bucket="failing
     );
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let done = ssam
-            .log
-            .lock()
-            .unwrap()
-            .iter()
-            .any(|l| l.contains("asynchronous invocation dropped"));
+        let done = ssam.log_has("asynchronous invocation dropped");
         if done || Instant::now() > deadline {
             break;
         }

@@ -3,75 +3,34 @@
 //! template, and `--warm-containers EAGER`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 struct StartApi {
-    child: Child,
-    log: Arc<Mutex<Vec<String>>>,
+    server: ssam_testkit::Server,
     base: String,
-}
-
-fn path_with_venv() -> String {
-    let venv = ssam_testkit::workspace_root().join(".venv/bin");
-    format!(
-        "{}:{}",
-        venv.display(),
-        std::env::var("PATH").unwrap_or_default()
-    )
 }
 
 impl StartApi {
     fn start(template: &Path, extra: &[&str]) -> StartApi {
-        let mut child = Command::new(ssam_testkit::ssam_bin())
-            .args(["local", "start-api", "--port", "0", "-t"])
-            .arg(template)
-            .args(extra)
-            .env("NO_COLOR", "1")
-            .env("PATH", path_with_venv())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start ssam");
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let stderr = child.stderr.take().unwrap();
-        let sink = log.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                eprintln!("[ssam] {line}");
-                sink.lock().unwrap().push(line);
-            }
-        });
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            {
-                let lines = log.lock().unwrap();
-                if let Some(url) = lines.iter().find_map(|l| {
-                    l.strip_prefix(" * Running on ")
-                        .and_then(|r| r.split_whitespace().next())
-                }) {
-                    let base = url.trim_end_matches('/').to_string();
-                    drop(lines);
-                    return StartApi { child, log, base };
-                }
-            }
-            if let Ok(Some(status)) = child.try_wait() {
-                panic!("ssam exited early ({status}): {:?}", log.lock().unwrap());
-            }
-            assert!(
-                Instant::now() < deadline,
-                "ssam did not start: {:?}",
-                log.lock().unwrap()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let args: Vec<&std::ffi::OsStr> = ["local", "start-api", "--port", "0", "-t"]
+            .iter()
+            .map(std::ffi::OsStr::new)
+            .chain([template.as_os_str()])
+            .chain(extra.iter().map(std::ffi::OsStr::new))
+            .collect();
+        let server = ssam_testkit::Server::start(&args, " * Running on ");
+        let base = server
+            .word_after(" * Running on ")
+            .expect("the Running on line")
+            .trim_end_matches('/')
+            .to_string();
+        StartApi { server, base }
     }
 
     fn lines(&self) -> Vec<String> {
-        self.log.lock().unwrap().clone()
+        self.server.lines()
     }
 
     /// `curl -s -i`: (status, headers+body text).
@@ -100,23 +59,6 @@ impl StartApi {
             .unwrap_or_default()
             .to_string();
         (status, body)
-    }
-}
-
-impl Drop for StartApi {
-    fn drop(&mut self) {
-        // SIGTERM lets ssam stop its sandboxes; SIGKILL would leave them behind.
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.child.kill();
     }
 }
 
