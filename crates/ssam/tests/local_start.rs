@@ -404,3 +404,48 @@ boto3.client("s3", endpoint_url=os.environ["S3_URL"]).put_object(Bucket="failing
     );
     assert_eq!(text.matches("START RequestId").count(), 2, "{text}");
 }
+
+/// Editing a function's code while `ssam local start` runs: the next invocation, whichever
+/// front door it comes through (here an S3 event), runs the new code without a restart.
+#[test]
+fn code_edits_are_picked_up_without_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = dir.path().join("app");
+    std::fs::create_dir_all(&app).unwrap();
+    std::fs::copy(
+        fixture("s3-events/template.yaml"),
+        dir.path().join("template.yaml"),
+    )
+    .unwrap();
+    let code = |tag: &str| {
+        format!(
+            "import os, boto3\n\ndef handler(event, context):\n    boto3.client('s3').put_object(Bucket=os.environ['OUT_BUCKET'], Key='{tag}', Body=b'x')\n"
+        )
+    };
+    std::fs::write(app.join("app.py"), code("first")).unwrap();
+    let ssam = Ssam::start(&dir.path().join("template.yaml"));
+    let wait_for = |key: &str| {
+        ssam.python(&format!(
+            r#"
+import os, time, boto3
+s3 = boto3.client("s3", endpoint_url=os.environ["S3_URL"])
+out = [b["Name"] for b in s3.list_buckets()["Buckets"] if b["Name"] not in ("uploads-test", "versioned-test")][0]
+s3.put_object(Bucket="uploads-test", Key="videos/{key}.mp4", Body=b"v")
+deadline = time.time() + 90
+while time.time() < deadline:
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=out).get("Contents", [])]
+    if "{key}" in keys:
+        break
+    time.sleep(0.05)
+else:
+    raise SystemExit("no {key} in " + str(keys))
+"#
+        ))
+    };
+    wait_for("first");
+    // A different length, so Python cannot mistake the file for its cached bytecode.
+    std::fs::write(app.join("app.py"), code("second-version")).unwrap();
+    std::thread::sleep(Duration::from_millis(600));
+    wait_for("second-version");
+    ssam.stop();
+}

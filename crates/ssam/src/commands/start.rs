@@ -49,6 +49,10 @@ pub struct Args {
     #[arg(short = 'n', long = "env-vars", value_name = "PATH")]
     pub env_vars: Option<PathBuf>,
 
+    /// Do not recycle a function's warm instances when files under its CodeUri change.
+    #[arg(long)]
+    pub no_watch: bool,
+
     /// Delay before the first retry of a failed asynchronous invocation (Lambda waits about
     /// a minute; locally a second is enough to see it happen).
     #[arg(long, default_value_t = 1.0, value_name = "SECONDS")]
@@ -138,6 +142,20 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 eprintln!("warning: {w}");
             }
             Some((gateway, api_listener, api_local))
+        };
+
+        // Code edits recycle the function's warm instances (API, Invoke API and S3 events all
+        // see the new code on their next invocation); no rebuild needed from source templates.
+        let _watcher = if args.no_watch {
+            None
+        } else {
+            match super::start_lambda::watch_code(lambda.clone()) {
+                Ok(w) => Some(w),
+                Err(e) => {
+                    eprintln!("warning: {e}; code changes need a restart");
+                    None
+                }
+            }
         };
 
         let bindings = Bindings::from_app(&app);

@@ -156,7 +156,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     })
 }
 
-type Watcher = notify_debouncer_full::Debouncer<
+pub(super) type Watcher = notify_debouncer_full::Debouncer<
     notify::RecommendedWatcher,
     notify_debouncer_full::RecommendedCache,
 >;
@@ -180,7 +180,7 @@ fn is_noise(path: &std::path::Path) -> bool {
 
 /// Watches every function's code and layer directories; a change recycles the functions
 /// using that directory, so their next invocation runs the new code.
-fn watch_code(service: std::sync::Arc<LambdaService>) -> Result<Watcher, String> {
+pub(super) fn watch_code(service: std::sync::Arc<LambdaService>) -> Result<Watcher, String> {
     use notify::{EventKind, RecursiveMode};
     use std::path::PathBuf;
     let mut dirs: Vec<(PathBuf, String)> = Vec::new();
