@@ -32,8 +32,31 @@ pub(crate) fn sdk_path(python: &Path, cache_dir: &Path) -> Option<PathBuf> {
     found
 }
 
+/// `<cache>/python-sdk/3.N`: one install per Python version, because pip picks releases for
+/// the interpreter it runs under (botocore for 3.11 does not import on 3.9).
+fn sdk_dir(python: &Path, cache_dir: &Path) -> PathBuf {
+    cache_dir
+        .join("python-sdk")
+        .join(python_version(python).unwrap_or_else(|| "any".into()))
+}
+
+/// `3.N` from the interpreter's file name (`python3.12`), else by asking it.
+fn python_version(python: &Path) -> Option<String> {
+    let name = python.file_name()?.to_str()?;
+    if let Some(v) = name.strip_prefix("python").filter(|v| v.contains('.')) {
+        return Some(v.to_string());
+    }
+    let out = Command::new(python)
+        .args(["-c", "import sys; print('%d.%d' % sys.version_info[:2])"])
+        .stdin(Stdio::null())
+        .output()
+        .ok()?;
+    let v = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    (out.status.success() && !v.is_empty()).then_some(v)
+}
+
 fn decide_cached(python: &Path, cache_dir: &Path) -> Option<PathBuf> {
-    let dir = cache_dir.join("python-sdk");
+    let dir = sdk_dir(python, cache_dir);
     if dir.join("boto3").is_dir() {
         // Appended to PYTHONPATH even when the interpreter has its own boto3: the function's
         // code dir still comes first, as on AWS.
@@ -75,8 +98,7 @@ fn decide(python: &Path, cache_dir: &Path) -> Option<PathBuf> {
     if can_import(python, None) {
         return None;
     }
-    // boto3 and its dependencies are pure Python: one install serves every interpreter.
-    let dir = cache_dir.join("python-sdk");
+    let dir = sdk_dir(python, cache_dir);
     if dir.join("boto3").is_dir() && can_import(python, Some(&dir)) {
         return Some(dir);
     }
@@ -85,6 +107,9 @@ fn decide(python: &Path, cache_dir: &Path) -> Option<PathBuf> {
         dir.display()
     );
     let staging = cache_dir.join(format!("python-sdk.tmp-{}", std::process::id()));
+    if let Some(parent) = dir.parent() {
+        let _ = std::fs::create_dir_all(parent);
+    }
     let _ = std::fs::remove_dir_all(&staging);
     let out = Command::new(python)
         .args([
