@@ -229,12 +229,18 @@ fn print_console(
         if let Some(s) = &b.suffix {
             filter.push_str(&format!(" suffix {s}"));
         }
+        let served = lambda.functions().any(|f| f.name == b.function);
         anstream::eprintln!(
-            "{} s3://{} {}{filter} -> {}",
+            "{} s3://{} {}{filter} -> {}{}",
             "event".green().bold(),
             b.bucket,
             b.events.join(","),
-            b.function
+            b.function,
+            if served {
+                ""
+            } else {
+                " (not served: events to it are dropped)"
+            }
         );
     }
     anstream::eprintln!(
