@@ -19,6 +19,7 @@ use crate::resolve::{contains_intrinsic, ParamValue, Pseudo, Resolver, ResourceI
 use crate::{LoadOptions, Loaded};
 
 mod apis;
+mod foreach;
 mod functions;
 mod globals;
 mod limits;
@@ -166,6 +167,17 @@ fn load_source(
         &opts.parameter_overrides,
         &mut diags,
     );
+
+    // AWS::LanguageExtensions: each `Fn::ForEach::Name` entry becomes one resource per item.
+    let expanded = foreach::expand(
+        &src,
+        resources_map,
+        &params,
+        &pseudo,
+        root.get("Mappings").and_then(Node::as_map),
+        &mut diags,
+    );
+    let resources_map: &Map = expanded.as_ref().unwrap_or(resources_map);
 
     // Phase 1: a resolver where every resource's Ref is its logical id, to decide
     // conditions and compute the names (bucket, function) that Ref yields in phase 2.

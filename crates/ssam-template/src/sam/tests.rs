@@ -451,3 +451,32 @@ fn not_a_template_is_a_clear_error() {
     let err = load_str("Description: nothing\n").unwrap_err();
     assert!(err.to_string().contains("no Resources mapping"), "{err}");
 }
+
+#[test]
+fn language_extensions_for_each_expands_resources() {
+    let a = app(
+        "Transform: [AWS::LanguageExtensions, AWS::Serverless-2016-10-31]
+Parameters:
+  Names: {Type: CommaDelimitedList, Default: 'alpha,beta-2'}
+Resources:
+  Fn::ForEach::Workers:
+    - Name
+    - !Ref Names
+    - Worker&{Name}:
+        Type: AWS::Serverless::Function
+        Properties:
+          Runtime: python3.12
+          Handler: app.h
+          CodeUri: !Sub workers/${Name}/
+          Environment:
+            Variables:
+              NAME: !Ref Name
+",
+    );
+    let ids: Vec<&str> = a.functions.iter().map(|f| f.logical_id.as_str()).collect();
+    assert_eq!(ids, vec!["Workeralpha", "Workerbeta2"]);
+    assert_eq!(a.functions[1].environment["NAME"].display(), "beta-2");
+    assert!(a.functions[1]
+        .code_dir()
+        .is_some_and(|p| p.ends_with("workers/beta-2/")));
+}
