@@ -313,8 +313,7 @@ pub fn parse_str(
         if trimmed.starts_with('{') {
             match serde_json::from_str::<serde_json::Value>(text) {
                 Ok(v) => {
-                    let root =
-                        intrinsic_tags_from_json(Node::from_json(&v, Pos { line: 1, col: 1 }));
+                    let root = Node::from_json(&v, Pos { line: 1, col: 1 });
                     return Some(Source { file, root });
                 }
                 Err(je) => {
@@ -429,11 +428,6 @@ fn flow_depth(lines: &[&str]) -> i64 {
         }
     }
     depth
-}
-
-/// JSON templates spell intrinsics in long form already; nothing to rewrite.
-fn intrinsic_tags_from_json(n: Node) -> Node {
-    n
 }
 
 enum Frame {
