@@ -83,6 +83,19 @@ fn internal(e: impl std::fmt::Display) -> S3Error {
     S3Error::with_message(S3ErrorCode::InternalError, e.to_string())
 }
 
+/// Changes a bucket's configuration and saves it, on the blocking pool.
+async fn update_config(
+    b: Arc<store::Bucket>,
+    change: impl FnOnce(&mut BucketConfig) + Send + 'static,
+) -> S3Result<()> {
+    blocking(move || {
+        let mut st = b.lock().map_err(internal)?;
+        change(&mut st.config);
+        b.save_config(&st).map_err(internal)
+    })
+    .await
+}
+
 /// Runs disk work on the blocking pool.
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> S3Result<T> + Send + 'static,
@@ -1169,12 +1182,7 @@ impl S3 for Service {
             Some("Suspended") => Versioning::Suspended,
             _ => return Err(s3_error!(MalformedXML, "The XML you provided was not well-formed or did not validate against our published schema")),
         };
-        blocking(move || {
-            let mut st = b.lock().map_err(internal)?;
-            st.config.versioning = new;
-            b.save_config(&st).map_err(internal)
-        })
-        .await?;
+        update_config(b, move |c| c.versioning = new).await?;
         Ok(S3Response::new(PutBucketVersioningOutput {}))
     }
 
@@ -1184,12 +1192,7 @@ impl S3 for Service {
     ) -> S3Result<S3Response<PutBucketCorsOutput>> {
         let b = self.store.bucket(&req.input.bucket)?;
         let xml = to_xml(&req.input.cors_configuration)?;
-        blocking(move || {
-            let mut st = b.lock().map_err(internal)?;
-            st.config.cors_xml = Some(xml);
-            b.save_config(&st).map_err(internal)
-        })
-        .await?;
+        update_config(b, move |c| c.cors_xml = Some(xml)).await?;
         Ok(S3Response::new(PutBucketCorsOutput {}))
     }
 
@@ -1218,12 +1221,7 @@ impl S3 for Service {
         req: S3Request<DeleteBucketCorsInput>,
     ) -> S3Result<S3Response<DeleteBucketCorsOutput>> {
         let b = self.store.bucket(&req.input.bucket)?;
-        blocking(move || {
-            let mut st = b.lock().map_err(internal)?;
-            st.config.cors_xml = None;
-            b.save_config(&st).map_err(internal)
-        })
-        .await?;
+        update_config(b, move |c| c.cors_xml = None).await?;
         Ok(S3Response::new(DeleteBucketCorsOutput {}))
     }
 
@@ -1241,12 +1239,7 @@ impl S3 for Service {
         }
         validate_tags_bucket(&tags)?;
         let xml = to_xml(&req.input.tagging)?;
-        blocking(move || {
-            let mut st = b.lock().map_err(internal)?;
-            st.config.tagging_xml = Some(xml);
-            b.save_config(&st).map_err(internal)
-        })
-        .await?;
+        update_config(b, move |c| c.tagging_xml = Some(xml)).await?;
         Ok(S3Response::new(PutBucketTaggingOutput {}))
     }
 
@@ -1270,12 +1263,7 @@ impl S3 for Service {
         req: S3Request<DeleteBucketTaggingInput>,
     ) -> S3Result<S3Response<DeleteBucketTaggingOutput>> {
         let b = self.store.bucket(&req.input.bucket)?;
-        blocking(move || {
-            let mut st = b.lock().map_err(internal)?;
-            st.config.tagging_xml = None;
-            b.save_config(&st).map_err(internal)
-        })
-        .await?;
+        update_config(b, move |c| c.tagging_xml = None).await?;
         Ok(S3Response::new(DeleteBucketTaggingOutput {}))
     }
 
@@ -1285,12 +1273,7 @@ impl S3 for Service {
     ) -> S3Result<S3Response<PutBucketNotificationConfigurationOutput>> {
         let b = self.store.bucket(&req.input.bucket)?;
         let xml = to_xml(&req.input.notification_configuration)?;
-        blocking(move || {
-            let mut st = b.lock().map_err(internal)?;
-            st.config.notification_xml = Some(xml);
-            b.save_config(&st).map_err(internal)
-        })
-        .await?;
+        update_config(b, move |c| c.notification_xml = Some(xml)).await?;
         Ok(S3Response::new(PutBucketNotificationConfigurationOutput {}))
     }
 
@@ -1331,12 +1314,7 @@ impl S3 for Service {
         // accepted and ignored (a local S3 has one user).
         let b = self.store.bucket(&req.input.bucket)?;
         if let Some(acl) = req.input.acl.as_ref().map(|a| a.as_str().to_owned()) {
-            blocking(move || {
-                let mut st = b.lock().map_err(internal)?;
-                st.config.acl = Some(acl);
-                b.save_config(&st).map_err(internal)
-            })
-            .await?;
+            update_config(b, move |c| c.acl = Some(acl)).await?;
         }
         Ok(S3Response::new(PutBucketAclOutput {}))
     }
@@ -1364,12 +1342,7 @@ impl S3 for Service {
     ) -> S3Result<S3Response<PutBucketPolicyOutput>> {
         let b = self.store.bucket(&req.input.bucket)?;
         let policy = req.input.policy;
-        blocking(move || {
-            let mut st = b.lock().map_err(internal)?;
-            st.config.policy = Some(policy);
-            b.save_config(&st).map_err(internal)
-        })
-        .await?;
+        update_config(b, move |c| c.policy = Some(policy)).await?;
         Ok(S3Response::new(PutBucketPolicyOutput {}))
     }
 
@@ -1378,12 +1351,7 @@ impl S3 for Service {
         req: S3Request<DeleteBucketPolicyInput>,
     ) -> S3Result<S3Response<DeleteBucketPolicyOutput>> {
         let b = self.store.bucket(&req.input.bucket)?;
-        blocking(move || {
-            let mut st = b.lock().map_err(internal)?;
-            st.config.policy = None;
-            b.save_config(&st).map_err(internal)
-        })
-        .await?;
+        update_config(b, move |c| c.policy = None).await?;
         Ok(S3Response::new(DeleteBucketPolicyOutput {}))
     }
 
