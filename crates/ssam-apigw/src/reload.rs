@@ -43,27 +43,7 @@ fn is_noise_under(path: &Path, roots: &BTreeMap<PathBuf, bool>) -> bool {
         .filter_map(|r| path.strip_prefix(r).ok())
         .min_by_key(|p| p.components().count())
         .unwrap_or(path);
-    is_noise(rel)
-}
-
-/// Whether a path (relative to a watched directory) is one the runtimes or tools write on
-/// their own.
-fn is_noise(path: &Path) -> bool {
-    let name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or_default();
-    name.ends_with(".pyc")
-        || name.ends_with('~')
-        || name.ends_with(".swp")
-        || name.ends_with(".swx")
-        || name == "4913"
-        || path.components().any(|c| {
-            let s = c.as_os_str().to_str().unwrap_or_default();
-            s == "__pycache__"
-                || s == "node_modules"
-                || (s.starts_with('.') && s.len() > 1 && s != "..")
-        })
+    ssam_lambda::watch::is_noise(rel)
 }
 
 /// Directories to watch, and whether recursively: code directories are, the template's
@@ -208,6 +188,7 @@ pub fn watch(gw: Arc<Gateway>, template: PathBuf, loader: Loader) -> Result<Relo
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ssam_lambda::watch::is_noise;
 
     #[test]
     fn runtime_droppings_are_noise() {

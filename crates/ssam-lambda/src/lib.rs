@@ -22,6 +22,7 @@ mod runtime_api;
 mod sandbox;
 mod service;
 mod spec;
+pub mod watch;
 
 pub use bootstrap::default_cache_dir;
 pub use error::InvokeError;

@@ -149,7 +149,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let _watcher = if args.no_watch {
             None
         } else {
-            match super::start_lambda::watch_code(lambda.clone()) {
+            match ssam_lambda::watch::watch_code(lambda.clone()) {
                 Ok(w) => Some(w),
                 Err(e) => {
                     eprintln!("warning: {e}; code changes need a restart");

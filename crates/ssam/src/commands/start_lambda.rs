@@ -131,7 +131,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let _watcher = if args.no_watch {
             None
         } else {
-            match watch_code(service.clone()) {
+            match ssam_lambda::watch::watch_code(service.clone()) {
                 Ok(w) => Some(w),
                 Err(e) => {
                     eprintln!("warning: {e}; code changes will need a restart");
@@ -154,87 +154,4 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             .await?;
         Ok(ExitCode::SUCCESS)
     })
-}
-
-pub(super) type Watcher = notify_debouncer_full::Debouncer<
-    notify::RecommendedWatcher,
-    notify_debouncer_full::RecommendedCache,
->;
-
-/// Whether a changed path is one runtimes or editors write on their own (bytecode, swap
-/// files, dependency and dot directories): those must not restart a function.
-fn is_noise(path: &std::path::Path) -> bool {
-    let name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or_default();
-    name.ends_with(".pyc")
-        || name.ends_with('~')
-        || name.ends_with(".swp")
-        || name == "4913"
-        || path.components().any(|c| {
-            let s = c.as_os_str().to_str().unwrap_or_default();
-            s == "__pycache__" || s == "node_modules" || (s.starts_with('.') && s.len() > 1)
-        })
-}
-
-/// Watches every function's code and layer directories; a change recycles the functions
-/// using that directory, so their next invocation runs the new code.
-pub(super) fn watch_code(service: std::sync::Arc<LambdaService>) -> Result<Watcher, String> {
-    use notify::{EventKind, RecursiveMode};
-    use std::path::PathBuf;
-    let mut dirs: Vec<(PathBuf, String)> = Vec::new();
-    for f in service.functions() {
-        for d in std::iter::once(&f.code_dir).chain(f.layers.iter()) {
-            let d = d.canonicalize().unwrap_or_else(|_| d.clone());
-            dirs.push((d, f.name.clone()));
-        }
-    }
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Vec<PathBuf>>();
-    let mut debouncer = notify_debouncer_full::new_debouncer(
-        std::time::Duration::from_millis(150),
-        None,
-        move |res: notify_debouncer_full::DebounceEventResult| {
-            let Ok(events) = res else { return };
-            let paths: Vec<PathBuf> = events
-                .into_iter()
-                .filter(|e| !matches!(e.kind, EventKind::Access(_)))
-                .flat_map(|e| e.event.paths)
-                .collect();
-            if !paths.is_empty() {
-                let _ = tx.send(paths);
-            }
-        },
-    )
-    .map_err(|e| format!("cannot watch files: {e}"))?;
-    let mut watched = std::collections::BTreeSet::new();
-    for (d, _) in &dirs {
-        if watched.insert(d.clone()) {
-            if let Err(e) = debouncer.watch(d, RecursiveMode::Recursive) {
-                eprintln!("warning: cannot watch {}: {e}", d.display());
-            }
-        }
-    }
-    tokio::spawn(async move {
-        while let Some(paths) = rx.recv().await {
-            let mut changed: std::collections::BTreeMap<String, PathBuf> = Default::default();
-            for p in paths {
-                for (dir, name) in &dirs {
-                    if let Ok(rel) = p.strip_prefix(dir) {
-                        if !is_noise(rel) {
-                            changed
-                                .entry(name.clone())
-                                .or_insert_with(|| rel.to_path_buf());
-                        }
-                    }
-                }
-            }
-            for (name, file) in changed {
-                if service.recycle(&name).is_ok() {
-                    eprintln!("Reloading {name}: {} changed", file.display());
-                }
-            }
-        }
-    });
-    Ok(debouncer)
 }
