@@ -30,6 +30,33 @@ pub struct TemplateArgs {
     pub region: Option<String>,
 }
 
+/// `--warm-containers`, as SAM CLI spells it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum WarmContainers {
+    /// Start one instance of every function at start-up.
+    #[value(name = "EAGER")]
+    Eager,
+    /// Start instances on first use (the default).
+    #[value(name = "LAZY")]
+    Lazy,
+}
+
+/// SAM CLI's Docker flags, accepted (and ignored) so existing scripts keep working.
+#[derive(clap::Args, Clone, Debug, Default)]
+pub struct SamDockerFlags {
+    /// Accepted for SAM CLI compatibility; ssam runs functions as native processes.
+    #[arg(long = "docker-network", hide = true, value_name = "NETWORK")]
+    pub docker_network: Option<String>,
+
+    /// Accepted for SAM CLI compatibility (no images are pulled).
+    #[arg(long = "skip-pull-image", hide = true)]
+    pub skip_pull_image: bool,
+
+    /// Accepted for SAM CLI compatibility (no images are built for Zip functions).
+    #[arg(long = "force-image-build", hide = true)]
+    pub force_image_build: bool,
+}
+
 impl TemplateArgs {
     /// The template path: `-t`, else `template.yaml` / `template.yml` in the current directory.
     pub fn template_path(&self) -> anyhow::Result<PathBuf> {

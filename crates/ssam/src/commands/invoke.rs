@@ -31,17 +31,8 @@ pub struct Args {
     #[arg(short = 'n', long = "env-vars", value_name = "PATH")]
     pub env_vars: Option<PathBuf>,
 
-    /// Accepted for SAM CLI compatibility; ssam runs functions as native processes.
-    #[arg(long = "docker-network", hide = true, value_name = "NETWORK")]
-    pub docker_network: Option<String>,
-
-    /// Accepted for SAM CLI compatibility (no images are pulled).
-    #[arg(long = "skip-pull-image", hide = true)]
-    pub skip_pull_image: bool,
-
-    /// Accepted for SAM CLI compatibility (no images are built for Zip functions).
-    #[arg(long = "force-image-build", hide = true)]
-    pub force_image_build: bool,
+    #[command(flatten)]
+    pub sam_docker_flags: super::common::SamDockerFlags,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {

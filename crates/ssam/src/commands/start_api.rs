@@ -12,15 +12,7 @@ use ssam_lambda::env_vars::EnvVarsFile;
 use ssam_lambda::from_template::specs_from_app;
 use ssam_lambda::ServiceOptions;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum WarmContainers {
-    /// Start one instance of every function at start-up.
-    #[value(name = "EAGER")]
-    Eager,
-    /// Start instances on first use (the default).
-    #[value(name = "LAZY")]
-    Lazy,
-}
+use super::common::WarmContainers;
 
 #[derive(clap::Args)]
 pub struct Args {

@@ -9,15 +9,7 @@ use ssam_lambda::env_vars::EnvVarsFile;
 use ssam_lambda::from_template::specs_from_app;
 use ssam_lambda::{LambdaService, ServiceOptions};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum WarmContainers {
-    /// Start one instance of every function at start-up.
-    #[value(name = "EAGER")]
-    Eager,
-    /// Start instances on first use (the default).
-    #[value(name = "LAZY")]
-    Lazy,
-}
+use super::common::WarmContainers;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -36,17 +28,8 @@ pub struct Args {
     #[arg(short = 'n', long = "env-vars", value_name = "PATH")]
     pub env_vars: Option<PathBuf>,
 
-    /// Accepted for SAM CLI compatibility; ssam runs functions as native processes.
-    #[arg(long = "docker-network", hide = true, value_name = "NETWORK")]
-    pub docker_network: Option<String>,
-
-    /// Accepted for SAM CLI compatibility (no images are pulled).
-    #[arg(long = "skip-pull-image", hide = true)]
-    pub skip_pull_image: bool,
-
-    /// Accepted for SAM CLI compatibility (no images are built for Zip functions).
-    #[arg(long = "force-image-build", hide = true)]
-    pub force_image_build: bool,
+    #[command(flatten)]
+    pub sam_docker_flags: super::common::SamDockerFlags,
 
     /// When to start function instances (instances always stay warm between invocations).
     #[arg(long = "warm-containers", value_enum, ignore_case = true)]
