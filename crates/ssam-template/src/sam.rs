@@ -106,6 +106,21 @@ impl<'a> Ctx<'a> {
         self.resource(id).map(|r| r.node)
     }
 
+    /// Resources of the given types, in template order: (logical id, type, node).
+    pub fn resources_of(&self, types: &[&str]) -> Vec<(String, String, &'a Node)> {
+        self.resources
+            .iter()
+            .filter(|r| types.contains(&r.rtype.as_str()))
+            .map(|r| (r.id.clone(), r.rtype.clone(), r.node))
+            .collect()
+    }
+
+    /// A resource's Properties with Globals merged in (only serverless types have Globals);
+    /// an empty mapping when it has none.
+    pub fn merged_properties(&self, rtype: &str, node: &Node) -> Node {
+        self.globals.apply(rtype, node, node.get("Properties"))
+    }
+
     /// Where a resource's logical id is written.
     pub fn key_pos(&self, id: &str) -> Pos {
         self.resource(id).map_or(Pos::default(), |r| r.key_pos)

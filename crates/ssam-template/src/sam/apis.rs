@@ -30,20 +30,12 @@ pub(crate) fn read_apis(ctx: &mut Ctx<'_>, functions: &[Function]) -> (Vec<Api>,
     let mut apis = Vec::new();
     let mut routes: Vec<Route> = Vec::new();
 
-    let api_ids: Vec<(String, String)> = ctx
-        .resources
-        .iter()
-        .filter(|r| {
-            matches!(
-                r.rtype.as_str(),
-                "AWS::Serverless::Api"
-                    | "AWS::Serverless::HttpApi"
-                    | "AWS::ApiGateway::RestApi"
-                    | "AWS::ApiGatewayV2::Api"
-            )
-        })
-        .map(|r| (r.id.clone(), r.rtype.clone()))
-        .collect();
+    let api_ids = ctx.resources_of(&[
+        "AWS::Serverless::Api",
+        "AWS::Serverless::HttpApi",
+        "AWS::ApiGateway::RestApi",
+        "AWS::ApiGatewayV2::Api",
+    ]);
 
     let needs_rest = functions.iter().any(|f| {
         f.events
@@ -68,18 +60,8 @@ pub(crate) fn read_apis(ctx: &mut Ctx<'_>, functions: &[Function]) -> (Vec<Api>,
     let mut external: HashSet<String> = HashSet::new();
     // HTTP APIs with `FailOnWarnings: true`: SAM writes the catch-all route as `/$default`.
     let mut fail_on_warnings: HashSet<String> = HashSet::new();
-    for (id, rtype) in &api_ids {
-        let Some(r) = ctx.resource(id) else { continue };
-        let node = r.node;
-        let raw = match rtype.as_str() {
-            "AWS::Serverless::Api" | "AWS::Serverless::HttpApi" => {
-                ctx.globals.apply(rtype, node, r.properties())
-            }
-            _ => r
-                .properties()
-                .cloned()
-                .unwrap_or_else(|| Node::new(Value::Map(Map::new()), node.pos)),
-        };
+    for (id, rtype, node) in &api_ids {
+        let raw = ctx.merged_properties(rtype, node);
         let api_type = if rtype.contains("HttpApi") || rtype == "AWS::ApiGatewayV2::Api" {
             ApiType::Http
         } else {
@@ -146,7 +128,7 @@ pub(crate) fn read_apis(ctx: &mut Ctx<'_>, functions: &[Function]) -> (Vec<Api>,
         }
         apis.push(api_model(id, api_type, &props, false, functions));
     }
-    if needs_rest && !api_ids.iter().any(|(id, _)| id == IMPLICIT_REST_API) {
+    if needs_rest && !api_ids.iter().any(|(id, _, _)| id == IMPLICIT_REST_API) {
         let props = implicit_props(ctx, "AWS::Serverless::Api");
         apis.push(api_model(
             IMPLICIT_REST_API,
@@ -156,7 +138,7 @@ pub(crate) fn read_apis(ctx: &mut Ctx<'_>, functions: &[Function]) -> (Vec<Api>,
             functions,
         ));
     }
-    if needs_http && !api_ids.iter().any(|(id, _)| id == IMPLICIT_HTTP_API) {
+    if needs_http && !api_ids.iter().any(|(id, _, _)| id == IMPLICIT_HTTP_API) {
         let props = implicit_props(ctx, "AWS::Serverless::HttpApi");
         if is_true(props.get("FailOnWarnings")) {
             fail_on_warnings.insert(IMPLICIT_HTTP_API.to_string());

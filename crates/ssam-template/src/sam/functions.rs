@@ -7,32 +7,14 @@ use indexmap::IndexMap;
 
 use super::{Ctx, FUNCTION_EVENT_TYPES, IMPLICIT_HTTP_API, IMPLICIT_REST_API};
 use crate::model::*;
-use crate::node::{Node, Pos, Value};
+use crate::node::{Node, Value};
 
 pub(crate) fn read_functions(ctx: &mut Ctx<'_>) -> Vec<Function> {
-    let ids: Vec<(String, String)> = ctx
-        .resources
-        .iter()
-        .filter(|r| {
-            matches!(
-                r.rtype.as_str(),
-                "AWS::Serverless::Function" | "AWS::Lambda::Function"
-            )
-        })
-        .map(|r| (r.id.clone(), r.rtype.clone()))
-        .collect();
     let mut out = Vec::new();
-    for (id, rtype) in ids {
-        let Some(node) = ctx.node_of(&id) else {
-            continue;
-        };
-        let raw = if rtype == "AWS::Serverless::Function" {
-            ctx.globals.apply(&rtype, node, node.get("Properties"))
-        } else {
-            node.get("Properties")
-                .cloned()
-                .unwrap_or_else(|| Node::new(Value::Map(Default::default()), node.pos))
-        };
+    for (id, rtype, node) in
+        ctx.resources_of(&["AWS::Serverless::Function", "AWS::Lambda::Function"])
+    {
+        let raw = ctx.merged_properties(&rtype, node);
         if raw.as_map().is_none() {
             ctx.error(raw.pos, format!("{id}: Properties must be a mapping"));
             continue;
@@ -647,29 +629,11 @@ pub(crate) fn function_target(n: &Node, functions: &[Function]) -> Option<String
 }
 
 pub(crate) fn read_layers(ctx: &mut Ctx<'_>) -> Vec<Layer> {
-    let ids: Vec<(String, String)> = ctx
-        .resources
-        .iter()
-        .filter(|r| {
-            matches!(
-                r.rtype.as_str(),
-                "AWS::Serverless::LayerVersion" | "AWS::Lambda::LayerVersion"
-            )
-        })
-        .map(|r| (r.id.clone(), r.rtype.clone()))
-        .collect();
     let mut out = Vec::new();
-    for (id, rtype) in ids {
-        let Some(node) = ctx.node_of(&id) else {
-            continue;
-        };
-        let raw = if rtype == "AWS::Serverless::LayerVersion" {
-            ctx.globals.apply(&rtype, node, node.get("Properties"))
-        } else {
-            node.get("Properties")
-                .cloned()
-                .unwrap_or_else(|| Node::new(Value::Null, Pos::default()))
-        };
+    for (id, rtype, node) in
+        ctx.resources_of(&["AWS::Serverless::LayerVersion", "AWS::Lambda::LayerVersion"])
+    {
+        let raw = ctx.merged_properties(&rtype, node);
         let props = ctx.resolve(&raw).unwrap_or(raw);
         let content_node = props.get("ContentUri").or_else(|| props.get("Content"));
         let content = match content_node {
