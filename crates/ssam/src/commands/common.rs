@@ -30,6 +30,19 @@ pub struct TemplateArgs {
     pub region: Option<String>,
 }
 
+/// The address `--host` and `--port` name: an IP address, or a host name such as `localhost`.
+pub fn listen_addr(host: &str, port: u16) -> anyhow::Result<std::net::SocketAddr> {
+    use std::net::ToSocketAddrs as _;
+    if let Ok(ip) = host.parse::<std::net::IpAddr>() {
+        return Ok(std::net::SocketAddr::new(ip, port));
+    }
+    (host, port)
+        .to_socket_addrs()
+        .ok()
+        .and_then(|mut a| a.next())
+        .ok_or_else(|| anyhow::anyhow!("cannot listen on {host}:{port}: unknown host"))
+}
+
 /// `--warm-containers`, as SAM CLI spells it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum WarmContainers {

@@ -1,7 +1,6 @@
 //! `ssam local start-api`: serves the template's HTTP and REST APIs like API Gateway, on top
 //! of the Lambda service, with hot reload of code and template.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -195,17 +194,7 @@ pub fn run(mut args: Args) -> anyhow::Result<ExitCode> {
             .then(|| std::time::Duration::from_secs(args.idle_timeout)),
         ..ServiceOptions::default()
     };
-    let addr: SocketAddr = format!("{host}:{port}")
-        .parse()
-        .or_else(|_| {
-            use std::net::ToSocketAddrs as _;
-            (host.as_str(), port)
-                .to_socket_addrs()
-                .ok()
-                .and_then(|mut a| a.next())
-                .ok_or(())
-        })
-        .map_err(|()| anyhow::anyhow!("cannot listen on {host}:{port}"))?;
+    let addr = super::common::listen_addr(&host, port)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

@@ -1,7 +1,6 @@
 //! `ssam local start-lambda`: serves Lambda's Invoke API for SDKs and the aws cli
 //! (`aws lambda invoke --endpoint-url http://127.0.0.1:3001`).
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -74,17 +73,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             .then(|| std::time::Duration::from_secs(args.idle_timeout)),
         ..ServiceOptions::default()
     };
-    let addr: SocketAddr = format!("{}:{}", args.host, args.port)
-        .parse()
-        .or_else(|_| {
-            use std::net::ToSocketAddrs as _;
-            (args.host.as_str(), args.port)
-                .to_socket_addrs()
-                .ok()
-                .and_then(|mut a| a.next())
-                .ok_or(())
-        })
-        .map_err(|()| anyhow::anyhow!("cannot listen on {}:{}", args.host, args.port))?;
+    let addr = super::common::listen_addr(&args.host, args.port)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
