@@ -66,15 +66,11 @@ impl Bindings {
                     .find(|r| r.name == name)
                     .map(|r| r.value.clone())
             };
-            let event_name = app
-                .functions
+            // The S3 event's name in the template is the record's `configurationId`.
+            let event_name = function
+                .events
                 .iter()
-                .find(|f| f.logical_id == b.function)
-                .and_then(|f| {
-                    f.events.iter().find(|e| {
-                        matches!(&e.source, ssam_template::EventSource::S3(s) if s.bucket == b.bucket)
-                    })
-                })
+                .find(|e| matches!(&e.source, ssam_template::EventSource::S3(s) if s.bucket == b.bucket))
                 .map(|e| e.name.clone());
             out.push(Binding {
                 bucket: bucket.name.clone(),
