@@ -9,9 +9,9 @@ use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
+use crate::md5::Md5;
 use bytes::{Bytes, BytesMut};
 use futures::{Stream, StreamExt};
-use md5::{Digest, Md5};
 use s3s::checksum::ChecksumHasher;
 use s3s::dto::{Checksum, StreamingBlob};
 use s3s::{S3Error, S3ErrorCode, S3Result};
@@ -113,7 +113,7 @@ pub async fn receive(
     }
     if !more {
         let data = head.freeze();
-        let md5: [u8; 16] = Md5::digest(&data).into();
+        let md5 = Md5::digest(&data);
         let checksum = hasher.map(|mut h| {
             h.update(&data);
             h.finalize()
@@ -128,7 +128,7 @@ pub async fn receive(
     }
 
     // A large body: the network side, an MD5/checksum thread and a writer thread run side
-    // by side (MD5, ~600 MB/s on one core, is the slowest stage).
+    // by side (MD5, ~750 MB/s on one core, is the slowest stage).
     let (wtx, mut wrx) = tokio::sync::mpsc::channel::<Bytes>(8);
     let (htx, mut hrx) = tokio::sync::mpsc::channel::<Bytes>(8);
     let hashing = tokio::task::spawn_blocking(move || {
@@ -140,18 +140,23 @@ pub async fn receive(
                 h.update(&chunk);
             }
         }
-        let digest: [u8; 16] = md5.finalize().into();
+        let digest = md5.finalize();
         (digest, hasher.map(ChecksumHasher::finalize))
     });
     let path = tmp.clone();
     let writer = tokio::task::spawn_blocking(move || -> io::Result<u64> {
         let mut f = File::create(&path)?;
+        let mut flusher = EarlyFlush::default();
         let mut n = 0u64;
         while let Some(chunk) = wrx.blocking_recv() {
             f.write_all(&chunk)?;
             n += chunk.len() as u64;
+            if durable {
+                flusher.written(&f, n)?;
+            }
         }
         if durable {
+            flusher.finish()?;
             f.sync_all()?;
         }
         Ok(n)
@@ -213,6 +218,63 @@ pub async fn receive(
     }
 }
 
+/// Gets a large upload's bytes to the disk while it is still arriving: every
+/// [`FLUSH_EVERY`] bytes a helper thread (started at the first of them) `fdatasync`s the
+/// file through its own handle, so the `fsync` that acknowledges the upload waits only for
+/// the last stretch instead of the whole body.
+#[derive(Default)]
+struct EarlyFlush {
+    helper: Option<(
+        std::sync::mpsc::Sender<()>,
+        std::thread::JoinHandle<io::Result<()>>,
+    )>,
+    flushed_at: u64,
+}
+
+/// How many bytes an upload writes between two early flushes.
+const FLUSH_EVERY: u64 = 8 * 1024 * 1024;
+
+impl EarlyFlush {
+    /// `n` bytes of `file` are written so far.
+    fn written(&mut self, file: &File, n: u64) -> io::Result<()> {
+        if n - self.flushed_at < FLUSH_EVERY {
+            return Ok(());
+        }
+        self.flushed_at = n;
+        if self.helper.is_none() {
+            let file = file.try_clone()?;
+            let (tx, rx) = std::sync::mpsc::channel::<()>();
+            let thread = std::thread::Builder::new()
+                .name("ssam-s3-flush".into())
+                .spawn(move || -> io::Result<()> {
+                    while rx.recv().is_ok() {
+                        // Requests that piled up during a flush are served by one.
+                        while rx.try_recv().is_ok() {}
+                        file.sync_data()?;
+                    }
+                    Ok(())
+                })?;
+            self.helper = Some((tx, thread));
+        }
+        if let Some((tx, _)) = &self.helper {
+            // A helper that stopped on an error reports it in `finish`.
+            let _ = tx.send(());
+        }
+        Ok(())
+    }
+
+    /// Waits for the flushes under way; a failed one fails the upload.
+    fn finish(self) -> io::Result<()> {
+        let Some((tx, thread)) = self.helper else {
+            return Ok(());
+        };
+        drop(tx);
+        thread
+            .join()
+            .unwrap_or_else(|_| Err(io::Error::other("the flush thread panicked")))
+    }
+}
+
 /// Copies `len` bytes at `offset` of `src` into a new file `tmp`, hashing them (UploadPartCopy).
 pub fn copy_range(src: &Path, offset: u64, len: u64, tmp: &Path) -> io::Result<([u8; 16], u64)> {
     let mut from = File::open(src)?;
@@ -232,7 +294,7 @@ pub fn copy_range(src: &Path, offset: u64, len: u64, tmp: &Path) -> io::Result<(
         n += r as u64;
     }
     to.sync_all()?;
-    Ok((md5.finalize().into(), n))
+    Ok((md5.finalize(), n))
 }
 
 /// Streams `len` bytes of an open file from its current position, in 1 MiB reads on the

@@ -17,6 +17,7 @@
 mod body;
 mod chunked;
 mod cors;
+mod md5;
 pub mod server;
 pub mod service;
 pub mod store;

@@ -11,8 +11,8 @@ use std::ops::Bound;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use crate::md5::Md5;
 use base64::Engine as _;
-use md5::{Digest, Md5};
 use s3s::dto::*;
 use s3s::{s3_error, S3Error, S3ErrorCode, S3Request, S3Response, S3Result, S3};
 use tokio::sync::broadcast;
@@ -789,15 +789,16 @@ enum Entry<'a> {
 /// Walks keys under `prefix` after `after` (exclusive), folding keys that contain
 /// `delimiter` after the prefix into common prefixes. Calls `visit` for each entry until it
 /// returns false. Skips whole common prefixes at once, so a delimiter listing does not
-/// touch every key below each prefix.
+/// touch every key below each prefix. Returns how many index entries it examined.
 fn walk<'a>(
     objects: &'a BTreeMap<String, Vec<Version>>,
     prefix: &str,
     delimiter: Option<&str>,
     after: Option<&str>,
     mut visit: impl FnMut(Entry<'a>) -> bool,
-) {
+) -> usize {
     let delimiter = delimiter.filter(|d| !d.is_empty());
+    let mut examined = 0;
     let mut lower: Bound<String> = match after {
         Some(a) if a >= prefix => Bound::Excluded(a.to_owned()),
         _ => Bound::Included(prefix.to_owned()),
@@ -808,6 +809,7 @@ fn walk<'a>(
             let Some((key, versions)) = range.next() else {
                 break 'outer;
             };
+            examined += 1;
             if !key.starts_with(prefix) {
                 break 'outer;
             }
@@ -819,9 +821,10 @@ fn walk<'a>(
                     } else if !visit(Entry::Prefix(cp.clone())) {
                         break 'outer;
                     }
-                    let mut skip = cp;
-                    skip.push(char::MAX);
-                    lower = Bound::Excluded(skip);
+                    match past_prefix(&cp) {
+                        Some(next) => lower = Bound::Included(next),
+                        None => break 'outer,
+                    }
                     continue 'outer;
                 }
             }
@@ -830,6 +833,22 @@ fn walk<'a>(
             }
         }
     }
+    examined
+}
+
+/// The smallest string greater than every string that starts with `prefix` (None when no
+/// string is: `prefix` is all U+10FFFF). Keys compare by code point, as UTF-8 bytes do.
+fn past_prefix(prefix: &str) -> Option<String> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        // The next scalar value (skipping the surrogate gap); U+10FFFF has none.
+        let next = (u32::from(last) + 1..=u32::from(char::MAX)).find_map(char::from_u32);
+        if let Some(next) = next {
+            chars.push(next);
+            return Some(chars.into_iter().collect());
+        }
+    }
+    None
 }
 
 /// A listing of latest versions (ListObjects v1 and v2).
@@ -2653,7 +2672,7 @@ impl S3 for Service {
                     let mut f = std::fs::File::create(&tmp).map_err(internal)?;
                     std::io::Write::write_all(&mut f, slice).map_err(internal)?;
                     f.sync_all().map_err(internal)?;
-                    (Md5::digest(slice).into(), len)
+                    (Md5::digest(slice), len)
                 }
                 None => body::copy_range(&src_path, offset, len, &tmp).map_err(internal)?,
             };
@@ -3374,7 +3393,7 @@ mod tests {
         }
     }
 
-    /// The index is a sorted map: a prefix or delimiter listing among 100k keys touches
+    /// The index is a sorted map: a prefix or delimiter listing among 100k keys examines
     /// only what it returns (common prefixes are skipped over, not walked).
     #[test]
     fn listing_a_prefix_among_100k_keys_is_a_range_scan() {
@@ -3382,16 +3401,18 @@ mod tests {
         for i in 0..100_000u64 {
             objects.insert(format!("dir{:02}/file{i:06}", i % 100), vec![obj(i)]);
         }
-        let start = std::time::Instant::now();
         let mut prefixes = Vec::new();
-        walk(&objects, "", Some("/"), None, |e| {
+        let examined = walk(&objects, "", Some("/"), None, |e| {
             if let Entry::Prefix(p) = e {
                 prefixes.push(p);
             }
             true
         });
+        assert_eq!(prefixes.len(), 100);
+        assert_eq!(prefixes[7], "dir07/");
+        assert_eq!(examined, 100, "one index entry per common prefix");
         let mut keys = 0;
-        walk(
+        let examined = walk(
             &objects,
             "dir07/",
             Some("/"),
@@ -3403,11 +3424,43 @@ mod tests {
                 keys < 1000
             },
         );
-        let took = start.elapsed();
-        assert_eq!(prefixes.len(), 100);
-        assert_eq!(prefixes[7], "dir07/");
         assert_eq!(keys, 500, "keys after the marker in dir07/");
-        // Generous for an unoptimised build on a busy machine; a full scan takes far longer.
-        assert!(took < std::time::Duration::from_millis(200), "{took:?}");
+        assert_eq!(
+            examined, 501,
+            "the 500 keys and the first key past the prefix"
+        );
+    }
+
+    /// A common prefix is skipped as a whole even when keys below it contain U+10FFFF
+    /// (the highest code point, once used as the skip bound).
+    #[test]
+    fn common_prefixes_are_listed_once_whatever_the_keys_hold() {
+        let mut objects = BTreeMap::new();
+        for (i, key) in [
+            "a/1",
+            "a/\u{10FFFF}",
+            "a/\u{10FFFF}z",
+            "b",
+            "\u{10FFFF}/x",
+            "\u{10FFFF}/y",
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            objects.insert(key.to_owned(), vec![obj(i as u64)]);
+        }
+        let mut seen = Vec::new();
+        walk(&objects, "", Some("/"), None, |e| {
+            seen.push(match e {
+                Entry::Prefix(p) => format!("prefix {p}"),
+                Entry::Key(k, _) => format!("key {k}"),
+            });
+            true
+        });
+        assert_eq!(seen, ["prefix a/", "key b", "prefix \u{10FFFF}/"]);
+        assert_eq!(super::past_prefix("a/").as_deref(), Some("a0"));
+        assert_eq!(super::past_prefix("\u{D7FF}").as_deref(), Some("\u{E000}"));
+        assert_eq!(super::past_prefix("a\u{10FFFF}").as_deref(), Some("b"));
+        assert_eq!(super::past_prefix("\u{10FFFF}"), None);
     }
 }
