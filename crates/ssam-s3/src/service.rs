@@ -574,6 +574,7 @@ fn commit_object(bucket: &store::Bucket, obj: NewObject) -> S3Result<(String, Ve
                 v: Box::new(v),
                 in_place: false,
                 data_follows: inline,
+                crc: None,
                 data: obj.data,
             };
             Ok((vec![record], (id, versioning, modified_ms)))
@@ -747,6 +748,7 @@ fn delete_one(
                                     v: Box::new(v),
                                     in_place: false,
                                     data_follows: false,
+                                    crc: None,
                                     data: None,
                                 }],
                                 Deleted {
@@ -2166,6 +2168,7 @@ impl S3 for Service {
                             v: Box::new(v),
                             in_place: true,
                             data_follows: false,
+                            crc: None,
                             data: None,
                         }],
                     )
@@ -3289,6 +3292,7 @@ fn set_tags(
                 v: Box::new(v),
                 in_place: true,
                 data_follows: false,
+                crc: None,
                 data: None,
             }],
         )

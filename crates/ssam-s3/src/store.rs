@@ -5,8 +5,9 @@
 //! ```text
 //! tmp/                      bodies being received; never referenced, wiped at start
 //! buckets/<name>/bucket.json  bucket settings (replaced atomically)
-//! buckets/<name>/journal      append-only JSON lines: the sorted index is rebuilt from it;
-//!                             small bodies (<= INLINE_MAX) follow their line inline
+//! buckets/<name>/journal      JSON lines, only ever added to: the sorted index is rebuilt
+//!                             from it; small bodies (<= INLINE_MAX) follow their line
+//!                             inline; a zero-filled tail (durable store) is room to grow
 //! buckets/<name>/blobs/<id>   object bodies, named by a random id (never by the key)
 //! buckets/<name>/uploads/<upload-id>.json  in-progress multipart uploads
 //! ```
@@ -25,6 +26,13 @@
 //! (file, directory, journal). Reads `pread` them from the journal. Concurrent writers
 //! share one journal fsync (group commit, see [`Bucket::mutate`]). An ephemeral store skips
 //! the fsyncs; its writes stay atomic.
+//!
+//! The durable journal keeps [`JOURNAL_ROOM`] of zeros past its end and writes records over
+//! them: an `fdatasync` that does not change the file's size has no metadata to commit
+//! (a 4 KiB write + fdatasync took 107 us instead of 145 us appending, on this project's
+//! machine). Writes over zeros may reach the disk in any order after a crash, so an inline
+//! body carries its CRC-32 in its record: a line that does not parse (zeros where text
+//! should be) or a body whose CRC does not match ends the journal, as a torn append did.
 
 use std::collections::{BTreeMap, HashSet};
 use std::fs::{self, File, OpenOptions};
@@ -38,6 +46,8 @@ use serde::{Deserialize, Serialize};
 pub const INLINE_MAX: usize = 32 * 1024;
 /// Dead inline bytes beyond which (and beyond half the journal) the journal is rewritten.
 const COMPACT_MIN_DEAD_BYTES: u64 = 64 * 1024 * 1024;
+/// Zeros kept past the end of a durable journal (see the module docs).
+const JOURNAL_ROOM: u64 = 1024 * 1024;
 /// Journal records beyond which (and beyond twice the live versions) the journal is rewritten.
 const COMPACT_MIN_RECORDS: u64 = 10_000;
 
@@ -186,6 +196,10 @@ pub enum Record {
         /// sets `v.inline_at` to where they start.
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         data_follows: bool,
+        /// CRC-32 (ISO-HDLC, as zlib) of the inline body; replay drops a body that does not
+        /// match, and what follows, as torn. Journals written before it existed lack it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        crc: Option<u32>,
         #[serde(skip)]
         data: Option<bytes::Bytes>,
     },
@@ -220,6 +234,8 @@ pub struct BucketState {
     /// so a reader holding the old one still reads valid bytes.
     reader: Arc<File>,
     journal_len: u64,
+    /// The journal file's size: `journal_len` plus the zeros kept past it.
+    journal_alloc: u64,
     dead_inline_bytes: u64,
     journal_records: u64,
     live_versions: u64,
@@ -466,16 +482,22 @@ impl Bucket {
                 if let Record::Put {
                     v,
                     data_follows: true,
+                    crc,
                     ..
                 } = &mut rec
                 {
-                    // The body and its newline must be complete, or the write was torn.
+                    // The body and its newline must be complete and match the CRC, or the
+                    // write was torn.
                     let want = v.size + 1;
                     let mut body = Vec::new();
                     let got =
                         io::Read::read_to_end(&mut io::Read::take(&mut reader, want), &mut body)?
                             as u64;
-                    if got != want || body.last() != Some(&b'\n') {
+                    if got != want || body.pop() != Some(b'\n') {
+                        break;
+                    }
+                    if crc.is_some_and(|c| c != crc32(&body)) {
+                        tracing::warn!(bucket = %name, "journal: dropping a torn inline body and what follows");
                         break;
                     }
                     v.inline_at = Some(good_len + n as u64);
@@ -488,8 +510,9 @@ impl Bucket {
         }
         let journal = OpenOptions::new()
             .read(true)
-            .append(true)
+            .write(true)
             .open(&journal_path)?;
+        // What follows the last good record (a torn write, the zeros kept for growth) goes.
         if journal.metadata()?.len() != good_len {
             journal.set_len(good_len)?;
             journal.sync_all()?;
@@ -544,6 +567,7 @@ impl Bucket {
             journal,
             reader,
             journal_len: good_len,
+            journal_alloc: good_len,
             dead_inline_bytes: 0,
             journal_records: records,
             live_versions,
@@ -773,7 +797,7 @@ impl Bucket {
         if buf.is_empty() {
             return Ok(());
         }
-        let res = state.journal.write_all(buf);
+        let res = self.write_at_end(state, buf);
         if let Err(e) = res {
             tracing::error!(bucket = %self.name, error = %e, "journal write failed; restart to recover");
             state.broken = Some(format!(
@@ -793,6 +817,28 @@ impl Bucket {
                 tracing::warn!(bucket = %self.name, %err, "journal compaction failed");
             }
         }
+        Ok(())
+    }
+
+    /// Writes `buf` at the journal's end. A durable journal first grows by `buf` and
+    /// [`JOURNAL_ROOM`] of zeros when its room is used up, so most writes overwrite zeros.
+    fn write_at_end(&self, state: &mut BucketState, buf: &[u8]) -> io::Result<()> {
+        use std::os::unix::fs::FileExt;
+        let end = state.journal_len + buf.len() as u64;
+        if self.durable && end > state.journal_alloc {
+            let alloc = end + JOURNAL_ROOM;
+            let zeros = vec![0u8; 64 * 1024];
+            // `buf` itself covers [journal_len, end).
+            let mut at = state.journal_alloc.max(end);
+            while at < alloc {
+                let n = (alloc - at).min(zeros.len() as u64);
+                state.journal.write_all_at(&zeros[..n as usize], at)?;
+                at += n;
+            }
+            state.journal_alloc = alloc;
+        }
+        state.journal.write_all_at(buf, state.journal_len)?;
+        state.journal_alloc = state.journal_alloc.max(end);
         Ok(())
     }
 
@@ -831,6 +877,7 @@ impl Bucket {
                         }),
                         in_place: false,
                         data_follows: body.is_some(),
+                        crc: body.as_deref().map(crc32),
                         data: None,
                     };
                     let line = serde_json::to_vec(&r).map_err(io::Error::other)?;
@@ -850,9 +897,10 @@ impl Bucket {
         }
         fs::rename(&tmp, &path)?;
         fsync_dir(&self.dir)?;
-        state.journal = OpenOptions::new().read(true).append(true).open(&path)?;
+        state.journal = OpenOptions::new().read(true).write(true).open(&path)?;
         state.reader = Arc::new(File::open(&path)?);
         state.journal_len = written;
+        state.journal_alloc = written;
         state.journal_records = state.live_versions;
         state.dead_inline_bytes = 0;
         Ok(())
@@ -869,18 +917,24 @@ fn stage(
 ) -> io::Result<Vec<String>> {
     let mut records = records;
     for r in &mut records {
+        let body = match r {
+            Record::Put {
+                data_follows: true,
+                data,
+                crc,
+                ..
+            } => {
+                let body = data
+                    .take()
+                    .ok_or_else(|| io::Error::other("inline record without its body"))?;
+                *crc = Some(crc32(&body));
+                Some(body)
+            }
+            _ => None,
+        };
         serde_json::to_writer(&mut *buf, r).map_err(io::Error::other)?;
         buf.push(b'\n');
-        if let Record::Put {
-            v,
-            data_follows: true,
-            data,
-            ..
-        } = r
-        {
-            let body = data
-                .take()
-                .ok_or_else(|| io::Error::other("inline record without its body"))?;
+        if let (Some(body), Record::Put { v, .. }) = (body, r) {
             v.inline_at = Some(state.journal_len + buf.len() as u64);
             buf.extend_from_slice(&body);
             buf.push(b'\n');
@@ -892,6 +946,12 @@ fn stage(
         freed.extend(apply_counting(state, r));
     }
     Ok(freed)
+}
+
+/// CRC-32 (ISO-HDLC) of an inline body.
+fn crc32(data: &[u8]) -> u32 {
+    // The 32-bit algorithm's value fits in 32 bits.
+    crc_fast::checksum(crc_fast::CrcAlgorithm::Crc32IsoHdlc, data) as u32
 }
 
 /// Reads `len` bytes at `at` (positioned read: the handle is shared).
@@ -998,6 +1058,7 @@ mod tests {
                     v: Box::new(version("null", "b1")),
                     in_place: false,
                     data_follows: false,
+                    crc: None,
                     data: None,
                 }],
             )
@@ -1009,6 +1070,7 @@ mod tests {
                     v: Box::new(version("null", "b2")),
                     in_place: false,
                     data_follows: false,
+                    crc: None,
                     data: None,
                 }],
             )
@@ -1040,6 +1102,7 @@ mod tests {
                 v: Box::new(v),
                 in_place: false,
                 data_follows: true,
+                crc: None,
                 data: Some(bytes::Bytes::from_static(body)),
             }
         };
@@ -1079,6 +1142,103 @@ mod tests {
         assert_eq!(&b.read_inline(&st, &v).unwrap()[..], b"second");
     }
 
+    /// A durable journal is written over zeros kept past its end; after a crash those
+    /// writes may be on disk in part, in any order. Replay keeps what is whole (its CRC
+    /// matches), drops a body with a zeroed block or a line with zeros in it, and cuts the
+    /// file back to its last good record.
+    #[test]
+    fn writes_over_the_zero_tail_are_kept_whole_or_cut_off() {
+        let dir = tempfile::tempdir().unwrap();
+        let put = |key: &str, body: Vec<u8>| {
+            let mut v = version("null", "unused");
+            v.blob = None;
+            v.size = body.len() as u64;
+            Record::Put {
+                key: key.into(),
+                v: Box::new(v),
+                in_place: false,
+                data_follows: true,
+                crc: None,
+                data: Some(bytes::Bytes::from(body)),
+            }
+        };
+        let journal = dir.path().join("buckets/bkt/journal");
+        {
+            let store = Store::open(dir.path(), true).unwrap();
+            let b = store.create_bucket("bkt", BucketConfig::default()).unwrap();
+            let mut st = b.lock().unwrap();
+            b.commit(&mut st, vec![put("a", b"alpha".to_vec())])
+                .unwrap();
+            assert_eq!(
+                fs::metadata(&journal).unwrap().len(),
+                st.journal_len + JOURNAL_ROOM,
+                "the durable journal keeps room past its end"
+            );
+        }
+        let logical = |bytes: &[u8]| bytes.iter().position(|&b| b == 0).unwrap() as u64;
+        let record = |key: &str, body: &[u8]| {
+            let line = format!(
+                "{{\"op\":\"put\",\"key\":\"{key}\",\"v\":{{\"id\":\"null\",\"size\":{},\"etag\":\"x\",\"modified_ms\":0}},\"data_follows\":true,\"crc\":{}}}\n",
+                body.len(),
+                crc32(body)
+            );
+            [line.as_bytes(), body, b"\n"].concat()
+        };
+        use std::os::unix::fs::FileExt;
+        // A whole record written over the zeros (its fsync never answered, or did): kept.
+        let body = vec![7u8; 9000];
+        let end = logical(&fs::read(&journal).unwrap());
+        let f = OpenOptions::new().write(true).open(&journal).unwrap();
+        f.write_all_at(&record("b", &body), end).unwrap();
+        drop(f);
+        {
+            let store = Store::open(dir.path(), true).unwrap();
+            let b = store.bucket("bkt").unwrap();
+            let st = b.lock().unwrap();
+            assert_eq!(st.objects.keys().collect::<Vec<_>>(), vec!["a", "b"]);
+            let v = st.objects["b"][0].clone();
+            assert_eq!(&b.read_inline(&st, &v).unwrap()[..], &body[..]);
+            assert_eq!(fs::metadata(&journal).unwrap().len(), st.journal_len);
+        }
+        // A record whose body's middle block never reached the disk: CRC mismatch, dropped
+        // with what follows.
+        let good_len = fs::metadata(&journal).unwrap().len();
+        let mut torn = record("c", &body);
+        let body_at = torn.len() - 1 - body.len();
+        torn[body_at + 4096..body_at + 8192].fill(0);
+        torn.extend(record("d", b"after"));
+        let f = OpenOptions::new().write(true).open(&journal).unwrap();
+        f.write_all_at(&torn, good_len).unwrap();
+        drop(f);
+        {
+            let store = Store::open(dir.path(), true).unwrap();
+            let b = store.bucket("bkt").unwrap();
+            let st = b.lock().unwrap();
+            assert_eq!(st.objects.keys().collect::<Vec<_>>(), vec!["a", "b"]);
+            assert_eq!(fs::metadata(&journal).unwrap().len(), good_len);
+        }
+        // A line with zeros inside (its first block lost): dropped.
+        let mut torn = record("e", b"body");
+        torn[..8].fill(0);
+        let f = OpenOptions::new().write(true).open(&journal).unwrap();
+        f.write_all_at(&torn, good_len).unwrap();
+        drop(f);
+        let store = Store::open(dir.path(), true).unwrap();
+        let b = store.bucket("bkt").unwrap();
+        let mut st = b.lock().unwrap();
+        assert_eq!(st.objects.keys().collect::<Vec<_>>(), vec!["a", "b"]);
+        // And the journal goes on from there.
+        b.commit(&mut st, vec![put("f", b"fine".to_vec())]).unwrap();
+        drop(st);
+        drop(store);
+        let store = Store::open(dir.path(), true).unwrap();
+        let b = store.bucket("bkt").unwrap();
+        let st = b.lock().unwrap();
+        assert_eq!(st.objects.keys().collect::<Vec<_>>(), vec!["a", "b", "f"]);
+        let v = st.objects["f"][0].clone();
+        assert_eq!(&b.read_inline(&st, &v).unwrap()[..], b"fine");
+    }
+
     #[test]
     fn overwrite_frees_the_old_blob() {
         let mut m = BTreeMap::new();
@@ -1089,6 +1249,7 @@ mod tests {
                 v: Box::new(version("null", "b1")),
                 in_place: false,
                 data_follows: false,
+                crc: None,
                 data: None,
             },
         );
@@ -1099,6 +1260,7 @@ mod tests {
                 v: Box::new(version("null", "b2")),
                 in_place: false,
                 data_follows: false,
+                crc: None,
                 data: None,
             },
         );
