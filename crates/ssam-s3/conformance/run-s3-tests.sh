@@ -2,7 +2,8 @@
 # Runs ceph/s3-tests' functional selection against `ssam local start-s3 --strict-auth`.
 # Everything third-party lives outside the repository (default /tmp/ssam-s3-tests); nothing
 # fetched is committed. Usage: run-s3-tests.sh [SSAM_BIN] ; prints pytest's summary and
-# writes the per-test results to $WORK/results.txt.
+# writes the per-test results to $WORK/results.txt. The store is ephemeral unless
+# DURABLE=1 (then a fresh durable store in $WORK/data, fsyncs and all).
 set -euo pipefail
 WORK=${WORK:-/tmp/ssam-s3-tests}
 SSAM=${1:-$(cd "$(dirname "$0")/../../.." && pwd)/target/debug/ssam}
@@ -23,7 +24,13 @@ sed -e 's/^host = localhost/host = 127.0.0.1/' -e "s/^port = 8000/port = $PORT/"
 EXCLUDE='logging|object_lock|policy|sse|kms|encrypt|_enc|lifecycle|restore|acl|access_bucket|block_public|public|ownership|website|cloud|storage_class|torrent|select|append|iam|sts|tenant|account|legal_hold|retention|grant|nonowner|requester|role|anonymous|anon_put|read_through|_user|abac|expected_bucket_owner|owner_enforced|owner_preferred|object_writer|delete_marker_expiration'
 grep -o '^def test_[a-z0-9_]*' s3tests/functional/test_s3.py | sed 's/def //' | grep -vE "$EXCLUDE" \
   | sed 's|^|s3tests/functional/test_s3.py::|' > "$WORK/selection.txt"
-"$SSAM" local start-s3 --port "$PORT" --ephemeral --strict-auth \
+if [ "${DURABLE:-0}" = 1 ]; then
+  rm -rf "$WORK/data"
+  STORE=(--data-dir "$WORK/data")
+else
+  STORE=(--ephemeral)
+fi
+"$SSAM" local start-s3 --port "$PORT" "${STORE[@]}" --strict-auth \
   --credential '0555b35654ad1656d804:h7GhxuBLTrlhVUyxSPUKUV8r/2EI4ngqJxD7iBdBYLhwluN30JaT3Q==' \
   --credential NOPQRSTUVWXYZABCDEFG:nopqrstuvwxyzabcdefghijklmnabcdefghijklm \
   --credential HIJKLMNOPQRSTUVWXYZA:opqrstuvwxyzabcdefghijklmnopqrstuvwxyzab \

@@ -1044,6 +1044,22 @@ mod tests {
         }
     }
 
+    /// A PUT of `body` stored inline in the journal.
+    fn inline_put(key: &str, body: impl AsRef<[u8]>) -> Record {
+        let body = bytes::Bytes::copy_from_slice(body.as_ref());
+        let mut v = version("null", "unused");
+        v.blob = None;
+        v.size = body.len() as u64;
+        Record::Put {
+            key: key.into(),
+            v: Box::new(v),
+            in_place: false,
+            data_follows: true,
+            crc: None,
+            data: Some(body),
+        }
+    }
+
     #[test]
     fn journal_replays_and_cuts_a_torn_tail() {
         let dir = tempfile::tempdir().unwrap();
@@ -1093,29 +1109,19 @@ mod tests {
     #[test]
     fn inline_bodies_survive_replay_compaction_and_a_torn_tail() {
         let dir = tempfile::tempdir().unwrap();
-        let put = |key: &str, body: &'static [u8]| {
-            let mut v = version("null", "unused");
-            v.blob = None;
-            v.size = body.len() as u64;
-            Record::Put {
-                key: key.into(),
-                v: Box::new(v),
-                in_place: false,
-                data_follows: true,
-                crc: None,
-                data: Some(bytes::Bytes::from_static(body)),
-            }
-        };
         {
             let store = Store::open(dir.path(), true).unwrap();
             let b = store.create_bucket("bkt", BucketConfig::default()).unwrap();
             let mut st = b.lock().unwrap();
             b.commit(
                 &mut st,
-                vec![put("a", b"first\nwith newline"), put("b", b"")],
+                vec![
+                    inline_put("a", b"first\nwith newline"),
+                    inline_put("b", b""),
+                ],
             )
             .unwrap();
-            b.commit(&mut st, vec![put("a", b"second")]).unwrap();
+            b.commit(&mut st, vec![inline_put("a", b"second")]).unwrap();
             let v = st.objects["a"][0].clone();
             assert_eq!(&b.read_inline(&st, &v).unwrap()[..], b"second");
         }
@@ -1149,26 +1155,12 @@ mod tests {
     #[test]
     fn writes_over_the_zero_tail_are_kept_whole_or_cut_off() {
         let dir = tempfile::tempdir().unwrap();
-        let put = |key: &str, body: Vec<u8>| {
-            let mut v = version("null", "unused");
-            v.blob = None;
-            v.size = body.len() as u64;
-            Record::Put {
-                key: key.into(),
-                v: Box::new(v),
-                in_place: false,
-                data_follows: true,
-                crc: None,
-                data: Some(bytes::Bytes::from(body)),
-            }
-        };
         let journal = dir.path().join("buckets/bkt/journal");
         {
             let store = Store::open(dir.path(), true).unwrap();
             let b = store.create_bucket("bkt", BucketConfig::default()).unwrap();
             let mut st = b.lock().unwrap();
-            b.commit(&mut st, vec![put("a", b"alpha".to_vec())])
-                .unwrap();
+            b.commit(&mut st, vec![inline_put("a", b"alpha")]).unwrap();
             assert_eq!(
                 fs::metadata(&journal).unwrap().len(),
                 st.journal_len + JOURNAL_ROOM,
@@ -1228,7 +1220,7 @@ mod tests {
         let mut st = b.lock().unwrap();
         assert_eq!(st.objects.keys().collect::<Vec<_>>(), vec!["a", "b"]);
         // And the journal goes on from there.
-        b.commit(&mut st, vec![put("f", b"fine".to_vec())]).unwrap();
+        b.commit(&mut st, vec![inline_put("f", b"fine")]).unwrap();
         drop(st);
         drop(store);
         let store = Store::open(dir.path(), true).unwrap();
