@@ -113,6 +113,100 @@ pub fn samconfig_overrides(
     Ok(out)
 }
 
+/// A command option set in `samconfig.toml` (anything but `parameter_overrides`), as SAM
+/// CLI reads them: `[env.global.parameters]` for every command, then
+/// `[env.<command>.parameters]`, which wins.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigOption {
+    /// The option as written, snake_case (`warm_containers`).
+    pub key: String,
+    pub value: ConfigValue,
+    /// True when it comes from the command's own section (not `global`).
+    pub own_section: bool,
+}
+
+/// The value of a samconfig option.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ConfigValue {
+    /// `strict_auth = true`.
+    Bool(bool),
+    /// A string or number (one element) or an array of them.
+    Values(Vec<String>),
+}
+
+/// The options `samconfig.toml` at `path` sets for `command` in environment `env`, global
+/// ones first, each key once (the command's own section wins). A missing file sets none.
+pub fn samconfig_options(
+    path: &Path,
+    env: &str,
+    command: &str,
+) -> Result<Vec<ConfigOption>, String> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+    };
+    let doc: toml::Table = text
+        .parse()
+        .map_err(|e| format!("invalid TOML in {}: {e}", path.display()))?;
+    let mut out: IndexMap<String, ConfigOption> = IndexMap::new();
+    let Some(env_table) = doc.get(env).and_then(|v| v.as_table()) else {
+        return Ok(Vec::new());
+    };
+    for section in ["global", command] {
+        let Some(params) = env_table
+            .get(section)
+            .and_then(|s| s.get("parameters"))
+            .and_then(|p| p.as_table())
+        else {
+            continue;
+        };
+        for (key, value) in params {
+            if key == "parameter_overrides" {
+                continue;
+            }
+            let scalar = |v: &toml::Value| match v {
+                toml::Value::String(s) => Some(s.clone()),
+                toml::Value::Integer(i) => Some(i.to_string()),
+                toml::Value::Float(f) => Some(f.to_string()),
+                toml::Value::Boolean(b) => Some(b.to_string()),
+                _ => None,
+            };
+            let value = match value {
+                toml::Value::Boolean(b) => ConfigValue::Bool(*b),
+                toml::Value::Array(items) => ConfigValue::Values(
+                    items
+                        .iter()
+                        .map(|v| {
+                            scalar(v).ok_or_else(|| {
+                                format!(
+                                    "{}: [{env}.{section}.parameters] {key}: expected strings or numbers",
+                                    path.display()
+                                )
+                            })
+                        })
+                        .collect::<Result<_, _>>()?,
+                ),
+                other => ConfigValue::Values(vec![scalar(other).ok_or_else(|| {
+                    format!(
+                        "{}: [{env}.{section}.parameters] {key}: expected a string, number, boolean or array",
+                        path.display()
+                    )
+                })?]),
+            };
+            out.insert(
+                key.clone(),
+                ConfigOption {
+                    key: key.clone(),
+                    value,
+                    own_section: section == command,
+                },
+            );
+        }
+    }
+    Ok(out.into_values().collect())
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -130,6 +224,58 @@ mod tests {
         assert_eq!(got["B"], "x y");
         assert_eq!(got["C"], "a,b");
         assert_eq!(got["D"], "q=1");
+    }
+
+    #[test]
+    fn samconfig_options_global_then_command_which_wins() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("samconfig.toml");
+        std::fs::write(
+            &path,
+            r#"version = 0.1
+[default.global.parameters]
+parameter_overrides = "A=1"
+port = 4000
+region = "eu-west-1"
+[default.local_start_s3.parameters]
+port = 4567
+strict_auth = true
+credential = ["AK:SK", "AK2:SK2"]
+[prod.local_start_s3.parameters]
+port = 1
+"#,
+        )
+        .unwrap();
+        let got = samconfig_options(&path, "default", "local_start_s3").unwrap();
+        let find = |k: &str| got.iter().find(|o| o.key == k).cloned().unwrap();
+        assert_eq!(got.len(), 4, "{got:?}");
+        assert_eq!(find("port").value, ConfigValue::Values(vec!["4567".into()]));
+        assert!(find("port").own_section);
+        assert_eq!(
+            find("region").value,
+            ConfigValue::Values(vec!["eu-west-1".into()])
+        );
+        assert!(!find("region").own_section);
+        assert_eq!(find("strict_auth").value, ConfigValue::Bool(true));
+        assert_eq!(
+            find("credential").value,
+            ConfigValue::Values(vec!["AK:SK".into(), "AK2:SK2".into()])
+        );
+        assert!(
+            samconfig_options(&dir.path().join("none.toml"), "default", "x")
+                .unwrap()
+                .is_empty()
+        );
+        std::fs::write(
+            &path,
+            "[default.local_start_s3.parameters]\nport = { a = 1 }\n",
+        )
+        .unwrap();
+        let err = samconfig_options(&path, "default", "local_start_s3").unwrap_err();
+        assert!(
+            err.contains("[default.local_start_s3.parameters] port"),
+            "{err}"
+        );
     }
 
     #[test]

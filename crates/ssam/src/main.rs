@@ -6,7 +6,7 @@ mod commands;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 /// Run AWS serverless applications locally, from the same SAM template you deploy.
 #[derive(Parser)]
@@ -46,7 +46,25 @@ enum LocalCommand {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let args = match commands::samconfig::with_config_options(
+        &Cli::command(),
+        std::env::args_os().collect(),
+    ) {
+        Ok(args) => args,
+        Err(err) => {
+            commands::report_error(&err);
+            return ExitCode::FAILURE;
+        }
+    };
+    let cli = match Cli::try_parse_from(&args.argv) {
+        Ok(cli) => cli,
+        Err(err) => {
+            if let Some((path, added)) = &args.from_config {
+                eprintln!("note: {} added: {}", path.display(), added.join(" "));
+            }
+            err.exit()
+        }
+    };
     let result = match cli.command {
         Command::Validate(args) => commands::validate::run(args),
         Command::List(args) => commands::list::run(args),

@@ -17,7 +17,8 @@ pub struct TemplateArgs {
     #[arg(long = "parameter-overrides", num_args = 1.., value_name = "OVERRIDES")]
     pub parameter_overrides: Vec<String>,
 
-    /// samconfig.toml to read parameter overrides from (default: next to the template).
+    /// samconfig.toml to read options and parameter overrides from (default: next to the
+    /// template).
     #[arg(long = "config-file", value_name = "PATH")]
     pub config_file: Option<PathBuf>,
 
@@ -91,6 +92,21 @@ impl TemplateArgs {
     }
 }
 
+impl TemplateArgs {
+    /// Where samconfig.toml is read from: `--config-file`, else next to the template, else
+    /// in the current directory.
+    pub fn samconfig_path(&self) -> Option<PathBuf> {
+        if let Some(c) = &self.config_file {
+            return Some(c.clone());
+        }
+        let dir = match self.template_path() {
+            Ok(t) => t.parent().map(PathBuf::from).unwrap_or_default(),
+            Err(_) => PathBuf::new(),
+        };
+        Some(dir.join("samconfig.toml"))
+    }
+}
+
 /// Loads the template with overrides from samconfig.toml (next to the template, or
 /// `--config-file`) and then `--parameter-overrides`. `sam_command` is SAM's samconfig
 /// section name for the running command (`local_invoke`, `local_start_api`, ...).
@@ -99,13 +115,9 @@ pub fn load_template(
     sam_command: &str,
 ) -> anyhow::Result<ssam_template::Loaded> {
     let path = args.template_path()?;
-    let config = match &args.config_file {
-        Some(c) => c.clone(),
-        None => path
-            .parent()
-            .map(|d| d.join("samconfig.toml"))
-            .unwrap_or_else(|| PathBuf::from("samconfig.toml")),
-    };
+    let config = args
+        .samconfig_path()
+        .unwrap_or_else(|| PathBuf::from("samconfig.toml"));
     let mut overrides =
         ssam_template::params::samconfig_overrides(&config, &args.config_env, sam_command)
             .map_err(anyhow::Error::msg)?;

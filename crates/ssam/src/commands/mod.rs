@@ -5,6 +5,7 @@ pub mod common;
 pub mod generate_event;
 pub mod invoke;
 pub mod list;
+pub mod samconfig;
 pub mod start;
 pub mod start_api;
 pub mod start_lambda;
