@@ -3,7 +3,7 @@
 //! s3s-fs, ...).
 //!
 //! ```text
-//! cargo bench -p ssam-s3 --bench s3_peers -- [--peer NAME=URL]... [--signed-peer NAME=URL]... [--small N] [--conc C] [--large-mib M] [--rounds R]
+//! cargo bench -p ssam-s3 --bench s3_peers -- [--peer NAME=URL]... [--signed-peer NAME=URL]... [--small N] [--conc C] [--large-mib M] [--rounds R] [--list-keys N]
 //! ```
 //!
 //! Requests are unsigned path-style HTTP/1.1 on kept-alive connections with TCP_NODELAY:
@@ -17,6 +17,9 @@
 //! object"). Every round overwrites the same key, so the replaced blob's page cache is
 //! reused: on a VM the first touch of never-used guest memory costs more than the copy
 //! (a first `dd` of 1 GiB ran at 0.48 GB/s here, the next ones at 6.5 GB/s).
+//! With `--list-keys N`, ssam's stores are then loaded with N empty objects over 100
+//! prefixes and ListObjectsV2 is timed (median of 21): one prefix, and the root with a
+//! delimiter.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
 use std::time::{Duration, Instant};
@@ -35,6 +38,7 @@ struct Opts {
     conc: Vec<usize>,
     large_mib: usize,
     rounds: usize,
+    list_keys: usize,
 }
 
 fn parse_args() -> Opts {
@@ -44,6 +48,7 @@ fn parse_args() -> Opts {
         conc: vec![1, 8],
         large_mib: 64,
         rounds: 3,
+        list_keys: 0,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -74,6 +79,12 @@ fn parse_args() -> Opts {
                     .next()
                     .and_then(|v| v.parse().ok())
                     .expect("--rounds R")
+            }
+            "--list-keys" => {
+                o.list_keys = args
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .expect("--list-keys N")
             }
             // cargo bench passes --bench; ignore what we do not know.
             _ => {}
@@ -170,6 +181,49 @@ async fn large_object(
     )
 }
 
+/// Listing among `keys` keys spread over 100 prefixes (`dir00/` ... `dir99/`): the median
+/// time of a ListObjectsV2 of one prefix (max-keys 1000) and of a delimiter listing at the
+/// root (100 common prefixes), in ms, over 21 requests each.
+async fn listing(client: &HttpClient, signed: bool, base: &str, keys: usize) -> (f64, f64) {
+    let (s, _) = request(client, signed, "PUT", &format!("{base}/list"), Bytes::new()).await;
+    assert!(s == 200 || s == 409, "create bucket list: {s}");
+    let workers = 16;
+    let mut tasks = Vec::new();
+    for w in 0..workers {
+        let (client, base) = (client.clone(), base.to_owned());
+        tasks.push(tokio::spawn(async move {
+            for i in (w..keys).step_by(workers) {
+                let url = format!("{base}/list/dir{:02}/file{i:07}", i % 100);
+                let (s, _) = request(&client, signed, "PUT", &url, Bytes::new()).await;
+                assert_eq!(s, 200, "PUT {url}");
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.expect("loader");
+    }
+    let median_ms = |url: String| {
+        let client = client.clone();
+        async move {
+            let mut times = Vec::new();
+            for _ in 0..21 {
+                let t = Instant::now();
+                let (s, n) = request(&client, signed, "GET", &url, Bytes::new()).await;
+                assert!(s == 200 && n > 0, "GET {url}: {s}");
+                times.push(t.elapsed().as_secs_f64() * 1e3);
+            }
+            times.sort_by(f64::total_cmp);
+            times[times.len() / 2]
+        }
+    };
+    let prefix = median_ms(format!(
+        "{base}/list?list-type=2&prefix=dir07%2F&delimiter=%2F&max-keys=1000"
+    ))
+    .await;
+    let root = median_ms(format!("{base}/list?list-type=2&delimiter=%2F")).await;
+    (prefix, root)
+}
+
 fn main() {
     let opts = parse_args();
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -250,6 +304,21 @@ fn main() {
                 "| {name} | {} | {both:.0} | {put:.0} | {get:.0} |",
                 small.join(" / ")
             );
+        }
+        if opts.list_keys > 0 {
+            println!();
+            println!(
+                "| server | keys | one prefix, 1,000 keys listed, ms | root with delimiter, 100 prefixes, ms |"
+            );
+            println!("|---|---|---|---|");
+            // The peers would take minutes to load; the figure is about ssam's index.
+            for (name, base, signed) in targets.iter().filter(|t| t.0.starts_with("ssam")) {
+                let (prefix, root) = listing(&client, *signed, base, opts.list_keys).await;
+                println!(
+                    "| {name} | {} | {prefix:.2} | {root:.2} |",
+                    opts.list_keys
+                );
+            }
         }
         durable.shutdown().await;
         ephemeral.shutdown().await;
