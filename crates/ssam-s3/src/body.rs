@@ -20,6 +20,8 @@ use s3s::{S3Error, S3ErrorCode, S3Result};
 const WRITE_CHUNK: usize = 256 * 1024;
 /// Size of the chunks a GET streams.
 const READ_CHUNK: usize = 1024 * 1024;
+/// How many chunks a GET reads ahead of the network.
+const READ_AHEAD: usize = 4;
 
 /// A body received: small ones in memory (`data`), others into `tmp`, fsynced.
 pub struct Received {
@@ -315,31 +317,35 @@ pub fn copy_range(src: &Path, offset: u64, len: u64, tmp: &Path) -> io::Result<(
     Ok((md5.finalize(), n))
 }
 
-/// Streams `len` bytes of an open file from its current position, in 1 MiB reads on the
-/// blocking pool.
+/// Streams `len` bytes of an open file from its current position: a blocking reader reads
+/// 1 MiB chunks up to [`READ_AHEAD`] ahead of the network, so the disk (or page cache) copy
+/// of one chunk overlaps the socket write of the previous. The reader stops when the
+/// response is dropped (the client went away).
 pub fn file_stream(
     file: File,
     len: u64,
 ) -> impl Stream<Item = io::Result<Bytes>> + Send + Sync + 'static {
-    futures::stream::try_unfold((Some(file), len), |(file, remaining)| async move {
-        let Some(mut file) = file else {
-            return Ok(None);
-        };
-        if remaining == 0 {
-            return Ok(None);
-        }
-        let n = usize::try_from(remaining.min(READ_CHUNK as u64)).unwrap_or(READ_CHUNK);
-        let (file, buf) = tokio::task::spawn_blocking(move || -> io::Result<(File, Vec<u8>)> {
+    let (tx, rx) = tokio::sync::mpsc::channel::<io::Result<Bytes>>(READ_AHEAD);
+    tokio::task::spawn_blocking(move || {
+        let mut file = file;
+        let mut remaining = len;
+        while remaining > 0 {
+            let n = usize::try_from(remaining.min(READ_CHUNK as u64)).unwrap_or(READ_CHUNK);
             // read_to_end fills spare capacity without zeroing it first.
             let mut buf = Vec::with_capacity(n);
-            (&mut file).take(n as u64).read_to_end(&mut buf)?;
-            if buf.len() != n {
-                return Err(io::ErrorKind::UnexpectedEof.into());
+            let chunk = match (&mut file).take(n as u64).read_to_end(&mut buf) {
+                Ok(got) if got == n => Ok(Bytes::from(buf)),
+                Ok(_) => Err(io::ErrorKind::UnexpectedEof.into()),
+                Err(e) => Err(e),
+            };
+            let failed = chunk.is_err();
+            if tx.blocking_send(chunk).is_err() || failed {
+                return;
             }
-            Ok((file, buf))
-        })
-        .await
-        .map_err(io::Error::other)??;
-        Ok(Some((Bytes::from(buf), (Some(file), remaining - n as u64))))
+            remaining -= n as u64;
+        }
+    });
+    futures::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
     })
 }
