@@ -75,6 +75,23 @@ fn split_words(s: &str) -> Result<Vec<String>, String> {
     Ok(words)
 }
 
+/// The `[env]` table of `samconfig.toml` at `path`; `None` when the file or the
+/// environment does not exist.
+fn samconfig_env(path: &Path, env: &str) -> Result<Option<toml::Table>, String> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+    };
+    let mut doc: toml::Table = text
+        .parse()
+        .map_err(|e| format!("invalid TOML in {}: {e}", path.display()))?;
+    Ok(match doc.remove(env) {
+        Some(toml::Value::Table(t)) => Some(t),
+        _ => None,
+    })
+}
+
 /// Parameter overrides from `samconfig.toml`: `[env.global.parameters]` then
 /// `[env.<command>.parameters]` (`command` as SAM names it: `local_invoke`, `local_start_api`...).
 pub fn samconfig_overrides(
@@ -82,16 +99,8 @@ pub fn samconfig_overrides(
     env: &str,
     command: &str,
 ) -> Result<IndexMap<String, String>, String> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(IndexMap::new()),
-        Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
-    };
-    let doc: toml::Table = text
-        .parse()
-        .map_err(|e| format!("invalid TOML in {}: {e}", path.display()))?;
     let mut out = IndexMap::new();
-    let Some(env_table) = doc.get(env).and_then(|v| v.as_table()) else {
+    let Some(env_table) = samconfig_env(path, env)? else {
         return Ok(out);
     };
     for section in ["global", command] {
@@ -141,16 +150,8 @@ pub fn samconfig_options(
     env: &str,
     command: &str,
 ) -> Result<Vec<ConfigOption>, String> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
-    };
-    let doc: toml::Table = text
-        .parse()
-        .map_err(|e| format!("invalid TOML in {}: {e}", path.display()))?;
     let mut out: IndexMap<String, ConfigOption> = IndexMap::new();
-    let Some(env_table) = doc.get(env).and_then(|v| v.as_table()) else {
+    let Some(env_table) = samconfig_env(path, env)? else {
         return Ok(Vec::new());
     };
     for section in ["global", command] {
