@@ -92,6 +92,11 @@ impl<'a> Ctx<'a> {
         self.diags.push(d);
     }
 
+    pub fn warning_hint(&mut self, pos: Pos, msg: impl Into<String>, hint: impl Into<String>) {
+        let d = Diagnostic::warning(self.loc(pos), msg).with_hint(hint);
+        self.diags.push(d);
+    }
+
     /// Resolves intrinsics; `AWS::NoValue` becomes `None`.
     pub fn resolve(&self, node: &Node) -> Option<Node> {
         self.resolver.resolve(node)

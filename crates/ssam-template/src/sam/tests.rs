@@ -480,3 +480,51 @@ Resources:
         .code_dir()
         .is_some_and(|p| p.ends_with("workers/beta-2/")));
 }
+
+/// A Runtime that is not one of Lambda's identifiers (seen in real templates: `python3`,
+/// `provided.al2023023`) is a warning with the likely one; known ones, current or
+/// deprecated, are not. Lambda's API enum:
+/// <https://docs.aws.amazon.com/lambda/latest/api/API_CreateFunction.html#lambda-CreateFunction-request-Runtime>
+#[test]
+fn an_unknown_runtime_is_a_warning_with_the_likely_identifier() {
+    let loaded = load_str(&format!(
+        "{HEADER}Resources:
+  Short:
+    Type: AWS::Serverless::Function
+    Properties: {{Runtime: python3, Handler: app.h}}
+  Typo:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: provided.al2023023
+      Handler: bootstrap
+  Old:
+    Type: AWS::Serverless::Function
+    Properties: {{Runtime: python2.7, Handler: app.h}}
+  New:
+    Type: AWS::Serverless::Function
+    Properties: {{Runtime: nodejs24.x, Handler: app.h}}
+"
+    ))
+    .unwrap();
+    assert!(!loaded.diagnostics.has_errors(), "{}", loaded.diagnostics);
+    let warnings: Vec<String> = loaded
+        .diagnostics
+        .warnings()
+        .map(|d| {
+            format!(
+                "{}:{}: {} ({})",
+                d.location.line,
+                d.location.column,
+                d.message,
+                d.hint.as_deref().unwrap_or_default()
+            )
+        })
+        .collect();
+    assert_eq!(
+        warnings,
+        [
+            "5:27: Short: Runtime python3 is not a Lambda runtime: deploying this template fails (did you mean python3.14?)",
+            "9:16: Typo: Runtime provided.al2023023 is not a Lambda runtime: deploying this template fails (did you mean provided.al2023?)",
+        ]
+    );
+}
