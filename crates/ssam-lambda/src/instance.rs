@@ -58,6 +58,8 @@ pub(crate) struct InitFailure {
 pub(crate) enum Dispatch {
     Reply(RuntimeReply),
     Timeout,
+    /// The sandbox held more memory than the function's MemorySize.
+    OutOfMemory,
     Exited(ExitInfo),
 }
 
@@ -218,6 +220,7 @@ impl Instance {
         payload: Bytes,
         function_arn: String,
         timeout: Duration,
+        memory_mb: u32,
         trace_id: String,
         client_context: Option<String>,
         cognito_identity: Option<String>,
@@ -262,6 +265,24 @@ impl Instance {
                 }
             }
             _ = &mut sleep => Dispatch::Timeout,
+            _ = exceeds_memory(self.sandbox.pid, memory_mb) => Dispatch::OutOfMemory,
+        }
+    }
+}
+
+/// How often a running invocation's memory is checked against its MemorySize.
+const MEMORY_CHECK: Duration = Duration::from_millis(20);
+
+/// Resolves once the sandbox's processes hold more resident memory than `limit_mb`, as
+/// Lambda stops a function that goes over its MemorySize. Checked every [`MEMORY_CHECK`],
+/// the first time one period in, so short invocations never pay for a reading.
+async fn exceeds_memory(pid: u32, limit_mb: u32) {
+    let start = tokio::time::Instant::now() + MEMORY_CHECK;
+    let mut tick = tokio::time::interval_at(start, MEMORY_CHECK);
+    loop {
+        tick.tick().await;
+        if crate::logs::rss_mb(pid) > u64::from(limit_mb) {
+            return;
         }
     }
 }

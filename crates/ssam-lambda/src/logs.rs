@@ -167,6 +167,17 @@ impl Report {
 /// binary without `exec`, workers). Lambda measures the sandbox as a whole; the sum of the
 /// peaks is the closest per-process figure.
 pub(crate) fn peak_rss_mb(pid: u32) -> u64 {
+    tree_status_kb(pid, "VmHWM:").div_ceil(1024)
+}
+
+/// Resident memory of a sandbox now, in MB (`VmRSS` of its process tree): what Lambda holds
+/// against the function's MemorySize.
+pub(crate) fn rss_mb(pid: u32) -> u64 {
+    tree_status_kb(pid, "VmRSS:").div_ceil(1024)
+}
+
+/// The sum of one `/proc/<pid>/status` field (in kB) over `pid` and its descendants.
+fn tree_status_kb(pid: u32, field: &str) -> u64 {
     let mut total_kb = 0u64;
     let mut stack = vec![pid];
     let mut seen = 0usize;
@@ -175,7 +186,7 @@ pub(crate) fn peak_rss_mb(pid: u32) -> u64 {
         if seen > 256 {
             break;
         }
-        total_kb += vm_hwm_kb(p);
+        total_kb += status_kb(p, field);
         // Needs CONFIG_PROC_CHILDREN (set on common kernels); without it, only `pid` counts.
         if let Ok(children) = std::fs::read_to_string(format!("/proc/{p}/task/{p}/children")) {
             stack.extend(
@@ -185,16 +196,16 @@ pub(crate) fn peak_rss_mb(pid: u32) -> u64 {
             );
         }
     }
-    total_kb.div_ceil(1024)
+    total_kb
 }
 
-fn vm_hwm_kb(pid: u32) -> u64 {
+fn status_kb(pid: u32, field: &str) -> u64 {
     let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
         return 0;
     };
     status
         .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .find_map(|l| l.strip_prefix(field))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
         .unwrap_or(0)
 }

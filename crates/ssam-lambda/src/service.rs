@@ -656,6 +656,7 @@ impl LambdaService {
                 payload,
                 spec.arn(),
                 spec.timeout,
+                spec.memory_mb,
                 trace_id,
                 req.client_context.clone(),
                 req.cognito_identity.clone(),
@@ -729,6 +730,20 @@ impl LambdaService {
                     payload: error_doc("Sandbox.Timedout", &msg),
                     content_type: Some("application/json".into()),
                     failure: Some(FailureKind::Timeout),
+                }
+            }
+            // Lambda's own words for a function killed at its memory limit.
+            Dispatch::OutOfMemory => {
+                keep = false;
+                let msg = format!(
+                    "RequestId: {request_id} Error: Runtime exited with error: signal: killed"
+                );
+                inst.log.line(&msg);
+                inst.log.line("Runtime.OutOfMemory");
+                Finished {
+                    payload: error_doc("Runtime.OutOfMemory", &msg),
+                    content_type: Some("application/json".into()),
+                    failure: Some(FailureKind::Crash),
                 }
             }
             Dispatch::Exited(info) => {
@@ -832,7 +847,11 @@ impl LambdaService {
         let report = Report {
             duration,
             memory_mb: pool.spec.memory_mb,
-            max_memory_used_mb: inst.max_memory_used_mb(duration),
+            // A sandbox is stopped at its MemorySize (see `Dispatch::OutOfMemory`), so, as on
+            // Lambda, Max Memory Used never reads higher.
+            max_memory_used_mb: inst
+                .max_memory_used_mb(duration)
+                .min(u64::from(pool.spec.memory_mb)),
             init_duration,
         };
         inst.log.end(request_id, &report);

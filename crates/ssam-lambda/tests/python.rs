@@ -143,6 +143,54 @@ async fn timeout_kills_and_next_invoke_is_cold() {
     svc.shutdown().await;
 }
 
+/// Lambda stops a function that goes over its MemorySize: `Runtime.OutOfMemory`, "signal:
+/// killed", Max Memory Used at the limit, and the next invocation starts a new sandbox.
+/// <https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html>
+#[tokio::test]
+async fn going_over_memory_size_is_out_of_memory_and_the_sandbox_is_replaced() {
+    let mut small = python_fn("Hog", "app.hog");
+    small.memory_mb = 128;
+    let mut big = python_fn("BigHog", "app.hog");
+    big.memory_mb = 512;
+    let svc = service(vec![small, big]);
+    let mut req = InvokeRequest::new("Hog", r#"{"mb": 300}"#);
+    req.log_tail = true;
+    let resp = svc.invoke(req).await.expect("invoke");
+    assert_eq!(resp.failure, Some(FailureKind::Crash));
+    assert_eq!(resp.function_error.as_deref(), Some("Unhandled"));
+    let v = json(&resp.payload);
+    assert_eq!(v["errorType"], "Runtime.OutOfMemory");
+    assert_eq!(
+        v["errorMessage"],
+        format!(
+            "RequestId: {} Error: Runtime exited with error: signal: killed",
+            resp.request_id
+        )
+    );
+    let tail = base64::engine::general_purpose::STANDARD
+        .decode(resp.log_tail.expect("tail"))
+        .expect("base64");
+    let tail = String::from_utf8(tail).expect("utf8");
+    assert!(
+        tail.contains("Memory Size: 128 MB\tMax Memory Used: 128 MB"),
+        "{tail}"
+    );
+    let next = svc
+        .invoke(InvokeRequest::new("Hog", r#"{"mb": 1}"#))
+        .await
+        .expect("invoke");
+    assert_eq!(next.function_error, None, "{:?}", json(&next.payload));
+    assert!(next.init_duration.is_some(), "a new sandbox after the kill");
+    // The same work within a MemorySize that holds it.
+    let ok = svc
+        .invoke(InvokeRequest::new("BigHog", r#"{"mb": 300}"#))
+        .await
+        .expect("invoke");
+    assert_eq!(ok.function_error, None, "{:?}", json(&ok.payload));
+    assert_eq!(json(&ok.payload), 300);
+    svc.shutdown().await;
+}
+
 #[tokio::test]
 async fn crash_is_exit_error_and_instance_is_replaced() {
     let svc = service(vec![
