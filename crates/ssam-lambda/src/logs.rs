@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use base64::Engine as _;
-use tokio::io::{AsyncBufReadExt as _, AsyncRead, BufReader};
+use tokio::net::unix::pipe;
 
 use crate::limits::LOG_TAIL_MAX;
 
@@ -24,6 +24,15 @@ pub(crate) struct InstanceLog {
     listener: Option<Arc<dyn LogListener>>,
     /// The current invocation's log, trimmed to the last few KB.
     tail: Mutex<Vec<u8>>,
+    /// The function's output pipes, read by a task each and drained before END.
+    pipes: Mutex<Vec<Arc<Pipe>>>,
+}
+
+/// One output pipe of a sandbox and its unfinished last line. Whoever reads it (its task, or
+/// [`InstanceLog::drain`]) holds `line`'s lock, so lines never interleave.
+struct Pipe {
+    rx: pipe::Receiver,
+    line: Mutex<Vec<u8>>,
 }
 
 impl InstanceLog {
@@ -43,6 +52,7 @@ impl InstanceLog {
             print,
             listener,
             tail: Mutex::new(Vec::new()),
+            pipes: Mutex::new(Vec::new()),
         })
     }
 
@@ -76,6 +86,7 @@ impl InstanceLog {
     }
 
     pub(crate) fn end(&self, request_id: &str, report: &Report) {
+        self.drain();
         self.line(&format!("END RequestId: {request_id}"));
         self.line(&report.line(request_id));
     }
@@ -89,35 +100,77 @@ impl InstanceLog {
 
     /// Streams a pipe into the log until it closes. Lines are capped at [`MAX_LINE`] so a
     /// function printing without newlines cannot grow ssam's memory.
-    pub(crate) fn pump<R: AsyncRead + Unpin + Send + 'static>(self: &Arc<Self>, pipe: R) {
+    pub(crate) fn pump(self: &Arc<Self>, rx: pipe::Receiver) {
+        let pipe = Arc::new(Pipe {
+            rx,
+            line: Mutex::new(Vec::new()),
+        });
+        self.pipes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(Arc::clone(&pipe));
         let log = Arc::clone(self);
         tokio::spawn(async move {
-            let mut reader = BufReader::with_capacity(64 * 1024, pipe);
-            let mut line: Vec<u8> = Vec::new();
-            loop {
-                let buf = match reader.fill_buf().await {
-                    Ok([]) | Err(_) => break,
-                    Ok(buf) => buf,
-                };
-                let (taken, complete) = match buf.iter().position(|b| *b == b'\n') {
-                    Some(i) => {
-                        line.extend_from_slice(&buf[..i]);
-                        (i + 1, true)
-                    }
-                    None => {
-                        line.extend_from_slice(buf);
-                        (buf.len(), false)
-                    }
-                };
-                reader.consume(taken);
-                if complete || line.len() >= MAX_LINE {
-                    log.emit_raw(&mut line);
+            while pipe.rx.readable().await.is_ok() {
+                if !log.read_available(&pipe) {
+                    break;
                 }
             }
+            let mut line = pipe.line.lock().unwrap_or_else(|p| p.into_inner());
             if !line.is_empty() {
                 log.emit_raw(&mut line);
             }
+            drop(line);
+            log.pipes
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .retain(|p| !Arc::ptr_eq(p, &pipe));
         });
+    }
+
+    /// Takes in what `pipe` holds without waiting; false once it is closed.
+    fn read_available(&self, pipe: &Pipe) -> bool {
+        let mut line = pipe.line.lock().unwrap_or_else(|p| p.into_inner());
+        let mut buf = [0u8; 16 * 1024];
+        loop {
+            match pipe.rx.try_read(&mut buf) {
+                Ok(0) => return false,
+                Ok(n) => self.take_lines(&buf[..n], &mut line),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return true,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => return false,
+            }
+        }
+    }
+
+    fn take_lines(&self, mut bytes: &[u8], line: &mut Vec<u8>) {
+        while !bytes.is_empty() {
+            match bytes.iter().position(|b| *b == b'\n') {
+                Some(i) => {
+                    line.extend_from_slice(&bytes[..i]);
+                    bytes = &bytes[i + 1..];
+                    self.emit_raw(line);
+                }
+                None => {
+                    line.extend_from_slice(bytes);
+                    bytes = &[];
+                    if line.len() >= MAX_LINE {
+                        self.emit_raw(line);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Takes in every line the function wrote before now. Output written before the runtime
+    /// posted its answer is already in the pipes, so after this END and REPORT never come
+    /// before it and the tail holds it, as on Lambda. One non-blocking read per pipe when
+    /// there is nothing left.
+    pub(crate) fn drain(&self) {
+        let pipes: Vec<_> = self.pipes.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        for pipe in pipes {
+            self.read_available(&pipe);
+        }
     }
 
     fn emit_raw(&self, line: &mut Vec<u8>) {

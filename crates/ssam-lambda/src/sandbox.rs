@@ -315,11 +315,15 @@ impl Sandbox {
             message: format!("could not start {}: {e}", launch.program.display()),
         })?;
         let pid = child.id().unwrap_or(0);
-        if let Some(out) = child.stdout.take() {
-            log.pump(out);
-        }
-        if let Some(err) = child.stderr.take() {
-            log.pump(err);
+        let pipes = [
+            child.stdout.take().map(|p| p.into_owned_fd()),
+            child.stderr.take().map(|p| p.into_owned_fd()),
+        ];
+        for fd in pipes.into_iter().flatten() {
+            match fd.and_then(tokio::net::unix::pipe::Receiver::from_owned_fd) {
+                Ok(pipe) => log.pump(pipe),
+                Err(e) => log.line(&format!("ssam: cannot read the function's output: {e}")),
+            }
         }
         let (tx, rx) = watch::channel(None);
         tokio::spawn(async move {
