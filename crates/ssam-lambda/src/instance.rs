@@ -155,6 +155,14 @@ impl Instance {
             r = async { init.wait_for(|s| *s != InitState::Pending).await.map(|s| s.clone()).ok() } => r,
             _ = wait_exited(&mut exit) => None,
             _ = tokio::time::sleep(init_timeout) => Some(InitState::Pending),
+            // Over MemorySize while initialising (imports, globals): stopped as during an
+            // invocation; dropping the instance kills its process group.
+            _ = exceeds_memory(pid, spec.memory_mb) => {
+                return Err(fail(
+                    "Runtime.OutOfMemory",
+                    format!("RequestId: {request_id} Error: Runtime exited with error: signal: killed"),
+                ));
+            }
         };
         match outcome {
             Some(InitState::Ready) => {

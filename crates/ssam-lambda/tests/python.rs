@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use common::*;
-use ssam_lambda::{FailureKind, InvokeError, InvokeRequest};
+use ssam_lambda::{FailureKind, FunctionSpec, InvokeError, InvokeRequest};
 
 #[tokio::test]
 async fn success_with_context_and_env() {
@@ -184,6 +184,47 @@ async fn going_over_memory_size_is_out_of_memory_and_the_sandbox_is_replaced() {
     // The same work within a MemorySize that holds it.
     let ok = svc
         .invoke(InvokeRequest::new("BigHog", r#"{"mb": 300}"#))
+        .await
+        .expect("invoke");
+    assert_eq!(ok.function_error, None, "{:?}", json(&ok.payload));
+    assert_eq!(json(&ok.payload), 300);
+    svc.shutdown().await;
+}
+
+/// Going over MemorySize during init (a module that allocates at import) fails the same way.
+#[tokio::test]
+async fn going_over_memory_size_during_init_is_out_of_memory() {
+    let mut small = FunctionSpec::new(
+        "InitHog",
+        "python3.11",
+        "app.handler",
+        fixture("python_hog"),
+    );
+    small.memory_mb = 128;
+    let mut big = FunctionSpec::new(
+        "InitHogBig",
+        "python3.11",
+        "app.handler",
+        fixture("python_hog"),
+    );
+    big.memory_mb = 512;
+    let svc = service(vec![small, big]);
+    let resp = svc
+        .invoke(InvokeRequest::new("InitHog", "{}"))
+        .await
+        .expect("invoke");
+    assert_eq!(resp.function_error.as_deref(), Some("Unhandled"));
+    let v = json(&resp.payload);
+    assert_eq!(v["errorType"], "Runtime.OutOfMemory", "{v}");
+    assert!(
+        v["errorMessage"]
+            .as_str()
+            .unwrap_or_default()
+            .ends_with("Error: Runtime exited with error: signal: killed"),
+        "{v}"
+    );
+    let ok = svc
+        .invoke(InvokeRequest::new("InitHogBig", "{}"))
         .await
         .expect("invoke");
     assert_eq!(ok.function_error, None, "{:?}", json(&ok.payload));
