@@ -832,14 +832,19 @@ impl Bucket {
         if self.durable && end > state.journal_alloc {
             let alloc = end + journal_room(end);
             let zeros = vec![0u8; 64 * 1024];
-            // `buf` itself covers [journal_len, end).
-            let mut at = state.journal_alloc.max(end);
+            // `buf` itself covers [journal_len, end); the zeros go from there.
+            let mut at = end;
             while at < alloc {
                 let n = (alloc - at).min(zeros.len() as u64);
-                state.journal.write_all_at(&zeros[..n as usize], at)?;
+                if let Err(e) = state.journal.write_all_at(&zeros[..n as usize], at) {
+                    // The room is an optimisation: a full disk must not refuse a record
+                    // that itself still fits.
+                    tracing::warn!(bucket = %self.name, error = %e, "no room kept past the journal's end");
+                    break;
+                }
                 at += n;
             }
-            state.journal_alloc = alloc;
+            state.journal_alloc = at;
         }
         state.journal.write_all_at(buf, state.journal_len)?;
         state.journal_alloc = state.journal_alloc.max(end);
