@@ -6,27 +6,8 @@ use bytes::{BufMut as _, Bytes, BytesMut};
 
 /// CRC-32 (IEEE 802.3, as zlib computes it).
 fn crc32(data: &[u8]) -> u32 {
-    static TABLE: std::sync::OnceLock<[u32; 256]> = std::sync::OnceLock::new();
-    let table = TABLE.get_or_init(|| {
-        let mut t = [0u32; 256];
-        for (i, slot) in t.iter_mut().enumerate() {
-            let mut c = i as u32;
-            for _ in 0..8 {
-                c = if c & 1 != 0 {
-                    0xEDB8_8320 ^ (c >> 1)
-                } else {
-                    c >> 1
-                };
-            }
-            *slot = c;
-        }
-        t
-    });
-    let mut crc = 0xFFFF_FFFFu32;
-    for b in data {
-        crc = table[((crc ^ u32::from(*b)) & 0xFF) as usize] ^ (crc >> 8);
-    }
-    !crc
+    // The 32-bit algorithm's value fits in 32 bits.
+    crc_fast::checksum(crc_fast::CrcAlgorithm::Crc32IsoHdlc, data) as u32
 }
 
 /// One message with string-valued headers.

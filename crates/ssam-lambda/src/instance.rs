@@ -158,10 +158,7 @@ impl Instance {
             // Over MemorySize while initialising (imports, globals): stopped as during an
             // invocation; dropping the instance kills its process group.
             _ = exceeds_memory(pid, spec.memory_mb) => {
-                return Err(fail(
-                    "Runtime.OutOfMemory",
-                    format!("RequestId: {request_id} Error: Runtime exited with error: signal: killed"),
-                ));
+                return Err(fail("Runtime.OutOfMemory", out_of_memory_message(request_id)));
             }
         };
         match outcome {
@@ -276,6 +273,12 @@ impl Instance {
             _ = exceeds_memory(self.sandbox.pid, memory_mb) => Dispatch::OutOfMemory,
         }
     }
+}
+
+/// Lambda's message for a function stopped at its MemorySize: the process was killed.
+pub(crate) fn out_of_memory_message(request_id: &str) -> String {
+    let killed = ExitInfo("signal: killed".into());
+    format!("RequestId: {request_id} Error: {}", killed.describe())
 }
 
 /// How often a running invocation's memory is checked against its MemorySize.

@@ -14,7 +14,9 @@ use bytes::{Bytes, BytesMut};
 use tokio::sync::{mpsc, Notify};
 
 use crate::error::InvokeError;
-use crate::instance::{error_doc, Dispatch, InitFailure, Instance, SlotGuard, StartWith};
+use crate::instance::{
+    error_doc, out_of_memory_message, Dispatch, InitFailure, Instance, SlotGuard, StartWith,
+};
 use crate::limits::{ASYNC_REQUEST_MAX, RESPONSE_MAX, SYNC_REQUEST_MAX};
 use crate::logs::{InstanceLog, LogListener, Report};
 use crate::runtime_api::{RuntimeReply, StreamEvent};
@@ -732,12 +734,9 @@ impl LambdaService {
                     failure: Some(FailureKind::Timeout),
                 }
             }
-            // Lambda's own words for a function killed at its memory limit.
             Dispatch::OutOfMemory => {
                 keep = false;
-                let msg = format!(
-                    "RequestId: {request_id} Error: Runtime exited with error: signal: killed"
-                );
+                let msg = out_of_memory_message(&request_id);
                 inst.log.line(&msg);
                 inst.log.line("Runtime.OutOfMemory");
                 Finished {
