@@ -8,10 +8,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-use notify::{EventKind, RecursiveMode};
-use notify_debouncer_full::{new_debouncer, DebounceEventResult, Debouncer, RecommendedCache};
+use notify::RecursiveMode;
 use ssam_lambda::FunctionSpec;
 use ssam_template::App;
 
@@ -27,7 +25,7 @@ pub struct Reloaded {
 /// Reads the template again (the command knows how: overrides, `--env-vars`, ...).
 pub type Loader = Arc<dyn Fn() -> Result<Reloaded, String> + Send + Sync>;
 
-type Watcher = Debouncer<notify::RecommendedWatcher, RecommendedCache>;
+type Watcher = ssam_lambda::watch::Watcher;
 
 /// Keeps the watcher alive; dropping it stops watching.
 pub struct Reloader {
@@ -69,22 +67,7 @@ fn watch_dirs(gw: &Gateway, template: &Path) -> BTreeMap<PathBuf, bool> {
 pub fn watch(gw: Arc<Gateway>, template: PathBuf, loader: Loader) -> Result<Reloader, String> {
     let template = template.canonicalize().unwrap_or(template);
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Vec<PathBuf>>();
-    let debouncer = new_debouncer(
-        Duration::from_millis(150),
-        None,
-        move |res: DebounceEventResult| {
-            let Ok(events) = res else { return };
-            let paths: Vec<PathBuf> = events
-                .into_iter()
-                .filter(|e| !matches!(e.kind, EventKind::Access(_)))
-                .flat_map(|e| e.event.paths)
-                .collect();
-            if !paths.is_empty() {
-                let _ = tx.send(paths);
-            }
-        },
-    )
-    .map_err(|e| format!("cannot watch files: {e}"))?;
+    let debouncer = ssam_lambda::watch::changed_paths(tx)?;
     let watcher = Arc::new(Mutex::new(debouncer));
     let mut watched: BTreeMap<PathBuf, bool> = BTreeMap::new();
     let rewatch = |watcher: &Arc<Mutex<Watcher>>,

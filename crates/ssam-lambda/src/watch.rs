@@ -36,18 +36,12 @@ pub fn is_noise(path: &Path) -> bool {
         })
 }
 
-/// Watches every function's code and layer directories; a change recycles the functions
-/// using that directory, so their next invocation runs the new code.
-pub fn watch_code(service: Arc<LambdaService>) -> Result<Watcher, String> {
-    let mut dirs: Vec<(PathBuf, String)> = Vec::new();
-    for f in service.functions() {
-        for d in std::iter::once(&f.code_dir).chain(f.layers.iter()) {
-            let d = d.canonicalize().unwrap_or_else(|_| d.clone());
-            dirs.push((d, f.name.clone()));
-        }
-    }
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Vec<PathBuf>>();
-    let mut debouncer = notify_debouncer_full::new_debouncer(
+/// A file watcher (nothing watched yet) that sends the paths changed in each 150 ms burst
+/// of events, reads left out. Shared by the code watcher here and the API Gateway reloader.
+pub fn changed_paths(
+    tx: tokio::sync::mpsc::UnboundedSender<Vec<PathBuf>>,
+) -> Result<Watcher, String> {
+    notify_debouncer_full::new_debouncer(
         std::time::Duration::from_millis(150),
         None,
         move |res: notify_debouncer_full::DebounceEventResult| {
@@ -62,7 +56,21 @@ pub fn watch_code(service: Arc<LambdaService>) -> Result<Watcher, String> {
             }
         },
     )
-    .map_err(|e| format!("cannot watch files: {e}"))?;
+    .map_err(|e| format!("cannot watch files: {e}"))
+}
+
+/// Watches every function's code and layer directories; a change recycles the functions
+/// using that directory, so their next invocation runs the new code.
+pub fn watch_code(service: Arc<LambdaService>) -> Result<Watcher, String> {
+    let mut dirs: Vec<(PathBuf, String)> = Vec::new();
+    for f in service.functions() {
+        for d in std::iter::once(&f.code_dir).chain(f.layers.iter()) {
+            let d = d.canonicalize().unwrap_or_else(|_| d.clone());
+            dirs.push((d, f.name.clone()));
+        }
+    }
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Vec<PathBuf>>();
+    let mut debouncer = changed_paths(tx)?;
     let mut watched = std::collections::BTreeSet::new();
     for (d, _) in &dirs {
         if watched.insert(d.clone()) {
