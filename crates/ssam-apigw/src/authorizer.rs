@@ -273,7 +273,7 @@ pub async fn authorize(
         Some(identity_values(&a.identity_sources, req, m).unwrap_or_default())
     };
     let Some(identity) = identity else {
-        eprintln!(
+        tracing::info!(
             "{}: authorizer {}: an identity source ({}) is missing from the request: 401",
             m.api.logical_id,
             a.name,
@@ -310,15 +310,15 @@ pub async fn authorize(
             {
                 Ok(r) => r,
                 Err(InvokeFailure::Timeout) => {
-                    eprintln!("authorizer {} timed out: 500", a.name);
+                    tracing::info!("authorizer {} timed out: 500", a.name);
                     return Err(GatewayError::AuthorizerFailure);
                 }
                 Err(e) => {
-                    eprintln!("authorizer {} could not run: {e:?}: 500", a.name);
+                    tracing::info!("authorizer {} could not run: {e:?}: 500", a.name);
                     return Err(GatewayError::AuthorizerFailure);
                 }
             };
-            if resp.function_error.is_some() {
+            if resp.function_error().is_some() {
                 #[derive(Deserialize)]
                 struct Err {
                     #[serde(rename = "errorMessage", default)]
@@ -330,7 +330,7 @@ pub async fn authorize(
                 if msg == "Unauthorized" {
                     return Err(GatewayError::Unauthorized);
                 }
-                eprintln!(
+                tracing::info!(
                     "authorizer {} failed: {}: 500",
                     a.name,
                     String::from_utf8_lossy(&resp.payload)
@@ -340,7 +340,7 @@ pub async fn authorize(
             let out: Output = match serde_json::from_slice(&resp.payload) {
                 Ok(o) => o,
                 Err(e) => {
-                    eprintln!(
+                    tracing::info!(
                         "authorizer {} returned an unreadable response ({e}): 500",
                         a.name
                     );
@@ -357,7 +357,7 @@ pub async fn authorize(
         match out.is_authorized {
             Some(b) => b,
             None => {
-                eprintln!(
+                tracing::info!(
                     "authorizer {}: EnableSimpleResponses is set but the response has no isAuthorized: 500",
                     a.name
                 );
@@ -368,7 +368,7 @@ pub async fn authorize(
         match &out.policy_document {
             Some(doc) => policy_allows(doc, &arn),
             None => {
-                eprintln!(
+                tracing::info!(
                     "authorizer {}: the response has no policyDocument: 500",
                     a.name
                 );

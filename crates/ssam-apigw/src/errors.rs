@@ -21,8 +21,11 @@ pub enum GatewayError {
     /// The event is over Lambda's 6 MB request limit (the body grows by a third when
     /// base64-encoded); `reason` says by how much.
     EventTooLarge { reason: String },
-    /// Every instance the function may run is busy.
-    Throttled,
+    /// Lambda throttled the invocation (the function's ReservedConcurrentExecutions are in
+    /// use). A Lambda proxy integration cannot pass Lambda's 429 on: API Gateway answers 500
+    /// (AWS re:Post "API Gateway proxy integration does not forward Lambda throttling";
+    /// the integration failure maps to the INTEGRATION_FAILURE gateway response).
+    LambdaThrottled,
     /// A Lambda authorizer denied the request (explicit Deny, or `isAuthorized: false`).
     Forbidden,
     /// The identity source is missing, or the authorizer said `Unauthorized`.
@@ -85,11 +88,14 @@ impl GatewayError {
                 .unwrap_or_else(|_| r#"{"message":"Request Entity Too Large"}"#.into());
                 (413, body, rest.then_some("RequestTooLargeException"))
             }
-            GatewayError::Throttled => (
-                429,
-                r#"{"message":"Too Many Requests"}"#.into(),
-                rest.then_some("ThrottledException"),
+            GatewayError::LambdaThrottled if rest => (
+                500,
+                r#"{"message": "Internal server error"}"#.into(),
+                Some("InternalServerErrorException"),
             ),
+            GatewayError::LambdaThrottled => {
+                (500, r#"{"message":"Internal Server Error"}"#.into(), None)
+            }
             GatewayError::Forbidden if rest => (
                 403,
                 r#"{"Message":"User is not authorized to access this resource with an explicit deny"}"#

@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue, Response, StatusCode};
 use http_body_util::{BodyExt as _, Full};
-use ssam_lambda::{FunctionSpec, InvokeError, ServiceOptions};
+use ssam_lambda::from_template::Skipped;
+use ssam_lambda::{FunctionSpec, InvokeError, LambdaService, ServiceOptions};
 use ssam_template::{ApiType, App};
 use time::OffsetDateTime;
 
@@ -78,7 +79,7 @@ impl Gateway {
     pub fn new(
         app: &App,
         specs: Vec<FunctionSpec>,
-        skipped: Vec<(String, String)>,
+        skipped: Vec<Skipped>,
         service_options: ServiceOptions,
         options: GatewayOptions,
         warnings: &mut Vec<String>,
@@ -86,7 +87,7 @@ impl Gateway {
         let config = Self::config_of(app, warnings);
         Arc::new(Gateway {
             config: RwLock::new(Arc::new(config)),
-            functions: Functions::new(specs, skipped, service_options),
+            functions: Functions::owned(LambdaService::new(specs, service_options), skipped),
             overhead: options
                 .record_overhead
                 .then(|| std::sync::Mutex::new(Vec::new())),
@@ -101,14 +102,14 @@ impl Gateway {
     pub fn on_service(
         app: &App,
         service: Arc<ssam_lambda::LambdaService>,
-        skipped: Vec<(String, String)>,
+        skipped: Vec<Skipped>,
         options: GatewayOptions,
         warnings: &mut Vec<String>,
     ) -> Arc<Self> {
         let config = Self::config_of(app, warnings);
         Arc::new(Gateway {
             config: RwLock::new(Arc::new(config)),
-            functions: Functions::on_service(service, skipped),
+            functions: Functions::shared(service, skipped),
             overhead: options
                 .record_overhead
                 .then(|| std::sync::Mutex::new(Vec::new())),
@@ -136,7 +137,7 @@ impl Gateway {
         &self,
         app: &App,
         specs: Vec<FunctionSpec>,
-        skipped: Vec<(String, String)>,
+        skipped: Vec<Skipped>,
         warnings: &mut Vec<String>,
     ) -> Vec<String> {
         let config = Self::config_of(app, warnings);
@@ -212,7 +213,7 @@ impl Gateway {
         }
         if let Some(line) = log_line {
             let now = OffsetDateTime::now_utc();
-            eprintln!(
+            tracing::info!(
                 "{} - - [{}] \"{line} HTTP/1.1\" {} - {:.1} ms",
                 peer.ip(),
                 ssam_events::encode::clf(now),
@@ -335,7 +336,7 @@ impl Gateway {
         let body = match read_body(body).await {
             Ok(Some(b)) => b,
             Ok(None) => {
-                eprintln!(
+                tracing::info!(
                     "{method} {raw_path}: request body is over API Gateway's 10 MB payload quota: 413\n  hint: upload large files to S3 (e.g. with a presigned URL) instead of through the API"
                 );
                 return ids_for(error_response(&GatewayError::PayloadTooLarge, api_type));
@@ -380,7 +381,7 @@ impl Gateway {
                 Ok(ctx) => inc.authorizer = ctx,
                 Err(e) => {
                     if preflight.is_some() {
-                        eprintln!(
+                        tracing::info!(
                             "OPTIONS {raw_path}: the CORS preflight matched route {} whose authorizer refused it; browsers send no credentials with preflights\n  hint: add an OPTIONS route without authorization (Auth: Authorizer: NONE), as AWS advises",
                             m.route.route_key()
                         );
@@ -396,14 +397,14 @@ impl Gateway {
         let payload = match event::build(&m, &inc) {
             Ok(p) => p,
             Err(e) => {
-                eprintln!("{method} {raw_path}: cannot build the event: {e}");
+                tracing::info!("{method} {raw_path}: cannot build the event: {e}");
                 return ids_for(error_response(&GatewayError::BadGateway, api_type));
             }
         };
         if payload.len() > LAMBDA_REQUEST_MAX {
             let base64 = event::body_is_base64(&m, header("content-type"));
             let reason = event::too_large_reason(payload.len(), body.len(), base64);
-            eprintln!("{method} {raw_path}: 413: {reason}");
+            tracing::info!("{method} {raw_path}: 413: {reason}");
             return ids_for(error_response(
                 &GatewayError::EventTooLarge { reason },
                 api_type,
@@ -425,7 +426,7 @@ impl Gateway {
         let resp = match result {
             Ok(r) => r,
             Err(InvokeFailure::Timeout) => {
-                eprintln!(
+                tracing::info!(
                     "{method} {raw_path}: {} did not answer within the {:.0} s integration timeout: {}",
                     m.route.function,
                     timeout.as_secs_f64(),
@@ -434,19 +435,23 @@ impl Gateway {
                 return ids_for(error_response(&GatewayError::IntegrationTimeout, api_type));
             }
             Err(InvokeFailure::NotRunnable(why)) => {
-                eprintln!("{method} {raw_path}: cannot invoke {why}: 502");
+                tracing::info!("{method} {raw_path}: cannot invoke {why}: 502");
                 return ids_for(error_response(&GatewayError::BadGateway, api_type));
             }
             Err(InvokeFailure::Lambda(InvokeError::TooManyRequests)) => {
-                return ids_for(error_response(&GatewayError::Throttled, api_type));
+                tracing::warn!(
+                    "{method} {raw_path}: Lambda throttled {} (all of its ReservedConcurrentExecutions are in use): 500",
+                    m.route.function
+                );
+                return ids_for(error_response(&GatewayError::LambdaThrottled, api_type));
             }
             Err(InvokeFailure::Lambda(e)) => {
-                eprintln!("{method} {raw_path}: Lambda refused the invocation: {e}: 502");
+                tracing::info!("{method} {raw_path}: Lambda refused the invocation: {e}: 502");
                 return ids_for(error_response(&GatewayError::BadGateway, api_type));
             }
         };
-        if resp.function_error.is_some() {
-            eprintln!(
+        if resp.function_error().is_some() {
+            tracing::info!(
                 "{method} {raw_path}: {} failed: {}: 502",
                 m.route.function,
                 String::from_utf8_lossy(&resp.payload)
@@ -456,7 +461,7 @@ impl Gateway {
         let mapped = match response::map(&resp.payload, m.route.payload, rest) {
             Ok(mapped) => mapped,
             Err(why) => {
-                eprintln!(
+                tracing::info!(
                     "{method} {raw_path}: malformed Lambda proxy response from {}: {why}: 502",
                     m.route.function
                 );
@@ -482,7 +487,7 @@ impl Gateway {
             true
         };
         if mapped.base64 && !decode {
-            eprintln!(
+            tracing::info!(
                 "{}: isBase64Encoded response passed on as base64 text, as API Gateway does: neither the request's Accept nor the response's Content-Type is one of the API's BinaryMediaTypes",
                 m.route.function
             );
@@ -490,7 +495,7 @@ impl Gateway {
         let body = match mapped.body_bytes(decode) {
             Ok(b) => b,
             Err(why) => {
-                eprintln!("{}: {why}: 502", m.route.function);
+                tracing::info!("{}: {why}: 502", m.route.function);
                 return error_response(&GatewayError::BadGateway, m.api.api_type);
             }
         };
@@ -710,7 +715,7 @@ fn forwarded_headers(
     {
         Some((_, v)) => v.clone(),
         None => {
-            let t = ids::trace_id();
+            let t = ssam_lambda::ids::trace_header();
             headers.retain(|(k, _)| k != "x-amzn-trace-id");
             headers.push(("x-amzn-trace-id".into(), t.clone()));
             t

@@ -21,18 +21,6 @@ pub fn short_request_id() -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
-/// An X-Ray trace header: `Root=1-<8 hex epoch seconds>-<24 hex>`.
-pub fn trace_id() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let mut bytes = [0u8; 12];
-    rand::rng().fill_bytes(&mut bytes);
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    format!("Root=1-{secs:08x}-{hex}")
-}
-
 /// FNV-1a: a stable hash that does not change between Rust releases (unlike `DefaultHasher`).
 fn fnv1a(text: &str) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;

@@ -19,7 +19,7 @@ use crate::gateway::Gateway;
 pub struct Reloaded {
     pub app: App,
     pub specs: Vec<FunctionSpec>,
-    pub skipped: Vec<(String, String)>,
+    pub skipped: Vec<ssam_lambda::from_template::Skipped>,
 }
 
 /// Reads the template again (the command knows how: overrides, `--env-vars`, ...).
@@ -87,8 +87,8 @@ pub fn watch(gw: Arc<Gateway>, template: PathBuf, loader: Loader) -> Result<Relo
                 Ok(()) => {
                     watched.insert(d, recursive);
                 }
-                Err(e) => eprintln!(
-                    "warning: cannot watch {}: {e}; changes there need a restart",
+                Err(e) => tracing::warn!(
+                    "cannot watch {}: {e}; changes there need a restart",
                     d.display()
                 ),
             }
@@ -117,9 +117,9 @@ pub fn watch(gw: Arc<Gateway>, template: PathBuf, loader: Loader) -> Result<Relo
                         let changed = gw.reload(&r.app, r.specs, r.skipped, &mut warnings);
                         replaced.clone_from(&changed);
                         for w in warnings {
-                            eprintln!("warning: {w}");
+                            tracing::warn!("{w}");
                         }
-                        eprintln!(
+                        tracing::info!(
                             "{} changed: routes reloaded{}",
                             template.display(),
                             if changed.is_empty() {
@@ -129,15 +129,20 @@ pub fn watch(gw: Arc<Gateway>, template: PathBuf, loader: Loader) -> Result<Relo
                             }
                         );
                         for m in gw.mounts() {
-                            eprintln!("Mounting {} at {} [{}]", m.function, m.path, m.methods.join(", "));
+                            tracing::info!(
+                                "Mounting {} at {} [{}]",
+                                m.function,
+                                m.path,
+                                m.methods.join(", ")
+                            );
                         }
                         rewatch(&task_watcher, &mut watched, watch_dirs(&gw, &template));
                     }
-                    Ok(Err(e)) => eprintln!(
-                        "error: {} changed but cannot be loaded; still serving the previous routes: {e}",
+                    Ok(Err(e)) => tracing::error!(
+                        "{} changed but cannot be loaded; still serving the previous routes: {e}",
                         template.display()
                     ),
-                    Err(e) => eprintln!("error: template reload failed: {e}"),
+                    Err(e) => tracing::error!("template reload failed: {e}"),
                 }
             }
             let mut recycled = BTreeSet::new();
@@ -155,7 +160,7 @@ pub fn watch(gw: Arc<Gateway>, template: PathBuf, loader: Loader) -> Result<Relo
             }
             if !recycled.is_empty() {
                 let list: Vec<&str> = recycled.iter().map(String::as_str).collect();
-                eprintln!(
+                tracing::info!(
                     "code changed: the next request to {} starts a fresh instance",
                     list.join(", ")
                 );

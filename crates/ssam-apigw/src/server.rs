@@ -30,7 +30,7 @@ pub async fn serve(
             Ok(a) => a,
             Err(e) => {
                 // Out of file descriptors and the like: wait a little rather than spin.
-                eprintln!("warning: accept failed: {e}");
+                tracing::warn!("accept failed: {e}");
                 tokio::time::sleep(std::time::Duration::from_millis(10)).await;
                 continue;
             }

@@ -22,9 +22,13 @@ pub enum InvokeError {
         limit: usize,
         operation: &'static str,
     },
-    /// Every instance the function may have is busy.
+    /// The function's ReservedConcurrentExecutions are all in use.
     #[error("Rate Exceeded.")]
     TooManyRequests,
+    /// No function declared a reserved limit, but every instance ssam allows it locally
+    /// (`--max-instances`) stayed busy for as long as the caller could wait.
+    #[error("Rate Exceeded.")]
+    InstanceCapReached { cap: u32 },
     /// The payload is not JSON (Lambda requires a JSON document).
     #[error("{0}")]
     InvalidRequestContent(String),
@@ -58,7 +62,7 @@ impl InvokeError {
         match self {
             InvokeError::ResourceNotFound { .. } => 404,
             InvokeError::RequestTooLarge { .. } => 413,
-            InvokeError::TooManyRequests => 429,
+            InvokeError::TooManyRequests | InvokeError::InstanceCapReached { .. } => 429,
             InvokeError::InvalidRequestContent(_) | InvokeError::InvalidParameterValue(_) => 400,
             InvokeError::InvalidRuntime(_) => 502,
             InvokeError::Service(_) => 500,
@@ -71,7 +75,9 @@ impl InvokeError {
             InvokeError::ResourceNotFound { .. } => "ResourceNotFoundException",
             // What Lambda really sends (its API reference says RequestTooLargeException).
             InvokeError::RequestTooLarge { .. } => "RequestEntityTooLargeException",
-            InvokeError::TooManyRequests => "TooManyRequestsException",
+            InvokeError::TooManyRequests | InvokeError::InstanceCapReached { .. } => {
+                "TooManyRequestsException"
+            }
             InvokeError::InvalidRequestContent(_) => "InvalidRequestContentException",
             InvokeError::InvalidParameterValue(_) => "InvalidParameterValueException",
             InvokeError::InvalidRuntime(_) => "InvalidRuntimeException",
@@ -87,6 +93,10 @@ impl InvokeError {
                 "every instance of the function is busy; raise ReservedConcurrentExecutions \
                  to allow more at once",
             ),
+            InvokeError::InstanceCapReached { .. } => Some(
+                "every local instance of the function stayed busy until the request gave up; \
+                 start ssam with a higher --max-instances to run more at once",
+            ),
             _ => None,
         }
     }
@@ -101,6 +111,8 @@ impl InvokeError {
             InvokeError::TooManyRequests => {
                 Some("ReservedFunctionConcurrentInvocationLimitExceeded")
             }
+            // Lambda's reason when the account's concurrency, not a reserved limit, is used up.
+            InvokeError::InstanceCapReached { .. } => Some("ConcurrentInvocationLimitExceeded"),
             _ => None,
         };
         let wire = WireError {

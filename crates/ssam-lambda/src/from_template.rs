@@ -14,8 +14,24 @@ use crate::spec::FunctionSpec;
 /// The runnable functions of an app, and why the others are not.
 pub struct FromTemplate {
     pub specs: Vec<FunctionSpec>,
-    /// `(function name, reason)` for each function left out.
-    pub skipped: Vec<(String, String)>,
+    /// Each function left out, with the reason.
+    pub skipped: Vec<Skipped>,
+}
+
+/// A function of the template ssam cannot run, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Skipped {
+    pub logical_id: String,
+    /// The name Lambda knows it by (FunctionName, else the logical id).
+    pub name: String,
+    pub reason: String,
+}
+
+impl Skipped {
+    /// Whether `name_or_id` names this function (by logical id or function name).
+    pub fn is(&self, name_or_id: &str) -> bool {
+        self.logical_id == name_or_id || self.name == name_or_id
+    }
 }
 
 /// Maps every function of `app`. `cache_dir` receives the files of InlineCode functions.
@@ -27,7 +43,11 @@ pub fn specs_from_app(app: &App, env_vars: Option<&EnvVarsFile>, cache_dir: &Pat
     for f in &app.functions {
         match spec_from_function(app, f, env_vars, cache_dir) {
             Ok(spec) => out.specs.push(spec),
-            Err(why) => out.skipped.push((f.name().to_string(), why)),
+            Err(reason) => out.skipped.push(Skipped {
+                logical_id: f.logical_id.clone(),
+                name: f.name().to_string(),
+                reason,
+            }),
         }
     }
     out

@@ -8,31 +8,14 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot, watch};
 
+use crate::ids::{epoch_ms, log_stream_name};
 use crate::logs::InstanceLog;
-use crate::runtime_api::{InitState, Invocation, RuntimeApi, RuntimeReply};
+use crate::outcome::{
+    error_doc, error_type_of, init_timeout_message, out_of_memory_message, Outcome,
+};
+use crate::runtime_api::{InitState, Invocation, RuntimeApi, RuntimeReply, StreamEvent};
 use crate::sandbox::{self, ExitInfo, Launch, Sandbox};
 use crate::spec::FunctionSpec;
-
-/// Releases a concurrency slot of the pool when the instance holding it goes away.
-pub(crate) struct SlotGuard {
-    on_drop: Option<Box<dyn FnOnce() + Send + Sync>>,
-}
-
-impl SlotGuard {
-    pub(crate) fn new(f: impl FnOnce() + Send + Sync + 'static) -> Self {
-        SlotGuard {
-            on_drop: Some(Box::new(f)),
-        }
-    }
-}
-
-impl Drop for SlotGuard {
-    fn drop(&mut self) {
-        if let Some(f) = self.on_drop.take() {
-            f();
-        }
-    }
-}
 
 /// Process ids of a pool's live sandboxes.
 pub(crate) type Pids = Arc<std::sync::Mutex<std::collections::HashSet<u32>>>;
@@ -55,12 +38,22 @@ pub(crate) struct InitFailure {
 }
 
 /// The end of one dispatched invocation, seen from the caller's side.
-pub(crate) enum Dispatch {
-    Reply(RuntimeReply),
-    Timeout,
-    /// The sandbox held more memory than the function's MemorySize.
-    OutOfMemory,
-    Exited(ExitInfo),
+pub(crate) enum Ended {
+    Done(Outcome),
+    /// The runtime answered in streaming mode: chunks until the channel closes.
+    Stream {
+        content_type: Option<String>,
+        chunks: mpsc::Receiver<StreamEvent>,
+    },
+}
+
+/// One invocation as the instance hands it to its runtime.
+pub(crate) struct Job {
+    pub request_id: String,
+    pub payload: Bytes,
+    pub trace_id: String,
+    pub client_context: Option<String>,
+    pub cognito_identity: Option<String>,
 }
 
 pub(crate) struct Instance {
@@ -75,7 +68,10 @@ pub(crate) struct Instance {
     peak_rss: Option<(Instant, u64)>,
     /// The pool generation the instance was started in (see `LambdaService::recycle`).
     pub generation: u64,
-    _slot: SlotGuard,
+    /// What every invocation of this instance is bounded by (the function's settings).
+    function_arn: String,
+    timeout: Duration,
+    memory_mb: u32,
 }
 
 impl Drop for Instance {
@@ -85,17 +81,11 @@ impl Drop for Instance {
     }
 }
 
-/// A Lambda-style error document: `{"errorMessage": ..., "errorType": ...}`.
-pub(crate) fn error_doc(error_type: &str, message: &str) -> Bytes {
-    Bytes::from(serde_json::json!({ "errorMessage": message, "errorType": error_type }).to_string())
-}
-
 impl Instance {
     /// Starts a sandbox and waits until its runtime asks for work (or fails trying).
     pub(crate) async fn start(
         how: StartWith<'_>,
         log: Arc<InstanceLog>,
-        slot: SlotGuard,
         request_id: &str,
     ) -> Result<Instance, InitFailure> {
         let StartWith {
@@ -147,7 +137,9 @@ impl Instance {
             last_used: Instant::now(),
             peak_rss: None,
             generation: 0,
-            _slot: slot,
+            function_arn: spec.arn(),
+            timeout: spec.timeout,
+            memory_mb: spec.memory_mb,
         };
         let mut init = api.init;
         let mut exit = instance.sandbox.exit.clone();
@@ -183,10 +175,7 @@ impl Instance {
             }
             Some(InitState::Pending) => Err(fail(
                 "Sandbox.Timedout",
-                format!(
-                    "RequestId: {request_id} Error: Init timed out after {:.2} seconds",
-                    init_timeout.as_secs_f64()
-                ),
+                init_timeout_message(request_id, init_timeout),
             )),
             None => {
                 let status = instance
@@ -217,68 +206,67 @@ impl Instance {
         mb
     }
 
-    /// Hands one invocation to the runtime and waits for its answer, its exit or the deadline.
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) async fn dispatch(
-        &mut self,
-        request_id: String,
-        payload: Bytes,
-        function_arn: String,
-        timeout: Duration,
-        memory_mb: u32,
-        trace_id: String,
-        client_context: Option<String>,
-        cognito_identity: Option<String>,
-    ) -> Dispatch {
+    /// Hands one invocation to the runtime and waits for its answer, its exit, its Timeout
+    /// or its MemorySize, whichever comes first.
+    pub(crate) async fn dispatch(&mut self, job: Job) -> Ended {
         let (reply_tx, reply_rx) = oneshot::channel();
-        let deadline_ms = epoch_ms() + timeout.as_millis() as u64;
+        let request_id = job.request_id;
         let inv = Invocation {
-            request_id,
-            payload,
-            deadline_ms,
-            function_arn,
-            trace_id,
-            client_context,
-            cognito_identity,
+            request_id: request_id.clone(),
+            payload: job.payload,
+            deadline_ms: epoch_ms() + self.timeout.as_millis() as u64,
+            function_arn: self.function_arn.clone(),
+            trace_id: job.trace_id,
+            client_context: job.client_context,
+            cognito_identity: job.cognito_identity,
             reply: reply_tx,
         };
         let mut exit: watch::Receiver<Option<ExitInfo>> = self.sandbox.exit.clone();
         if self.invocations.send(inv).await.is_err() {
-            return Dispatch::Exited(ExitInfo("runtime API closed".into()));
+            let info = ExitInfo("runtime API closed".into());
+            return Ended::Done(Outcome::exited(&request_id, &info));
         }
-        let sleep = tokio::time::sleep(timeout);
+        let sleep = tokio::time::sleep(self.timeout);
         tokio::pin!(sleep);
         let mut reply_rx = reply_rx;
-        tokio::select! {
+        let reply = tokio::select! {
             biased;
             r = &mut reply_rx => match r {
-                Ok(reply) => Dispatch::Reply(reply),
+                Ok(reply) => reply,
                 // The Runtime API dropped the answer (the runtime broke off its post): the
                 // process is on its way out, or will be killed as broken.
                 Err(_) => {
                     let mut exit = self.sandbox.exit.clone();
-                    Dispatch::Exited(wait_exit(&mut exit, Duration::from_millis(500)).await)
+                    let info = wait_exit(&mut exit, Duration::from_millis(500)).await;
+                    return Ended::Done(Outcome::exited(&request_id, &info));
                 }
             },
             _ = wait_exited(&mut exit) => {
                 // A runtime that answered and then exited still answered.
                 match reply_rx.try_recv() {
-                    Ok(reply) => Dispatch::Reply(reply),
-                    Err(_) => Dispatch::Exited(
-                        self.sandbox.exit.borrow().clone().unwrap_or_else(|| ExitInfo("unknown".into())),
-                    ),
+                    Ok(reply) => reply,
+                    Err(_) => {
+                        let info = self.sandbox.exit.borrow().clone().unwrap_or_else(|| ExitInfo("unknown".into()));
+                        return Ended::Done(Outcome::exited(&request_id, &info));
+                    }
                 }
             }
-            _ = &mut sleep => Dispatch::Timeout,
-            _ = exceeds_memory(self.sandbox.pid, memory_mb) => Dispatch::OutOfMemory,
+            _ = &mut sleep => return Ended::Done(Outcome::timed_out(&request_id, self.timeout)),
+            _ = exceeds_memory(self.sandbox.pid, self.memory_mb) => {
+                return Ended::Done(Outcome::out_of_memory(&request_id));
+            }
+        };
+        match reply {
+            RuntimeReply::Stream {
+                content_type,
+                chunks,
+            } => Ended::Stream {
+                content_type,
+                chunks,
+            },
+            other => Ended::Done(Outcome::from_reply(other)),
         }
     }
-}
-
-/// Lambda's message for a function stopped at its MemorySize: the process was killed.
-pub(crate) fn out_of_memory_message(request_id: &str) -> String {
-    let killed = ExitInfo("signal: killed".into());
-    format!("RequestId: {request_id} Error: {}", killed.describe())
 }
 
 /// How often a running invocation's memory is checked against its MemorySize.
@@ -311,32 +299,4 @@ async fn wait_exit(exit: &mut watch::Receiver<Option<ExitInfo>>, max: Duration) 
             .unwrap_or_else(|| ExitInfo("unknown".into())),
         Err(_) => ExitInfo("the runtime broke off its response".into()),
     }
-}
-
-fn error_type_of(body: &[u8]) -> Option<String> {
-    #[derive(serde::Deserialize)]
-    struct Doc {
-        #[serde(rename = "errorType")]
-        error_type: Option<String>,
-    }
-    serde_json::from_slice::<Doc>(body).ok()?.error_type
-}
-
-pub(crate) fn epoch_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
-
-/// `2024/01/31/[$LATEST]<32 hex>`, as Lambda names log streams.
-fn log_stream_name() -> String {
-    let today = time::OffsetDateTime::now_utc().date();
-    format!(
-        "{:04}/{:02}/{:02}/[$LATEST]{}",
-        today.year(),
-        u8::from(today.month()),
-        today.day(),
-        uuid::Uuid::new_v4().simple()
-    )
 }

@@ -118,6 +118,8 @@ fn parse_request(
         cognito_identity: None,
         log_tail,
         trace_id: header(headers, "x-amzn-trace-id").map(str::to_string),
+        // A user's payload: the service checks that it is JSON.
+        payload_is_json: false,
     })
 }
 
@@ -133,16 +135,10 @@ async fn invoke(
         Err(e) => return error_response(&e),
     };
     match header(&headers, "x-amz-invocation-type").unwrap_or("RequestResponse") {
-        // In its own task: a caller that hangs up does not abort the function (it runs to
-        // the end, as on Lambda) nor kill its warm instance.
-        "RequestResponse" => match tokio::spawn({
-            let service = Arc::clone(&service);
-            async move { service.invoke(req).await }
-        })
-        .await
-        .unwrap_or_else(|e| Err(InvokeError::Service(format!("the invocation failed: {e}"))))
-        {
+        // A caller that hangs up does not abort the function (the service detaches it).
+        "RequestResponse" => match service.invoke(req).await {
             Ok(resp) => {
+                let function_error = resp.function_error();
                 let mut out = Response::new(Body::from(resp.payload));
                 let h = out.headers_mut();
                 let ct = resp
@@ -157,7 +153,8 @@ async fn invoke(
                 if let Ok(v) = HeaderValue::from_str(&resp.executed_version) {
                     h.insert("x-amz-executed-version", v);
                 }
-                if let Some(fe) = resp.function_error.as_deref().and_then(|f| HeaderValue::from_str(f).ok()) {
+                if let Some(fe) = function_error {
+                    let fe = HeaderValue::from_static(fe);
                     h.insert("x-amz-function-error", fe);
                 }
                 if let Some(tail) = resp.log_tail.as_deref().and_then(|t| HeaderValue::from_str(t).ok()) {

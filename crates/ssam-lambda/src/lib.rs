@@ -6,31 +6,36 @@
 //! through the real Lambda Runtime API, so AWS's own runtime clients work unchanged.
 //! [`invoke_api`] serves Lambda's Invoke API over HTTP for SDKs (`ssam local start-lambda`).
 
+mod async_invoke;
 mod bootstrap;
 pub mod env_vars;
 mod error;
 mod eventstream;
 pub mod from_template;
 mod hints;
+pub mod ids;
 mod instance;
 mod interpreter;
+mod invocation;
 pub mod invoke_api;
 pub mod limits;
 mod logs;
+mod outcome;
+mod pool;
 mod python_sdk;
 mod runtime_api;
 mod sandbox;
 mod service;
 mod spec;
+mod streaming;
 pub mod watch;
 
 pub use bootstrap::default_cache_dir;
 pub use error::InvokeError;
 pub use interpreter::Interpreter;
 pub use logs::{LogListener, Report};
+pub use outcome::FailureKind;
+pub use pool::default_max_instances;
 pub use runtime_api::StreamEvent;
-pub use service::{FailureKind, InvokeRequest, InvokeResponse, InvokeStream, LambdaService};
-pub use spec::{
-    FunctionSpec, RuntimeKind, ServiceOptions, DEFAULT_ACCOUNT_ID, DEFAULT_CONCURRENCY,
-    DEFAULT_REGION,
-};
+pub use service::{check_json, InvokeRequest, InvokeResponse, InvokeStream, LambdaService};
+pub use spec::{FunctionSpec, RuntimeKind, ServiceOptions, DEFAULT_ACCOUNT_ID, DEFAULT_REGION};

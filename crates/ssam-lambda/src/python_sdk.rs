@@ -102,7 +102,7 @@ fn decide(python: &Path, cache_dir: &Path) -> Option<PathBuf> {
     if dir.join("boto3").is_dir() && can_import(python, Some(&dir)) {
         return Some(dir);
     }
-    eprintln!(
+    tracing::info!(
         "ssam: installing boto3 into {} (Lambda's Python runtimes include it; this happens once)",
         dir.display()
     );
@@ -137,15 +137,15 @@ fn decide(python: &Path, cache_dir: &Path) -> Option<PathBuf> {
         Ok(o) => {
             let _ = std::fs::remove_dir_all(&staging);
             let err = String::from_utf8_lossy(&o.stderr);
-            eprintln!(
-                "warning: boto3 could not be installed for {} ({}); functions importing it will fail\n  hint: pip install boto3 for that interpreter, or vendor it in the function's CodeUri",
+            tracing::warn!(
+                "boto3 could not be installed for {} ({}); functions importing it will fail\n  hint: pip install boto3 for that interpreter, or vendor it in the function's CodeUri",
                 python.display(),
                 err.lines().last().unwrap_or("pip failed")
             );
             None
         }
         Err(e) => {
-            eprintln!("warning: cannot run {} -m pip: {e}", python.display());
+            tracing::warn!("cannot run {} -m pip: {e}", python.display());
             None
         }
     }

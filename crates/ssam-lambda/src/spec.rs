@@ -11,9 +11,6 @@ use indexmap::IndexMap;
 pub const DEFAULT_REGION: &str = "us-east-1";
 pub const DEFAULT_ACCOUNT_ID: &str = "123456789012";
 
-/// Default per-function concurrency when the template sets no ReservedConcurrentExecutions.
-pub const DEFAULT_CONCURRENCY: u32 = 10;
-
 /// One function as the Lambda service runs it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FunctionSpec {
@@ -81,11 +78,6 @@ impl FunctionSpec {
         )
     }
 
-    /// How many instances may run at once.
-    pub fn concurrency_limit(&self) -> u32 {
-        self.reserved_concurrency.unwrap_or(DEFAULT_CONCURRENCY)
-    }
-
     pub fn runtime_kind(&self) -> RuntimeKind {
         RuntimeKind::parse(&self.runtime)
     }
@@ -140,6 +132,9 @@ pub struct ServiceOptions {
     pub cache_dir: Option<PathBuf>,
     /// Delay before the first retry of a failed asynchronous invocation (doubles each time).
     pub async_retry_delay: Duration,
+    /// Instances a function without ReservedConcurrentExecutions may run at once
+    /// (`--max-instances`); requests beyond wait for one to free up.
+    pub max_instances: u32,
 }
 
 impl Default for ServiceOptions {
@@ -152,6 +147,7 @@ impl Default for ServiceOptions {
             extra_env: IndexMap::new(),
             cache_dir: None,
             async_retry_delay: Duration::from_secs(1),
+            max_instances: crate::pool::default_max_instances(),
         }
     }
 }

@@ -75,7 +75,7 @@ pub fn watch_code(service: Arc<LambdaService>) -> Result<Watcher, String> {
     for (d, _) in &dirs {
         if watched.insert(d.clone()) {
             if let Err(e) = debouncer.watch(d, RecursiveMode::Recursive) {
-                eprintln!("warning: cannot watch {}: {e}", d.display());
+                tracing::warn!("cannot watch {}: {e}", d.display());
             }
         }
     }
@@ -95,7 +95,7 @@ pub fn watch_code(service: Arc<LambdaService>) -> Result<Watcher, String> {
             }
             for (name, file) in changed {
                 if service.recycle(&name).is_ok() {
-                    eprintln!("Reloading {name}: {} changed", file.display());
+                    tracing::info!("Reloading {name}: {} changed", file.display());
                 }
             }
         }

@@ -27,7 +27,7 @@ async fn awslambdaric_success() {
         Some("Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1".into());
     let resp = svc.invoke(req).await.expect("invoke");
     assert_eq!(
-        resp.function_error,
+        resp.function_error(),
         None,
         "{}",
         String::from_utf8_lossy(&resp.payload)
@@ -152,7 +152,7 @@ async fn lambda_runtime_crate() {
         .await
         .expect("invoke");
     assert_eq!(
-        resp.function_error,
+        resp.function_error(),
         None,
         "{}",
         String::from_utf8_lossy(&resp.payload)
@@ -173,7 +173,7 @@ async fn lambda_runtime_crate() {
         .invoke(InvokeRequest::new("RustFn", r#"{"fail": true}"#))
         .await
         .expect("invoke");
-    assert_eq!(resp.function_error.as_deref(), Some("Unhandled"));
+    assert_eq!(resp.function_error(), Some("Unhandled"));
     assert_eq!(json(&resp.payload)["errorMessage"], "rust boom");
     let resp = svc
         .invoke(InvokeRequest::new("RustFn", "{}"))
@@ -198,7 +198,7 @@ async fn runtime_api_protocol_probe() {
     req.client_context = Some("{\"custom\":{}}".into());
     let resp = svc.invoke(req).await.expect("invoke");
     assert_eq!(
-        resp.function_error,
+        resp.function_error(),
         None,
         "{}",
         String::from_utf8_lossy(&resp.payload)
@@ -267,7 +267,7 @@ async fn runtime_api_protocol_probe() {
         ))
         .await
         .expect("invoke");
-    assert_eq!(resp.function_error.as_deref(), Some("Unhandled"));
+    assert_eq!(resp.function_error(), Some("Unhandled"));
     assert_eq!(json(&resp.payload)["errorType"], "Custom.Thing");
 
     // Over 6291556 bytes: 413 to the runtime, Function.ResponseSizeTooLarge to the caller.

@@ -164,7 +164,7 @@ async fn unsupported_runtime_is_an_init_error_not_a_panic() {
         .invoke(InvokeRequest::new("J", "{}"))
         .await
         .expect("invoke");
-    assert_eq!(resp.function_error.as_deref(), Some("Unhandled"));
+    assert_eq!(resp.function_error(), Some("Unhandled"));
     assert_eq!(json(&resp.payload)["errorType"], "Runtime.InvalidRuntime");
     let svc = service(vec![ssam_lambda::FunctionSpec::new(
         "P",
@@ -217,7 +217,7 @@ async fn layers_are_on_the_python_path_and_path() {
         .await
         .expect("invoke");
     assert_eq!(
-        resp.function_error,
+        resp.function_error(),
         None,
         "{}",
         String::from_utf8_lossy(&resp.payload)
@@ -331,7 +331,7 @@ async fn node_es_modules() {
         .await
         .expect("invoke");
     assert_eq!(
-        resp.function_error,
+        resp.function_error(),
         None,
         "{}",
         String::from_utf8_lossy(&resp.payload)

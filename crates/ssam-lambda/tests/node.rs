@@ -15,7 +15,7 @@ async fn async_handler_with_context() {
         .invoke(InvokeRequest::new("NodeHello", r#"{"name":"node"}"#))
         .await
         .expect("invoke");
-    assert_eq!(resp.function_error, None, "{:?}", resp.payload);
+    assert_eq!(resp.function_error(), None, "{:?}", resp.payload);
     let v = json(&resp.payload);
     assert_eq!(v["hello"], "node");
     assert_eq!(v["functionName"], "NodeHello");
@@ -40,7 +40,7 @@ async fn callback_handlers() {
         .invoke(InvokeRequest::new("CbFail", "{}"))
         .await
         .expect("invoke");
-    assert_eq!(resp.function_error.as_deref(), Some("Unhandled"));
+    assert_eq!(resp.function_error(), Some("Unhandled"));
     let v = json(&resp.payload);
     assert_eq!(v["errorType"], "Error");
     assert_eq!(v["errorMessage"], "cb boom");
@@ -119,7 +119,7 @@ async fn streamed_response_arrives_in_chunks() {
         .invoke(InvokeRequest::new("StreamFail", "{}"))
         .await
         .expect("invoke");
-    assert_eq!(resp.function_error.as_deref(), Some("Unhandled"));
+    assert_eq!(resp.function_error(), Some("Unhandled"));
     assert_eq!(json(&resp.payload)["errorMessage"], "stream boom");
     svc.shutdown().await;
 }

@@ -18,7 +18,7 @@ async fn success_with_context_and_env() {
         .invoke(InvokeRequest::new("Hello", r#"{"name":"ssam"}"#))
         .await
         .expect("invoke");
-    assert_eq!(resp.function_error, None, "{:?}", resp.payload);
+    assert_eq!(resp.function_error(), None, "{:?}", resp.payload);
     let v = json(&resp.payload);
     assert_eq!(v["hello"], "ssam");
     assert_eq!(v["function_name"], "Hello");
@@ -53,7 +53,7 @@ async fn unhandled_error_has_lambdas_shape() {
         .invoke(InvokeRequest::new("Fail", "{}"))
         .await
         .expect("invoke");
-    assert_eq!(resp.function_error.as_deref(), Some("Unhandled"));
+    assert_eq!(resp.function_error(), Some("Unhandled"));
     assert_eq!(resp.failure, Some(FailureKind::Function));
     let v = json(&resp.payload);
     assert_eq!(v["errorType"], "ValueError");
@@ -135,7 +135,7 @@ async fn timeout_kills_and_next_invoke_is_cold() {
         .invoke(InvokeRequest::new("Slow", r#"{"seconds": 0}"#))
         .await
         .expect("invoke");
-    assert_eq!(next.function_error, None);
+    assert_eq!(next.function_error(), None);
     assert!(
         next.init_duration.is_some(),
         "after a timeout the next invoke cold-starts"
@@ -157,7 +157,7 @@ async fn going_over_memory_size_is_out_of_memory_and_the_sandbox_is_replaced() {
     req.log_tail = true;
     let resp = svc.invoke(req).await.expect("invoke");
     assert_eq!(resp.failure, Some(FailureKind::Crash));
-    assert_eq!(resp.function_error.as_deref(), Some("Unhandled"));
+    assert_eq!(resp.function_error(), Some("Unhandled"));
     let v = json(&resp.payload);
     assert_eq!(v["errorType"], "Runtime.OutOfMemory");
     assert_eq!(
@@ -179,14 +179,14 @@ async fn going_over_memory_size_is_out_of_memory_and_the_sandbox_is_replaced() {
         .invoke(InvokeRequest::new("Hog", r#"{"mb": 1}"#))
         .await
         .expect("invoke");
-    assert_eq!(next.function_error, None, "{:?}", json(&next.payload));
+    assert_eq!(next.function_error(), None, "{:?}", json(&next.payload));
     assert!(next.init_duration.is_some(), "a new sandbox after the kill");
     // The same work within a MemorySize that holds it.
     let ok = svc
         .invoke(InvokeRequest::new("BigHog", r#"{"mb": 300}"#))
         .await
         .expect("invoke");
-    assert_eq!(ok.function_error, None, "{:?}", json(&ok.payload));
+    assert_eq!(ok.function_error(), None, "{:?}", json(&ok.payload));
     assert_eq!(json(&ok.payload), 300);
     svc.shutdown().await;
 }
@@ -213,7 +213,7 @@ async fn going_over_memory_size_during_init_is_out_of_memory() {
         .invoke(InvokeRequest::new("InitHog", "{}"))
         .await
         .expect("invoke");
-    assert_eq!(resp.function_error.as_deref(), Some("Unhandled"));
+    assert_eq!(resp.function_error(), Some("Unhandled"));
     let v = json(&resp.payload);
     assert_eq!(v["errorType"], "Runtime.OutOfMemory", "{v}");
     assert!(
@@ -227,7 +227,7 @@ async fn going_over_memory_size_during_init_is_out_of_memory() {
         .invoke(InvokeRequest::new("InitHogBig", "{}"))
         .await
         .expect("invoke");
-    assert_eq!(ok.function_error, None, "{:?}", json(&ok.payload));
+    assert_eq!(ok.function_error(), None, "{:?}", json(&ok.payload));
     assert_eq!(json(&ok.payload), 300);
     svc.shutdown().await;
 }
@@ -299,7 +299,7 @@ async fn oversize_response_is_function_error() {
         .invoke(InvokeRequest::new("Big", r#"{"n": 6000000}"#))
         .await
         .expect("invoke");
-    assert_eq!(ok.function_error, None);
+    assert_eq!(ok.function_error(), None);
     assert_eq!(ok.payload.len(), 6_000_002);
     svc.shutdown().await;
 }
@@ -339,7 +339,7 @@ async fn parallel_requests_run_concurrently_up_to_the_limit() {
         async move {
             for t in tasks {
                 let r = t.await.expect("join").expect("invoke");
-                assert_eq!(r.function_error, None, "{:?}", r.payload);
+                assert_eq!(r.function_error(), None, "{:?}", r.payload);
             }
         }
     };

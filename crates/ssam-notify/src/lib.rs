@@ -142,13 +142,13 @@ impl Dispatcher {
             let payload = match serde_json::to_vec(&event) {
                 Ok(p) => Bytes::from(p),
                 Err(e) => {
-                    eprintln!("ssam: cannot encode the S3 event for {}: {e}", b.function);
+                    tracing::info!("ssam: cannot encode the S3 event for {}: {e}", b.function);
                     continue;
                 }
             };
             let (trace, hops) = recursion::next_hop(ev.trace_id.as_deref(), &b.function);
             if hops > recursion::MAX_CHAIN {
-                eprintln!(
+                tracing::info!(
                     "ssam: recursive loop detected: {} writes to s3://{} which invokes it again; stopped after {} invocations, as Lambda's recursive loop detection does (event for s3://{}/{} dropped)\n  hint: write the output to another bucket or prefix, and filter the S3 event on the input prefix or suffix",
                     b.function,
                     ev.bucket,
@@ -158,19 +158,24 @@ impl Dispatcher {
                 );
                 continue;
             }
-            let mut req = InvokeRequest::new(b.function.clone(), payload);
+            let mut req = InvokeRequest::event(b.function.clone(), payload);
             req.trace_id = Some(trace);
             match self.lambda.invoke_async(req).await {
                 Ok(()) => {
                     queued += 1;
-                    eprintln!(
+                    tracing::info!(
                         "ssam: s3://{}/{} {} -> {} (async)",
-                        ev.bucket, ev.key, ev.event_name, b.function
+                        ev.bucket,
+                        ev.key,
+                        ev.event_name,
+                        b.function
                     );
                 }
-                Err(e) => eprintln!(
+                Err(e) => tracing::info!(
                     "ssam: S3 notification for s3://{}/{} to {} failed: {e}",
-                    ev.bucket, ev.key, b.function
+                    ev.bucket,
+                    ev.key,
+                    b.function
                 ),
             }
         }
@@ -185,7 +190,9 @@ impl Dispatcher {
                     self.dispatch(&ev).await;
                 }
                 Err(broadcast::error::RecvError::Lagged(n)) => {
-                    eprintln!("ssam: {n} S3 events were dropped: the functions could not keep up");
+                    tracing::info!(
+                        "ssam: {n} S3 events were dropped: the functions could not keep up"
+                    );
                 }
                 Err(broadcast::error::RecvError::Closed) => return,
             }

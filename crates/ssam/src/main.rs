@@ -3,6 +3,7 @@
 //! Every command lives in its own module under `commands/`; this file only dispatches.
 
 mod commands;
+mod console;
 
 use std::process::ExitCode;
 
@@ -14,6 +15,10 @@ use clap::{CommandFactory, Parser, Subcommand};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+
+    /// How ssam's own notices are written on stderr (function logs stay as they are).
+    #[arg(long, global = true, value_enum, default_value_t = console::LogFormat::Text)]
+    log_format: console::LogFormat,
 }
 
 #[derive(Subcommand)]
@@ -65,6 +70,7 @@ fn main() -> ExitCode {
             err.exit()
         }
     };
+    console::install(cli.log_format);
     let result = match cli.command {
         Command::Validate(args) => commands::validate::run(args),
         Command::List(args) => commands::list::run(args),

@@ -203,7 +203,7 @@ async fn run(args: Args) -> Result<(), String> {
                 )
                 .await
             {
-                Ok(r) if r.function_error.is_none() => latencies.push(t.elapsed()),
+                Ok(r) if r.function_error().is_none() => latencies.push(t.elapsed()),
                 _ => errors += 1,
             }
         }

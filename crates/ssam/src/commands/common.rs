@@ -1,6 +1,12 @@
-//! Flags shared by every command that reads a template (`-t`, `--parameter-overrides`).
+//! Flags shared by the commands: the template (`-t`, `--parameter-overrides`), the listen
+//! address, and the groups each kind of service adds (functions, API, S3), flattened into
+//! every command that runs that service so that `start` has every flag its parts have.
 
 use std::path::PathBuf;
+
+use ssam_lambda::env_vars::EnvVarsFile;
+use ssam_lambda::from_template::Skipped;
+use ssam_lambda::{LambdaService, ServiceOptions};
 
 #[derive(clap::Args, Clone, Debug, Default)]
 pub struct TemplateArgs {
@@ -42,6 +48,206 @@ pub fn listen_addr(host: &str, port: u16) -> anyhow::Result<std::net::SocketAddr
         .ok()
         .and_then(|mut a| a.next())
         .ok_or_else(|| anyhow::anyhow!("cannot listen on {host}:{port}: unknown host"))
+}
+
+/// `--host`: an IP address, or a host name such as `localhost` resolved once.
+pub fn parse_host(host: &str) -> Result<std::net::IpAddr, String> {
+    listen_addr(host, 0)
+        .map(|a| a.ip())
+        .map_err(|_| format!("{host:?} is neither an IP address nor a known host name"))
+}
+
+/// Flags of every command that runs functions as a service (`start`, `start-api`,
+/// `start-lambda`).
+#[derive(clap::Args, Clone, Debug, Default)]
+pub struct FunctionArgs {
+    /// Environment variables as SAM's JSON: `{"Parameters": {...}, "FunctionId": {...}}`.
+    #[arg(short = 'n', long = "env-vars", value_name = "PATH")]
+    pub env_vars: Option<PathBuf>,
+
+    /// When to start function instances (instances always stay warm between invocations).
+    #[arg(long = "warm-containers", value_enum, ignore_case = true)]
+    pub warm_containers: Option<WarmContainers>,
+
+    /// Stop instances idle for this many seconds (0 keeps them until ssam stops).
+    #[arg(long = "idle-timeout", default_value_t = 600, value_name = "SECONDS")]
+    pub idle_timeout: u64,
+
+    /// Do not recycle a function's warm instances when files under its CodeUri change.
+    #[arg(long = "no-watch")]
+    pub no_watch: bool,
+
+    /// Instances a function without ReservedConcurrentExecutions may run at once; more
+    /// requests wait for one to free up [default: 4 per CPU core, from 8 to 64].
+    #[arg(long = "max-instances", value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_instances: Option<u32>,
+
+    #[command(flatten)]
+    pub sam_docker_flags: SamDockerFlags,
+}
+
+impl FunctionArgs {
+    /// The `--env-vars` file, read.
+    pub fn env_vars_file(&self) -> anyhow::Result<Option<EnvVarsFile>> {
+        self.env_vars
+            .as_deref()
+            .map(|p| EnvVarsFile::read(p).map_err(anyhow::Error::msg))
+            .transpose()
+    }
+
+    /// The Lambda service's options these flags set.
+    pub fn service_options(&self) -> ServiceOptions {
+        let defaults = ServiceOptions::default();
+        ServiceOptions {
+            idle_timeout: (self.idle_timeout > 0)
+                .then(|| std::time::Duration::from_secs(self.idle_timeout)),
+            max_instances: self.max_instances.unwrap_or(defaults.max_instances),
+            ..defaults
+        }
+    }
+
+    pub fn eager(&self) -> bool {
+        self.warm_containers == Some(WarmContainers::Eager)
+    }
+}
+
+/// What cannot run locally, and `--env-vars` sections that name no function, as warnings.
+pub fn warn_unservable(
+    app: &ssam_template::App,
+    skipped: &[Skipped],
+    env_vars: Option<&EnvVarsFile>,
+    consequence: &str,
+) {
+    for s in skipped {
+        tracing::warn!("{} cannot run locally{consequence}: {}", s.name, s.reason);
+    }
+    if let Some(ev) = env_vars {
+        let known: Vec<(&str, &str)> = app
+            .functions
+            .iter()
+            .map(|f| (f.logical_id.as_str(), f.name()))
+            .collect();
+        for s in ev.unknown_sections(&known) {
+            tracing::warn!("--env-vars has a section {s} that names no function");
+        }
+    }
+}
+
+/// The concurrency line every function-serving command prints at start.
+pub fn print_concurrency(service: &LambdaService) {
+    let mut reserved = Vec::new();
+    let mut cap = None;
+    for f in service.functions() {
+        match f.reserved_concurrency {
+            Some(n) => reserved.push(format!("{} {n}", f.name)),
+            None => cap = service.concurrency_cap(&f.name),
+        }
+    }
+    if let Some(cap) = cap {
+        tracing::info!(
+            "Concurrency: up to {cap} instances per function (--max-instances); requests beyond wait for a free one"
+        );
+    }
+    if !reserved.is_empty() {
+        tracing::info!(
+            "Reserved concurrency (invocations beyond it are throttled, as on Lambda): {}",
+            reserved.join(", ")
+        );
+    }
+}
+
+/// Flags of the commands that serve API Gateway (`start`, `start-api`).
+#[derive(clap::Args, Clone, Debug, Default)]
+pub struct ApiArgs {
+    /// Directory of static files served at the root, relative to the template's directory.
+    #[arg(
+        short = 's',
+        long = "static-dir",
+        default_value = "public",
+        value_name = "DIR"
+    )]
+    pub static_dir: PathBuf,
+
+    /// Let every request through without running Lambda authorizers.
+    #[arg(long = "disable-authorizer")]
+    pub disable_authorizer: bool,
+}
+
+impl ApiArgs {
+    /// The gateway's options for an app (the static directory is served when it exists).
+    pub fn gateway_options(&self, app: &ssam_template::App) -> ssam_apigw::GatewayOptions {
+        let static_dir = if self.static_dir.is_absolute() {
+            self.static_dir.clone()
+        } else {
+            app.base_dir.join(&self.static_dir)
+        };
+        ssam_apigw::GatewayOptions {
+            static_dir: static_dir.is_dir().then_some(static_dir),
+            disable_authorizer: self.disable_authorizer,
+            log_requests: true,
+            ..Default::default()
+        }
+    }
+}
+
+/// Flags of the commands that serve S3 (`start`, `start-s3`).
+#[derive(clap::Args, Clone, Debug, Default)]
+pub struct S3Args {
+    /// Where buckets and objects are kept between runs.
+    #[arg(long, default_value = ".ssam/s3", value_name = "DIR")]
+    pub data_dir: PathBuf,
+
+    /// Keep S3 data in a temporary directory, deleted on exit.
+    #[arg(long)]
+    pub ephemeral: bool,
+
+    /// Verify every request signature against the configured credentials.
+    #[arg(long)]
+    pub strict_auth: bool,
+
+    /// An `ACCESS_KEY:SECRET` pair accepted under --strict-auth (repeatable; default test:test).
+    #[arg(long = "credential", value_name = "KEY:SECRET")]
+    pub credentials: Vec<String>,
+}
+
+impl S3Args {
+    /// The S3 server's configuration these flags set (address, region and buckets are the
+    /// caller's).
+    pub fn config(&self) -> anyhow::Result<ssam_s3::S3Config> {
+        let mut config = ssam_s3::S3Config {
+            data_dir: self.data_dir.clone(),
+            ephemeral: self.ephemeral,
+            strict_auth: self.strict_auth,
+            ..Default::default()
+        };
+        if !self.credentials.is_empty() {
+            config.credentials = self
+                .credentials
+                .iter()
+                .map(|c| {
+                    c.split_once(':')
+                        .map(|(k, s)| (k.to_owned(), s.to_owned()))
+                        .ok_or_else(|| {
+                            anyhow::anyhow!("--credential {c:?} is not ACCESS_KEY:SECRET")
+                        })
+                })
+                .collect::<anyhow::Result<_>>()?;
+        }
+        // In the default mode signatures are not checked, except on browser POST uploads
+        // whose policy s3s verifies: knowing the shell's own keys lets a POST policy signed
+        // with them (by a script or a function run from this shell) work as it does on S3.
+        if !self.strict_auth {
+            if let (Ok(key), Ok(secret)) = (
+                std::env::var("AWS_ACCESS_KEY_ID"),
+                std::env::var("AWS_SECRET_ACCESS_KEY"),
+            ) {
+                if !key.is_empty() && !config.credentials.iter().any(|(k, _)| *k == key) {
+                    config.credentials.push((key, secret));
+                }
+            }
+        }
+        Ok(config)
+    }
 }
 
 /// `--warm-containers`, as SAM CLI spells it.
@@ -188,6 +394,57 @@ pub fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()
             _ = term.recv() => {}
         }
     })
+}
+
+/// Loads the template; its warnings are printed, its errors end the command.
+pub fn load_app(args: &TemplateArgs, sam_command: &str) -> anyhow::Result<ssam_template::App> {
+    let loaded = load_template(args, sam_command)?;
+    print_diagnostics(&loaded.diagnostics);
+    if loaded.diagnostics.has_errors() {
+        anyhow::bail!("the template has errors; `ssam validate` lists them");
+    }
+    Ok(loaded.app)
+}
+
+/// The runtime every serving command runs on.
+pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+}
+
+/// Watches the functions' code directories (unless `--no-watch`): an edit recycles the
+/// function's warm instances. Keep the returned value alive; dropping it stops watching.
+pub fn code_watcher(
+    service: &std::sync::Arc<LambdaService>,
+    no_watch: bool,
+) -> Option<ssam_lambda::watch::Watcher> {
+    if no_watch {
+        return None;
+    }
+    match ssam_lambda::watch::watch_code(service.clone()) {
+        Ok(w) => Some(w),
+        Err(e) => {
+            tracing::warn!("{e}; code changes need a restart");
+            None
+        }
+    }
+}
+
+/// Serves Lambda's Invoke API on `listener` until `shutdown` resolves. `TCP_NODELAY` on
+/// every connection: a small answer must not wait for Nagle's algorithm.
+pub async fn serve_invoke_api(
+    listener: tokio::net::TcpListener,
+    service: std::sync::Arc<LambdaService>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    use axum::serve::ListenerExt as _;
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
+    axum::serve(listener, ssam_lambda::invoke_api::router(service))
+        .with_graceful_shutdown(shutdown)
+        .await
 }
 
 /// A template bucket as the S3 service creates it (name, versioning, CORS rules).

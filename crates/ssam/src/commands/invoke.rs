@@ -88,8 +88,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
         },
     };
-    if let Some((_, why)) = mapped.skipped.iter().find(|(n, _)| *n == target) {
-        anyhow::bail!("{target} cannot run locally: {why}");
+    if let Some(skipped) = mapped.skipped.iter().find(|s| s.is(&target)) {
+        anyhow::bail!("{target} cannot run locally: {}", skipped.reason);
     }
     let spec = mapped
         .specs

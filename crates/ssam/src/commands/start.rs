@@ -3,17 +3,16 @@
 //! credentials, so unmodified handler code (`boto3.client("s3")`) talks to ssam.
 
 use std::net::{IpAddr, SocketAddr};
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use ssam_lambda::env_vars::EnvVarsFile;
 use ssam_lambda::from_template::specs_from_app;
 use ssam_lambda::{LambdaService, ServiceOptions};
 use ssam_notify::{Bindings, Dispatcher};
 
 use super::common::{
-    load_template, print_diagnostics, s3_bucket_spec, shutdown_signal, TemplateArgs,
+    load_app, parse_host, s3_bucket_spec, shutdown_signal, ApiArgs, FunctionArgs, S3Args,
+    TemplateArgs,
 };
 
 #[derive(clap::Args)]
@@ -21,8 +20,8 @@ pub struct Args {
     #[command(flatten)]
     pub template: TemplateArgs,
 
-    /// Address every service listens on.
-    #[arg(long, default_value = "127.0.0.1")]
+    /// Address every service listens on (an IP address or a host name such as localhost).
+    #[arg(long, default_value = "127.0.0.1", value_parser = parse_host)]
     pub host: IpAddr,
 
     /// Port of the API Gateway emulator.
@@ -37,21 +36,14 @@ pub struct Args {
     #[arg(long, default_value_t = 4566)]
     pub s3_port: u16,
 
-    /// Where S3 keeps buckets and objects between runs.
-    #[arg(long, default_value = ".ssam/s3", value_name = "DIR")]
-    pub data_dir: PathBuf,
+    #[command(flatten)]
+    pub functions: FunctionArgs,
 
-    /// Keep S3 data in a temporary directory, deleted on exit.
-    #[arg(long)]
-    pub ephemeral: bool,
+    #[command(flatten)]
+    pub api: ApiArgs,
 
-    /// Environment variables as SAM's JSON: `{"Parameters": {...}, "FunctionId": {...}}`.
-    #[arg(short = 'n', long = "env-vars", value_name = "PATH")]
-    pub env_vars: Option<PathBuf>,
-
-    /// Do not recycle a function's warm instances when files under its CodeUri change.
-    #[arg(long)]
-    pub no_watch: bool,
+    #[command(flatten)]
+    pub s3: S3Args,
 
     /// Delay before the first retry of a failed asynchronous invocation (Lambda waits about
     /// a minute; locally a second is enough to see it happen).
@@ -60,32 +52,17 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let loaded = load_template(&args.template, "local_start")?;
-    if loaded.diagnostics.has_errors() {
-        print_diagnostics(&loaded.diagnostics);
-        anyhow::bail!("the template has errors; `ssam validate` lists them");
-    }
-    print_diagnostics(&loaded.diagnostics);
-    let app = loaded.app;
-    let env_vars = match &args.env_vars {
-        Some(p) => Some(EnvVarsFile::read(p).map_err(anyhow::Error::msg)?),
-        None => None,
-    };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+    let app = load_app(&args.template, "local_start")?;
+    let env_vars = args.functions.env_vars_file()?;
+    let mut s3_config = args.s3.config()?;
+    s3_config.host = args.host;
+    s3_config.port = args.s3_port;
+    s3_config.region = app.region.clone();
+    s3_config.buckets = app.buckets.iter().map(s3_bucket_spec).collect();
+    let runtime = super::common::runtime()?;
     runtime.block_on(async move {
         let stop = shutdown_signal()?;
         // S3 first: functions need its address in their environment.
-        let s3_config = ssam_s3::S3Config {
-            host: args.host,
-            port: args.s3_port,
-            data_dir: args.data_dir.clone(),
-            ephemeral: args.ephemeral,
-            region: app.region.clone(),
-            buckets: app.buckets.iter().map(s3_bucket_spec).collect(),
-            ..Default::default()
-        };
         let s3 = ssam_s3::S3Server::start(s3_config)
             .await
             .context("cannot start the local S3")?;
@@ -98,12 +75,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let lambda_url = format!("http://{}", listener.local_addr()?);
 
         let mapped = specs_from_app(&app, env_vars.as_ref(), &ssam_lambda::default_cache_dir());
-        for (name, why) in &mapped.skipped {
-            eprintln!("warning: {name} cannot run locally and is not served: {why}");
-        }
+        super::common::warn_unservable(&app, &mapped.skipped, env_vars.as_ref(), " and is not served");
         let mut options = ServiceOptions {
             async_retry_delay: std::time::Duration::from_secs_f64(args.async_retry_delay.max(0.0)),
-            ..ServiceOptions::default()
+            ..args.functions.service_options()
         };
         for (k, v) in [
             ("AWS_ENDPOINT_URL", s3_url.as_str()),
@@ -115,6 +90,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             options.extra_env.insert(k.to_string(), v.to_string());
         }
         let lambda = LambdaService::new(mapped.specs, options);
+        if args.functions.eager() {
+            for e in lambda.prewarm_all().await {
+                tracing::warn!("{e}");
+            }
+        }
 
         // The API Gateway emulator, when the template has routes.
         let api = if app.routes.is_empty() {
@@ -132,49 +112,27 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 &app,
                 lambda.clone(),
                 mapped.skipped.clone(),
-                ssam_apigw::GatewayOptions {
-                    log_requests: true,
-                    ..Default::default()
-                },
+                args.api.gateway_options(&app),
                 &mut warnings,
             );
             for w in &warnings {
-                eprintln!("warning: {w}");
+                tracing::warn!("{w}");
             }
             Some((gateway, api_listener, api_local))
         };
 
         // Code edits recycle the function's warm instances (API, Invoke API and S3 events all
         // see the new code on their next invocation); no rebuild needed from source templates.
-        let _watcher = if args.no_watch {
-            None
-        } else {
-            match ssam_lambda::watch::watch_code(lambda.clone()) {
-                Ok(w) => Some(w),
-                Err(e) => {
-                    eprintln!("warning: {e}; code changes need a restart");
-                    None
-                }
-            }
-        };
+        let _watcher = super::common::code_watcher(&lambda, args.functions.no_watch);
 
         let bindings = Bindings::from_app(&app);
         let dispatcher = Dispatcher::new(bindings.clone(), lambda.clone(), app.region.clone());
         tokio::spawn(dispatcher.run(s3.subscribe()));
 
-        let invoke_api = ssam_lambda::invoke_api::router(lambda.clone());
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(async move {
-            use axum::serve::ListenerExt as _;
-            let listener = listener.tap_io(|tcp| {
-                let _ = tcp.set_nodelay(true);
-            });
-            let _ = axum::serve(listener, invoke_api)
-                .with_graceful_shutdown(async move {
-                    let _ = stop_rx.await;
-                })
-                .await;
-        });
+        let server = tokio::spawn(super::common::serve_invoke_api(listener, lambda.clone(), async move {
+            let _ = stop_rx.await;
+        }));
 
         let (api_stop_tx, api_stop_rx) = tokio::sync::oneshot::channel::<()>();
         let api_server = api.map(|(gateway, listener, local)| {
@@ -229,7 +187,7 @@ fn print_console(
         if let Some(s) = &b.suffix {
             filter.push_str(&format!(" suffix {s}"));
         }
-        let served = lambda.functions().any(|f| f.name == b.function);
+        let served = lambda.function(&b.function).is_some();
         anstream::eprintln!(
             "{} s3://{} {}{filter} -> {}{}",
             "event".green().bold(),
@@ -251,5 +209,6 @@ fn print_console(
         "{} {lambda_url}  (aws lambda invoke --endpoint-url {lambda_url} ...)",
         "Lambda".cyan().bold()
     );
+    super::common::print_concurrency(lambda);
     anstream::eprintln!("Press CTRL+C to quit");
 }

@@ -2,7 +2,6 @@
 
 use std::io::Write;
 use std::net::IpAddr;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -13,25 +12,12 @@ pub struct Args {
     #[arg(long, default_value_t = 4566, env = "SSAM_S3_PORT")]
     pub port: u16,
 
-    /// Address to listen on.
-    #[arg(long, default_value = "127.0.0.1")]
+    /// Address to listen on (an IP address or a host name such as localhost).
+    #[arg(long, default_value = "127.0.0.1", value_parser = super::common::parse_host)]
     pub host: IpAddr,
 
-    /// Where buckets and objects are kept between runs.
-    #[arg(long, default_value = ".ssam/s3", value_name = "DIR")]
-    pub data_dir: PathBuf,
-
-    /// Keep everything in a temporary directory, deleted on exit.
-    #[arg(long)]
-    pub ephemeral: bool,
-
-    /// Verify every request signature against the configured credentials.
-    #[arg(long)]
-    pub strict_auth: bool,
-
-    /// An `ACCESS_KEY:SECRET` pair accepted under --strict-auth (repeatable; default test:test).
-    #[arg(long = "credential", value_name = "KEY:SECRET")]
-    pub credentials: Vec<String>,
+    #[command(flatten)]
+    pub s3: super::common::S3Args,
 
     /// Create the template's `AWS::S3::Bucket`s (with their versioning and CORS rules) at start.
     #[command(flatten)]
@@ -39,19 +25,14 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let mut config = ssam_s3::S3Config {
-        host: args.host,
-        port: args.port,
-        data_dir: args.data_dir,
-        ephemeral: args.ephemeral,
-        strict_auth: args.strict_auth,
-        region: args
-            .template
-            .region
-            .clone()
-            .unwrap_or_else(|| "us-east-1".to_owned()),
-        ..Default::default()
-    };
+    let mut config = args.s3.config()?;
+    config.host = args.host;
+    config.port = args.port;
+    config.region = args
+        .template
+        .region
+        .clone()
+        .unwrap_or_else(|| ssam_lambda::DEFAULT_REGION.to_owned());
     // Only with an explicit -t: a plain start-s3 is an S3, not an application.
     if args.template.template.is_some() {
         let loaded = super::common::load_template(&args.template, "local_start_s3")?;
@@ -62,33 +43,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             .map(super::common::s3_bucket_spec)
             .collect();
     }
-    if !args.credentials.is_empty() {
-        config.credentials = args
-            .credentials
-            .iter()
-            .map(|c| {
-                c.split_once(':')
-                    .map(|(k, s)| (k.to_owned(), s.to_owned()))
-                    .with_context(|| format!("--credential {c:?} is not ACCESS_KEY:SECRET"))
-            })
-            .collect::<anyhow::Result<_>>()?;
-    }
-    // In the default mode signatures are not checked, except on browser POST uploads whose
-    // policy s3s verifies: knowing the shell's own keys lets a POST policy signed with them
-    // (by a script or a function run from this shell) work as it does against S3.
-    if !args.strict_auth {
-        if let (Ok(key), Ok(secret)) = (
-            std::env::var("AWS_ACCESS_KEY_ID"),
-            std::env::var("AWS_SECRET_ACCESS_KEY"),
-        ) {
-            if !key.is_empty() && !config.credentials.iter().any(|(k, _)| *k == key) {
-                config.credentials.push((key, secret));
-            }
-        }
-    }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+    let runtime = super::common::runtime()?;
     runtime.block_on(async move {
         let data_dir = config.data_dir.clone();
         let ephemeral = config.ephemeral;

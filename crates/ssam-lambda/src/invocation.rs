@@ -1,0 +1,247 @@
+//! One invocation on a leased instance: a cold start when no instance was idle, the START
+//! line, the dispatch to the runtime, then END/REPORT and the instance back to its pool (or
+//! killed). Buffered invocations end here; streamed ones continue in [`crate::streaming`].
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use tokio::sync::OwnedSemaphorePermit;
+
+use crate::instance::{Ended, InitFailure, Instance, Job, StartWith};
+use crate::logs::{InstanceLog, Report};
+use crate::outcome::{error_doc, Outcome};
+use crate::pool::{Lease, Pool};
+use crate::sandbox::LaunchError;
+use crate::service::{InvokeRequest, InvokeResponse, LambdaService};
+use crate::streaming::collect_stream;
+
+/// An invocation whose instance is ready and whose START line is written.
+pub(crate) struct Running {
+    /// Held until the instance is back in its pool, so a waiting caller finds it idle.
+    pub permit: OwnedSemaphorePermit,
+    pub inst: Instance,
+    pub request_id: String,
+    pub started: Instant,
+}
+
+impl LambdaService {
+    /// Runs one invocation to its end and returns Lambda's answer.
+    pub(crate) async fn run_buffered(
+        &self,
+        pool: &Arc<Pool>,
+        lease: Lease,
+        req: &InvokeRequest,
+        payload: Bytes,
+    ) -> InvokeResponse {
+        let mut run = match self.begin(pool, lease, req).await {
+            Ok(run) => run,
+            Err(init_failed) => return init_failed,
+        };
+        let outcome = match run.inst.dispatch(job(&run.request_id, req, payload)).await {
+            Ended::Done(outcome) => outcome,
+            Ended::Stream {
+                content_type,
+                chunks,
+            } => collect_stream(chunks, content_type).await,
+        };
+        self.finish(pool, run, outcome, req)
+    }
+
+    /// The instance for a lease (started when cold) with the START line written, or, when
+    /// the instance failed to initialise, the finished invocation reporting it.
+    pub(crate) async fn begin(
+        &self,
+        pool: &Arc<Pool>,
+        lease: Lease,
+        req: &InvokeRequest,
+    ) -> Result<Running, InvokeResponse> {
+        let request_id = crate::ids::request_id();
+        let Lease { permit, warm } = lease;
+        let inst = match warm {
+            Some(inst) => inst,
+            None => match self.start_instance(pool, &request_id).await {
+                Ok(inst) => inst,
+                Err(f) => return Err(self.init_failed(pool, f, &request_id, req)),
+            },
+        };
+        inst.log.start(&request_id);
+        Ok(Running {
+            permit,
+            inst,
+            request_id,
+            started: Instant::now(),
+        })
+    }
+
+    /// END and REPORT lines, the log tail, and the instance back to the pool (or killed).
+    pub(crate) fn finish(
+        &self,
+        pool: &Arc<Pool>,
+        run: Running,
+        outcome: Outcome,
+        req: &InvokeRequest,
+    ) -> InvokeResponse {
+        let Running {
+            permit,
+            mut inst,
+            request_id,
+            started,
+        } = run;
+        for line in &outcome.log {
+            inst.log.line(line);
+        }
+        let duration = started.elapsed();
+        let init_duration = inst.init_duration.take();
+        let report = Report {
+            duration,
+            memory_mb: pool.spec.memory_mb,
+            // A sandbox is stopped at its MemorySize (see `Outcome::out_of_memory`), so, as
+            // on Lambda, Max Memory Used never reads higher.
+            max_memory_used_mb: inst
+                .max_memory_used_mb(duration)
+                .min(u64::from(pool.spec.memory_mb)),
+            init_duration,
+        };
+        inst.log.end(&request_id, &report);
+        let keep = outcome.keep_instance;
+        let resp = response(
+            outcome,
+            &request_id,
+            &inst.log,
+            req,
+            duration,
+            init_duration,
+        );
+        if keep && !self.closed.load(Ordering::Acquire) {
+            pool.release(inst);
+        } else {
+            drop(inst);
+        }
+        drop(permit);
+        resp
+    }
+
+    /// A new instance of the pool's function, initialised and waiting for work.
+    pub(crate) async fn start_instance(
+        &self,
+        pool: &Arc<Pool>,
+        request_id: &str,
+    ) -> Result<Instance, InitFailure> {
+        let launch = match pool.cached_launch() {
+            Some(l) => Ok(l),
+            // Working it out may run the interpreter (version check, boto3 install): keep
+            // that off the async workers.
+            None => {
+                let (pool, dir) = (Arc::clone(pool), self.cache_dir.clone());
+                tokio::task::spawn_blocking(move || pool.launch(&dir))
+                    .await
+                    .unwrap_or_else(|e| {
+                        Err(LaunchError {
+                            error_type: "Runtime.Unknown",
+                            message: format!("could not prepare the runtime: {e}"),
+                        })
+                    })
+            }
+        };
+        let launch = launch.map_err(|e| InitFailure {
+            body: error_doc(e.error_type, &e.message),
+            error_type: e.error_type.to_string(),
+            duration: Duration::ZERO,
+        })?;
+        let generation = pool.generation();
+        let how = StartWith {
+            spec: &pool.spec,
+            launch: &launch,
+            extra_env: &self.options.extra_env,
+            init_timeout: self.options.init_timeout,
+            pids: &pool.pids,
+        };
+        let mut inst = Instance::start(how, self.instance_log(pool), request_id).await?;
+        inst.generation = generation;
+        Ok(inst)
+    }
+
+    pub(crate) fn instance_log(&self, pool: &Pool) -> Arc<InstanceLog> {
+        InstanceLog::new(
+            &pool.spec.name,
+            self.options.print_logs,
+            self.options.log_prefix,
+            self.listener.clone(),
+        )
+    }
+
+    /// The failed instance is gone; report as Lambda does, with a log of our own.
+    fn init_failed(
+        &self,
+        pool: &Pool,
+        f: InitFailure,
+        request_id: &str,
+        req: &InvokeRequest,
+    ) -> InvokeResponse {
+        let spec = &pool.spec;
+        let log = self.instance_log(pool);
+        log.start(request_id);
+        if let Some(h) = crate::hints::init_hint(spec, &f.error_type, &f.body) {
+            tracing::info!("hint: {}: {h}", spec.name);
+        }
+        log.line(&format!(
+            "INIT_REPORT Init Duration: {:.2} ms\tPhase: init\tStatus: error\tError Type: {}",
+            f.duration.as_secs_f64() * 1000.0,
+            f.error_type
+        ));
+        log.end(
+            request_id,
+            &Report {
+                duration: Duration::ZERO,
+                memory_mb: spec.memory_mb,
+                max_memory_used_mb: 0,
+                init_duration: Some(f.duration),
+            },
+        );
+        let outcome = Outcome::init_failed(f.body);
+        response(
+            outcome,
+            request_id,
+            &log,
+            req,
+            Duration::ZERO,
+            Some(f.duration),
+        )
+    }
+}
+
+/// What the instance hands its runtime for `req`.
+pub(crate) fn job(request_id: &str, req: &InvokeRequest, payload: Bytes) -> Job {
+    Job {
+        request_id: request_id.to_string(),
+        payload,
+        trace_id: req
+            .trace_id
+            .clone()
+            .unwrap_or_else(crate::ids::trace_header),
+        client_context: req.client_context.clone(),
+        cognito_identity: req.cognito_identity.clone(),
+    }
+}
+
+pub(crate) fn response(
+    outcome: Outcome,
+    request_id: &str,
+    log: &InstanceLog,
+    req: &InvokeRequest,
+    duration: Duration,
+    init_duration: Option<Duration>,
+) -> InvokeResponse {
+    InvokeResponse {
+        payload: outcome.payload,
+        log_tail: req.log_tail.then(|| log.tail_base64()),
+        executed_version: "$LATEST".to_string(),
+        request_id: request_id.to_string(),
+        failure: outcome.failure,
+        content_type: outcome.content_type,
+        duration,
+        init_duration,
+    }
+}

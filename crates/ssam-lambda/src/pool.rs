@@ -1,0 +1,222 @@
+//! One function's instances and the one place that decides how many may run at once.
+//!
+//! Admission is a permit per in-flight invocation (a tokio `Semaphore` holding the
+//! function's cap): a caller takes a permit, then pops an idle instance or starts one, and
+//! holds the permit in its [`Lease`] until the invocation ends. An instance is started only
+//! when none is idle, so live instances never outnumber permits. The cap is the function's
+//! ReservedConcurrentExecutions when it declares one (over it, a synchronous invoke is
+//! throttled with 429 as on Lambda) and ssam's local instance cap (`--max-instances`)
+//! otherwise (over it, callers wait for an instance as Lambda's account-wide concurrency
+//! would absorb them).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, TryAcquireError};
+
+use crate::error::InvokeError;
+use crate::instance::{Instance, Pids};
+use crate::sandbox::{launch_for, Launch, LaunchError};
+use crate::spec::FunctionSpec;
+
+/// One function's instances.
+pub(crate) struct Pool {
+    pub spec: FunctionSpec,
+    /// One permit per invocation that may be in flight.
+    permits: Arc<Semaphore>,
+    cap: u32,
+    /// Idle instances, most recently used last.
+    idle: Mutex<Vec<Instance>>,
+    /// How to start the runtime, worked out once per generation.
+    launch: Mutex<Option<Arc<Launch>>>,
+    /// Process ids of live sandboxes (registered at spawn), so shutdown reaches starting
+    /// and busy ones too.
+    pub pids: Pids,
+    /// Bumped by [`Pool::recycle`]: instances started before are not reused.
+    generation: AtomicU64,
+}
+
+/// The right to run one invocation: a permit, and the warm instance to run it on (`None`:
+/// start one).
+pub(crate) struct Lease {
+    pub permit: OwnedSemaphorePermit,
+    pub warm: Option<Instance>,
+}
+
+impl Pool {
+    /// A pool for `spec`, capped at its ReservedConcurrentExecutions, else at `max_instances`.
+    pub fn new(spec: FunctionSpec, max_instances: u32) -> Self {
+        let cap = spec.reserved_concurrency.unwrap_or(max_instances).max(1);
+        Pool {
+            spec,
+            permits: Arc::new(Semaphore::new(cap as usize)),
+            cap,
+            idle: Mutex::new(Vec::new()),
+            launch: Mutex::new(None),
+            pids: Arc::new(Mutex::new(Default::default())),
+            generation: AtomicU64::new(0),
+        }
+    }
+
+    /// How many invocations may run at once.
+    pub fn cap(&self) -> u32 {
+        self.cap
+    }
+
+    fn lock_idle(&self) -> MutexGuard<'_, Vec<Instance>> {
+        self.idle.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn lease_with(&self, permit: OwnedSemaphorePermit) -> Lease {
+        let current = self.generation.load(Ordering::Relaxed);
+        let warm = loop {
+            match self.lock_idle().pop() {
+                // An instance that died while idle, or belongs to older code, is dropped
+                // (killed) here.
+                Some(inst) if inst.sandbox.exited() || inst.generation != current => continue,
+                other => break other,
+            }
+        };
+        Lease { permit, warm }
+    }
+
+    /// A lease now, or Lambda's throttle when every permit is taken.
+    pub fn try_lease(&self) -> Result<Lease, InvokeError> {
+        match Arc::clone(&self.permits).try_acquire_owned() {
+            Ok(p) => Ok(self.lease_with(p)),
+            Err(TryAcquireError::NoPermits) => Err(self.throttled()),
+            Err(TryAcquireError::Closed) => Err(shutting_down()),
+        }
+    }
+
+    /// Waits for a lease; `None` once the pool is closed.
+    pub async fn lease(&self) -> Option<Lease> {
+        let permit = Arc::clone(&self.permits).acquire_owned().await.ok()?;
+        Some(self.lease_with(permit))
+    }
+
+    /// How a synchronous invocation is admitted: throttled at once over a reserved limit,
+    /// otherwise queued until an instance frees up, for at most `wait`.
+    pub async fn admit(&self, wait: Duration) -> Result<Lease, InvokeError> {
+        if self.spec.reserved_concurrency.is_some() {
+            return self.try_lease();
+        }
+        match tokio::time::timeout(wait, Arc::clone(&self.permits).acquire_owned()).await {
+            Ok(Ok(p)) => Ok(self.lease_with(p)),
+            Ok(Err(_)) => Err(shutting_down()),
+            Err(_) => Err(self.throttled()),
+        }
+    }
+
+    fn throttled(&self) -> InvokeError {
+        match self.spec.reserved_concurrency {
+            Some(_) => InvokeError::TooManyRequests,
+            None => InvokeError::InstanceCapReached { cap: self.cap },
+        }
+    }
+
+    /// An instance whose invocation ended, back to the idle list (unless it exited or
+    /// belongs to older code: dropping it kills it).
+    pub fn release(&self, mut inst: Instance) {
+        if inst.sandbox.exited() || inst.generation != self.generation() {
+            return;
+        }
+        inst.last_used = Instant::now();
+        self.lock_idle().push(inst);
+    }
+
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Relaxed)
+    }
+
+    /// Stops reusing the current instances: idle ones are killed now, busy ones when their
+    /// invocation ends; the runtime choice is worked out again.
+    pub fn recycle(&self) {
+        self.generation.fetch_add(1, Ordering::Relaxed);
+        *self.launch.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        drop(std::mem::take(&mut *self.lock_idle()));
+    }
+
+    /// Refuses new leases (waiters get `None` or an error) and kills the idle instances.
+    pub fn close(&self) {
+        self.permits.close();
+        drop(std::mem::take(&mut *self.lock_idle()));
+    }
+
+    /// Kills idle instances unused for `idle` (or already exited).
+    pub fn reap(&self, idle: Duration) {
+        let stale: Vec<Instance> = {
+            let mut list = self.lock_idle();
+            let (old, fresh): (Vec<_>, Vec<_>) = std::mem::take(&mut *list)
+                .into_iter()
+                .partition(|i| i.last_used.elapsed() >= idle || i.sandbox.exited());
+            *list = fresh;
+            old
+        };
+        drop(stale);
+    }
+
+    /// The cached way to start this function's runtime, if worked out already.
+    pub fn cached_launch(&self) -> Option<Arc<Launch>> {
+        self.launch
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Works out how to start the runtime (may run the interpreter: call off the async
+    /// workers) and caches it.
+    pub fn launch(&self, cache_dir: &std::path::Path) -> Result<Arc<Launch>, LaunchError> {
+        let mut slot = self.launch.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(l) = slot.as_ref() {
+            return Ok(Arc::clone(l));
+        }
+        let l = Arc::new(launch_for(&self.spec, cache_dir)?);
+        if let Some(w) = &l.warning {
+            tracing::warn!("{}: {w}", self.spec.name);
+        }
+        *slot = Some(Arc::clone(&l));
+        Ok(l)
+    }
+
+    /// Whether any sandbox of this pool is still alive.
+    pub fn has_live_sandboxes(&self) -> bool {
+        !self
+            .pids
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_empty()
+    }
+
+    /// SIGKILL to every sandbox's process group (idle, busy and starting).
+    pub fn kill_all(&self) {
+        drop(std::mem::take(&mut *self.lock_idle()));
+        let pids: Vec<u32> = self
+            .pids
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .copied()
+            .collect();
+        for pid in pids {
+            let _ = nix::sys::signal::killpg(
+                nix::unistd::Pid::from_raw(pid as i32),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+    }
+}
+
+fn shutting_down() -> InvokeError {
+    InvokeError::Service("the Lambda service is shutting down".into())
+}
+
+/// The local instance cap when `--max-instances` is not given: enough for a load test's
+/// bursts, few enough that cold-starting them all stays bearable on the machine's cores.
+pub fn default_max_instances() -> u32 {
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get() as u32)
+        .unwrap_or(2);
+    (cores * 4).clamp(8, 64)
+}
