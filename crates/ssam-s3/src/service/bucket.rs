@@ -3,19 +3,6 @@
 
 use super::*;
 
-/// Changes a bucket's configuration and saves it, on the blocking pool.
-pub(super) async fn update_config(
-    b: Arc<store::Bucket>,
-    change: impl FnOnce(&mut BucketConfig) + Send + 'static,
-) -> S3Result<()> {
-    blocking(move || {
-        let mut st = b.lock().map_err(internal)?;
-        change(&mut st.config);
-        b.save_config(&st).map_err(internal)
-    })
-    .await
-}
-
 impl Service {
     pub(super) async fn create_bucket(
         &self,
@@ -75,7 +62,7 @@ impl Service {
         req: S3Request<HeadBucketInput>,
     ) -> S3Result<S3Response<HeadBucketOutput>> {
         let b = self.store.bucket(&req.input.bucket)?;
-        let region = b.lock().map_err(internal)?.config.region.clone();
+        let region = b.config()?.region;
         Ok(S3Response::new(HeadBucketOutput {
             bucket_region: Some(region),
             ..Default::default()
@@ -135,7 +122,7 @@ impl Service {
         req: S3Request<GetBucketLocationInput>,
     ) -> S3Result<S3Response<GetBucketLocationOutput>> {
         let b = self.store.bucket(&req.input.bucket)?;
-        let region = b.lock().map_err(internal)?.config.region.clone();
+        let region = b.config()?.region;
         // us-east-1 is the one region S3 reports as an empty constraint.
         let lc = (region != "us-east-1" && !region.is_empty())
             .then(|| BucketLocationConstraint::from(region));
@@ -149,7 +136,7 @@ impl Service {
         req: S3Request<GetBucketVersioningInput>,
     ) -> S3Result<S3Response<GetBucketVersioningOutput>> {
         let b = self.store.bucket(&req.input.bucket)?;
-        let v = b.lock().map_err(internal)?.config.versioning;
+        let v = b.config()?.versioning;
         let status = match v {
             Versioning::Unversioned => None,
             Versioning::Enabled => Some(BucketVersioningStatus::from_static(
@@ -194,7 +181,7 @@ impl Service {
         req: S3Request<GetBucketNotificationConfigurationInput>,
     ) -> S3Result<S3Response<GetBucketNotificationConfigurationOutput>> {
         let b = self.store.bucket(&req.input.bucket)?;
-        let xml = b.lock().map_err(internal)?.config.notification_xml.clone();
+        let xml = b.config()?.notification_xml;
         let cfg: NotificationConfiguration = match xml {
             Some(x) => from_xml(&x)?,
             None => NotificationConfiguration::default(),
@@ -212,7 +199,7 @@ impl Service {
         req: S3Request<GetBucketPolicyInput>,
     ) -> S3Result<S3Response<GetBucketPolicyOutput>> {
         let b = self.store.bucket(&req.input.bucket)?;
-        let p = b.lock().map_err(internal)?.config.policy.clone();
+        let p = b.config()?.policy;
         match p {
             Some(policy) => Ok(S3Response::new(GetBucketPolicyOutput {
                 policy: Some(policy),

@@ -19,19 +19,6 @@ pub(super) fn validate_tags_bucket(tags: &[(String, String)]) -> S3Result<()> {
     Ok(())
 }
 
-pub(super) fn full_control() -> Grant {
-    Grant {
-        grantee: Some(Grantee {
-            display_name: Some(OWNER_NAME.into()),
-            id: Some(OWNER_ID.into()),
-            type_: Type::from_static(Type::CANONICAL_USER),
-            email_address: None,
-            uri: None,
-        }),
-        permission: Some(Permission::from_static(Permission::FULL_CONTROL)),
-    }
-}
-
 impl Service {
     pub(super) async fn put_bucket_cors(
         &self,
@@ -48,7 +35,7 @@ impl Service {
         req: S3Request<GetBucketCorsInput>,
     ) -> S3Result<S3Response<GetBucketCorsOutput>> {
         let b = self.store.bucket(&req.input.bucket)?;
-        let xml = b.lock().map_err(internal)?.config.cors_xml.clone();
+        let xml = b.config()?.cors_xml;
         let cfg = xml
             .as_deref()
             .and_then(cors_config_from_xml)
@@ -95,7 +82,7 @@ impl Service {
         req: S3Request<GetBucketTaggingInput>,
     ) -> S3Result<S3Response<GetBucketTaggingOutput>> {
         let b = self.store.bucket(&req.input.bucket)?;
-        let xml = b.lock().map_err(internal)?.config.tagging_xml.clone();
+        let xml = b.config()?.tagging_xml;
         let Some(xml) = xml else {
             return Err(s3_error!(NoSuchTagSet, "The TagSet does not exist"));
         };

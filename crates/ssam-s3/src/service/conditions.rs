@@ -18,17 +18,11 @@ pub(super) fn check_read_conditions(
     };
     if let Some(c) = if_match {
         if !matches(c) {
-            return Err(s3_error!(
-                PreconditionFailed,
-                "At least one of the pre-conditions you specified did not hold"
-            ));
+            return Err(precondition_failed());
         }
     } else if let Some(t) = if_unmodified_since {
         if modified > ts_secs(t) {
-            return Err(s3_error!(
-                PreconditionFailed,
-                "At least one of the pre-conditions you specified did not hold"
-            ));
+            return Err(precondition_failed());
         }
     }
     // A 304 still carries the validators, as S3's does.
@@ -62,46 +56,67 @@ pub(super) fn check_read_conditions(
     Ok(())
 }
 
-/// Outcome of deleting one key.
-pub(super) struct Deleted {
-    pub(super) version_id: Option<String>,
-    pub(super) delete_marker: bool,
-    pub(super) event: Option<&'static str>,
-}
-
-/// Conditions of a conditional delete (`If-Match`, `x-amz-if-match-last-modified-time`,
-/// `x-amz-if-match-size`), checked against the version that would be deleted.
-#[derive(Default, Clone)]
-pub(super) struct DeleteIf {
-    pub(super) etag: Option<String>,
-    pub(super) modified_secs: Option<i64>,
-    pub(super) size: Option<i64>,
-}
-
-impl DeleteIf {
-    pub(super) fn is_empty(&self) -> bool {
-        self.etag.is_none() && self.modified_secs.is_none() && self.size.is_none()
-    }
-
-    pub(super) fn holds(&self, v: &Version) -> bool {
-        self.etag
-            .as_deref()
-            .is_none_or(|e| e == "*" || e.trim_matches('"') == v.etag)
-            && self
-                .modified_secs
-                .is_none_or(|t| t == v.modified_ms.div_euclid(1000))
-            && self
-                .size
-                .is_none_or(|n| u64::try_from(n).ok() == Some(v.size))
+/// A write's `If-Match` / `If-None-Match`, as the store checks them.
+pub(super) fn write_preconditions(
+    if_match: Option<ETagCondition>,
+    if_none_match: Option<ETagCondition>,
+) -> store::Preconditions {
+    store::Preconditions {
+        if_match: if_match.map(etag_match),
+        if_none_match: if_none_match.map(etag_match),
     }
 }
 
-/// The bytes a GET/HEAD returns: (start, length, Content-Range, parts count).
+fn etag_match(c: ETagCondition) -> store::EtagMatch {
+    match c {
+        ETagCondition::Any => store::EtagMatch::Any,
+        ETagCondition::ETag(e) => store::EtagMatch::Etag(e.value().to_owned()),
+    }
+}
+
+/// CopyObject's `x-amz-copy-source-if-*` against the source version; they answer 412,
+/// never 304.
+pub(super) fn check_copy_source_conditions(src: &Version, input: &CopyObjectInput) -> S3Result<()> {
+    let src_mod = src.modified_ms.div_euclid(1000);
+    let etag_ok = |c: &ETagCondition| match c {
+        ETagCondition::Any => true,
+        ETagCondition::ETag(e) => e.value() == src.etag,
+    };
+    if let Some(c) = &input.copy_source_if_match {
+        if !etag_ok(c) {
+            return Err(precondition_failed());
+        }
+    } else if let Some(t) = &input.copy_source_if_unmodified_since {
+        if src_mod > ts_secs(t) {
+            return Err(precondition_failed());
+        }
+    }
+    if let Some(c) = &input.copy_source_if_none_match {
+        if etag_ok(c) {
+            return Err(precondition_failed());
+        }
+    } else if let Some(t) = &input.copy_source_if_modified_since {
+        if src_mod <= ts_secs(t) {
+            return Err(precondition_failed());
+        }
+    }
+    Ok(())
+}
+
+/// The byte window of a GET or HEAD.
+pub(super) struct Window {
+    pub(super) start: u64,
+    pub(super) len: u64,
+    pub(super) content_range: Option<String>,
+    pub(super) parts_count: Option<i32>,
+}
+
+/// The bytes a GET/HEAD returns.
 pub(super) fn read_window(
     v: &Version,
     range: Option<&Range>,
     part: Option<i32>,
-) -> S3Result<(u64, u64, Option<String>, Option<i32>)> {
+) -> S3Result<Window> {
     if let Some(n) = part {
         let parts = if v.parts.is_empty() {
             vec![v.size]
@@ -122,31 +137,36 @@ pub(super) fn read_window(
         let start: u64 = parts[..idx - 1].iter().sum();
         let len = parts[idx - 1];
         let cr = (len > 0).then(|| format!("bytes {}-{}/{}", start, start + len - 1, v.size));
-        return Ok((
+        return Ok(Window {
             start,
             len,
-            cr,
-            Some(i32::try_from(parts.len()).unwrap_or(i32::MAX)),
-        ));
+            content_range: cr,
+            parts_count: Some(i32::try_from(parts.len()).unwrap_or(i32::MAX)),
+        });
     }
     match range {
-        None => Ok((0, v.size, None, None)),
+        None => Ok(Window {
+            start: 0,
+            len: v.size,
+            content_range: None,
+            parts_count: None,
+        }),
         Some(r) => {
             let r = r
                 .check(v.size)
                 .map_err(|_| s3_error!(InvalidRange, "The requested range is not satisfiable"))?;
             let len = r.end - r.start;
-            Ok((
-                r.start,
+            Ok(Window {
+                start: r.start,
                 len,
-                Some(format!(
+                content_range: Some(format!(
                     "bytes {}-{}/{}",
                     r.start,
                     r.end.saturating_sub(1),
                     v.size
                 )),
-                None,
-            ))
+                parts_count: None,
+            })
         }
     }
 }

@@ -1,5 +1,6 @@
 //! Copies: CopyObject and UploadPartCopy (copy sources, their conditions and ranges).
 
+use super::multipart::part_number;
 use super::*;
 
 /// Parses `bytes=a-b` of `x-amz-copy-source-range`.
@@ -43,20 +44,34 @@ impl Service {
     }
 }
 
-/// The body of one inline version, looked up again under the lock (compaction may have
-/// moved it since the caller looked).
-pub(super) fn read_inline_version(
-    bucket: &store::Bucket,
-    key: &str,
-    id: &str,
-) -> S3Result<bytes::Bytes> {
-    let st = bucket.lock().map_err(internal)?;
-    let v = st
-        .objects
-        .get(key)
-        .and_then(|vs| vs.iter().find(|v| v.id == id))
-        .ok_or_else(no_such_key)?;
-    bucket.read_inline(&st, v).map_err(internal)
+/// Commits a copy of version `src` of `src_bucket` as `key` in `dst`: an inline body is
+/// copied as bytes, a blob as a hard link.
+fn copy_version(
+    src_bucket: &store::Bucket,
+    src_key: &str,
+    src: Version,
+    dst: &store::Bucket,
+    key: String,
+    (meta, tags): (ObjectMeta, Vec<(String, String)>),
+) -> S3Result<store::Committed> {
+    let body = if src.inline_at.is_some() {
+        store::ObjectBody::Inline(src_bucket.read_inline_version(src_key, &src.id)?)
+    } else {
+        let blob = src.blob.as_deref().unwrap_or_default();
+        store::ObjectBody::Blob(dst.link_blob(src_bucket, blob).map_err(internal)?)
+    };
+    let obj = store::NewObject {
+        key,
+        body,
+        size: src.size,
+        etag: src.etag,
+        meta,
+        tags,
+        checksum: src.checksum,
+        parts: src.parts,
+        part_checksums: src.part_checksums,
+    };
+    Ok(dst.put_version(obj, store::Preconditions::default())?)
 }
 
 impl Service {
@@ -69,40 +84,10 @@ impl Service {
         let (src_bucket_name, src_key, src_vid) = Self::copy_source(&input.copy_source)?;
         let src_bucket = self.store.bucket(&src_bucket_name)?;
         let dst_bucket = self.store.bucket(&input.bucket)?;
-        let src = {
-            let st = src_bucket.lock().map_err(internal)?;
-            find_version(&st, &src_key, src_vid.as_deref())?
-        };
-        // Copy preconditions answer 412, never 304.
-        let pf = || {
-            s3_error!(
-                PreconditionFailed,
-                "At least one of the pre-conditions you specified did not hold"
-            )
-        };
-        let src_mod = src.modified_ms.div_euclid(1000);
-        let etag_ok = |c: &ETagCondition| match c {
-            ETagCondition::Any => true,
-            ETagCondition::ETag(e) => e.value() == src.etag,
-        };
-        if let Some(c) = &input.copy_source_if_match {
-            if !etag_ok(c) {
-                return Err(pf());
-            }
-        } else if let Some(t) = &input.copy_source_if_unmodified_since {
-            if src_mod > ts_secs(t) {
-                return Err(pf());
-            }
-        }
-        if let Some(c) = &input.copy_source_if_none_match {
-            if etag_ok(c) {
-                return Err(pf());
-            }
-        } else if let Some(t) = &input.copy_source_if_modified_since {
-            if src_mod <= ts_secs(t) {
-                return Err(pf());
-            }
-        }
+        let src = src_bucket
+            .find(&src_key, parse_version_id(src_vid.as_deref())?.as_ref())?
+            .version;
+        check_copy_source_conditions(&src, &input)?;
         let replace_meta = input
             .metadata_directive
             .as_ref()
@@ -123,17 +108,7 @@ impl Service {
             ));
         }
         let meta = if replace_meta {
-            meta_from(
-                input.content_type.map(|c| c.to_string()),
-                input.content_encoding,
-                input.content_disposition,
-                input.content_language,
-                input.cache_control,
-                input.expires,
-                input.storage_class,
-                input.website_redirect_location,
-                input.metadata,
-            )?
+            meta_from(content_headers!(input))?
         } else {
             let mut m = src.meta.clone();
             if let Some(sc) = input.storage_class {
@@ -154,56 +129,30 @@ impl Service {
         } else {
             src.tags.clone()
         };
-        let src_blob = src.blob.clone().unwrap_or_default();
         let (sb, db) = (Arc::clone(&src_bucket), Arc::clone(&dst_bucket));
         let key = input.key.clone();
         let etag = src.etag.clone();
         let src2 = src.clone();
         let src_key_for_copy = src_key.clone();
-        let (id, versioning, modified) = blocking(move || {
-            // Inline bodies are copied as bytes; blob bodies as a hard link.
-            let (blob, data) = if src2.inline_at.is_some() {
-                (
-                    String::new(),
-                    Some(read_inline_version(&sb, &src_key_for_copy, &src2.id)?),
-                )
-            } else {
-                (db.link_blob(&sb, &src_blob).map_err(internal)?, None)
-            };
-            commit_object(
-                &db,
-                NewObject {
-                    key,
-                    blob,
-                    data,
-                    size: src2.size,
-                    etag: src2.etag,
-                    meta,
-                    tags,
-                    checksum: src2.checksum,
-                    parts: src2.parts,
-                    part_checksums: src2.part_checksums,
-                    if_match: None,
-                    if_none_match: None,
-                },
-            )
-        })
-        .await?;
-        let vid = version_header(versioning, &id);
-        self.emit_put(
+        let committed =
+            blocking(move || copy_version(&sb, &src_key_for_copy, src2, &db, key, (meta, tags)))
+                .await?;
+        self.emit(
             &req.extensions,
-            &input.bucket,
-            &input.key,
-            "ObjectCreated:Copy",
-            src.size,
-            &etag,
-            vid.as_deref(),
+            Change {
+                bucket: &input.bucket,
+                key: &input.key,
+                event: "ObjectCreated:Copy",
+                size: src.size,
+                etag: &etag,
+                version_id: Some(&committed.version_id),
+            },
         );
         let c = checksum_fields(src.checksum.as_ref());
         Ok(S3Response::new(CopyObjectOutput {
             copy_object_result: Some(CopyObjectResult {
                 e_tag: Some(etag_of(&etag)),
-                last_modified: Some(ts(modified)),
+                last_modified: Some(ts(committed.modified_ms)),
                 checksum_crc32: c.checksum_crc32,
                 checksum_crc32c: c.checksum_crc32c,
                 checksum_crc64nvme: c.checksum_crc64nvme,
@@ -212,8 +161,8 @@ impl Service {
                 checksum_type: c.checksum_type,
             }),
             // S3 names no version for writes to unversioned or suspended buckets.
-            version_id: vid.filter(|v| v != "null"),
-            copy_source_version_id: src_vid.or_else(|| (src.id != "null").then(|| src.id.clone())),
+            version_id: committed.version_id.named().map(str::to_owned),
+            copy_source_version_id: src_vid.or_else(|| src.id.named().map(str::to_owned)),
             ..Default::default()
         }))
     }
@@ -225,33 +174,22 @@ impl Service {
         let input = req.input;
         let bucket = self.store.bucket(&input.bucket)?;
         let part = part_number(input.part_number)?;
-        {
-            let st = bucket.lock().map_err(internal)?;
-            st.uploads
-                .get(&input.upload_id)
-                .filter(|u| u.key == input.key)
-                .ok_or_else(no_such_upload)?;
+        if !bucket.read(|st| st.upload(&input.upload_id, &input.key).is_some())? {
+            return Err(StoreError::NoSuchUpload.into());
         }
         let (sbn, skey, svid) = Self::copy_source(&input.copy_source)?;
         let src_bucket = self.store.bucket(&sbn)?;
-        let src = {
-            let st = src_bucket.lock().map_err(internal)?;
-            find_version(&st, &skey, svid.as_deref())?
-        };
-        let pf = || {
-            s3_error!(
-                PreconditionFailed,
-                "At least one of the pre-conditions you specified did not hold"
-            )
-        };
+        let src = src_bucket
+            .find(&skey, parse_version_id(svid.as_deref())?.as_ref())?
+            .version;
         if let Some(ETagCondition::ETag(e)) = &input.copy_source_if_match {
             if e.value() != src.etag {
-                return Err(pf());
+                return Err(precondition_failed());
             }
         }
         if let Some(ETagCondition::ETag(e)) = &input.copy_source_if_none_match {
             if e.value() == src.etag {
-                return Err(pf());
+                return Err(precondition_failed());
             }
         }
         let (offset, len) = match &input.copy_source_range {
@@ -270,7 +208,7 @@ impl Service {
             let (md5, n) = match inline_src {
                 Some((k, id)) => {
                     // A part is always a file: write the inline source's range into one.
-                    let data = read_inline_version(&sb, &k, &id)?;
+                    let data = sb.read_inline_version(&k, &id)?;
                     let range = usize::try_from(offset).map_err(internal)?
                         ..usize::try_from(offset + len).map_err(internal)?;
                     let slice = data.get(range).ok_or_else(|| {
@@ -286,18 +224,14 @@ impl Service {
             let blob = b2.adopt_blob(&tmp).map_err(internal)?;
             let etag = hex::encode(md5);
             let modified = store::now_ms();
-            add_part(
-                &b2,
-                &upload_id,
-                part,
-                PartInfo {
-                    blob,
-                    size: n,
-                    etag: etag.clone(),
-                    modified_ms: modified,
-                    checksum: None,
-                },
-            )?;
+            let info = PartInfo {
+                blob,
+                size: n,
+                etag: etag.clone(),
+                modified_ms: modified,
+                checksum: None,
+            };
+            b2.add_part(&upload_id, part, info)?;
             Ok((etag, modified))
         })
         .await?;

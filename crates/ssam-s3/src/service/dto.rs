@@ -40,19 +40,51 @@ pub(super) fn check_key(key: &str) -> S3Result<()> {
     Ok(())
 }
 
-// The nine content fields every write operation (put, post, copy, create-multipart) carries.
-#[allow(clippy::too_many_arguments)]
-pub(super) fn meta_from(
-    content_type: Option<String>,
-    content_encoding: Option<String>,
-    content_disposition: Option<String>,
-    content_language: Option<String>,
-    cache_control: Option<String>,
-    expires: Option<Timestamp>,
-    storage_class: Option<StorageClass>,
-    website_redirect: Option<String>,
-    metadata: Option<Metadata>,
-) -> S3Result<ObjectMeta> {
+/// The nine content fields every write operation (put, post, copy, create-multipart)
+/// carries; [`content_headers!`] takes them from any of their inputs.
+pub(super) struct ContentHeaders {
+    pub(super) content_type: Option<String>,
+    pub(super) content_encoding: Option<String>,
+    pub(super) content_disposition: Option<String>,
+    pub(super) content_language: Option<String>,
+    pub(super) cache_control: Option<String>,
+    pub(super) expires: Option<Timestamp>,
+    pub(super) storage_class: Option<StorageClass>,
+    pub(super) website_redirect: Option<String>,
+    pub(super) metadata: Option<Metadata>,
+}
+
+/// The [`ContentHeaders`] of an s3s input (the four write inputs name them alike).
+macro_rules! content_headers {
+    ($input:expr) => {
+        $crate::service::dto::ContentHeaders {
+            content_type: $input.content_type.map(|c| c.to_string()),
+            content_encoding: $input.content_encoding,
+            content_disposition: $input.content_disposition,
+            content_language: $input.content_language,
+            cache_control: $input.cache_control,
+            expires: $input.expires,
+            storage_class: $input.storage_class,
+            website_redirect: $input.website_redirect_location,
+            metadata: $input.metadata,
+        }
+    };
+}
+pub(super) use content_headers;
+
+/// The metadata stored with a new version, from its content headers.
+pub(super) fn meta_from(h: ContentHeaders) -> S3Result<ObjectMeta> {
+    let ContentHeaders {
+        content_type,
+        content_encoding,
+        content_disposition,
+        content_language,
+        cache_control,
+        expires,
+        storage_class,
+        website_redirect,
+        metadata,
+    } = h;
     let expires = match expires {
         Some(t) => {
             let mut buf = Vec::new();
@@ -167,13 +199,6 @@ pub(super) fn tags_from_dto(set: TagSet) -> Vec<(String, String)> {
         .collect()
 }
 
-pub(super) fn version_header(state_versioning: Versioning, id: &str) -> Option<String> {
-    match state_versioning {
-        Versioning::Unversioned if id == "null" => None,
-        _ => Some(id.to_owned()),
-    }
-}
-
 pub(crate) fn to_xml<T: s3s::xml::Serialize>(v: &T) -> S3Result<String> {
     let mut buf = Vec::new();
     let mut s = s3s::xml::Serializer::new(&mut buf);
@@ -184,4 +209,18 @@ pub(crate) fn to_xml<T: s3s::xml::Serialize>(v: &T) -> S3Result<String> {
 pub(super) fn from_xml<T: for<'a> s3s::xml::Deserialize<'a>>(xml: &str) -> S3Result<T> {
     let mut d = s3s::xml::Deserializer::new(xml.as_bytes());
     T::deserialize(&mut d).map_err(internal)
+}
+
+/// The one grant a local S3 has: its owner's full control.
+pub(super) fn full_control() -> Grant {
+    Grant {
+        grantee: Some(Grantee {
+            display_name: Some(OWNER_NAME.into()),
+            id: Some(OWNER_ID.into()),
+            type_: Type::from_static(Type::CANONICAL_USER),
+            email_address: None,
+            uri: None,
+        }),
+        permission: Some(Permission::from_static(Permission::FULL_CONTROL)),
+    }
 }

@@ -4,23 +4,28 @@
 //! operation does to the store, and answers with the error codes S3 uses. Every write
 //! that touches the disk runs on the blocking pool; the bucket mutex is only held for
 //! in-memory work and the journal append.
+//!
+//! The `impl S3` below is a table: each operation is an inherent method of [`Service`]
+//! (which takes precedence over the trait method of the same name) in the module of its
+//! area: `bucket.rs`, `bucket_meta.rs`, `object.rs` (PUT, GET, DELETE), `copy.rs`,
+//! `object_meta.rs`, `list.rs`, `multipart.rs`. What a write does to the store
+//! (versions, delete markers, journal records) is the store's (`store/objects.rs`).
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::ops::Bound;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use crate::md5::Md5;
 use base64::Engine as _;
 use s3s::dto::*;
 use s3s::{s3_error, S3Error, S3ErrorCode, S3Request, S3Response, S3Result, S3};
 use tokio::sync::broadcast;
 
 use crate::body::{self, Received};
+use crate::md5::Md5;
 use crate::store::{
-    self, BucketConfig, ObjectMeta, PartInfo, Record, Store, StoreError, StoredChecksum, Upload,
-    Version, Versioning,
+    self, version_header, BucketConfig, ObjectMeta, PartInfo, Store, StoreError, StoredChecksum,
+    Upload, Version, VersionId, Versioning,
 };
 use crate::ObjectEvent;
 
@@ -35,13 +40,9 @@ mod multipart;
 mod object;
 mod object_meta;
 
-use bucket::*;
-use bucket_meta::*;
 use checksum::*;
 use conditions::*;
 use dto::*;
-use multipart::*;
-use object::*;
 
 pub(crate) use dto::to_xml;
 
@@ -52,6 +53,24 @@ pub struct ClientAddr(pub SocketAddr);
 /// The request's `X-Amzn-Trace-Id`, carried to the object events it causes.
 #[derive(Clone, Debug)]
 pub struct TraceHeader(pub String);
+
+/// The request's `x-amz-request-id`, minted once by the server: the client gets it in the
+/// answer's headers and the object events the request causes carry the same id.
+#[derive(Clone, Debug)]
+pub struct RequestId(pub String);
+
+impl RequestId {
+    /// A fresh id in S3's format (16 upper-case hex digits).
+    pub fn new() -> Self {
+        Self(store::new_id()[..16].to_uppercase())
+    }
+}
+
+impl Default for RequestId {
+    fn default() -> Self {
+        Self::new()
+    }
+}
 
 /// The S3 service over a store.
 pub struct Service {
@@ -89,6 +108,36 @@ impl From<StoreError> for S3Error {
             StoreError::InvalidBucketName => {
                 s3_error!(InvalidBucketName, "The specified bucket is not valid.")
             }
+            // S3 says in a header whether a delete marker hides the key, and which.
+            StoreError::NoCurrentVersion { delete_marker } => {
+                let mut e = no_such_key();
+                let mut h = http::HeaderMap::new();
+                let marker = if delete_marker.is_some() { "true" } else { "false" };
+                h.insert("x-amz-delete-marker", http::HeaderValue::from_static(marker));
+                if let Some(val) = delete_marker
+                    .and_then(|id| http::HeaderValue::from_str(id.as_str()).ok())
+                {
+                    h.insert("x-amz-version-id", val);
+                }
+                e.set_headers(h);
+                e
+            }
+            StoreError::NoSuchKey => no_such_key(),
+            StoreError::NoSuchVersion => {
+                s3_error!(NoSuchVersion, "The specified version does not exist.")
+            }
+            StoreError::VersionIsDeleteMarker => {
+                let mut e = s3_error!(
+                    MethodNotAllowed,
+                    "The specified method is not allowed against this resource."
+                );
+                let mut h = http::HeaderMap::new();
+                h.insert("x-amz-delete-marker", http::HeaderValue::from_static("true"));
+                e.set_headers(h);
+                e
+            }
+            StoreError::PreconditionFailed => precondition_failed(),
+            StoreError::NoSuchUpload => s3_error!(NoSuchUpload, "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed."),
             StoreError::Io(e) => internal(e),
         }
     }
@@ -99,6 +148,26 @@ fn internal(e: impl std::fmt::Display) -> S3Error {
     S3Error::with_message(S3ErrorCode::InternalError, e.to_string())
 }
 
+fn no_such_key() -> S3Error {
+    s3_error!(NoSuchKey, "The specified key does not exist.")
+}
+
+fn precondition_failed() -> S3Error {
+    s3_error!(
+        PreconditionFailed,
+        "At least one of the pre-conditions you specified did not hold"
+    )
+}
+
+/// A version id from a request; S3 refuses ids it could never have minted.
+fn parse_version_id(id: Option<&str>) -> S3Result<Option<VersionId>> {
+    id.map(|s| {
+        VersionId::parse(s)
+            .ok_or_else(|| s3_error!(InvalidArgument, "Invalid version id specified"))
+    })
+    .transpose()
+}
+
 /// Runs disk work on the blocking pool.
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> S3Result<T> + Send + 'static,
@@ -106,8 +175,23 @@ async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(f).await.map_err(internal)?
 }
 
-fn no_such_key() -> S3Error {
-    s3_error!(NoSuchKey, "The specified key does not exist.")
+/// Changes a bucket's configuration and saves it, on the blocking pool.
+async fn update_config(
+    b: Arc<store::Bucket>,
+    change: impl FnOnce(&mut BucketConfig) + Send + 'static,
+) -> S3Result<()> {
+    blocking(move || Ok(b.update_config(change)?)).await
+}
+
+/// What happened to an object, for [`Service::emit`].
+struct Change<'a> {
+    bucket: &'a str,
+    key: &'a str,
+    /// S3's event name without `s3:`, e.g. `ObjectCreated:Put`.
+    event: &'a str,
+    size: u64,
+    etag: &'a str,
+    version_id: Option<&'a VersionId>,
 }
 
 #[async_trait::async_trait]
@@ -415,31 +499,27 @@ impl S3 for Service {
 }
 
 impl Service {
-    #[allow(clippy::too_many_arguments)]
-    fn emit_put(
-        &self,
-        ext: &http::Extensions,
-        bucket: &str,
-        key: &str,
-        name: &str,
-        size: u64,
-        etag: &str,
-        vid: Option<&str>,
-    ) {
+    /// Publishes an object event (when anyone listens), with the request's id, peer and
+    /// trace header.
+    fn emit(&self, ext: &http::Extensions, change: Change<'_>) {
         if self.events.receiver_count() == 0 {
             return;
         }
         let seq = self.sequencer.fetch_add(1, Ordering::Relaxed);
+        let request_id = ext.get::<RequestId>().cloned().unwrap_or_default();
         let _ = self.events.send(ObjectEvent {
-            bucket: bucket.to_owned(),
-            key: key.to_owned(),
-            event_name: name.to_owned(),
-            size,
-            etag: etag.to_owned(),
-            version_id: vid.filter(|v| *v != "null").map(str::to_owned),
+            bucket: change.bucket.to_owned(),
+            key: change.key.to_owned(),
+            event_name: change.event.to_owned(),
+            size: change.size,
+            etag: change.etag.to_owned(),
+            version_id: change
+                .version_id
+                .and_then(VersionId::named)
+                .map(str::to_owned),
             sequencer: format!("{seq:016X}"),
             source_ip: ext.get::<ClientAddr>().map(|a| a.0.ip()),
-            request_id: store::new_id()[..16].to_uppercase(),
+            request_id: request_id.0,
             time: time::OffsetDateTime::now_utc(),
             trace_id: ext.get::<TraceHeader>().map(|t| t.0.clone()),
         });

@@ -3,13 +3,9 @@
 
 use super::*;
 
-pub(super) const MIN_PART_SIZE: u64 = 5 * 1024 * 1024;
+const MIN_PART_SIZE: u64 = 5 * 1024 * 1024;
 
-pub(super) fn no_such_upload() -> S3Error {
-    s3_error!(NoSuchUpload, "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.")
-}
-
-pub(super) fn invalid_part() -> S3Error {
+fn invalid_part() -> S3Error {
     s3_error!(InvalidPart, "One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part's entity tag.")
 }
 
@@ -25,26 +21,211 @@ pub(super) fn part_number(n: i32) -> S3Result<u32> {
         })
 }
 
-pub(super) fn add_part(
-    bucket: &store::Bucket,
-    upload_id: &str,
-    part: u32,
-    info: PartInfo,
+/// The parts a completion names, checked as S3 checks them: the order of the whole list
+/// first, then each part (uploaded, same ETag), then the sizes (all but the last at least
+/// 5 MiB).
+fn choose_parts(requested: Vec<CompletedPart>, up: &Upload) -> S3Result<Vec<PartInfo>> {
+    if requested.is_empty() {
+        return Err(s3_error!(
+            MalformedXML,
+            "The XML you provided was not well-formed or did not validate against our published schema"
+        ));
+    }
+    // A part listed twice in a row (a re-sent part) counts once, the later entry winning.
+    let requested = requested
+        .into_iter()
+        .fold(Vec::new(), |mut acc: Vec<CompletedPart>, p| {
+            match acc.last_mut() {
+                Some(last) if last.part_number == p.part_number => *last = p,
+                _ => acc.push(p),
+            }
+            acc
+        });
+    if requested
+        .windows(2)
+        .any(|w| w[0].part_number.unwrap_or(0) > w[1].part_number.unwrap_or(0))
+    {
+        return Err(s3_error!(
+            InvalidPartOrder,
+            "The list of parts was not in ascending order. Parts must be ordered by part number."
+        ));
+    }
+    let mut chosen: Vec<PartInfo> = Vec::with_capacity(requested.len());
+    for p in &requested {
+        let info = p
+            .part_number
+            .and_then(|n| u32::try_from(n).ok())
+            .and_then(|n| up.parts.get(&n))
+            .ok_or_else(invalid_part)?;
+        if let Some(e) = &p.e_tag {
+            if e.value().trim_matches('"') != info.etag {
+                return Err(invalid_part());
+            }
+        }
+        chosen.push(info.clone());
+    }
+    if chosen.iter().rev().skip(1).any(|p| p.size < MIN_PART_SIZE) {
+        return Err(s3_error!(
+            EntityTooSmall,
+            "Your proposed upload is smaller than the minimum allowed object size."
+        ));
+    }
+    Ok(chosen)
+}
+
+/// A multipart object's ETag: the MD5 of the parts' MD5s, then `-N`.
+fn multipart_etag(parts: &[PartInfo]) -> S3Result<String> {
+    let mut md5s = Md5::new();
+    for p in parts {
+        let bytes = hex::decode(&p.etag).map_err(internal)?;
+        md5s.update(&bytes);
+    }
+    Ok(format!("{}-{}", hex::encode(md5s.finalize()), parts.len()))
+}
+
+/// A composite checksum the client declared must match the one computed (the `-N`
+/// suffix aside).
+fn check_declared_composite(
+    declared: Option<&str>,
+    composite: Option<&StoredChecksum>,
 ) -> S3Result<()> {
-    let mut st = bucket.lock().map_err(internal)?;
-    let Some(up) = st.uploads.get_mut(upload_id) else {
-        drop(st);
-        bucket.drop_blobs(&[info.blob]);
-        return Err(no_such_upload());
-    };
-    let old = up.parts.insert(part, info);
-    let snapshot = up.clone();
-    bucket.save_upload(&snapshot).map_err(internal)?;
-    drop(st);
-    if let Some(old) = old {
-        bucket.drop_blobs(&[old.blob]);
+    if let (Some(d), Some(c)) = (declared, composite) {
+        let bare = |v: &str| v.split('-').next().unwrap_or_default().to_owned();
+        if bare(d) != bare(&c.value) {
+            return Err(s3_error!(
+                BadDigest,
+                "The {} you specified did not match the calculated checksum.",
+                c.algorithm
+            ));
+        }
     }
     Ok(())
+}
+
+/// The answer to a completion (and to its retries).
+fn completed_output(
+    bucket: &str,
+    key: &str,
+    done: &store::CompletedUpload,
+) -> CompleteMultipartUploadOutput {
+    let c = checksum_fields(done.checksum.as_ref());
+    CompleteMultipartUploadOutput {
+        bucket: Some(bucket.to_owned()),
+        key: Some(key.to_owned()),
+        location: Some(format!("/{bucket}/{key}")),
+        e_tag: Some(etag_of(&done.etag)),
+        // S3 names no version for writes to unversioned or suspended buckets.
+        version_id: done.version_id.named().map(str::to_owned),
+        checksum_crc32: c.checksum_crc32,
+        checksum_crc32c: c.checksum_crc32c,
+        checksum_crc64nvme: c.checksum_crc64nvme,
+        checksum_sha1: c.checksum_sha1,
+        checksum_sha256: c.checksum_sha256,
+        checksum_type: c.checksum_type,
+        ..Default::default()
+    }
+}
+
+/// The disk side of a completion: the parts concatenated into one blob, committed as the
+/// new version, the upload ended.
+struct Assembly {
+    tmp: std::path::PathBuf,
+    key: String,
+    upload_id: String,
+    etag: String,
+    size: u64,
+    /// The composite checksum, when the upload has one.
+    composite: Option<StoredChecksum>,
+    pre: store::Preconditions,
+}
+
+impl Assembly {
+    fn run(
+        self,
+        bucket: &store::Bucket,
+        up: Upload,
+        chosen: Vec<PartInfo>,
+    ) -> S3Result<store::CompletedUpload> {
+        let full_object_algo = up
+            .checksum_algorithm
+            .clone()
+            .filter(|_| up.checksum_type.as_deref() == Some("FULL_OBJECT"));
+        let part_checksums: Vec<String> = if chosen.iter().all(|p| p.checksum.is_some()) {
+            chosen.iter().filter_map(|p| p.checksum.clone()).collect()
+        } else {
+            Vec::new()
+        };
+        let full = concatenate(bucket, &chosen, &self.tmp, full_object_algo.as_deref())?;
+        let checksum = match (full, full_object_algo) {
+            (Some(value), Some(algo)) => Some(StoredChecksum {
+                algorithm: algo,
+                value,
+                kind: "FULL_OBJECT".into(),
+            }),
+            _ => self.composite,
+        };
+        let blob = bucket.adopt_blob(&self.tmp).map_err(internal)?;
+        let obj = store::NewObject {
+            key: self.key.clone(),
+            body: store::ObjectBody::Blob(blob),
+            size: self.size,
+            etag: self.etag.clone(),
+            meta: up.meta,
+            tags: up.tags,
+            checksum: checksum.clone(),
+            parts: chosen.iter().map(|p| p.size).collect(),
+            part_checksums,
+        };
+        let committed = bucket.put_version(obj, self.pre)?;
+        let done = store::CompletedUpload {
+            key: self.key,
+            etag: self.etag,
+            version_id: committed.version_id,
+            checksum,
+        };
+        bucket.finish_upload(&self.upload_id, done.clone())?;
+        Ok(done)
+    }
+}
+
+/// Concatenates the parts into `tmp` (fsynced when durable); with `full_object_algo`,
+/// also computes the object's full checksum (base64). Without one to compute, std's copy
+/// uses copy_file_range and never touches the bytes.
+fn concatenate(
+    bucket: &store::Bucket,
+    parts: &[PartInfo],
+    tmp: &std::path::Path,
+    full_object_algo: Option<&str>,
+) -> S3Result<Option<String>> {
+    use std::io::{Read, Write};
+    let mut hasher = full_object_algo.and_then(body::checksum_hasher);
+    let mut out = std::fs::File::create(tmp).map_err(internal)?;
+    for p in parts {
+        let mut f = std::fs::File::open(bucket.blob_path(&p.blob)).map_err(internal)?;
+        match hasher.as_mut() {
+            None => {
+                std::io::copy(&mut f, &mut out).map_err(internal)?;
+            }
+            Some(h) => {
+                let mut buf = vec![0u8; 1 << 20];
+                loop {
+                    let n = f.read(&mut buf).map_err(internal)?;
+                    if n == 0 {
+                        break;
+                    }
+                    h.update(&buf[..n]);
+                    out.write_all(&buf[..n]).map_err(internal)?;
+                }
+            }
+        }
+    }
+    if bucket.durable() {
+        out.sync_all().map_err(internal)?;
+    }
+    Ok(match (hasher, full_object_algo) {
+        (Some(h), Some(algo)) => body::checksum_value(&h.finalize(), algo).map(str::to_owned),
+        _ => None,
+    })
 }
 
 impl Service {
@@ -55,17 +236,7 @@ impl Service {
         let input = req.input;
         check_key(&input.key)?;
         let bucket = self.store.bucket(&input.bucket)?;
-        let mut meta = meta_from(
-            input.content_type.map(|c| c.to_string()),
-            input.content_encoding,
-            input.content_disposition,
-            input.content_language,
-            input.cache_control,
-            input.expires,
-            input.storage_class,
-            input.website_redirect_location,
-            input.metadata,
-        )?;
+        let mut meta = meta_from(content_headers!(input))?;
         meta.acl = input.acl.as_ref().map(|a| a.as_str().to_owned());
         let tags = match &input.tagging {
             Some(t) => parse_tagging_header(t)?,
@@ -100,16 +271,7 @@ impl Service {
             parts: BTreeMap::new(),
         };
         let id = up.id.clone();
-        blocking(move || {
-            bucket.save_upload(&up).map_err(internal)?;
-            bucket
-                .lock()
-                .map_err(internal)?
-                .uploads
-                .insert(up.id.clone(), up);
-            Ok(())
-        })
-        .await?;
+        blocking(move || Ok(bucket.create_upload(up)?)).await?;
         Ok(S3Response::new(CreateMultipartUploadOutput {
             bucket: Some(input.bucket),
             key: Some(input.key),
@@ -128,15 +290,12 @@ impl Service {
         let input = req.input;
         let bucket = self.store.bucket(&input.bucket)?;
         let part = part_number(input.part_number)?;
-        let upload_algo = {
-            let st = bucket.lock().map_err(internal)?;
-            let up = st
-                .uploads
-                .get(&input.upload_id)
-                .filter(|u| u.key == input.key)
-                .ok_or_else(no_such_upload)?;
-            up.checksum_algorithm.clone()
-        };
+        let upload_algo = bucket
+            .read(|st| {
+                st.upload(&input.upload_id, &input.key)
+                    .map(|up| up.checksum_algorithm.clone())
+            })?
+            .ok_or(StoreError::NoSuchUpload)?;
         let (algo, expected) = declared_checksum(
             input.checksum_algorithm.as_ref(),
             input.checksum_crc32.as_ref(),
@@ -178,7 +337,7 @@ impl Service {
         let upload_id = input.upload_id.clone();
         blocking(move || {
             let blob = bucket.adopt_blob(&rec.tmp).map_err(internal)?;
-            add_part(&bucket, &upload_id, part, PartInfo { blob, ..info })
+            Ok(bucket.add_part(&upload_id, part, PartInfo { blob, ..info })?)
         })
         .await?;
         let c = checksum_fields(checksum.as_ref());
@@ -203,96 +362,19 @@ impl Service {
             .multipart_upload
             .and_then(|m| m.parts)
             .unwrap_or_default();
-        let found = {
-            let st = bucket.lock().map_err(internal)?;
-            match st
-                .uploads
-                .get(&input.upload_id)
-                .filter(|u| u.key == input.key)
-            {
-                Some(up) => Ok(up.clone()),
-                None => Err(st
-                    .completed
-                    .get(&input.upload_id)
-                    .filter(|c| c.0 == input.key)
-                    .cloned()),
-            }
-        };
-        let up = match found {
+        let up = match bucket.upload_or_completed(&input.upload_id, &input.key)? {
             Ok(up) => up,
             // Completing the same upload again answers as the first completion did.
-            Err(Some((_, etag, vid, checksum))) => {
-                let c = checksum_fields(checksum.as_ref());
-                return Ok(S3Response::new(CompleteMultipartUploadOutput {
-                    bucket: Some(input.bucket.clone()),
-                    key: Some(input.key.clone()),
-                    location: Some(format!("/{}/{}", input.bucket, input.key)),
-                    e_tag: Some(etag_of(&etag)),
-                    version_id: (vid != "null").then_some(vid),
-                    checksum_crc32: c.checksum_crc32,
-                    checksum_crc32c: c.checksum_crc32c,
-                    checksum_crc64nvme: c.checksum_crc64nvme,
-                    checksum_sha1: c.checksum_sha1,
-                    checksum_sha256: c.checksum_sha256,
-                    checksum_type: c.checksum_type,
-                    ..Default::default()
-                }));
+            Err(done) => {
+                return Ok(S3Response::new(completed_output(
+                    &input.bucket,
+                    &input.key,
+                    &done,
+                )))
             }
-            Err(None) => return Err(no_such_upload()),
         };
-        if requested.is_empty() {
-            return Err(s3_error!(
-                MalformedXML,
-                "The XML you provided was not well-formed or did not validate against our published schema"
-            ));
-        }
-        // S3 checks the order of the whole list first, then each part, then the sizes.
-        let mut requested = requested;
-        // A part listed twice in a row (a re-sent part) counts once, the later entry winning.
-        requested = requested
-            .into_iter()
-            .fold(Vec::new(), |mut acc: Vec<CompletedPart>, p| {
-                match acc.last_mut() {
-                    Some(last) if last.part_number == p.part_number => *last = p,
-                    _ => acc.push(p),
-                }
-                acc
-            });
-        if requested
-            .windows(2)
-            .any(|w| w[0].part_number.unwrap_or(0) > w[1].part_number.unwrap_or(0))
-        {
-            return Err(s3_error!(
-                InvalidPartOrder,
-                "The list of parts was not in ascending order. Parts must be ordered by part number."
-            ));
-        }
-        let mut chosen: Vec<PartInfo> = Vec::with_capacity(requested.len());
-        for p in &requested {
-            let info = p
-                .part_number
-                .and_then(|n| u32::try_from(n).ok())
-                .and_then(|n| up.parts.get(&n))
-                .ok_or_else(invalid_part)?;
-            if let Some(e) = &p.e_tag {
-                if e.value().trim_matches('"') != info.etag {
-                    return Err(invalid_part());
-                }
-            }
-            chosen.push(info.clone());
-        }
-        if chosen.iter().rev().skip(1).any(|p| p.size < MIN_PART_SIZE) {
-            return Err(s3_error!(
-                EntityTooSmall,
-                "Your proposed upload is smaller than the minimum allowed object size."
-            ));
-        }
-        let mut md5s = Md5::new();
-        for p in &chosen {
-            let bytes = hex::decode(&p.etag).map_err(internal)?;
-            md5s.update(&bytes);
-        }
-        let etag = format!("{}-{}", hex::encode(md5s.finalize()), chosen.len());
+        let chosen = choose_parts(requested, &up)?;
+        let etag = multipart_etag(&chosen)?;
         let size: u64 = chosen.iter().map(|p| p.size).sum();
         let composite = multipart_checksum(&up, &chosen);
         let (_, declared) = declared_checksum(
@@ -303,132 +385,34 @@ impl Service {
             input.checksum_sha1.as_ref(),
             input.checksum_sha256.as_ref(),
         );
-        if let (Some(d), Some(c)) = (declared.as_deref(), composite.as_ref()) {
-            let bare = |v: &str| v.split('-').next().unwrap_or_default().to_owned();
-            if bare(d) != bare(&c.value) {
-                return Err(s3_error!(
-                    BadDigest,
-                    "The {} you specified did not match the calculated checksum.",
-                    c.algorithm
-                ));
-            }
-        }
-        let full_object_algo = up
-            .checksum_algorithm
-            .clone()
-            .filter(|_| up.checksum_type.as_deref() == Some("FULL_OBJECT"));
-        let part_checksums: Vec<String> = if chosen.iter().all(|p| p.checksum.is_some()) {
-            chosen.iter().filter_map(|p| p.checksum.clone()).collect()
-        } else {
-            Vec::new()
+        check_declared_composite(declared.as_deref(), composite.as_ref())?;
+        let assembly = Assembly {
+            tmp: self.store.tmp_path(),
+            key: input.key.clone(),
+            upload_id: input.upload_id.clone(),
+            etag: etag.clone(),
+            size,
+            composite,
+            pre: write_preconditions(input.if_match, input.if_none_match),
         };
-        let tmp = self.store.tmp_path();
         let b2 = Arc::clone(&bucket);
-        let (key, upload_id) = (input.key.clone(), input.upload_id.clone());
-        let e2 = etag.clone();
-        let (if_match, if_none_match) = (input.if_match, input.if_none_match);
-        let (id, versioning, checksum) = blocking(move || {
-            // Concatenate into one blob, fsync, then commit. Without a full-object checksum
-            // to compute, std's copy uses copy_file_range and never touches the bytes.
-            let mut hasher = full_object_algo.as_deref().and_then(body::checksum_hasher);
-            {
-                let mut out = std::fs::File::create(&tmp).map_err(internal)?;
-                for p in &chosen {
-                    let mut f = std::fs::File::open(b2.blob_path(&p.blob)).map_err(internal)?;
-                    match hasher.as_mut() {
-                        None => {
-                            std::io::copy(&mut f, &mut out).map_err(internal)?;
-                        }
-                        Some(h) => {
-                            use std::io::{Read, Write};
-                            let mut buf = vec![0u8; 1 << 20];
-                            loop {
-                                let n = f.read(&mut buf).map_err(internal)?;
-                                if n == 0 {
-                                    break;
-                                }
-                                h.update(&buf[..n]);
-                                out.write_all(&buf[..n]).map_err(internal)?;
-                            }
-                        }
-                    }
-                }
-                if b2.durable {
-                    out.sync_all().map_err(internal)?;
-                }
-            }
-            let checksum = match (hasher, full_object_algo) {
-                (Some(h), Some(algo)) => {
-                    body::checksum_value(&h.finalize(), &algo).map(|v| StoredChecksum {
-                        algorithm: algo.clone(),
-                        value: v.to_owned(),
-                        kind: "FULL_OBJECT".into(),
-                    })
-                }
-                _ => composite,
-            };
-            let blob = b2.adopt_blob(&tmp).map_err(internal)?;
-            let (id, versioning, _) = commit_object(
-                &b2,
-                NewObject {
-                    key: key.clone(),
-                    blob,
-                    data: None,
-                    size,
-                    etag: e2.clone(),
-                    meta: up.meta.clone(),
-                    tags: up.tags.clone(),
-                    checksum: checksum.clone(),
-                    parts: chosen.iter().map(|p| p.size).collect(),
-                    part_checksums,
-                    if_match,
-                    if_none_match,
-                },
-            )?;
-            let removed = {
-                let mut st = b2.lock().map_err(internal)?;
-                // Bounded: only a retry shortly after completion needs the answer again.
-                if st.completed.len() >= 10_000 {
-                    st.completed.clear();
-                }
-                st.completed
-                    .insert(upload_id.clone(), (key, e2, id.clone(), checksum.clone()));
-                st.uploads.remove(&upload_id)
-            };
-            b2.remove_upload_file(&upload_id).map_err(internal)?;
-            if let Some(removed) = removed {
-                let blobs: Vec<String> = removed.parts.values().map(|p| p.blob.clone()).collect();
-                b2.drop_blobs(&blobs);
-            }
-            Ok((id, versioning, checksum))
-        })
-        .await?;
-        let vid = version_header(versioning, &id);
-        self.emit_put(
+        let done = blocking(move || assembly.run(&b2, up, chosen)).await?;
+        self.emit(
             &req.extensions,
+            Change {
+                bucket: &input.bucket,
+                key: &input.key,
+                event: "ObjectCreated:CompleteMultipartUpload",
+                size,
+                etag: &etag,
+                version_id: Some(&done.version_id),
+            },
+        );
+        Ok(S3Response::new(completed_output(
             &input.bucket,
             &input.key,
-            "ObjectCreated:CompleteMultipartUpload",
-            size,
-            &etag,
-            vid.as_deref(),
-        );
-        let c = checksum_fields(checksum.as_ref());
-        Ok(S3Response::new(CompleteMultipartUploadOutput {
-            bucket: Some(input.bucket.clone()),
-            key: Some(input.key.clone()),
-            location: Some(format!("/{}/{}", input.bucket, input.key)),
-            e_tag: Some(etag_of(&etag)),
-            // S3 names no version for writes to unversioned or suspended buckets.
-            version_id: vid.filter(|v| v != "null"),
-            checksum_crc32: c.checksum_crc32,
-            checksum_crc32c: c.checksum_crc32c,
-            checksum_crc64nvme: c.checksum_crc64nvme,
-            checksum_sha1: c.checksum_sha1,
-            checksum_sha256: c.checksum_sha256,
-            checksum_type: c.checksum_type,
-            ..Default::default()
-        }))
+            &done,
+        )))
     }
 
     pub(super) async fn abort_multipart_upload(
@@ -437,19 +421,7 @@ impl Service {
     ) -> S3Result<S3Response<AbortMultipartUploadOutput>> {
         let bucket = self.store.bucket(&req.input.bucket)?;
         let id = req.input.upload_id.clone();
-        blocking(move || {
-            let removed = bucket
-                .lock()
-                .map_err(internal)?
-                .uploads
-                .remove(&id)
-                .ok_or_else(no_such_upload)?;
-            bucket.remove_upload_file(&id).map_err(internal)?;
-            let blobs: Vec<String> = removed.parts.values().map(|p| p.blob.clone()).collect();
-            bucket.drop_blobs(&blobs);
-            Ok(())
-        })
-        .await?;
+        blocking(move || Ok(bucket.abort_upload(&id)?)).await?;
         Ok(S3Response::new(AbortMultipartUploadOutput::default()))
     }
 
@@ -459,14 +431,7 @@ impl Service {
     ) -> S3Result<S3Response<ListPartsOutput>> {
         let input = req.input;
         let bucket = self.store.bucket(&input.bucket)?;
-        let up = {
-            let st = bucket.lock().map_err(internal)?;
-            st.uploads
-                .get(&input.upload_id)
-                .filter(|u| u.key == input.key)
-                .cloned()
-                .ok_or_else(no_such_upload)?
-        };
+        let up = bucket.upload(&input.upload_id, &input.key)?;
         let max = input
             .max_parts
             .map_or(1000, |m| usize::try_from(m).unwrap_or(1000).min(1000));
@@ -536,14 +501,12 @@ impl Service {
             .max_uploads
             .map_or(1000, |m| usize::try_from(m).unwrap_or(1000).min(1000));
         let prefix = input.prefix.clone().unwrap_or_default();
-        let mut all: Vec<Upload> = {
-            let st = bucket.lock().map_err(internal)?;
-            st.uploads
-                .values()
+        let mut all: Vec<Upload> = bucket.read(|st| {
+            st.uploads()
                 .filter(|u| u.key.starts_with(&prefix))
                 .cloned()
                 .collect()
-        };
+        })?;
         all.sort_by(|a, b| {
             (a.key.as_str(), a.initiated_ms, a.id.as_str()).cmp(&(
                 b.key.as_str(),

@@ -1,309 +1,87 @@
 //! Objects: PUT, POST (browser forms), GET, HEAD, GetObjectAttributes, DELETE and
-//! DeleteObjects, and how a received body becomes a committed version.
+//! DeleteObjects, and how a received body becomes a committed version
+//! ([`Service::store_received`] -> `store::Bucket::put_version`).
 
 use super::*;
+use crate::store::{Committed, DeleteIf, Deleted, Found, NewObject, ObjectBody, Removal};
 
-/// Finds a version of a key: the latest (which must not be a delete marker) or a given id.
-pub(super) fn find_version(
-    state: &store::BucketState,
+/// Where a GET reads a body from.
+enum Source {
+    Blob(std::fs::File),
+    Inline(store::InlineBody),
+}
+
+type BodyStream =
+    std::pin::Pin<Box<dyn futures::Stream<Item = std::io::Result<bytes::Bytes>> + Send + Sync>>;
+
+/// The version a GET reads, with its body opened. A concurrent overwrite may delete the
+/// blob between lookup and open: look again. An inline body is read through the journal
+/// handle taken under the same lock, which stays valid even if compaction replaces the
+/// journal meanwhile.
+fn open_version(
+    bucket: &store::Bucket,
     key: &str,
-    version_id: Option<&str>,
-) -> S3Result<Version> {
-    let versions = state.objects.get(key);
-    match version_id {
-        None => {
-            let v = versions.and_then(|vs| vs.first()).ok_or_else(|| {
-                let mut e = no_such_key();
-                let mut h = http::HeaderMap::new();
-                h.insert(
-                    "x-amz-delete-marker",
-                    http::HeaderValue::from_static("false"),
-                );
-                e.set_headers(h);
-                e
-            })?;
-            if v.delete_marker {
-                let mut e = no_such_key();
-                let mut h = http::HeaderMap::new();
-                h.insert(
-                    "x-amz-delete-marker",
-                    http::HeaderValue::from_static("true"),
-                );
-                if let Ok(val) = http::HeaderValue::from_str(&v.id) {
-                    h.insert("x-amz-version-id", val);
-                }
-                e.set_headers(h);
-                return Err(e);
-            }
-            Ok(v.clone())
+    id: Option<&VersionId>,
+) -> S3Result<(Found, Source)> {
+    let mut attempt = 0;
+    loop {
+        let found = bucket.find(key, id)?;
+        if let Some(inline) = found.inline.clone() {
+            return Ok((found, Source::Inline(inline)));
         }
-        Some(id) => {
-            let v = versions
-                .and_then(|vs| vs.iter().find(|v| v.id == id))
-                .ok_or_else(|| {
-                    if id == "null" || store::valid_id(id) {
-                        s3_error!(NoSuchVersion, "The specified version does not exist.")
-                    } else {
-                        s3_error!(InvalidArgument, "Invalid version id specified")
-                    }
-                })?;
-            if v.delete_marker {
-                let mut e = s3_error!(
-                    MethodNotAllowed,
-                    "The specified method is not allowed against this resource."
-                );
-                let mut h = http::HeaderMap::new();
-                h.insert(
-                    "x-amz-delete-marker",
-                    http::HeaderValue::from_static("true"),
-                );
-                e.set_headers(h);
-                return Err(e);
-            }
-            Ok(v.clone())
+        let path = bucket.blob_path(found.version.blob.as_deref().unwrap_or_default());
+        match std::fs::File::open(&path) {
+            Ok(f) => return Ok((found, Source::Blob(f))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && attempt < 3 => attempt += 1,
+            Err(e) => return Err(internal(e)),
         }
     }
 }
 
-/// A new object version to commit.
-pub(super) struct NewObject {
-    pub(super) key: String,
-    /// The adopted blob, unless `data` holds a small body to store inline.
-    pub(super) blob: String,
-    pub(super) data: Option<bytes::Bytes>,
-    pub(super) size: u64,
-    pub(super) etag: String,
-    pub(super) meta: ObjectMeta,
-    pub(super) tags: Vec<(String, String)>,
-    pub(super) checksum: Option<StoredChecksum>,
-    pub(super) parts: Vec<u64>,
-    pub(super) part_checksums: Vec<String>,
-    pub(super) if_match: Option<ETagCondition>,
-    pub(super) if_none_match: Option<ETagCondition>,
-}
-
-/// Commits a new version (blob already adopted, or inline `data`) through the bucket's
-/// group commit. Returns (version id, versioning state, modified ms).
-pub(super) fn commit_object(
-    bucket: &store::Bucket,
-    obj: NewObject,
-) -> S3Result<(String, Versioning, i64)> {
-    let blob_to_drop = obj.data.is_none().then(|| obj.blob.clone());
-    let result = bucket
-        .mutate(move |st: &mut store::BucketState| {
-            let current = st
-                .objects
-                .get(&obj.key)
-                .and_then(|v| v.first())
-                .filter(|v| !v.delete_marker);
-            let precondition = |ok: bool| {
-                if ok {
-                    Ok(())
-                } else {
-                    Err(s3_error!(
-                        PreconditionFailed,
-                        "At least one of the pre-conditions you specified did not hold"
-                    ))
-                }
-            };
-            if let Some(c) = &obj.if_none_match {
-                precondition(match c {
-                    ETagCondition::Any => current.is_none(),
-                    ETagCondition::ETag(e) => current.is_none_or(|v| v.etag != e.value()),
-                })?;
+/// `len` bytes of a body from `start`, streamed.
+fn body_stream(source: Source, start: u64, len: u64) -> S3Result<BodyStream> {
+    Ok(match source {
+        Source::Blob(mut file) => {
+            if start > 0 {
+                use std::io::Seek;
+                file.seek(std::io::SeekFrom::Start(start))
+                    .map_err(internal)?;
             }
-            if let Some(c) = &obj.if_match {
-                match current {
-                    None => return Err(no_such_key()),
-                    Some(v) => precondition(match c {
-                        ETagCondition::Any => true,
-                        ETagCondition::ETag(e) => v.etag == e.value(),
-                    })?,
-                }
-            }
-            let versioning = st.config.versioning;
-            let id = if versioning == Versioning::Enabled {
-                store::new_id()
-            } else {
-                "null".to_owned()
-            };
-            let modified_ms = store::now_ms();
-            let inline = obj.data.is_some();
-            let v = Version {
-                id: id.clone(),
-                blob: (!inline).then_some(obj.blob),
-                inline_at: None,
-                delete_marker: false,
-                size: obj.size,
-                etag: obj.etag,
-                modified_ms,
-                meta: obj.meta,
-                tags: obj.tags,
-                checksum: obj.checksum,
-                parts: obj.parts,
-                part_checksums: obj.part_checksums,
-            };
-            let record = Record::Put {
-                key: obj.key,
-                v: Box::new(v),
-                in_place: false,
-                data_follows: inline,
-                crc: None,
-                data: obj.data,
-            };
-            Ok((vec![record], (id, versioning, modified_ms)))
-        })
-        .map_err(internal)?;
-    if result.is_err() {
-        if let Some(b) = blob_to_drop {
-            bucket.drop_blobs(&[b]);
+            Box::pin(body::file_stream(file, len))
         }
-    }
-    result
+        Source::Inline(inline) => {
+            // Small (<= INLINE_MAX) and in the page cache: read it here.
+            let bytes = inline.read(start, len).map_err(internal)?;
+            Box::pin(futures::stream::once(async move { Ok(bytes) }))
+        }
+    })
 }
 
-pub(super) fn delete_one(
+/// The event S3 sends for what a delete did.
+fn removal_event(r: Removal) -> &'static str {
+    match r {
+        Removal::Version => "ObjectRemoved:Delete",
+        Removal::MarkerCreated => "ObjectRemoved:DeleteMarkerCreated",
+    }
+}
+
+/// Deletes `key` (or a version of it) on the blocking side. A version id S3 could not
+/// have minted is refused, except by a conditional delete, for which it names nothing.
+pub(super) fn delete_key(
     bucket: &store::Bucket,
     key: &str,
     version_id: Option<&str>,
-    cond: &DeleteIf,
+    cond: DeleteIf,
 ) -> S3Result<Deleted> {
-    let (key, version_id, cond) = (key.to_owned(), version_id.map(str::to_owned), cond.clone());
-    bucket
-        .mutate(
-            move |st: &mut store::BucketState| -> S3Result<(Vec<Record>, Deleted)> {
-                let (key, version_id, cond) = (key.as_str(), version_id.as_deref(), &cond);
-                let versioning = st.config.versioning;
-                if !cond.is_empty() {
-                    // A missing object is not an error for a conditional delete, and nothing is written;
-                    // a present version (a delete marker too) must match.
-                    let target = match version_id {
-                        Some(id) => st
-                            .objects
-                            .get(key)
-                            .and_then(|vs| vs.iter().find(|v| v.id == id)),
-                        None => st.objects.get(key).and_then(|vs| vs.first()),
-                    };
-                    let Some(v) = target else {
-                        return Ok((
-                            Vec::new(),
-                            Deleted {
-                                version_id: None,
-                                delete_marker: false,
-                                event: None,
-                            },
-                        ));
-                    };
-                    {
-                        if !cond.holds(v) {
-                            return Err(s3_error!(
-                                PreconditionFailed,
-                                "At least one of the pre-conditions you specified did not hold"
-                            ));
-                        }
-                    }
-                }
-                let (records, out) = match version_id {
-                    Some(id) => {
-                        if id != "null" && !store::valid_id(id) {
-                            return Err(s3_error!(InvalidArgument, "Invalid version id specified"));
-                        }
-                        let found = st
-                            .objects
-                            .get(key)
-                            .and_then(|vs| vs.iter().find(|v| v.id == id));
-                        match found {
-                            Some(v) => {
-                                let marker = v.delete_marker;
-                                (
-                                    vec![Record::Del {
-                                        key: key.to_owned(),
-                                        id: id.to_owned(),
-                                    }],
-                                    Deleted {
-                                        version_id: Some(id.to_owned()),
-                                        delete_marker: marker,
-                                        event: Some("ObjectRemoved:Delete"),
-                                    },
-                                )
-                            }
-                            None => (
-                                Vec::new(),
-                                Deleted {
-                                    version_id: Some(id.to_owned()),
-                                    delete_marker: false,
-                                    event: None,
-                                },
-                            ),
-                        }
-                    }
-                    None => match versioning {
-                        Versioning::Unversioned => {
-                            if st.objects.contains_key(key) {
-                                (
-                                    vec![Record::Del {
-                                        key: key.to_owned(),
-                                        id: "null".into(),
-                                    }],
-                                    Deleted {
-                                        version_id: None,
-                                        delete_marker: false,
-                                        event: Some("ObjectRemoved:Delete"),
-                                    },
-                                )
-                            } else {
-                                (
-                                    Vec::new(),
-                                    Deleted {
-                                        version_id: None,
-                                        delete_marker: false,
-                                        event: None,
-                                    },
-                                )
-                            }
-                        }
-                        Versioning::Enabled | Versioning::Suspended => {
-                            let id = if versioning == Versioning::Enabled {
-                                store::new_id()
-                            } else {
-                                "null".to_owned()
-                            };
-                            let v = Version {
-                                id: id.clone(),
-                                blob: None,
-                                delete_marker: true,
-                                size: 0,
-                                etag: String::new(),
-                                modified_ms: store::now_ms(),
-                                meta: ObjectMeta::default(),
-                                tags: Vec::new(),
-                                checksum: None,
-                                parts: Vec::new(),
-                                part_checksums: Vec::new(),
-                                inline_at: None,
-                            };
-                            (
-                                vec![Record::Put {
-                                    key: key.to_owned(),
-                                    v: Box::new(v),
-                                    in_place: false,
-                                    data_follows: false,
-                                    crc: None,
-                                    data: None,
-                                }],
-                                Deleted {
-                                    version_id: Some(id),
-                                    delete_marker: true,
-                                    event: Some("ObjectRemoved:DeleteMarkerCreated"),
-                                },
-                            )
-                        }
-                    },
-                };
-                Ok((records, out))
-            },
-        )
-        .map_err(internal)?
+    let id = match version_id.map(VersionId::parse) {
+        None => None,
+        Some(Some(id)) => Some(id),
+        Some(None) if cond.is_empty() => {
+            return Err(s3_error!(InvalidArgument, "Invalid version id specified"))
+        }
+        Some(None) => return Ok(Deleted::nothing(None)),
+    };
+    Ok(bucket.delete(key, id, cond)?)
 }
 
 impl Service {
@@ -328,13 +106,12 @@ impl Service {
         &self,
         bucket: Arc<store::Bucket>,
         rec: Received,
-        obj: impl FnOnce(String) -> NewObject + Send + 'static,
-    ) -> S3Result<(String, Versioning, i64)> {
+        obj: impl FnOnce(ObjectBody) -> NewObject + Send + 'static,
+        pre: store::Preconditions,
+    ) -> S3Result<Committed> {
         blocking(move || {
             if let Some(data) = rec.data {
-                let mut o = obj(String::new());
-                o.data = Some(data);
-                return commit_object(&bucket, o);
+                return Ok(bucket.put_version(obj(ObjectBody::Inline(data)), pre)?);
             }
             let blob = match bucket.adopt_blob(&rec.tmp) {
                 Ok(b) => b,
@@ -343,7 +120,7 @@ impl Service {
                     return Err(internal(e));
                 }
             };
-            commit_object(&bucket, obj(blob))
+            Ok(bucket.put_version(obj(ObjectBody::Blob(blob)), pre)?)
         })
         .await
     }
@@ -358,17 +135,7 @@ impl Service {
         let input = req.input;
         check_key(&input.key)?;
         let bucket = self.store.bucket(&input.bucket)?;
-        let mut meta = meta_from(
-            input.content_type.map(|c| c.to_string()),
-            input.content_encoding,
-            input.content_disposition,
-            input.content_language,
-            input.cache_control,
-            input.expires,
-            input.storage_class,
-            input.website_redirect_location,
-            input.metadata,
-        )?;
+        let mut meta = meta_from(content_headers!(input))?;
         meta.acl = input.acl.as_ref().map(|a| a.as_str().to_owned());
         let tags = match &input.tagging {
             Some(t) => parse_tagging_header(t)?,
@@ -408,38 +175,41 @@ impl Service {
         let size = rec.size;
         let key = input.key.clone();
         let (e2, c2) = (etag.clone(), checksum.clone());
-        let (if_match, if_none_match) = (input.if_match, input.if_none_match);
-        let (id, versioning, _) = self
-            .store_received(Arc::clone(&bucket), rec, move |blob| NewObject {
-                key,
-                blob,
-                data: None,
-                size,
-                etag: e2,
-                meta,
-                tags,
-                checksum: c2,
-                parts: Vec::new(),
-                part_checksums: Vec::new(),
-                if_match,
-                if_none_match,
-            })
+        let pre = write_preconditions(input.if_match, input.if_none_match);
+        let committed = self
+            .store_received(
+                Arc::clone(&bucket),
+                rec,
+                move |body| NewObject {
+                    key,
+                    body,
+                    size,
+                    etag: e2,
+                    meta,
+                    tags,
+                    checksum: c2,
+                    parts: Vec::new(),
+                    part_checksums: Vec::new(),
+                },
+                pre,
+            )
             .await?;
-        let vid = version_header(versioning, &id);
-        self.emit_put(
+        self.emit(
             &req.extensions,
-            &input.bucket,
-            &input.key,
-            "ObjectCreated:Put",
-            size,
-            &etag,
-            vid.as_deref(),
+            Change {
+                bucket: &input.bucket,
+                key: &input.key,
+                event: "ObjectCreated:Put",
+                size,
+                etag: &etag,
+                version_id: Some(&committed.version_id),
+            },
         );
         let c = checksum_fields(checksum.as_ref());
         Ok(S3Response::new(PutObjectOutput {
             e_tag: Some(etag_of(&etag)),
             // S3 names no version for writes to unversioned or suspended buckets.
-            version_id: vid.filter(|v| v != "null"),
+            version_id: committed.version_id.named().map(str::to_owned),
             checksum_crc32: c.checksum_crc32,
             checksum_crc32c: c.checksum_crc32c,
             checksum_crc64nvme: c.checksum_crc64nvme,
@@ -457,17 +227,7 @@ impl Service {
         let input = req.input;
         check_key(&input.key)?;
         let bucket = self.store.bucket(&input.bucket)?;
-        let mut meta = meta_from(
-            input.content_type.map(|c| c.to_string()),
-            input.content_encoding,
-            input.content_disposition,
-            input.content_language,
-            input.cache_control,
-            input.expires,
-            input.storage_class,
-            input.website_redirect_location,
-            input.metadata,
-        )?;
+        let mut meta = meta_from(content_headers!(input))?;
         meta.acl = input.acl.as_ref().map(|a| a.as_str().to_owned());
         let tags = match &input.tagging {
             Some(t) => parse_tagging_header(t)?,
@@ -496,36 +256,39 @@ impl Service {
         let size = rec.size;
         let key = input.key.clone();
         let e2 = etag.clone();
-        let (id, versioning, _) = self
-            .store_received(Arc::clone(&bucket), rec, move |blob| NewObject {
-                key,
-                blob,
-                data: None,
-                size,
-                etag: e2,
-                meta,
-                tags,
-                checksum: None,
-                parts: Vec::new(),
-                part_checksums: Vec::new(),
-                if_match: None,
-                if_none_match: None,
-            })
+        let committed = self
+            .store_received(
+                Arc::clone(&bucket),
+                rec,
+                move |body| NewObject {
+                    key,
+                    body,
+                    size,
+                    etag: e2,
+                    meta,
+                    tags,
+                    checksum: None,
+                    parts: Vec::new(),
+                    part_checksums: Vec::new(),
+                },
+                store::Preconditions::default(),
+            )
             .await?;
-        let vid = version_header(versioning, &id);
-        self.emit_put(
+        self.emit(
             &req.extensions,
-            &input.bucket,
-            &input.key,
-            "ObjectCreated:Post",
-            size,
-            &etag,
-            vid.as_deref(),
+            Change {
+                bucket: &input.bucket,
+                key: &input.key,
+                event: "ObjectCreated:Post",
+                size,
+                etag: &etag,
+                version_id: Some(&committed.version_id),
+            },
         );
         Ok(S3Response::new(PostObjectOutput {
             e_tag: Some(etag_of(&etag)),
             // S3 names no version for writes to unversioned or suspended buckets.
-            version_id: vid.filter(|v| v != "null"),
+            version_id: committed.version_id.named().map(str::to_owned),
             ..Default::default()
         }))
     }
@@ -536,27 +299,9 @@ impl Service {
     ) -> S3Result<S3Response<GetObjectOutput>> {
         let input = req.input;
         let bucket = self.store.bucket(&input.bucket)?;
-        // A concurrent overwrite may delete the blob between lookup and open: look again.
-        // An inline body is read through the journal handle taken under the same lock, which
-        // stays valid even if compaction replaces the journal meanwhile.
-        let mut attempt = 0;
-        let (v, versioning, source) = loop {
-            let (v, versioning, inline) = {
-                let st = bucket.lock().map_err(internal)?;
-                let v = find_version(&st, &input.key, input.version_id.as_deref())?;
-                let inline = store::Bucket::inline_handle(&st, &v);
-                (v, st.config.versioning, inline)
-            };
-            if let Some(handle) = inline {
-                break (v, versioning, Err(handle));
-            }
-            let path = bucket.blob_path(v.blob.as_deref().unwrap_or_default());
-            match std::fs::File::open(&path) {
-                Ok(f) => break (v, versioning, Ok(f)),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound && attempt < 3 => attempt += 1,
-                Err(e) => return Err(internal(e)),
-            }
-        };
+        let vid = parse_version_id(input.version_id.as_deref())?;
+        let (found, source) = open_version(&bucket, &input.key, vid.as_ref())?;
+        let (v, versioning) = (found.version, found.versioning);
         check_read_conditions(
             &v,
             input.if_match.as_ref(),
@@ -564,26 +309,13 @@ impl Service {
             input.if_modified_since.as_ref(),
             input.if_unmodified_since.as_ref(),
         )?;
-        let (start, len, content_range, parts_count) =
-            read_window(&v, input.range.as_ref(), input.part_number)?;
-        type BodyStream = std::pin::Pin<
-            Box<dyn futures::Stream<Item = std::io::Result<bytes::Bytes>> + Send + Sync>,
-        >;
-        let stream: BodyStream = match source {
-            Ok(mut file) => {
-                if start > 0 {
-                    use std::io::Seek;
-                    file.seek(std::io::SeekFrom::Start(start))
-                        .map_err(internal)?;
-                }
-                Box::pin(body::file_stream(file, len))
-            }
-            Err((journal, at)) => {
-                // Small (<= INLINE_MAX) and in the page cache: read it here.
-                let bytes = store::read_at(&journal, at + start, len).map_err(internal)?;
-                Box::pin(futures::stream::once(async move { Ok(bytes) }))
-            }
-        };
+        let Window {
+            start,
+            len,
+            content_range,
+            parts_count,
+        } = read_window(&v, input.range.as_ref(), input.part_number)?;
+        let stream = body_stream(source, start, len)?;
         let c = response_checksum(
             &v,
             input.part_number,
@@ -646,13 +378,11 @@ impl Service {
     ) -> S3Result<S3Response<HeadObjectOutput>> {
         let input = req.input;
         let bucket = self.store.bucket(&input.bucket)?;
-        let (v, versioning) = {
-            let st = bucket.lock().map_err(internal)?;
-            (
-                find_version(&st, &input.key, input.version_id.as_deref())?,
-                st.config.versioning,
-            )
-        };
+        let found = bucket.find(
+            &input.key,
+            parse_version_id(input.version_id.as_deref())?.as_ref(),
+        )?;
+        let (v, versioning) = (found.version, found.versioning);
         check_read_conditions(
             &v,
             input.if_match.as_ref(),
@@ -660,8 +390,12 @@ impl Service {
             input.if_modified_since.as_ref(),
             input.if_unmodified_since.as_ref(),
         )?;
-        let (_, len, content_range, parts_count) =
-            read_window(&v, input.range.as_ref(), input.part_number)?;
+        let Window {
+            len,
+            content_range,
+            parts_count,
+            ..
+        } = read_window(&v, input.range.as_ref(), input.part_number)?;
         let c = response_checksum(
             &v,
             input.part_number,
@@ -716,13 +450,11 @@ impl Service {
     ) -> S3Result<S3Response<GetObjectAttributesOutput>> {
         let input = req.input;
         let bucket = self.store.bucket(&input.bucket)?;
-        let (v, versioning) = {
-            let st = bucket.lock().map_err(internal)?;
-            (
-                find_version(&st, &input.key, input.version_id.as_deref())?,
-                st.config.versioning,
-            )
-        };
+        let found = bucket.find(
+            &input.key,
+            parse_version_id(input.version_id.as_deref())?.as_ref(),
+        )?;
+        let (v, versioning) = (found.version, found.versioning);
         let want = |name: &str| {
             input
                 .object_attributes
@@ -815,21 +547,11 @@ impl Service {
             modified_secs: req.input.if_match_last_modified_time.as_ref().map(ts_secs),
             size: req.input.if_match_size,
         };
-        let d = blocking(move || delete_one(&b2, &key, vid.as_deref(), &cond)).await?;
-        if let Some(ev) = d.event {
-            self.emit_put(
-                &req.extensions,
-                &req.input.bucket,
-                &req.input.key,
-                ev,
-                0,
-                "",
-                d.version_id.as_deref(),
-            );
-        }
+        let d = blocking(move || delete_key(&b2, &key, vid.as_deref(), cond)).await?;
+        self.emit_removal(&req.extensions, &req.input.bucket, &req.input.key, &d);
         Ok(S3Response::new(DeleteObjectOutput {
             delete_marker: d.delete_marker.then_some(true),
-            version_id: d.version_id,
+            version_id: d.version_id.map(String::from),
             ..Default::default()
         }))
     }
@@ -854,7 +576,7 @@ impl Service {
                         modified_secs: o.last_modified_time.as_ref().map(ts_secs),
                         size: o.size,
                     };
-                    let r = delete_one(&b2, &o.key, o.version_id.as_deref(), &cond);
+                    let r = delete_key(&b2, &o.key, o.version_id.as_deref(), cond);
                     (o, r)
                 })
                 .collect::<Vec<_>>())
@@ -865,24 +587,14 @@ impl Service {
         for (o, r) in results {
             match r {
                 Ok(d) => {
-                    if let Some(ev) = d.event {
-                        self.emit_put(
-                            &req.extensions,
-                            &req.input.bucket,
-                            &o.key,
-                            ev,
-                            0,
-                            "",
-                            d.version_id.as_deref(),
-                        );
-                    }
+                    self.emit_removal(&req.extensions, &req.input.bucket, &o.key, &d);
                     if !quiet {
                         deleted.push(DeletedObject {
                             key: Some(o.key),
                             version_id: o.version_id.clone(),
                             delete_marker: d.delete_marker.then_some(true),
                             delete_marker_version_id: if d.delete_marker && o.version_id.is_none() {
-                                d.version_id
+                                d.version_id.map(String::from)
                             } else {
                                 None
                             },
@@ -902,5 +614,22 @@ impl Service {
             errors: (!errors.is_empty()).then_some(errors),
             ..Default::default()
         }))
+    }
+
+    /// The event of a delete that removed something.
+    fn emit_removal(&self, ext: &http::Extensions, bucket: &str, key: &str, d: &Deleted) {
+        if let Some(removal) = d.removal {
+            self.emit(
+                ext,
+                Change {
+                    bucket,
+                    key,
+                    event: removal_event(removal),
+                    size: 0,
+                    etag: "",
+                    version_id: d.version_id.as_ref(),
+                },
+            );
+        }
     }
 }

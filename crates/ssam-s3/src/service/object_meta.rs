@@ -2,31 +2,16 @@
 
 use super::*;
 
-pub(super) fn set_tags(
+/// Replaces the tags of the version a read of `key` gets; answers its version header.
+fn set_tags(
     bucket: &store::Bucket,
     key: &str,
     vid: Option<&str>,
     tags: Vec<(String, String)>,
 ) -> S3Result<Option<String>> {
-    let mut st = bucket.lock().map_err(internal)?;
-    let mut v = find_version(&st, key, vid)?;
-    v.tags = tags;
-    let id = v.id.clone();
-    let versioning = st.config.versioning;
-    bucket
-        .commit(
-            &mut st,
-            vec![Record::Put {
-                key: key.to_owned(),
-                v: Box::new(v),
-                in_place: true,
-                data_follows: false,
-                crc: None,
-                data: None,
-            }],
-        )
-        .map_err(internal)?;
-    Ok(version_header(versioning, &id))
+    let id = parse_version_id(vid)?;
+    let found = bucket.update_version(key, id.as_ref(), |v| v.tags = tags)?;
+    Ok(found.version_header())
 }
 
 impl Service {
@@ -35,13 +20,11 @@ impl Service {
         req: S3Request<GetObjectTaggingInput>,
     ) -> S3Result<S3Response<GetObjectTaggingOutput>> {
         let bucket = self.store.bucket(&req.input.bucket)?;
-        let (v, versioning) = {
-            let st = bucket.lock().map_err(internal)?;
-            (
-                find_version(&st, &req.input.key, req.input.version_id.as_deref())?,
-                st.config.versioning,
-            )
-        };
+        let found = bucket.find(
+            &req.input.key,
+            parse_version_id(req.input.version_id.as_deref())?.as_ref(),
+        )?;
+        let (v, versioning) = (found.version, found.versioning);
         Ok(S3Response::new(GetObjectTaggingOutput {
             tag_set: tags_to_dto(&v.tags),
             version_id: version_header(versioning, &v.id),
@@ -77,10 +60,8 @@ impl Service {
         req: S3Request<GetObjectAclInput>,
     ) -> S3Result<S3Response<GetObjectAclOutput>> {
         let bucket = self.store.bucket(&req.input.bucket)?;
-        {
-            let st = bucket.lock().map_err(internal)?;
-            find_version(&st, &req.input.key, req.input.version_id.as_deref())?;
-        }
+        let vid = parse_version_id(req.input.version_id.as_deref())?;
+        bucket.find(&req.input.key, vid.as_ref())?;
         Ok(S3Response::new(GetObjectAclOutput {
             owner: Some(owner()),
             grants: Some(vec![full_control()]),
@@ -96,24 +77,14 @@ impl Service {
         let (key, vid) = (req.input.key.clone(), req.input.version_id.clone());
         let acl = req.input.acl.as_ref().map(|a| a.as_str().to_owned());
         blocking(move || {
-            let mut st = bucket.lock().map_err(internal)?;
-            let mut v = find_version(&st, &key, vid.as_deref())?;
-            if acl.is_some() {
-                v.meta.acl = acl;
-                bucket
-                    .commit(
-                        &mut st,
-                        vec![Record::Put {
-                            key,
-                            v: Box::new(v),
-                            in_place: true,
-                            data_follows: false,
-                            crc: None,
-                            data: None,
-                        }],
-                    )
-                    .map_err(internal)?;
-            }
+            let vid = parse_version_id(vid.as_deref())?;
+            // Canned ACLs are kept (they decide anonymous reads); grants are ignored.
+            match acl {
+                Some(acl) => {
+                    bucket.update_version(&key, vid.as_ref(), |v| v.meta.acl = Some(acl))?
+                }
+                None => bucket.find(&key, vid.as_ref())?,
+            };
             Ok(())
         })
         .await?;
