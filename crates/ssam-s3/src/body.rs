@@ -81,6 +81,65 @@ fn stream_error(err: &(dyn std::error::Error + 'static)) -> S3Error {
     )
 }
 
+/// Network chunks in batches of about WRITE_CHUNK bytes, shared by the hashing and the
+/// writing thread, never copied.
+type Batch = std::sync::Arc<Vec<Bytes>>;
+
+/// The MD5 (and checksum) thread of a large body.
+fn spawn_hashing(
+    mut hrx: tokio::sync::mpsc::Receiver<Batch>,
+    hasher: Option<ChecksumHasher>,
+) -> tokio::task::JoinHandle<([u8; 16], Option<Checksum>)> {
+    tokio::task::spawn_blocking(move || {
+        let mut md5 = Md5::new();
+        let mut hasher = hasher;
+        while let Some(batch) = hrx.blocking_recv() {
+            for chunk in batch.iter() {
+                md5.update(chunk);
+                if let Some(h) = hasher.as_mut() {
+                    h.update(chunk);
+                }
+            }
+        }
+        let digest = md5.finalize();
+        (digest, hasher.map(ChecksumHasher::finalize))
+    })
+}
+
+/// The writer thread of a large body: writes batches to `path`; returns the size.
+fn spawn_writer(
+    path: PathBuf,
+    mut wrx: tokio::sync::mpsc::Receiver<Batch>,
+    durable: bool,
+) -> tokio::task::JoinHandle<io::Result<u64>> {
+    tokio::task::spawn_blocking(move || -> io::Result<u64> {
+        let mut f = File::create(&path)?;
+        let mut flusher = EarlyFlush::default();
+        let mut n = 0u64;
+        while let Some(batch) = wrx.blocking_recv() {
+            let mut slices: Vec<io::IoSlice<'_>> =
+                batch.iter().map(|c| io::IoSlice::new(c)).collect();
+            let mut rest: &mut [io::IoSlice<'_>] = &mut slices;
+            while !rest.is_empty() {
+                let w = f.write_vectored(rest)?;
+                if w == 0 {
+                    return Err(io::ErrorKind::WriteZero.into());
+                }
+                io::IoSlice::advance_slices(&mut rest, w);
+            }
+            n += batch.iter().map(|c| c.len() as u64).sum::<u64>();
+            if durable {
+                flusher.written(&f, n)?;
+            }
+        }
+        if durable {
+            flusher.finish()?;
+            f.sync_all()?;
+        }
+        Ok(n)
+    })
+}
+
 /// Receives `body`, computing MD5 and (when asked) one checksum on the way. A body of at
 /// most `inline_max` bytes stays in memory (it will be stored inline in the journal);
 /// a larger one streams into `tmp`, fsynced.
@@ -132,50 +191,10 @@ pub async fn receive(
     // A large body: the network side, an MD5/checksum thread and a writer thread run side
     // by side (MD5, ~750 MB/s on one core, is the slowest stage). Network chunks travel in
     // batches of about WRITE_CHUNK bytes, shared by both threads, never copied.
-    type Batch = std::sync::Arc<Vec<Bytes>>;
-    let (wtx, mut wrx) = tokio::sync::mpsc::channel::<Batch>(8);
-    let (htx, mut hrx) = tokio::sync::mpsc::channel::<Batch>(8);
-    let hashing = tokio::task::spawn_blocking(move || {
-        let mut md5 = Md5::new();
-        let mut hasher = hasher;
-        while let Some(batch) = hrx.blocking_recv() {
-            for chunk in batch.iter() {
-                md5.update(chunk);
-                if let Some(h) = hasher.as_mut() {
-                    h.update(chunk);
-                }
-            }
-        }
-        let digest = md5.finalize();
-        (digest, hasher.map(ChecksumHasher::finalize))
-    });
-    let path = tmp.clone();
-    let writer = tokio::task::spawn_blocking(move || -> io::Result<u64> {
-        let mut f = File::create(&path)?;
-        let mut flusher = EarlyFlush::default();
-        let mut n = 0u64;
-        while let Some(batch) = wrx.blocking_recv() {
-            let mut slices: Vec<io::IoSlice<'_>> =
-                batch.iter().map(|c| io::IoSlice::new(c)).collect();
-            let mut rest: &mut [io::IoSlice<'_>] = &mut slices;
-            while !rest.is_empty() {
-                let w = f.write_vectored(rest)?;
-                if w == 0 {
-                    return Err(io::ErrorKind::WriteZero.into());
-                }
-                io::IoSlice::advance_slices(&mut rest, w);
-            }
-            n += batch.iter().map(|c| c.len() as u64).sum::<u64>();
-            if durable {
-                flusher.written(&f, n)?;
-            }
-        }
-        if durable {
-            flusher.finish()?;
-            f.sync_all()?;
-        }
-        Ok(n)
-    });
+    let (wtx, wrx) = tokio::sync::mpsc::channel::<Batch>(8);
+    let (htx, hrx) = tokio::sync::mpsc::channel::<Batch>(8);
+    let hashing = spawn_hashing(hrx, hasher);
+    let writer = spawn_writer(tmp.clone(), wrx, durable);
     let mut failure = None;
     let mut batched = head.len();
     let mut batch = vec![head.freeze()];

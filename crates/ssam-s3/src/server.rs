@@ -23,7 +23,7 @@ use s3s::{s3_error, Body, S3Error, S3Result};
 use tokio::net::TcpListener;
 use tokio::sync::{broadcast, watch};
 
-use crate::service::{ClientAddr, Service, TraceHeader};
+use crate::service::{ClientAddr, RequestId, Service, TraceHeader};
 use crate::store::{BucketConfig, Store, StoreError, Versioning};
 use crate::{cors, Error, ObjectEvent, S3Config};
 
@@ -124,8 +124,19 @@ impl s3s::access::S3Access for AclAccess {
         let Ok(b) = self.0.bucket(bucket) else {
             return Ok(());
         };
-        let st = b.lock().map_err(|e| s3_error!(InternalError, "{}", e))?;
-        let bucket_acl = st.config.acl.as_deref().unwrap_or("private");
+        // One look under the bucket's lock: its ACL and the object's, as they are now.
+        let (bucket_acl, object_public) = b
+            .read(|st| {
+                let object_public = key.and_then(|k| st.current(k)).map(|v| {
+                    matches!(
+                        v.meta.acl.as_deref(),
+                        Some("public-read" | "public-read-write")
+                    )
+                });
+                (st.config().acl.clone(), object_public)
+            })
+            .map_err(|e| s3_error!(InternalError, "{}", e))?;
+        let bucket_acl = bucket_acl.as_deref().unwrap_or("private");
         let public_read = matches!(bucket_acl, "public-read" | "public-read-write");
         let public_write = bucket_acl == "public-read-write";
         let allowed = match cx.s3_op().name() {
@@ -139,20 +150,8 @@ impl s3s::access::S3Access for AclAccess {
             | "UploadPart"
             | "CompleteMultipartUpload"
             | "AbortMultipartUpload" => public_write,
-            "GetObject" | "HeadObject" => {
-                let latest = key
-                    .and_then(|k| st.objects.get(k))
-                    .and_then(|vs| vs.first())
-                    .filter(|v| !v.delete_marker);
-                match latest {
-                    Some(v) => matches!(
-                        v.meta.acl.as_deref(),
-                        Some("public-read" | "public-read-write")
-                    ),
-                    // Without the object, a reader who may list the bucket learns it is missing.
-                    None => public_read,
-                }
-            }
+            // Without the object, a reader who may list the bucket learns it is missing.
+            "GetObject" | "HeadObject" => object_public.unwrap_or(public_read),
             _ => false,
         };
         if allowed {
@@ -373,6 +372,9 @@ async fn handle(
             q.split('&')
                 .any(|p| p == "attributes" || p.starts_with("attributes="))
         });
+    // Minted once: the answer's `x-amz-request-id` and the request's object events agree.
+    let request_id = RequestId::new();
+    req.extensions_mut().insert(request_id.clone());
     req.extensions_mut().insert(ClientAddr(peer));
     if let Some(t) = req
         .headers()
@@ -406,7 +408,7 @@ async fn handle(
     if is_attributes && resp.status().is_success() {
         unquote_attribute_etag(&mut resp);
     }
-    add_request_id(&mut resp);
+    add_request_id(&mut resp, &request_id);
     Ok(resp)
 }
 
@@ -433,9 +435,9 @@ fn unquote_attribute_etag(resp: &mut Response<Body>) {
 
 /// Every answer carries `x-amz-request-id` (and `x-amz-id-2`), and an error body names the
 /// same id in `<RequestId>`, as S3's do; SDKs log it and users quote it.
-fn add_request_id(resp: &mut Response<Body>) {
-    let id = crate::store::new_id()[..16].to_uppercase();
-    if let Ok(v) = http::HeaderValue::from_str(&id) {
+fn add_request_id(resp: &mut Response<Body>, id: &RequestId) {
+    let id = &id.0;
+    if let Ok(v) = http::HeaderValue::from_str(id) {
         resp.headers_mut().insert("x-amz-request-id", v.clone());
         resp.headers_mut().insert("x-amz-id-2", v);
     }
@@ -463,7 +465,7 @@ fn add_request_id(resp: &mut Response<Body>) {
 
 fn bucket_cors(store: &Store, bucket: &str) -> Option<s3s::dto::CORSConfiguration> {
     let b = store.bucket(bucket).ok()?;
-    let xml = b.lock().ok()?.config.cors_xml.clone()?;
+    let xml = b.config().ok()?.cors_xml?;
     cors::parse(&xml)
 }
 

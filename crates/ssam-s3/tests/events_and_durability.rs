@@ -61,6 +61,34 @@ s3.delete_object(Bucket="events", Key="copy.txt")
     assert!(events.windows(2).all(|w| w[0].sequencer < w[1].sequencer));
 }
 
+/// Regression: an object event named a request id of its own, not the `x-amz-request-id`
+/// the client got for the request that caused it.
+#[test]
+fn object_events_carry_the_request_id_the_client_got() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::in_dir(dir.path());
+    let mut rx = s.running.as_ref().unwrap().subscribe();
+    let out = s.python(
+        r#"
+s3.create_bucket(Bucket="ids")
+for r in [
+    s3.put_object(Bucket="ids", Key="k", Body=b"x"),
+    s3.delete_object(Bucket="ids", Key="k"),
+]:
+    print(r["ResponseMetadata"]["HTTPHeaders"]["x-amz-request-id"])
+"#,
+    );
+    let answered: Vec<&str> = out.lines().collect();
+    let mut events = Vec::new();
+    while let Ok(e) = rx.try_recv() {
+        events.push(e);
+    }
+    let carried: Vec<&str> = events.iter().map(|e| e.request_id.as_str()).collect();
+    assert_eq!(carried, answered);
+    assert_ne!(answered[0], answered[1], "each request has its own id");
+    assert!(answered[0].len() == 16 && answered[0].bytes().all(|b| b.is_ascii_hexdigit()));
+}
+
 /// A child `ssam`, killed when dropped (so a failing test leaves no server behind).
 struct Ssam(Child);
 
