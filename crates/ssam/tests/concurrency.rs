@@ -100,7 +100,7 @@ print(json.dumps(out))
     for r in v["invoke"].as_array().unwrap() {
         assert_eq!(r, &serde_json::json!([200, null, 200]), "{v}");
     }
-    assert_eq!(v["api"], serde_json::json!([200; 16]), "{v}");
+    assert_eq!(v["api"], serde_json::json!(vec![200; 16]), "{v}");
     let lines = server.lines();
     assert!(
         lines
