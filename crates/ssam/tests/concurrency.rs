@@ -72,12 +72,8 @@ def parallel(n, f):
         &[("LAMBDA_URL", lambda), ("API_URL", api)],
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
-    serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
-        panic!(
-            "{e}: {stdout}\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
+    serde_json::from_str(stdout.trim())
+        .unwrap_or_else(|e| panic!("{e}: {stdout}\n{}", String::from_utf8_lossy(&out.stderr)))
 }
 
 /// Without ReservedConcurrentExecutions, 16 parallel requests over a local cap of 4 all
