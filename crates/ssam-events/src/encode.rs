@@ -147,16 +147,10 @@ pub fn gzip(data: &[u8]) -> Vec<u8> {
     out
 }
 
+/// CRC-32 (ISO-HDLC, as gzip writes it) from `crc-fast`, the one CRC implementation the
+/// workspace builds.
 fn crc32(data: &[u8]) -> u32 {
-    let mut crc = 0xffff_ffff_u32;
-    for &byte in data {
-        crc ^= u32::from(byte);
-        for _ in 0..8 {
-            let mask = (crc & 1).wrapping_neg();
-            crc = (crc >> 1) ^ (0xedb8_8320 & mask);
-        }
-    }
-    !crc
+    crc_fast::checksum(crc_fast::CrcAlgorithm::Crc32IsoHdlc, data) as u32
 }
 
 /// Splits a raw query string into decoded `(name, value)` pairs (`+` is a space).

@@ -202,11 +202,10 @@ fn router(api: Arc<RuntimeApi>) -> Router {
 
 /// `{"errorMessage": ..., "errorType": ...}` with a status, as Lambda answers runtimes.
 fn runtime_error(status: StatusCode, error_type: &str, message: &str) -> Response {
-    let body = serde_json::json!({ "errorMessage": message, "errorType": error_type });
     (
         status,
         [(http::header::CONTENT_TYPE, "application/json")],
-        body.to_string(),
+        crate::outcome::error_doc(error_type, message),
     )
         .into_response()
 }

@@ -104,7 +104,7 @@ pub fn s3_event(ev: &ObjectEvent, binding: &Binding, region: &str) -> S3Event {
     n.sequencer = ev.sequencer.clone();
     n.event_time = ev.time;
     n.principal_id = "AWS:AIDAEXAMPLELOCAL".into();
-    n.bucket_owner_id = "A3NL1KOZZKExample".into();
+    n.bucket_owner_id = ssam_s3::owner::PRINCIPAL_ID.into();
     n.source_ip = ev
         .source_ip
         .map(|ip| ip.to_string())

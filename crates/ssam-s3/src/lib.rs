@@ -18,6 +18,17 @@ mod body;
 mod chunked;
 mod cors;
 mod md5;
+/// The one owner of every local bucket, as the S3 API (canonical user id) and S3 event
+/// notifications (the owner's principal id, a shorter form on AWS too) name it.
+pub mod owner {
+    /// Canonical user id (ListBuckets, ACLs, object owners).
+    pub const CANONICAL_ID: &str =
+        "75aa57f09aa0c8caeab4f8c24e99d10f8e7faeebf76c078efc7c6caea54ba06a";
+    pub const DISPLAY_NAME: &str = "ssam";
+    /// `ownerIdentity.principalId` of an S3 event record.
+    pub const PRINCIPAL_ID: &str = "A3NL1KOZZKExample";
+}
+
 pub mod server;
 pub mod service;
 pub mod store;

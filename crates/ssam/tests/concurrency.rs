@@ -167,3 +167,87 @@ print(json.dumps(out))
     assert_eq!(v["after"][0], 200, "{v}");
     server.stop();
 }
+
+/// The cap is a flag like any other: samconfig.toml sets it as SAM CLI reads options
+/// (`[default.local_start_lambda.parameters] max_instances = 3`), and it is printed at start.
+#[test]
+fn max_instances_comes_from_samconfig_and_is_printed() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = fixture().parent().unwrap().join("src");
+    let template = std::fs::read_to_string(fixture())
+        .unwrap()
+        .replace("CodeUri: src/", &format!("CodeUri: {}", src.display()));
+    std::fs::write(dir.path().join("template.yaml"), template).unwrap();
+    std::fs::write(
+        dir.path().join("samconfig.toml"),
+        "version = 0.1\n[default.local_start_lambda.parameters]\nmax_instances = 3\n",
+    )
+    .unwrap();
+    let template = dir.path().join("template.yaml");
+    let args: Vec<&std::ffi::OsStr> = ["local", "start-lambda", "--port", "0", "-t"]
+        .iter()
+        .map(std::ffi::OsStr::new)
+        .chain([template.as_os_str()])
+        .collect();
+    let server = ssam_testkit::Server::start(&args, "Running on");
+    let lines = server.stop();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("up to 3 instances per function (--max-instances)")),
+        "{}",
+        lines.join("\n")
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("Reserved concurrency") && l.contains("ReservedTwo 2")),
+        "{}",
+        lines.join("\n")
+    );
+}
+
+/// `ssam local start` runs API Gateway, Lambda and S3, so it takes every flag those
+/// commands take; all three function-serving commands share the function flags.
+#[test]
+fn start_has_every_flag_of_its_parts() {
+    let help = |cmd: &str| {
+        let out = std::process::Command::new(ssam_testkit::ssam_bin())
+            .args(["local", cmd, "--help"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let function_flags = [
+        "--env-vars",
+        "--warm-containers",
+        "--idle-timeout",
+        "--no-watch",
+        "--max-instances",
+        "--host",
+    ];
+    for cmd in ["start", "start-api", "start-lambda"] {
+        let text = help(cmd);
+        for flag in function_flags {
+            assert!(
+                text.contains(flag),
+                "`ssam local {cmd}` lacks {flag}:\n{text}"
+            );
+        }
+    }
+    let start = help("start");
+    for flag in [
+        "--static-dir",
+        "--disable-authorizer",
+        "--data-dir",
+        "--ephemeral",
+        "--strict-auth",
+        "--credential",
+        "--log-format",
+    ] {
+        assert!(
+            start.contains(flag),
+            "`ssam local start` lacks {flag}:\n{start}"
+        );
+    }
+}

@@ -3,9 +3,8 @@
 
 use super::*;
 
-pub(super) const OWNER_ID: &str =
-    "75aa57f09aa0c8caeab4f8c24e99d10f8e7faeebf76c078efc7c6caea54ba06a";
-pub(super) const OWNER_NAME: &str = "ssam";
+pub(super) const OWNER_ID: &str = crate::owner::CANONICAL_ID;
+pub(super) const OWNER_NAME: &str = crate::owner::DISPLAY_NAME;
 pub(super) const MAX_KEY_LEN: usize = 1024;
 
 pub(super) fn ts(ms: i64) -> Timestamp {
