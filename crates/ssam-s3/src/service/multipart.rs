@@ -1,6 +1,7 @@
 //! Multipart uploads: create, upload parts, complete (concatenate, ETag, checksums),
 //! abort, and the part and upload listings.
 
+use super::object::Declared;
 use super::*;
 
 const MIN_PART_SIZE: u64 = 5 * 1024 * 1024;
@@ -306,26 +307,14 @@ impl Service {
         );
         let algo = algo.or(upload_algo);
         // Parts are always files: completion concatenates them.
-        let rec = self.receive_into(input.body, algo.as_deref(), 0).await?;
-        if let Some(len) = input.content_length {
-            if u64::try_from(len).ok() != Some(rec.size) {
-                rec.discard();
-                return Err(s3_error!(IncompleteBody, "You did not provide the number of bytes specified by the Content-Length HTTP header."));
-            }
-        }
-        let checksum = match verify_body(
-            &rec,
-            input.content_md5.as_deref(),
-            algo.as_deref(),
-            expected.as_deref(),
-            trailing.as_ref(),
-        ) {
-            Ok(c) => c,
-            Err(e) => {
-                rec.discard();
-                return Err(e);
-            }
+        let declared = Declared {
+            content_length: input.content_length,
+            content_md5: input.content_md5.as_deref(),
+            algorithm: algo.as_deref(),
+            expected: expected.as_deref(),
+            trailing: trailing.as_ref(),
         };
+        let (rec, checksum) = self.receive_checked(input.body, declared, 0).await?;
         let etag = hex::encode(rec.md5);
         let info = PartInfo {
             blob: String::new(),

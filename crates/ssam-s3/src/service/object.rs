@@ -101,6 +101,39 @@ impl Service {
         .await
     }
 
+    /// Receives an upload's body and checks it against what the client declared
+    /// (Content-Length, Content-MD5, a checksum); a body that fails a check is discarded.
+    pub(super) async fn receive_checked(
+        &self,
+        body: Option<StreamingBlob>,
+        declared: Declared<'_>,
+        inline_max: usize,
+    ) -> S3Result<(Received, Option<StoredChecksum>)> {
+        let rec = self
+            .receive_into(body, declared.algorithm, inline_max)
+            .await?;
+        if let Some(len) = declared.content_length {
+            if u64::try_from(len).ok() != Some(rec.size) {
+                rec.discard();
+                return Err(s3_error!(IncompleteBody, "You did not provide the number of bytes specified by the Content-Length HTTP header."));
+            }
+        }
+        let verified = verify_body(
+            &rec,
+            declared.content_md5,
+            declared.algorithm,
+            declared.expected,
+            declared.trailing,
+        );
+        match verified {
+            Ok(checksum) => Ok((rec, checksum)),
+            Err(e) => {
+                rec.discard();
+                Err(e)
+            }
+        }
+    }
+
     /// Adopts a received body and commits it as a new version of `obj.key`.
     pub(super) async fn store_received(
         &self,
@@ -126,6 +159,15 @@ impl Service {
     }
 }
 
+/// What a client declared about an upload's body, checked once the body has arrived.
+pub(super) struct Declared<'a> {
+    pub content_length: Option<i64>,
+    pub content_md5: Option<&'a str>,
+    pub algorithm: Option<&'a str>,
+    pub expected: Option<&'a str>,
+    pub trailing: Option<&'a s3s::TrailingHeaders>,
+}
+
 impl Service {
     pub(super) async fn put_object(
         &self,
@@ -149,28 +191,16 @@ impl Service {
             input.checksum_sha1.as_ref(),
             input.checksum_sha256.as_ref(),
         );
-        let rec = self
-            .receive_into(input.body, algo.as_deref(), store::INLINE_MAX)
-            .await?;
-        if let Some(len) = input.content_length {
-            if u64::try_from(len).ok() != Some(rec.size) {
-                rec.discard();
-                return Err(s3_error!(IncompleteBody, "You did not provide the number of bytes specified by the Content-Length HTTP header."));
-            }
-        }
-        let checksum = match verify_body(
-            &rec,
-            input.content_md5.as_deref(),
-            algo.as_deref(),
-            expected.as_deref(),
-            trailing.as_ref(),
-        ) {
-            Ok(c) => c,
-            Err(e) => {
-                rec.discard();
-                return Err(e);
-            }
+        let declared = Declared {
+            content_length: input.content_length,
+            content_md5: input.content_md5.as_deref(),
+            algorithm: algo.as_deref(),
+            expected: expected.as_deref(),
+            trailing: trailing.as_ref(),
         };
+        let (rec, checksum) = self
+            .receive_checked(input.body, declared, store::INLINE_MAX)
+            .await?;
         let etag = hex::encode(rec.md5);
         let size = rec.size;
         let key = input.key.clone();
