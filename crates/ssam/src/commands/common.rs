@@ -325,7 +325,7 @@ pub fn load_template(
         .samconfig_path()
         .unwrap_or_else(|| PathBuf::from("samconfig.toml"));
     let mut overrides =
-        ssam_template::params::samconfig_overrides(&config, &args.config_env, sam_command)
+        super::samconfig::samconfig_overrides(&config, &args.config_env, sam_command)
             .map_err(anyhow::Error::msg)?;
     let cli = ssam_template::params::parse_overrides(&args.parameter_overrides)
         .map_err(anyhow::Error::msg)?;
