@@ -163,19 +163,7 @@ fn load_source(
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("."));
-    let Some(root) = src.root.as_map() else {
-        diags.push(Diagnostic::error(
-            src.location(src.root.pos),
-            "a template must be a mapping with a Resources section",
-        ));
-        return Err(diags);
-    };
-    let Some(resources_map) = root.get("Resources").and_then(Node::as_map) else {
-        let pos = root.get("Resources").map_or(src.root.pos, |n| n.pos);
-        diags.push(
-            Diagnostic::error(src.location(pos), "the template has no Resources mapping")
-                .with_hint("every CloudFormation template needs a Resources section with at least one resource"),
-        );
+    let Some((root, resources_map)) = root_and_resources(&src, &mut diags) else {
         return Err(diags);
     };
     check_top_level(&src, root, &mut diags);
@@ -199,25 +187,11 @@ fn load_source(
     );
     let resources_map: &Map = expanded.as_ref().unwrap_or(resources_map);
 
-    // Phase 1: a resolver where every resource's Ref is its logical id, to decide
-    // conditions and compute the names (bucket, function) that Ref yields in phase 2.
-    let mut infos: IndexMap<String, ResourceInfo> = IndexMap::new();
-    for (id, r) in resources_map.iter() {
-        let rtype = r
-            .get("Type")
-            .and_then(Node::as_str)
-            .unwrap_or_default()
-            .to_string();
-        infos.insert(
-            id.to_string(),
-            ResourceInfo {
-                resource_type: rtype,
-                ref_value: id.to_string(),
-            },
-        );
-    }
     let mappings = root.get("Mappings").and_then(Node::as_map);
     let conditions = root.get("Conditions").and_then(Node::as_map);
+    // Phase 1: a resolver where every resource's Ref is its logical id, to decide
+    // conditions and compute the names (bucket, function) that Ref yields in phase 2.
+    let mut infos = logical_id_refs(resources_map);
     let phase1 = Resolver::new(
         src.file.clone(),
         pseudo.clone(),
@@ -232,6 +206,110 @@ fn load_source(
             phase1.condition(name, n.pos);
         }
     }
+    let raw = surviving_resources(&src, resources_map, &phase1, &mut infos, &mut diags);
+    for r in &raw {
+        if let Some(name) = ref_name(&phase1, r, &pseudo.stack_name) {
+            if let Some(info) = infos.get_mut(&r.id) {
+                info.ref_value = name;
+            }
+        }
+    }
+    add_implicit_resources(&raw, &mut infos);
+    phase1.drain_diagnostics(&mut diags);
+
+    let resolver = Resolver::new(
+        src.file.clone(),
+        pseudo.clone(),
+        params,
+        infos,
+        mappings,
+        conditions,
+    );
+    let globals = globals::Globals::read(&src, root.get("Globals"), &mut diags);
+    let mut ctx = Ctx {
+        src: &src,
+        base_dir: base_dir.clone(),
+        diags,
+        resolver,
+        index: raw
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.id.clone(), i))
+            .collect(),
+        resources: raw,
+        globals,
+    };
+    let app = read_app(
+        &mut ctx,
+        App {
+            template_path: path,
+            base_dir,
+            region: pseudo.region,
+            account_id: pseudo.account_id,
+            stack_name: pseudo.stack_name,
+            ..App::default()
+        },
+    );
+    let mut diags = std::mem::take(&mut ctx.diags);
+    ctx.resolver.drain_diagnostics(&mut diags);
+    dedupe(&mut diags);
+    Ok(Loaded {
+        app,
+        diagnostics: diags,
+    })
+}
+
+/// The template's root mapping and its Resources; `None` (with the error in `diags`) when
+/// there is no model to build.
+fn root_and_resources<'s>(src: &'s Source, diags: &mut Diagnostics) -> Option<(&'s Map, &'s Map)> {
+    let Some(root) = src.root.as_map() else {
+        diags.push(Diagnostic::error(
+            src.location(src.root.pos),
+            "a template must be a mapping with a Resources section",
+        ));
+        return None;
+    };
+    let Some(resources_map) = root.get("Resources").and_then(Node::as_map) else {
+        let pos = root.get("Resources").map_or(src.root.pos, |n| n.pos);
+        diags.push(
+            Diagnostic::error(src.location(pos), "the template has no Resources mapping")
+                .with_hint("every CloudFormation template needs a Resources section with at least one resource"),
+        );
+        return None;
+    };
+    Some((root, resources_map))
+}
+
+/// Every declared resource with its logical id as `Ref` value (phase 1 of the resolution).
+fn logical_id_refs(resources_map: &Map) -> IndexMap<String, ResourceInfo> {
+    resources_map
+        .iter()
+        .map(|(id, r)| {
+            let rtype = r
+                .get("Type")
+                .and_then(Node::as_str)
+                .unwrap_or_default()
+                .to_string();
+            (
+                id.to_string(),
+                ResourceInfo {
+                    resource_type: rtype,
+                    ref_value: id.to_string(),
+                },
+            )
+        })
+        .collect()
+}
+
+/// The resources whose Condition is not false, in template order. A resource removed by its
+/// Condition leaves `infos` too, so `Ref` to it is an error; a malformed one is reported.
+fn surviving_resources<'a>(
+    src: &Source,
+    resources_map: &'a Map,
+    phase1: &Resolver<'_>,
+    infos: &mut IndexMap<String, ResourceInfo>,
+    diags: &mut Diagnostics,
+) -> Vec<RawResource<'a>> {
     let mut raw = Vec::new();
     for (id, r) in resources_map.iter() {
         let Some(rmap) = r.as_map() else {
@@ -274,58 +352,22 @@ fn load_source(
             key_pos: resources_map.key_pos(id).unwrap_or(r.pos),
         });
     }
-    for r in &raw {
-        if let Some(name) = ref_name(&phase1, r, &pseudo.stack_name) {
-            if let Some(info) = infos.get_mut(&r.id) {
-                info.ref_value = name;
-            }
-        }
-    }
-    add_implicit_resources(&raw, &mut infos);
-    phase1.drain_diagnostics(&mut diags);
+    raw
+}
 
-    let resolver = Resolver::new(
-        src.file.clone(),
-        pseudo.clone(),
-        params,
-        infos,
-        mappings,
-        conditions,
-    );
-    let globals = globals::Globals::read(&src, root.get("Globals"), &mut diags);
-    let mut ctx = Ctx {
-        src: &src,
-        base_dir: base_dir.clone(),
-        diags,
-        resolver,
-        index: raw
-            .iter()
-            .enumerate()
-            .map(|(i, r)| (r.id.clone(), i))
-            .collect(),
-        resources: raw,
-        globals,
-    };
-
-    let mut app = App {
-        template_path: path.clone(),
-        base_dir,
-        region: pseudo.region.clone(),
-        account_id: pseudo.account_id.clone(),
-        stack_name: pseudo.stack_name.clone(),
-        ..App::default()
-    };
-    app.functions = functions::read_functions(&mut ctx);
-    app.layers = functions::read_layers(&mut ctx);
-    app.buckets = read_buckets(&mut ctx);
-    let (apis, routes) = apis::read_apis(&mut ctx, &app.functions);
+/// The model: functions, layers, buckets, APIs and routes, S3 bindings, then the limits.
+fn read_app(ctx: &mut Ctx<'_>, mut app: App) -> App {
+    app.functions = functions::read_functions(ctx);
+    app.layers = functions::read_layers(ctx);
+    app.buckets = read_buckets(ctx);
+    let (apis, routes) = apis::read_apis(ctx, &app.functions);
     // SAM's implicit API replaces a resource that already uses its name.
     for api in apis.iter().filter(|a| a.implicit) {
         app.functions.retain(|f| f.logical_id != api.logical_id);
     }
     app.apis = apis;
     app.routes = routes;
-    app.s3_bindings = s3_bindings(&mut ctx, &app.functions);
+    app.s3_bindings = s3_bindings(ctx, &app.functions);
     app.resources = ctx
         .resources
         .iter()
@@ -335,14 +377,8 @@ fn load_source(
             location: ctx.loc(r.key_pos),
         })
         .collect();
-    limits::check(&mut ctx, &app);
-    let mut diags = std::mem::take(&mut ctx.diags);
-    ctx.resolver.drain_diagnostics(&mut diags);
-    dedupe(&mut diags);
-    Ok(Loaded {
-        app,
-        diagnostics: diags,
-    })
+    limits::check(ctx, &app);
+    app
 }
 
 fn dedupe(diags: &mut Diagnostics) {
