@@ -33,11 +33,11 @@ pub(crate) fn read_buckets(ctx: &mut Ctx<'_>) -> Vec<Bucket> {
             .and_then(Node::as_str)
             == Some("Enabled");
         let cors = cors::read(ctx, &id, props.as_ref());
-        if !valid_bucket_name(&name) {
+        if let Some(problem) = bucket_name_problem(&name) {
             ctx.error_hint(
                 pos,
-                format!("bucket {id}: {name:?} is not a valid S3 bucket name"),
-                "bucket names are 3-63 characters of lower-case letters, digits, dots and hyphens, starting and ending with a letter or digit",
+                format!("bucket {id}: {name:?} is not a valid S3 bucket name: {problem}"),
+                format!("bucket names are 3-63 lower-case letters, digits, dots and hyphens; see {NAMING_RULES}"),
             );
         }
         out.push(Bucket {
@@ -72,22 +72,42 @@ pub fn generated_bucket_name(stack: &str, logical_id: &str) -> String {
     format!("{prefix}-{:012x}", hash & 0xffff_ffff_ffff)
 }
 
-/// S3's bucket naming rules (general purpose buckets).
+/// S3's bucket naming rules for general purpose buckets.
+pub(crate) const NAMING_RULES: &str =
+    "https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html";
+
+/// Whether S3 (and so ssam's S3 store) accepts `name` as a bucket name. Unresolved names
+/// (an intrinsic, rendered as JSON) are not checked.
 pub fn valid_bucket_name(name: &str) -> bool {
-    let len_ok = (3..=63).contains(&name.len());
-    let chars_ok = name
-        .chars()
-        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.');
-    let ends_ok = name
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_alphanumeric())
-        && name
-            .chars()
-            .last()
-            .is_some_and(|c| c.is_ascii_alphanumeric());
-    // Unresolved names (an intrinsic) are not checked.
-    name.starts_with('{') || (len_ok && chars_ok && ends_ok && !name.contains(".."))
+    bucket_name_problem(name).is_none()
+}
+
+/// The naming rule `name` breaks, if any. These are the rules ssam's S3 store enforces before
+/// a name becomes a directory (`ssam-s3/src/store/mod.rs`, `valid_bucket_name`): a name it
+/// would refuse must be a template error, not a failure at start-up. The two crates depend on
+/// neither, so the rule is written twice: change both together.
+pub(crate) fn bucket_name_problem(name: &str) -> Option<&'static str> {
+    if name.starts_with('{') {
+        return None;
+    }
+    let first_last_ok =
+        |b: Option<&u8>| b.is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+    if !(3..=63).contains(&name.len()) {
+        Some("it must be 3 to 63 characters long")
+    } else if !name
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+    {
+        Some("only lower-case letters, digits, dots and hyphens are allowed")
+    } else if !first_last_ok(name.as_bytes().first()) || !first_last_ok(name.as_bytes().last()) {
+        Some("it must start and end with a letter or digit")
+    } else if name.contains("..") {
+        Some("it must not contain two adjacent dots")
+    } else if name.contains(".-") || name.contains("-.") {
+        Some("a dot must not be next to a hyphen")
+    } else {
+        None
+    }
 }
 
 /// S3 notifications: function `S3` events and bucket `LambdaConfigurations`.

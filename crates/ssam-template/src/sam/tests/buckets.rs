@@ -166,3 +166,98 @@ fn a_cors_rule_only_aws_can_resolve_is_a_warning_and_left_out() {
         "#,
     );
 }
+
+/// S3's bucket naming rules for general purpose buckets,
+/// <https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html>, as ssam's
+/// S3 store enforces them (`ssam-s3/src/store/mod.rs`): every name the store refuses (its own
+/// test cases first) is a template error, so `ssam local start` cannot fail on it later.
+#[test]
+fn bucket_names_follow_s3_naming_rules_as_the_store_does() {
+    use crate::sam::buckets::{bucket_name_problem, NAMING_RULES};
+    assert!(NAMING_RULES.ends_with("/AmazonS3/latest/userguide/bucketnamingrules.html"));
+    let cases: &[(&str, Option<&str>)] = &[
+        // The store's own cases (`bucket_names_cannot_be_paths`).
+        ("..", Some("it must be 3 to 63 characters long")),
+        (
+            "../etc",
+            Some("only lower-case letters, digits, dots and hyphens are allowed"),
+        ),
+        (
+            "a/b",
+            Some("only lower-case letters, digits, dots and hyphens are allowed"),
+        ),
+        ("ab", Some("it must be 3 to 63 characters long")),
+        (
+            "A-B-C",
+            Some("only lower-case letters, digits, dots and hyphens are allowed"),
+        ),
+        ("x..y", Some("it must not contain two adjacent dots")),
+        ("help-me-sam", None),
+        // The rules the store has and the template used to lack.
+        ("my.-bucket", Some("a dot must not be next to a hyphen")),
+        ("my-.bucket", Some("a dot must not be next to a hyphen")),
+        // The rest of the documented rules both enforce.
+        ("abc", None),
+        (&"a".repeat(63), None),
+        (&"a".repeat(64), Some("it must be 3 to 63 characters long")),
+        (
+            "my_bucket",
+            Some("only lower-case letters, digits, dots and hyphens are allowed"),
+        ),
+        (
+            "-bucket",
+            Some("it must start and end with a letter or digit"),
+        ),
+        (
+            "bucket.",
+            Some("it must start and end with a letter or digit"),
+        ),
+        (
+            "bücket",
+            Some("only lower-case letters, digits, dots and hyphens are allowed"),
+        ),
+        ("logs.example.com", None),
+        ("0-9", None),
+        // An intrinsic only AWS can resolve is not a name to check.
+        (r#"{"Fn::ImportValue":"Name"}"#, None),
+    ];
+    for (name, want) in cases {
+        assert_eq!(bucket_name_problem(name), *want, "{name:?}");
+    }
+}
+
+#[test]
+fn a_bucket_name_s3_refuses_is_an_error_at_the_bucket() {
+    check(
+        r#"
+        Parameters:
+          Env: {Type: String, Default: dev}
+        Resources:
+          Dotted:
+            Type: AWS::S3::Bucket
+            Properties: {BucketName: !Sub "logs.-${Env}"}
+          Fine:
+            Type: AWS::S3::Bucket
+            Properties: {BucketName: !Sub "logs.${Env}"}
+          Generated:
+            Type: AWS::S3::Bucket
+        "#,
+        |app| {
+            app.buckets
+                .iter()
+                .map(|b| {
+                    format!(
+                        "{} {} generated={}\n",
+                        b.logical_id, b.name, b.name_generated
+                    )
+                })
+                .collect()
+        },
+        r#"
+        Dotted logs.-dev generated=false
+        Fine logs.dev generated=false
+        Generated local-generated-aa00204a66c2 generated=true
+        error 4:3: bucket Dotted: "logs.-dev" is not a valid S3 bucket name: a dot must not be next to a hyphen
+        "#,
+    );
+}
