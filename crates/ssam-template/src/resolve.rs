@@ -809,7 +809,9 @@ mod tests {
     /// Resolves `Value` of a small template and returns it as JSON, plus diagnostics.
     fn eval(yaml: &str) -> (serde_json::Value, String) {
         let mut d = Diagnostics::default();
-        let src = parse_str(yaml, Arc::new("t.yaml".into()), &mut d).unwrap();
+        let Some(src) = parse_str(yaml, Arc::new("t.yaml".into()), &mut d) else {
+            panic!("{yaml}: {d}")
+        };
         let r = resolver_for(&src.root);
         let v = r
             .resolve(src.root.get("Value").unwrap())
@@ -874,6 +876,59 @@ mod tests {
             assert_eq!(&got, want, "{yaml}\n{diags}");
             assert!(diags.is_empty(), "{yaml}: {diags}");
         }
+    }
+
+    /// One case per branch of the intrinsic functions split out of `call`: the value and
+    /// the diagnostics (`""` when there are none).
+    #[test]
+    fn intrinsic_families_values_and_problems() {
+        let cases: &[(&str, serde_json::Value, &str)] = &[
+            // Lists.
+            ("Value: !Length [a, b, c]", json!(3), ""),
+            ("Value: {Fn::Length: !Ref Subnets}", json!(2), ""),
+            ("Value: {Fn::Length: !ImportValue L}", json!({"Fn::Length": {"Fn::ImportValue": "L"}}), ""),
+            ("Value: !Join ['', [a, null, b]]", json!("ab"), ""),
+            (
+                "Value: !Join ['-', [a, !Ref Secret]]",
+                json!({"Fn::Join": ["-", ["a", {"Ref": "Secret"}]]}),
+                "",
+            ),
+            ("Value: !Join ['-', !ImportValue L]", json!({"Fn::Join": ["-", {"Fn::ImportValue": "L"}]}), ""),
+            ("Value: !Join [a]", json!({"Fn::Join": ["a"]}), "t.yaml:1:8: error: Fn::Join takes a list of 2 values"),
+            ("Value: !Select [5, [a, b]]", json!({"Fn::Select": [5, ["a", "b"]]}), "t.yaml:1:8: error: Fn::Select index 5 is out of range (the list has 2 items)"),
+            ("Value: !Select [x, [a, b]]", json!({"Fn::Select": ["x", ["a", "b"]]}), "t.yaml:1:17: error: Fn::Select index \"x\" is not a number"),
+            ("Value: !Select [0, !ImportValue L]", json!({"Fn::Select": [0, {"Fn::ImportValue": "L"}]}), ""),
+            ("Value: !Split ['', abc]", json!({"Fn::Split": ["", "abc"]}), ""),
+            // Conditions.
+            ("Value: !If [NotThere, 1, 2]", json!({"Fn::If": ["NotThere", 1, 2]}), "t.yaml:1:13: error: condition \"NotThere\" is not defined in Conditions"),
+            ("Value: !If [[x], 1, 2]", json!({"Fn::If": [["x"], 1, 2]}), "t.yaml:1:13: error: Fn::If takes a condition name first"),
+            (
+                "Conditions: {S: !Equals [!Ref Secret, x]}\nValue: !If [S, 1, !Ref AWS::NoValue]",
+                json!({"Fn::If": ["S", 1, {"Ref": "AWS::NoValue"}]}),
+                "",
+            ),
+            ("Value: !Or [!Equals [a, b], !Equals [1, 1]]", json!(true), ""),
+            ("Value: !And [!Equals [a, a], !Equals [!Ref Secret, 1]]", json!({"Fn::And": [{"Fn::Equals": ["a", "a"]}, {"Fn::Equals": [{"Ref": "Secret"}, 1]}]}), ""),
+            // Values.
+            ("Value: {Fn::Base64: !Ref Secret}", json!({"Fn::Base64": {"Ref": "Secret"}}), ""),
+            ("Value: !GetAZs eu-west-1", json!(["eu-west-1a", "eu-west-1b", "eu-west-1c"]), ""),
+            ("Value: !ToJsonString {a: [1, !Ref Stage]}", json!("{\"a\":[1,\"dev\"]}"), ""),
+            ("Value: !ToJsonString {a: !Ref Secret}", json!({"Fn::ToJsonString": {"a": {"Ref": "Secret"}}}), ""),
+            // References and what only AWS can answer.
+            ("Value: {Ref: {Fn::Join: ['', [Sta, ge]]}}", json!("dev"), ""),
+            ("Value: !Cidr [10.0.0.0/16, 2, !Ref Stage]", json!({"Fn::Cidr": ["10.0.0.0/16", 2, "dev"]}), ""),
+            ("Value: {Fn::Nope: 1}", json!({"Fn::Nope": 1}), "t.yaml:1:8: error: unknown intrinsic function Fn::Nope\n  hint: CloudFormation's intrinsics are Ref, Condition and Fn::GetAtt, Fn::Sub, Fn::Join, Fn::If, Fn::Select, Fn::Split, Fn::FindInMap, Fn::Equals, Fn::And, Fn::Or, Fn::Not, Fn::Base64, Fn::Cidr, Fn::GetAZs, Fn::ImportValue, Fn::Transform"),
+        ];
+        let mut wrong = Vec::new();
+        for (yaml, want, want_diags) in cases {
+            let (got, diags) = eval(yaml);
+            if (&got, diags.as_str()) != (want, *want_diags) {
+                wrong.push(format!(
+                    "{yaml}\n  got {got} {diags:?}\n  want {want} {want_diags:?}"
+                ));
+            }
+        }
+        assert!(wrong.is_empty(), "{}", wrong.join("\n"));
     }
 
     #[test]
