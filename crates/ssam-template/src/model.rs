@@ -347,8 +347,27 @@ pub struct Bucket {
     pub name: String,
     pub name_generated: bool,
     pub versioning: bool,
-    pub cors_rules: Option<serde_json::Value>,
+    /// `CorsConfiguration.CorsRules`, in order (S3 answers with the first rule that
+    /// matches); `None` without a CorsConfiguration.
+    pub cors: Option<Vec<BucketCorsRule>>,
     pub location: Location,
+}
+
+/// One rule of a bucket's `CorsConfiguration.CorsRules` (CloudFormation's `CorsRule`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct BucketCorsRule {
+    /// `Id`: a name for the rule (at most 255 characters).
+    pub id: Option<String>,
+    /// `AllowedOrigins`: origins, each with at most one `*` wildcard.
+    pub allowed_origins: Vec<String>,
+    /// `AllowedMethods`: `GET`, `PUT`, `HEAD`, `POST` or `DELETE`.
+    pub allowed_methods: Vec<String>,
+    /// `AllowedHeaders`: request headers a preflight may ask for (`*` wildcards allowed).
+    pub allowed_headers: Vec<String>,
+    /// `ExposedHeaders`: response headers the browser may read.
+    pub exposed_headers: Vec<String>,
+    /// `MaxAge`: seconds a browser may cache the preflight answer.
+    pub max_age: Option<u32>,
 }
 
 /// An S3 notification to a function (from a function's S3 event or a bucket's

@@ -252,149 +252,28 @@ impl<'a> Resolver<'a> {
         }
     }
 
+    /// One intrinsic: dispatches to its function below, grouped by family (references, lists,
+    /// conditions, values). Each keeps CloudFormation's long form when ssam cannot evaluate it.
     fn call(&self, f: &str, arg: &Node, whole: &Node) -> Option<Node> {
         let pos = whole.pos;
-        let keep = || Some(whole.clone());
         match f {
-            "Ref" => {
-                let Some(name) = arg.as_str() else {
-                    // `Ref` of an intrinsic is only valid in a few places; resolve the inside.
-                    let inner = self.resolve(arg)?;
-                    return match inner.as_str() {
-                        Some(n) => self.reference(n, pos),
-                        None => Some(wrap(f, inner, pos)),
-                    };
-                };
-                self.reference(name, arg.pos)
-            }
-            "Condition" => keep(),
+            "Ref" => self.ref_intrinsic(arg, pos),
+            "Condition" => Some(whole.clone()),
             "Fn::GetAtt" => self.get_att(arg, whole),
             "Fn::Sub" => self.sub(arg, whole),
-            "Fn::Join" => {
-                let items = self.args(arg, f, 2, 2).unwrap_or_default();
-                if items.len() != 2 {
-                    return keep();
-                }
-                let delim = self.resolve(&items[0]).and_then(|n| n.scalar_text());
-                let list = self.resolve(&items[1])?;
-                let (Some(delim), Some(parts)) = (delim, list.as_seq()) else {
-                    return Some(wrap(f, seq(vec![items[0].clone(), list], arg.pos), pos));
-                };
-                let mut texts = Vec::new();
-                for p in parts {
-                    match p.scalar_text() {
-                        Some(t) => texts.push(t),
-                        None if p.is_null() => texts.push(String::new()),
-                        None => {
-                            return Some(wrap(
-                                f,
-                                seq(vec![items[0].clone(), list.clone()], arg.pos),
-                                pos,
-                            ))
-                        }
-                    }
-                }
-                Some(Node::string(texts.join(&delim), pos))
-            }
-            "Fn::Select" => {
-                let items = self.args(arg, f, 2, 2)?;
-                let idx = self.resolve(&items[0]).and_then(|n| n.scalar_text());
-                let list = self.resolve(&items[1])?;
-                let (Some(idx), Some(parts)) = (idx, list.as_seq()) else {
-                    return keep();
-                };
-                let Ok(i) = idx.trim().parse::<usize>() else {
-                    self.error(
-                        items[0].pos,
-                        format!("Fn::Select index {idx:?} is not a number"),
-                    );
-                    return keep();
-                };
-                match parts.get(i) {
-                    Some(n) => Some(n.clone()),
-                    None => {
-                        self.error(
-                            pos,
-                            format!(
-                                "Fn::Select index {i} is out of range (the list has {} items)",
-                                parts.len()
-                            ),
-                        );
-                        keep()
-                    }
-                }
-            }
-            "Fn::Split" => {
-                let items = self.args(arg, f, 2, 2)?;
-                let delim = self.resolve(&items[0]).and_then(|n| n.scalar_text());
-                let source = self.resolve(&items[1]).and_then(|n| n.scalar_text());
-                match (delim, source) {
-                    (Some(d), Some(s)) if !d.is_empty() => Some(seq(
-                        s.split(d.as_str()).map(|p| Node::string(p, pos)).collect(),
-                        pos,
-                    )),
-                    _ => keep(),
-                }
-            }
             "Fn::FindInMap" => self.find_in_map(arg, whole),
-            "Fn::If" => {
-                let items = self.args(arg, f, 3, 3)?;
-                let Some(cond) = items[0].as_str() else {
-                    self.error(items[0].pos, "Fn::If takes a condition name first");
-                    return keep();
-                };
-                match self.condition(cond, items[0].pos) {
-                    Some(true) => self.resolve(&items[1]),
-                    Some(false) => self.resolve(&items[2]),
-                    None => {
-                        let a = self.resolve(&items[1]).unwrap_or_else(|| no_value(pos));
-                        let b = self.resolve(&items[2]).unwrap_or_else(|| no_value(pos));
-                        Some(wrap(f, seq(vec![items[0].clone(), a, b], arg.pos), pos))
-                    }
-                }
-            }
+            "Fn::Join" => self.join(arg, whole),
+            "Fn::Select" => self.select(arg, whole),
+            "Fn::Split" => self.split(arg, whole),
+            "Fn::Length" => self.length(arg, pos),
+            "Fn::If" => self.if_(arg, whole),
             "Fn::Equals" | "Fn::And" | "Fn::Or" | "Fn::Not" => match self.eval_condition(whole) {
                 Some(b) => Some(Node::new(Value::Bool(b), pos)),
-                None => keep(),
+                None => Some(whole.clone()),
             },
-            "Fn::Base64" => {
-                let inner = self.resolve(arg)?;
-                match inner.scalar_text() {
-                    Some(s) => Some(Node::string(
-                        base64::engine::general_purpose::STANDARD.encode(s.as_bytes()),
-                        pos,
-                    )),
-                    None => Some(wrap(f, inner, pos)),
-                }
-            }
-            "Fn::GetAZs" => {
-                let region = self
-                    .resolve(arg)
-                    .and_then(|n| n.scalar_text())
-                    .filter(|r| !r.is_empty())
-                    .unwrap_or_else(|| self.pseudo.region.clone());
-                Some(seq(
-                    ["a", "b", "c"]
-                        .iter()
-                        .map(|z| Node::string(format!("{region}{z}"), pos))
-                        .collect(),
-                    pos,
-                ))
-            }
-            "Fn::Length" => {
-                let inner = self.resolve(arg)?;
-                match inner.as_seq() {
-                    Some(items) => Some(Node::new(Value::Number(items.len().to_string()), pos)),
-                    None => Some(wrap(f, inner, pos)),
-                }
-            }
-            "Fn::ToJsonString" => {
-                let inner = self.resolve(arg)?;
-                if contains_intrinsic(&inner) {
-                    return Some(wrap(f, inner, pos));
-                }
-                Some(Node::string(inner.to_json().to_string(), pos))
-            }
+            "Fn::Base64" => self.base64(arg, pos),
+            "Fn::GetAZs" => Some(self.get_azs(arg, pos)),
+            "Fn::ToJsonString" => self.to_json_string(arg, pos),
             // Only AWS can answer these: keep them visible, but resolve what is inside.
             "Fn::ImportValue"
             | "Fn::Cidr"
@@ -417,9 +296,164 @@ impl<'a> Resolver<'a> {
                     format!("unknown intrinsic function {other}"),
                     "CloudFormation's intrinsics are Ref, Condition and Fn::GetAtt, Fn::Sub, Fn::Join, Fn::If, Fn::Select, Fn::Split, Fn::FindInMap, Fn::Equals, Fn::And, Fn::Or, Fn::Not, Fn::Base64, Fn::Cidr, Fn::GetAZs, Fn::ImportValue, Fn::Transform",
                 );
-                keep()
+                Some(whole.clone())
             }
         }
+    }
+
+    // Lists: `Fn::Join`, `Fn::Select`, `Fn::Split`, `Fn::Length`.
+
+    fn join(&self, arg: &Node, whole: &Node) -> Option<Node> {
+        let f = "Fn::Join";
+        let pos = whole.pos;
+        let items = self.args(arg, f, 2, 2).unwrap_or_default();
+        if items.len() != 2 {
+            return Some(whole.clone());
+        }
+        let delim = self.resolve(&items[0]).and_then(|n| n.scalar_text());
+        let list = self.resolve(&items[1])?;
+        let (Some(delim), Some(parts)) = (delim, list.as_seq()) else {
+            return Some(wrap(f, seq(vec![items[0].clone(), list], arg.pos), pos));
+        };
+        let mut texts = Vec::new();
+        for p in parts {
+            match p.scalar_text() {
+                Some(t) => texts.push(t),
+                None if p.is_null() => texts.push(String::new()),
+                None => {
+                    return Some(wrap(
+                        f,
+                        seq(vec![items[0].clone(), list.clone()], arg.pos),
+                        pos,
+                    ))
+                }
+            }
+        }
+        Some(Node::string(texts.join(&delim), pos))
+    }
+
+    fn select(&self, arg: &Node, whole: &Node) -> Option<Node> {
+        let items = self.args(arg, "Fn::Select", 2, 2)?;
+        let idx = self.resolve(&items[0]).and_then(|n| n.scalar_text());
+        let list = self.resolve(&items[1])?;
+        let (Some(idx), Some(parts)) = (idx, list.as_seq()) else {
+            return Some(whole.clone());
+        };
+        let Ok(i) = idx.trim().parse::<usize>() else {
+            self.error(
+                items[0].pos,
+                format!("Fn::Select index {idx:?} is not a number"),
+            );
+            return Some(whole.clone());
+        };
+        match parts.get(i) {
+            Some(n) => Some(n.clone()),
+            None => {
+                self.error(
+                    whole.pos,
+                    format!(
+                        "Fn::Select index {i} is out of range (the list has {} items)",
+                        parts.len()
+                    ),
+                );
+                Some(whole.clone())
+            }
+        }
+    }
+
+    fn split(&self, arg: &Node, whole: &Node) -> Option<Node> {
+        let pos = whole.pos;
+        let items = self.args(arg, "Fn::Split", 2, 2)?;
+        let delim = self.resolve(&items[0]).and_then(|n| n.scalar_text());
+        let source = self.resolve(&items[1]).and_then(|n| n.scalar_text());
+        match (delim, source) {
+            (Some(d), Some(s)) if !d.is_empty() => Some(seq(
+                s.split(d.as_str()).map(|p| Node::string(p, pos)).collect(),
+                pos,
+            )),
+            _ => Some(whole.clone()),
+        }
+    }
+
+    fn length(&self, arg: &Node, pos: Pos) -> Option<Node> {
+        let inner = self.resolve(arg)?;
+        match inner.as_seq() {
+            Some(items) => Some(Node::new(Value::Number(items.len().to_string()), pos)),
+            None => Some(wrap("Fn::Length", inner, pos)),
+        }
+    }
+
+    // Conditions: `Fn::If` here; `Fn::Equals`, `Fn::And`, `Fn::Or`, `Fn::Not` in
+    // `eval_condition`.
+
+    fn if_(&self, arg: &Node, whole: &Node) -> Option<Node> {
+        let f = "Fn::If";
+        let pos = whole.pos;
+        let items = self.args(arg, f, 3, 3)?;
+        let Some(cond) = items[0].as_str() else {
+            self.error(items[0].pos, "Fn::If takes a condition name first");
+            return Some(whole.clone());
+        };
+        match self.condition(cond, items[0].pos) {
+            Some(true) => self.resolve(&items[1]),
+            Some(false) => self.resolve(&items[2]),
+            None => {
+                let a = self.resolve(&items[1]).unwrap_or_else(|| no_value(pos));
+                let b = self.resolve(&items[2]).unwrap_or_else(|| no_value(pos));
+                Some(wrap(f, seq(vec![items[0].clone(), a, b], arg.pos), pos))
+            }
+        }
+    }
+
+    // Values: `Fn::Base64`, `Fn::GetAZs`, `Fn::ToJsonString`.
+
+    fn base64(&self, arg: &Node, pos: Pos) -> Option<Node> {
+        let inner = self.resolve(arg)?;
+        match inner.scalar_text() {
+            Some(s) => Some(Node::string(
+                base64::engine::general_purpose::STANDARD.encode(s.as_bytes()),
+                pos,
+            )),
+            None => Some(wrap("Fn::Base64", inner, pos)),
+        }
+    }
+
+    fn get_azs(&self, arg: &Node, pos: Pos) -> Node {
+        let region = self
+            .resolve(arg)
+            .and_then(|n| n.scalar_text())
+            .filter(|r| !r.is_empty())
+            .unwrap_or_else(|| self.pseudo.region.clone());
+        seq(
+            ["a", "b", "c"]
+                .iter()
+                .map(|z| Node::string(format!("{region}{z}"), pos))
+                .collect(),
+            pos,
+        )
+    }
+
+    fn to_json_string(&self, arg: &Node, pos: Pos) -> Option<Node> {
+        let inner = self.resolve(arg)?;
+        if contains_intrinsic(&inner) {
+            return Some(wrap("Fn::ToJsonString", inner, pos));
+        }
+        Some(Node::string(inner.to_json().to_string(), pos))
+    }
+
+    // References: `Ref` (here and in `reference`), `Fn::GetAtt`, `Fn::Sub`, `Fn::FindInMap`.
+
+    /// `Ref` as an intrinsic; [`Resolver::reference`] says what a name refers to.
+    fn ref_intrinsic(&self, arg: &Node, pos: Pos) -> Option<Node> {
+        let Some(name) = arg.as_str() else {
+            // `Ref` of an intrinsic is only valid in a few places; resolve the inside.
+            let inner = self.resolve(arg)?;
+            return match inner.as_str() {
+                Some(n) => self.reference(n, pos),
+                None => Some(wrap("Ref", inner, pos)),
+            };
+        };
+        self.reference(name, arg.pos)
     }
 
     /// `Ref` of a parameter, pseudo parameter or resource.
@@ -775,7 +809,9 @@ mod tests {
     /// Resolves `Value` of a small template and returns it as JSON, plus diagnostics.
     fn eval(yaml: &str) -> (serde_json::Value, String) {
         let mut d = Diagnostics::default();
-        let src = parse_str(yaml, Arc::new("t.yaml".into()), &mut d).unwrap();
+        let Some(src) = parse_str(yaml, Arc::new("t.yaml".into()), &mut d) else {
+            panic!("{yaml}: {d}")
+        };
         let r = resolver_for(&src.root);
         let v = r
             .resolve(src.root.get("Value").unwrap())
@@ -840,6 +876,59 @@ mod tests {
             assert_eq!(&got, want, "{yaml}\n{diags}");
             assert!(diags.is_empty(), "{yaml}: {diags}");
         }
+    }
+
+    /// One case per branch of the intrinsic functions split out of `call`: the value and
+    /// the diagnostics (`""` when there are none).
+    #[test]
+    fn intrinsic_families_values_and_problems() {
+        let cases: &[(&str, serde_json::Value, &str)] = &[
+            // Lists.
+            ("Value: !Length [a, b, c]", json!(3), ""),
+            ("Value: {Fn::Length: !Ref Subnets}", json!(2), ""),
+            ("Value: {Fn::Length: !ImportValue L}", json!({"Fn::Length": {"Fn::ImportValue": "L"}}), ""),
+            ("Value: !Join ['', [a, null, b]]", json!("ab"), ""),
+            (
+                "Value: !Join ['-', [a, !Ref Secret]]",
+                json!({"Fn::Join": ["-", ["a", {"Ref": "Secret"}]]}),
+                "",
+            ),
+            ("Value: !Join ['-', !ImportValue L]", json!({"Fn::Join": ["-", {"Fn::ImportValue": "L"}]}), ""),
+            ("Value: !Join [a]", json!({"Fn::Join": ["a"]}), "t.yaml:1:8: error: Fn::Join takes a list of 2 values"),
+            ("Value: !Select [5, [a, b]]", json!({"Fn::Select": [5, ["a", "b"]]}), "t.yaml:1:8: error: Fn::Select index 5 is out of range (the list has 2 items)"),
+            ("Value: !Select [x, [a, b]]", json!({"Fn::Select": ["x", ["a", "b"]]}), "t.yaml:1:17: error: Fn::Select index \"x\" is not a number"),
+            ("Value: !Select [0, !ImportValue L]", json!({"Fn::Select": [0, {"Fn::ImportValue": "L"}]}), ""),
+            ("Value: !Split ['', abc]", json!({"Fn::Split": ["", "abc"]}), ""),
+            // Conditions.
+            ("Value: !If [NotThere, 1, 2]", json!({"Fn::If": ["NotThere", 1, 2]}), "t.yaml:1:13: error: condition \"NotThere\" is not defined in Conditions"),
+            ("Value: !If [[x], 1, 2]", json!({"Fn::If": [["x"], 1, 2]}), "t.yaml:1:13: error: Fn::If takes a condition name first"),
+            (
+                "Conditions: {S: !Equals [!Ref Secret, x]}\nValue: !If [S, 1, !Ref AWS::NoValue]",
+                json!({"Fn::If": ["S", 1, {"Ref": "AWS::NoValue"}]}),
+                "",
+            ),
+            ("Value: !Or [!Equals [a, b], !Equals [1, 1]]", json!(true), ""),
+            ("Value: !And [!Equals [a, a], !Equals [!Ref Secret, 1]]", json!({"Fn::And": [{"Fn::Equals": ["a", "a"]}, {"Fn::Equals": [{"Ref": "Secret"}, 1]}]}), ""),
+            // Values.
+            ("Value: {Fn::Base64: !Ref Secret}", json!({"Fn::Base64": {"Ref": "Secret"}}), ""),
+            ("Value: !GetAZs eu-west-1", json!(["eu-west-1a", "eu-west-1b", "eu-west-1c"]), ""),
+            ("Value: !ToJsonString {a: [1, !Ref Stage]}", json!("{\"a\":[1,\"dev\"]}"), ""),
+            ("Value: !ToJsonString {a: !Ref Secret}", json!({"Fn::ToJsonString": {"a": {"Ref": "Secret"}}}), ""),
+            // References and what only AWS can answer.
+            ("Value: {Ref: {Fn::Join: ['', [Sta, ge]]}}", json!("dev"), ""),
+            ("Value: !Cidr [10.0.0.0/16, 2, !Ref Stage]", json!({"Fn::Cidr": ["10.0.0.0/16", 2, "dev"]}), ""),
+            ("Value: {Fn::Nope: 1}", json!({"Fn::Nope": 1}), "t.yaml:1:8: error: unknown intrinsic function Fn::Nope\n  hint: CloudFormation's intrinsics are Ref, Condition and Fn::GetAtt, Fn::Sub, Fn::Join, Fn::If, Fn::Select, Fn::Split, Fn::FindInMap, Fn::Equals, Fn::And, Fn::Or, Fn::Not, Fn::Base64, Fn::Cidr, Fn::GetAZs, Fn::ImportValue, Fn::Transform"),
+        ];
+        let mut wrong = Vec::new();
+        for (yaml, want, want_diags) in cases {
+            let (got, diags) = eval(yaml);
+            if (&got, diags.as_str()) != (want, *want_diags) {
+                wrong.push(format!(
+                    "{yaml}\n  got {got} {diags:?}\n  want {want} {want_diags:?}"
+                ));
+            }
+        }
+        assert!(wrong.is_empty(), "{}", wrong.join("\n"));
     }
 
     #[test]

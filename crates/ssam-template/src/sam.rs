@@ -19,10 +19,13 @@ use crate::resolve::{contains_intrinsic, ParamValue, Pseudo, Resolver, ResourceI
 use crate::{LoadOptions, Loaded};
 
 mod apis;
+mod buckets;
 mod foreach;
 mod functions;
 mod globals;
 mod limits;
+
+pub use buckets::{generated_bucket_name, valid_bucket_name};
 
 /// SAM event types (`Events.*.Type`) of `AWS::Serverless::Function`.
 pub const FUNCTION_EVENT_TYPES: &[&str] = &[
@@ -163,19 +166,7 @@ fn load_source(
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("."));
-    let Some(root) = src.root.as_map() else {
-        diags.push(Diagnostic::error(
-            src.location(src.root.pos),
-            "a template must be a mapping with a Resources section",
-        ));
-        return Err(diags);
-    };
-    let Some(resources_map) = root.get("Resources").and_then(Node::as_map) else {
-        let pos = root.get("Resources").map_or(src.root.pos, |n| n.pos);
-        diags.push(
-            Diagnostic::error(src.location(pos), "the template has no Resources mapping")
-                .with_hint("every CloudFormation template needs a Resources section with at least one resource"),
-        );
+    let Some((root, resources_map)) = root_and_resources(&src, &mut diags) else {
         return Err(diags);
     };
     check_top_level(&src, root, &mut diags);
@@ -199,25 +190,11 @@ fn load_source(
     );
     let resources_map: &Map = expanded.as_ref().unwrap_or(resources_map);
 
-    // Phase 1: a resolver where every resource's Ref is its logical id, to decide
-    // conditions and compute the names (bucket, function) that Ref yields in phase 2.
-    let mut infos: IndexMap<String, ResourceInfo> = IndexMap::new();
-    for (id, r) in resources_map.iter() {
-        let rtype = r
-            .get("Type")
-            .and_then(Node::as_str)
-            .unwrap_or_default()
-            .to_string();
-        infos.insert(
-            id.to_string(),
-            ResourceInfo {
-                resource_type: rtype,
-                ref_value: id.to_string(),
-            },
-        );
-    }
     let mappings = root.get("Mappings").and_then(Node::as_map);
     let conditions = root.get("Conditions").and_then(Node::as_map);
+    // Phase 1: a resolver where every resource's Ref is its logical id, to decide
+    // conditions and compute the names (bucket, function) that Ref yields in phase 2.
+    let mut infos = logical_id_refs(resources_map);
     let phase1 = Resolver::new(
         src.file.clone(),
         pseudo.clone(),
@@ -232,6 +209,110 @@ fn load_source(
             phase1.condition(name, n.pos);
         }
     }
+    let raw = surviving_resources(&src, resources_map, &phase1, &mut infos, &mut diags);
+    for r in &raw {
+        if let Some(name) = ref_name(&phase1, r, &pseudo.stack_name) {
+            if let Some(info) = infos.get_mut(&r.id) {
+                info.ref_value = name;
+            }
+        }
+    }
+    add_implicit_resources(&raw, &mut infos);
+    phase1.drain_diagnostics(&mut diags);
+
+    let resolver = Resolver::new(
+        src.file.clone(),
+        pseudo.clone(),
+        params,
+        infos,
+        mappings,
+        conditions,
+    );
+    let globals = globals::Globals::read(&src, root.get("Globals"), &mut diags);
+    let mut ctx = Ctx {
+        src: &src,
+        base_dir: base_dir.clone(),
+        diags,
+        resolver,
+        index: raw
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.id.clone(), i))
+            .collect(),
+        resources: raw,
+        globals,
+    };
+    let app = read_app(
+        &mut ctx,
+        App {
+            template_path: path,
+            base_dir,
+            region: pseudo.region,
+            account_id: pseudo.account_id,
+            stack_name: pseudo.stack_name,
+            ..App::default()
+        },
+    );
+    let mut diags = std::mem::take(&mut ctx.diags);
+    ctx.resolver.drain_diagnostics(&mut diags);
+    dedupe(&mut diags);
+    Ok(Loaded {
+        app,
+        diagnostics: diags,
+    })
+}
+
+/// The template's root mapping and its Resources; `None` (with the error in `diags`) when
+/// there is no model to build.
+fn root_and_resources<'s>(src: &'s Source, diags: &mut Diagnostics) -> Option<(&'s Map, &'s Map)> {
+    let Some(root) = src.root.as_map() else {
+        diags.push(Diagnostic::error(
+            src.location(src.root.pos),
+            "a template must be a mapping with a Resources section",
+        ));
+        return None;
+    };
+    let Some(resources_map) = root.get("Resources").and_then(Node::as_map) else {
+        let pos = root.get("Resources").map_or(src.root.pos, |n| n.pos);
+        diags.push(
+            Diagnostic::error(src.location(pos), "the template has no Resources mapping")
+                .with_hint("every CloudFormation template needs a Resources section with at least one resource"),
+        );
+        return None;
+    };
+    Some((root, resources_map))
+}
+
+/// Every declared resource with its logical id as `Ref` value (phase 1 of the resolution).
+fn logical_id_refs(resources_map: &Map) -> IndexMap<String, ResourceInfo> {
+    resources_map
+        .iter()
+        .map(|(id, r)| {
+            let rtype = r
+                .get("Type")
+                .and_then(Node::as_str)
+                .unwrap_or_default()
+                .to_string();
+            (
+                id.to_string(),
+                ResourceInfo {
+                    resource_type: rtype,
+                    ref_value: id.to_string(),
+                },
+            )
+        })
+        .collect()
+}
+
+/// The resources whose Condition is not false, in template order. A resource removed by its
+/// Condition leaves `infos` too, so `Ref` to it is an error; a malformed one is reported.
+fn surviving_resources<'a>(
+    src: &Source,
+    resources_map: &'a Map,
+    phase1: &Resolver<'_>,
+    infos: &mut IndexMap<String, ResourceInfo>,
+    diags: &mut Diagnostics,
+) -> Vec<RawResource<'a>> {
     let mut raw = Vec::new();
     for (id, r) in resources_map.iter() {
         let Some(rmap) = r.as_map() else {
@@ -274,58 +355,22 @@ fn load_source(
             key_pos: resources_map.key_pos(id).unwrap_or(r.pos),
         });
     }
-    for r in &raw {
-        if let Some(name) = ref_name(&phase1, r, &pseudo.stack_name) {
-            if let Some(info) = infos.get_mut(&r.id) {
-                info.ref_value = name;
-            }
-        }
-    }
-    add_implicit_resources(&raw, &mut infos);
-    phase1.drain_diagnostics(&mut diags);
+    raw
+}
 
-    let resolver = Resolver::new(
-        src.file.clone(),
-        pseudo.clone(),
-        params,
-        infos,
-        mappings,
-        conditions,
-    );
-    let globals = globals::Globals::read(&src, root.get("Globals"), &mut diags);
-    let mut ctx = Ctx {
-        src: &src,
-        base_dir: base_dir.clone(),
-        diags,
-        resolver,
-        index: raw
-            .iter()
-            .enumerate()
-            .map(|(i, r)| (r.id.clone(), i))
-            .collect(),
-        resources: raw,
-        globals,
-    };
-
-    let mut app = App {
-        template_path: path.clone(),
-        base_dir,
-        region: pseudo.region.clone(),
-        account_id: pseudo.account_id.clone(),
-        stack_name: pseudo.stack_name.clone(),
-        ..App::default()
-    };
-    app.functions = functions::read_functions(&mut ctx);
-    app.layers = functions::read_layers(&mut ctx);
-    app.buckets = read_buckets(&mut ctx);
-    let (apis, routes) = apis::read_apis(&mut ctx, &app.functions);
+/// The model: functions, layers, buckets, APIs and routes, S3 bindings, then the limits.
+fn read_app(ctx: &mut Ctx<'_>, mut app: App) -> App {
+    app.functions = functions::read_functions(ctx);
+    app.layers = functions::read_layers(ctx);
+    app.buckets = buckets::read_buckets(ctx);
+    let (apis, routes) = apis::read_apis(ctx, &app.functions);
     // SAM's implicit API replaces a resource that already uses its name.
     for api in apis.iter().filter(|a| a.implicit) {
         app.functions.retain(|f| f.logical_id != api.logical_id);
     }
     app.apis = apis;
     app.routes = routes;
-    app.s3_bindings = s3_bindings(&mut ctx, &app.functions);
+    app.s3_bindings = buckets::s3_bindings(ctx, &app.functions);
     app.resources = ctx
         .resources
         .iter()
@@ -335,14 +380,8 @@ fn load_source(
             location: ctx.loc(r.key_pos),
         })
         .collect();
-    limits::check(&mut ctx, &app);
-    let mut diags = std::mem::take(&mut ctx.diags);
-    ctx.resolver.drain_diagnostics(&mut diags);
-    dedupe(&mut diags);
-    Ok(Loaded {
-        app,
-        diagnostics: diags,
-    })
+    limits::check(ctx, &app);
+    app
 }
 
 fn dedupe(diags: &mut Diagnostics) {
@@ -526,26 +565,6 @@ fn ref_name(r1: &Resolver<'_>, r: &RawResource<'_>, stack: &str) -> Option<Strin
     }
 }
 
-/// CloudFormation names an unnamed bucket `stack-logicalid-RANDOM`; ssam uses a stable suffix
-/// so the name survives restarts (objects stay where they were).
-pub fn generated_bucket_name(stack: &str, logical_id: &str) -> String {
-    let mut hash: u64 = 0xcbf29ce484222325;
-    for b in format!("{stack}/{logical_id}").bytes() {
-        hash ^= u64::from(b);
-        hash = hash.wrapping_mul(0x100000001b3);
-    }
-    let clean = |s: &str| -> String {
-        s.chars()
-            .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
-            .collect::<String>()
-            .to_ascii_lowercase()
-    };
-    let mut prefix = format!("{}-{}", clean(stack), clean(logical_id));
-    prefix.truncate(63 - 13);
-    let prefix = prefix.trim_matches('-');
-    format!("{prefix}-{:012x}", hash & 0xffff_ffff_ffff)
-}
-
 /// Resources SAM generates (roles, implicit APIs, stages) so `Ref`/`GetAtt` to them is known.
 fn add_implicit_resources(raw: &[RawResource<'_>], infos: &mut IndexMap<String, ResourceInfo>) {
     let mut add = |id: String, t: &str| {
@@ -621,132 +640,6 @@ fn add_implicit_resources(raw: &[RawResource<'_>], infos: &mut IndexMap<String, 
             "AWS::ApiGatewayV2::Stage",
         );
     }
-}
-
-fn read_buckets(ctx: &mut Ctx<'_>) -> Vec<Bucket> {
-    let mut out = Vec::new();
-    let ids: Vec<(String, Pos)> = ctx
-        .resources
-        .iter()
-        .filter(|r| r.rtype == "AWS::S3::Bucket")
-        .map(|r| (r.id.clone(), r.key_pos))
-        .collect();
-    for (id, pos) in ids {
-        let Some(r) = ctx.resource(&id) else { continue };
-        let props = r.properties().and_then(|p| ctx.resolve(p));
-        let name_given = props.as_ref().and_then(|p| p.get("BucketName")).is_some();
-        let name = ctx
-            .resolver
-            .resources
-            .get(&id)
-            .map(|i| i.ref_value.clone())
-            .unwrap_or_default();
-        let versioning = props
-            .as_ref()
-            .and_then(|p| p.get("VersioningConfiguration"))
-            .and_then(|v| v.get("Status"))
-            .and_then(Node::as_str)
-            == Some("Enabled");
-        let cors_rules = props
-            .as_ref()
-            .and_then(|p| p.get("CorsConfiguration"))
-            .and_then(|c| c.get("CorsRules"))
-            .map(Node::to_json);
-        if !valid_bucket_name(&name) {
-            ctx.error_hint(
-                pos,
-                format!("bucket {id}: {name:?} is not a valid S3 bucket name"),
-                "bucket names are 3-63 characters of lower-case letters, digits, dots and hyphens, starting and ending with a letter or digit",
-            );
-        }
-        out.push(Bucket {
-            logical_id: id,
-            name,
-            name_generated: !name_given,
-            versioning,
-            cors_rules,
-            location: ctx.loc(pos),
-        });
-    }
-    out
-}
-
-/// S3's bucket naming rules (general purpose buckets).
-pub fn valid_bucket_name(name: &str) -> bool {
-    let len_ok = (3..=63).contains(&name.len());
-    let chars_ok = name
-        .chars()
-        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.');
-    let ends_ok = name
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_alphanumeric())
-        && name
-            .chars()
-            .last()
-            .is_some_and(|c| c.is_ascii_alphanumeric());
-    // Unresolved names (an intrinsic) are not checked.
-    name.starts_with('{') || (len_ok && chars_ok && ends_ok && !name.contains(".."))
-}
-
-/// S3 notifications: function `S3` events and bucket `LambdaConfigurations`.
-fn s3_bindings(ctx: &mut Ctx<'_>, functions: &[Function]) -> Vec<S3Binding> {
-    let mut out = Vec::new();
-    for f in functions {
-        for e in &f.events {
-            if let EventSource::S3(s3) = &e.source {
-                out.push(S3Binding {
-                    function: f.logical_id.clone(),
-                    bucket: s3.bucket.clone(),
-                    events: s3.events.clone(),
-                    filter_rules: s3.filter_rules.clone(),
-                });
-            }
-        }
-    }
-    let bucket_ids: Vec<String> = ctx
-        .resources
-        .iter()
-        .filter(|r| r.rtype == "AWS::S3::Bucket")
-        .map(|r| r.id.clone())
-        .collect();
-    for id in bucket_ids {
-        let Some(r) = ctx.resource(&id) else { continue };
-        let Some(configs) = r
-            .properties()
-            .and_then(|p| p.get("NotificationConfiguration"))
-            .and_then(|n| n.get("LambdaConfigurations"))
-            .and_then(Node::as_seq)
-        else {
-            continue;
-        };
-        for c in configs {
-            let Some(target) = c
-                .get("Function")
-                .and_then(|n| functions::function_target(n, functions))
-            else {
-                continue;
-            };
-            let events = c
-                .get("Event")
-                .and_then(|e| ctx.resolve(e))
-                .and_then(|e| e.scalar_text())
-                .map(|e| vec![e])
-                .unwrap_or_default();
-            let filter_rules = c
-                .get("Filter")
-                .and_then(|f| ctx.resolve(f))
-                .map(|f| functions::filter_rules(&f))
-                .unwrap_or_default();
-            out.push(S3Binding {
-                function: target,
-                bucket: id.clone(),
-                events,
-                filter_rules,
-            });
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -139,7 +139,58 @@ fn serverless_function(
     raw: &Node,
     props: &Node,
 ) -> Function {
-    let package_type = match props.get("PackageType").and_then(Node::as_str) {
+    let package_type = serverless_package_type(ctx, id, node, props);
+    let code = serverless_code(ctx, id, props, package_type);
+    let metadata = node.get("Metadata").and_then(|m| ctx.resolve(m));
+    let meta_str = |k: &str| {
+        metadata
+            .as_ref()
+            .and_then(|m| m.get(k))
+            .and_then(Node::scalar_text)
+    };
+    let image_build = match package_type {
+        PackageType::Image => metadata.as_ref().and_then(|m| image_build(ctx, m)),
+        PackageType::Zip => None,
+    };
+    let events = read_events(ctx, id, raw, props);
+    let Sizing {
+        memory_size,
+        timeout,
+        reserved_concurrency,
+    } = sizing(ctx, id, props);
+    Function {
+        logical_id: id.to_string(),
+        function_name: props.get("FunctionName").map(text),
+        resource_type: "AWS::Serverless::Function".into(),
+        package_type,
+        runtime: string_prop(props, "Runtime"),
+        handler: string_prop(props, "Handler"),
+        code,
+        image_build,
+        image_config: image_config(props),
+        build_method: meta_str("BuildMethod"),
+        memory_size,
+        timeout,
+        architectures: architectures(props),
+        environment: environment(props),
+        layers: layers(props),
+        reserved_concurrency,
+        ephemeral_storage_mb: props
+            .get("EphemeralStorage")
+            .and_then(|e| e.get("Size"))
+            .and_then(Node::scalar_text)
+            .and_then(|s| s.parse().ok()),
+        tracing: string_prop(props, "Tracing"),
+        description: string_prop(props, "Description"),
+        events,
+        event_invoke_config: event_invoke_config(props),
+        function_url: function_url(props),
+        location: ctx.loc(ctx.key_pos(id)),
+    }
+}
+
+fn serverless_package_type(ctx: &mut Ctx<'_>, id: &str, node: &Node, props: &Node) -> PackageType {
+    match props.get("PackageType").and_then(Node::as_str) {
         Some("Image") => PackageType::Image,
         Some("Zip") | None => PackageType::Zip,
         Some(other) => {
@@ -150,85 +201,93 @@ fn serverless_function(
             );
             PackageType::Zip
         }
-    };
-    let code = if package_type == PackageType::Image {
-        Code::Image {
+    }
+}
+
+/// `ImageUri` for Image functions; else `InlineCode`, else `CodeUri` ("." when absent).
+fn serverless_code(ctx: &mut Ctx<'_>, id: &str, props: &Node, package_type: PackageType) -> Code {
+    if package_type == PackageType::Image {
+        return Code::Image {
             uri: props.get("ImageUri").map(text),
-        }
-    } else if let Some(inline) = props.get("InlineCode") {
-        Code::Inline {
+        };
+    }
+    if let Some(inline) = props.get("InlineCode") {
+        return Code::Inline {
             source: inline.scalar_text().unwrap_or_default(),
-        }
-    } else {
-        match props.get("CodeUri") {
-            None => Code::Dir {
-                path: ctx.base_dir.clone(),
-                as_written: ".".to_string(),
-            },
-            Some(n) if n.intrinsic().is_some() => Code::Unresolved {
-                value: Unresolved(n.to_json()),
-            },
-            Some(n) if n.as_map().is_some() => code_from_s3_map(n, "Bucket", "Key", "Version"),
-            Some(n) => match n.scalar_text() {
-                Some(s) => code_from_string(&ctx.base_dir, &s),
-                None => {
-                    ctx.error(
-                        n.pos,
-                        format!("{id}: CodeUri must be a path, an s3:// URI or {{Bucket, Key}}"),
-                    );
-                    Code::Unresolved {
-                        value: Unresolved(n.to_json()),
-                    }
+        };
+    }
+    match props.get("CodeUri") {
+        None => Code::Dir {
+            path: ctx.base_dir.clone(),
+            as_written: ".".to_string(),
+        },
+        Some(n) if n.intrinsic().is_some() => Code::Unresolved {
+            value: Unresolved(n.to_json()),
+        },
+        Some(n) if n.as_map().is_some() => code_from_s3_map(n, "Bucket", "Key", "Version"),
+        Some(n) => match n.scalar_text() {
+            Some(s) => code_from_string(&ctx.base_dir, &s),
+            None => {
+                ctx.error(
+                    n.pos,
+                    format!("{id}: CodeUri must be a path, an s3:// URI or {{Bucket, Key}}"),
+                );
+                Code::Unresolved {
+                    value: Unresolved(n.to_json()),
                 }
-            },
-        }
-    };
-    let metadata = node.get("Metadata").and_then(|m| ctx.resolve(m));
-    let meta_str = |k: &str| {
-        metadata
-            .as_ref()
-            .and_then(|m| m.get(k))
-            .and_then(Node::scalar_text)
-    };
-    let image_build = if package_type == PackageType::Image
-        && (meta_str("Dockerfile").is_some() || meta_str("DockerContext").is_some())
-    {
-        let context = meta_str("DockerContext").unwrap_or_else(|| ".".to_string());
-        let mut build_args = IndexMap::new();
-        if let Some(args) = metadata
-            .as_ref()
-            .and_then(|m| m.get("DockerBuildArgs"))
-            .and_then(Node::as_map)
-        {
-            for (k, v) in args.iter() {
-                build_args.insert(k.to_string(), text(v).display());
             }
+        },
+    }
+}
+
+/// How an Image function is built, from its resolved `Metadata`: only when it names a
+/// `Dockerfile` or a `DockerContext`.
+fn image_build(ctx: &Ctx<'_>, metadata: &Node) -> Option<ImageBuild> {
+    let meta_str = |k: &str| metadata.get(k).and_then(Node::scalar_text);
+    if meta_str("Dockerfile").is_none() && meta_str("DockerContext").is_none() {
+        return None;
+    }
+    let context = meta_str("DockerContext").unwrap_or_else(|| ".".to_string());
+    let mut build_args = IndexMap::new();
+    if let Some(args) = metadata.get("DockerBuildArgs").and_then(Node::as_map) {
+        for (k, v) in args.iter() {
+            build_args.insert(k.to_string(), text(v).display());
         }
-        Some(ImageBuild {
-            dockerfile: meta_str("Dockerfile").unwrap_or_else(|| "Dockerfile".to_string()),
-            docker_context: ctx.base_dir.join(context),
-            docker_tag: meta_str("DockerTag"),
-            build_args,
-            build_target: meta_str("DockerBuildTarget"),
-        })
-    } else {
-        None
-    };
-    let image_config = props.get("ImageConfig").map(|c| ImageConfig {
+    }
+    Some(ImageBuild {
+        dockerfile: meta_str("Dockerfile").unwrap_or_else(|| "Dockerfile".to_string()),
+        docker_context: ctx.base_dir.join(context),
+        docker_tag: meta_str("DockerTag"),
+        build_args,
+        build_target: meta_str("DockerBuildTarget"),
+    })
+}
+
+fn image_config(props: &Node) -> Option<ImageConfig> {
+    props.get("ImageConfig").map(|c| ImageConfig {
         command: c.get("Command").map(|n| string_list(Some(n))),
         entry_point: c.get("EntryPoint").map(|n| string_list(Some(n))),
         working_directory: c.get("WorkingDirectory").and_then(Node::scalar_text),
-    });
-    let events = read_events(ctx, id, raw, props);
-    let memory_size = u32_prop(ctx, props, "MemorySize", id).unwrap_or(128);
-    let timeout = u32_prop(ctx, props, "Timeout", id).unwrap_or(3);
-    let reserved_concurrency = u32_prop(ctx, props, "ReservedConcurrentExecutions", id);
-    let ephemeral_storage_mb = props
-        .get("EphemeralStorage")
-        .and_then(|e| e.get("Size"))
-        .and_then(Node::scalar_text)
-        .and_then(|s| s.parse().ok());
-    let event_invoke_config = props.get("EventInvokeConfig").map(|c| EventInvokeConfig {
+    })
+}
+
+/// The numbers every function type shares, with Lambda's defaults (128 MB, 3 s).
+struct Sizing {
+    memory_size: u32,
+    timeout: u32,
+    reserved_concurrency: Option<u32>,
+}
+
+fn sizing(ctx: &mut Ctx<'_>, id: &str, props: &Node) -> Sizing {
+    Sizing {
+        memory_size: u32_prop(ctx, props, "MemorySize", id).unwrap_or(128),
+        timeout: u32_prop(ctx, props, "Timeout", id).unwrap_or(3),
+        reserved_concurrency: u32_prop(ctx, props, "ReservedConcurrentExecutions", id),
+    }
+}
+
+fn event_invoke_config(props: &Node) -> Option<EventInvokeConfig> {
+    props.get("EventInvokeConfig").map(|c| EventInvokeConfig {
         maximum_retry_attempts: c
             .get("MaximumRetryAttempts")
             .and_then(Node::scalar_text)
@@ -237,37 +296,15 @@ fn serverless_function(
             .get("MaximumEventAgeInSeconds")
             .and_then(Node::scalar_text)
             .and_then(|s| s.parse().ok()),
-    });
-    let function_url = props.get("FunctionUrlConfig").map(|c| FunctionUrl {
+    })
+}
+
+fn function_url(props: &Node) -> Option<FunctionUrl> {
+    props.get("FunctionUrlConfig").map(|c| FunctionUrl {
         auth_type: string_prop(c, "AuthType").unwrap_or_else(|| "NONE".into()),
         invoke_mode: string_prop(c, "InvokeMode").unwrap_or_else(|| "BUFFERED".into()),
         cors: c.get("Cors").map(Node::to_json),
-    });
-    Function {
-        logical_id: id.to_string(),
-        function_name: props.get("FunctionName").map(text),
-        resource_type: "AWS::Serverless::Function".into(),
-        package_type,
-        runtime: string_prop(props, "Runtime"),
-        handler: string_prop(props, "Handler"),
-        code,
-        image_build,
-        image_config,
-        build_method: meta_str("BuildMethod"),
-        memory_size,
-        timeout,
-        architectures: architectures(props),
-        environment: environment(props),
-        layers: layers(props),
-        reserved_concurrency,
-        ephemeral_storage_mb,
-        tracing: string_prop(props, "Tracing"),
-        description: string_prop(props, "Description"),
-        events,
-        event_invoke_config,
-        function_url,
-        location: ctx.loc(ctx.key_pos(id)),
-    }
+    })
 }
 
 fn lambda_function(ctx: &mut Ctx<'_>, id: &str, node: &Node, props: &Node) -> Function {
@@ -308,14 +345,11 @@ fn lambda_function(ctx: &mut Ctx<'_>, id: &str, node: &Node, props: &Node) -> Fu
             }
         }
     };
-    let memory_size = u32_prop(ctx, props, "MemorySize", id).unwrap_or(128);
-    let timeout = u32_prop(ctx, props, "Timeout", id).unwrap_or(3);
-    let reserved_concurrency = u32_prop(ctx, props, "ReservedConcurrentExecutions", id);
-    let image_config = props.get("ImageConfig").map(|c| ImageConfig {
-        command: c.get("Command").map(|n| string_list(Some(n))),
-        entry_point: c.get("EntryPoint").map(|n| string_list(Some(n))),
-        working_directory: c.get("WorkingDirectory").and_then(Node::scalar_text),
-    });
+    let Sizing {
+        memory_size,
+        timeout,
+        reserved_concurrency,
+    } = sizing(ctx, id, props);
     Function {
         logical_id: id.to_string(),
         function_name: props.get("FunctionName").map(text),
@@ -325,7 +359,7 @@ fn lambda_function(ctx: &mut Ctx<'_>, id: &str, node: &Node, props: &Node) -> Fu
         handler: string_prop(props, "Handler"),
         code,
         image_build: None,
-        image_config,
+        image_config: image_config(props),
         build_method: None,
         memory_size,
         timeout,
@@ -377,60 +411,8 @@ fn read_events(ctx: &mut Ctx<'_>, id: &str, raw: &Node, props: &Node) -> Vec<Eve
         let raw_p = raw_events
             .and_then(|m| m.get(name))
             .and_then(|e| e.get("Properties"));
-        let source = match etype {
-            "Api" => EventSource::Api(api_event(p, raw_p, IMPLICIT_REST_API)),
-            "HttpApi" => EventSource::HttpApi(api_event(p, raw_p, IMPLICIT_HTTP_API)),
-            "S3" => match s3_event(ctx, id, name, p, raw_p) {
-                Some(e) => EventSource::S3(e),
-                None => continue,
-            },
-            "SQS" => EventSource::Sqs {
-                queue: p.get("Queue").map_or(Text::Known(String::new()), text),
-                batch_size: p
-                    .get("BatchSize")
-                    .and_then(Node::scalar_text)
-                    .and_then(|s| s.parse().ok()),
-            },
-            "SNS" => EventSource::Sns {
-                topic: p.get("Topic").map_or(Text::Known(String::new()), text),
-            },
-            "Schedule" => EventSource::Schedule {
-                schedule: p.get("Schedule").map_or(Text::Known(String::new()), text),
-                input: p.get("Input").and_then(Node::scalar_text),
-                enabled: p
-                    .get("Enabled")
-                    .map(|e| !matches!(e.value, Value::Bool(false)))
-                    .unwrap_or(true),
-            },
-            "ScheduleV2" => EventSource::ScheduleV2 {
-                schedule: p
-                    .get("ScheduleExpression")
-                    .map_or(Text::Known(String::new()), text),
-                input: p.get("Input").and_then(Node::scalar_text),
-            },
-            "EventBridgeRule" | "CloudWatchEvent" => EventSource::EventBridgeRule {
-                pattern: p.get("Pattern").map(Node::to_json),
-                event_bus: p.get("EventBusName").map(text),
-            },
-            "DynamoDB" => EventSource::DynamoDb {
-                stream: p.get("Stream").map_or(Text::Known(String::new()), text),
-                starting_position: p.get("StartingPosition").and_then(Node::scalar_text),
-                batch_size: p
-                    .get("BatchSize")
-                    .and_then(Node::scalar_text)
-                    .and_then(|s| s.parse().ok()),
-            },
-            "Kinesis" => EventSource::Kinesis {
-                stream: p.get("Stream").map_or(Text::Known(String::new()), text),
-                starting_position: p.get("StartingPosition").and_then(Node::scalar_text),
-                batch_size: p
-                    .get("BatchSize")
-                    .and_then(Node::scalar_text)
-                    .and_then(|s| s.parse().ok()),
-            },
-            _ => EventSource::Other {
-                properties: p.to_json(),
-            },
+        let Some(source) = event_source(ctx, id, name, etype, p, raw_p) else {
+            continue;
         };
         out.push(Event {
             name: name.to_string(),
@@ -440,6 +422,70 @@ fn read_events(ctx: &mut Ctx<'_>, id: &str, raw: &Node, props: &Node) -> Vec<Eve
         });
     }
     out
+}
+
+/// The typed source of one event of a known SAM type; `None` when the event cannot be used
+/// (an S3 event whose bucket is not a bucket of the template).
+fn event_source(
+    ctx: &mut Ctx<'_>,
+    id: &str,
+    name: &str,
+    etype: &str,
+    p: &Node,
+    raw_p: Option<&Node>,
+) -> Option<EventSource> {
+    Some(match etype {
+        "Api" => EventSource::Api(api_event(p, raw_p, IMPLICIT_REST_API)),
+        "HttpApi" => EventSource::HttpApi(api_event(p, raw_p, IMPLICIT_HTTP_API)),
+        "S3" => EventSource::S3(s3_event(ctx, id, name, p, raw_p)?),
+        "SQS" => EventSource::Sqs {
+            queue: p.get("Queue").map_or(Text::Known(String::new()), text),
+            batch_size: p
+                .get("BatchSize")
+                .and_then(Node::scalar_text)
+                .and_then(|s| s.parse().ok()),
+        },
+        "SNS" => EventSource::Sns {
+            topic: p.get("Topic").map_or(Text::Known(String::new()), text),
+        },
+        "Schedule" => EventSource::Schedule {
+            schedule: p.get("Schedule").map_or(Text::Known(String::new()), text),
+            input: p.get("Input").and_then(Node::scalar_text),
+            enabled: p
+                .get("Enabled")
+                .map(|e| !matches!(e.value, Value::Bool(false)))
+                .unwrap_or(true),
+        },
+        "ScheduleV2" => EventSource::ScheduleV2 {
+            schedule: p
+                .get("ScheduleExpression")
+                .map_or(Text::Known(String::new()), text),
+            input: p.get("Input").and_then(Node::scalar_text),
+        },
+        "EventBridgeRule" | "CloudWatchEvent" => EventSource::EventBridgeRule {
+            pattern: p.get("Pattern").map(Node::to_json),
+            event_bus: p.get("EventBusName").map(text),
+        },
+        "DynamoDB" => EventSource::DynamoDb {
+            stream: p.get("Stream").map_or(Text::Known(String::new()), text),
+            starting_position: p.get("StartingPosition").and_then(Node::scalar_text),
+            batch_size: p
+                .get("BatchSize")
+                .and_then(Node::scalar_text)
+                .and_then(|s| s.parse().ok()),
+        },
+        "Kinesis" => EventSource::Kinesis {
+            stream: p.get("Stream").map_or(Text::Known(String::new()), text),
+            starting_position: p.get("StartingPosition").and_then(Node::scalar_text),
+            batch_size: p
+                .get("BatchSize")
+                .and_then(Node::scalar_text)
+                .and_then(|s| s.parse().ok()),
+        },
+        _ => EventSource::Other {
+            properties: p.to_json(),
+        },
+    })
 }
 
 fn api_event(p: &Node, raw_p: Option<&Node>, implicit: &str) -> ApiEvent {

@@ -1,43 +1,29 @@
 //! Data-driven tests of the SAM layer: small inline templates → App / diagnostics.
 #![allow(clippy::unwrap_used)]
 
-use std::io::Write;
-
-use crate::{load, LoadOptions, Loaded};
+use crate::{load_from_str, LoadOptions, Loaded};
 
 pub(crate) fn load_str(yaml: &str) -> Result<Loaded, crate::Diagnostics> {
     load_with(yaml, &[])
 }
 
+/// Loads template text from memory: nothing is written to disk. The path only names the
+/// template in diagnostics and anchors relative paths (CodeUri); it need not exist.
 pub(crate) fn load_with(
     yaml: &str,
     overrides: &[(&str, &str)],
 ) -> Result<Loaded, crate::Diagnostics> {
-    let dir = tempfile_dir();
-    let path = dir.join("template.yaml");
-    let mut f = std::fs::File::create(&path).unwrap();
-    f.write_all(yaml.as_bytes()).unwrap();
     let opts = LoadOptions {
-        template: path,
+        template: std::env::temp_dir()
+            .join("ssam-template-test")
+            .join("template.yaml"),
         parameter_overrides: overrides
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect(),
         ..LoadOptions::default()
     };
-    load(&opts)
-}
-
-fn tempfile_dir() -> std::path::PathBuf {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let d = std::env::temp_dir().join(format!(
-        "ssam-template-test-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::SeqCst)
-    ));
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    load_from_str(yaml, &opts)
 }
 
 fn app(yaml: &str) -> crate::App {
@@ -527,4 +513,59 @@ fn an_unknown_runtime_is_a_warning_with_the_likely_identifier() {
             "9:16: Typo: Runtime provided.al2023023 is not a Lambda runtime: deploying this template fails (did you mean provided.al2023?)",
         ]
     );
+}
+
+mod buckets;
+mod functions;
+
+/// rust-analyzer style data-driven check: loads `yaml` (indented like the test around it;
+/// the common indentation is removed, so line numbers count from its first line), renders
+/// what `render` picks from the model, then every diagnostic as `error LINE:COL: message`,
+/// and compares that with `expect` line by line (indentation and blank lines ignored).
+pub(crate) fn check(yaml: &str, render: impl Fn(&crate::App) -> String, expect: &str) {
+    let text = dedent(yaml);
+    let (mut out, diags) = match load_str(&text) {
+        Ok(loaded) => (render(&loaded.app), loaded.diagnostics),
+        Err(diags) => (String::new(), diags),
+    };
+    for d in &diags.0 {
+        let sev = match d.severity {
+            crate::Severity::Error => "error",
+            crate::Severity::Warning => "warning",
+        };
+        out.push_str(&format!(
+            "\n{sev} {}:{}: {}",
+            d.location.line, d.location.column, d.message
+        ));
+    }
+    let norm = |s: &str| -> Vec<String> {
+        s.lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect()
+    };
+    let (got, want) = (norm(&out), norm(expect));
+    assert_eq!(
+        got,
+        want,
+        "\n--- template ---\n{text}\n--- got ---\n{}\n",
+        got.join("\n")
+    );
+}
+
+/// Removes the indentation common to every non-blank line, and leading blank lines.
+fn dedent(s: &str) -> String {
+    let indent = s
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.len() - l.trim_start().len())
+        .min()
+        .unwrap_or(0);
+    s.lines()
+        .skip_while(|l| l.trim().is_empty())
+        .map(|l| l.get(indent..).unwrap_or("").trim_end())
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n"
 }

@@ -449,35 +449,19 @@ pub async fn serve_invoke_api(
 
 /// A template bucket as the S3 service creates it (name, versioning, CORS rules).
 pub fn s3_bucket_spec(b: &ssam_template::Bucket) -> ssam_s3::BucketSpec {
-    let strings = |rule: &serde_json::Value, key: &str| -> Vec<String> {
-        rule.get(key)
-            .and_then(|v| v.as_array())
-            .map(|a| {
-                a.iter()
-                    .filter_map(|x| x.as_str().map(str::to_owned))
-                    .collect()
+    let cors = b.cors.as_ref().map(|rules| {
+        rules
+            .iter()
+            .map(|r| ssam_s3::CorsRule {
+                allowed_origins: r.allowed_origins.clone(),
+                allowed_methods: r.allowed_methods.clone(),
+                allowed_headers: r.allowed_headers.clone(),
+                expose_headers: r.exposed_headers.clone(),
+                // The template checked MaxAge fits S3's 32-bit field.
+                max_age_seconds: r.max_age.and_then(|m| i32::try_from(m).ok()),
             })
-            .unwrap_or_default()
-    };
-    let cors = b
-        .cors_rules
-        .as_ref()
-        .and_then(|r| r.as_array())
-        .map(|rules| {
-            rules
-                .iter()
-                .map(|r| ssam_s3::CorsRule {
-                    allowed_origins: strings(r, "AllowedOrigins"),
-                    allowed_methods: strings(r, "AllowedMethods"),
-                    allowed_headers: strings(r, "AllowedHeaders"),
-                    expose_headers: strings(r, "ExposedHeaders"),
-                    max_age_seconds: r
-                        .get("MaxAge")
-                        .and_then(|m| m.as_i64())
-                        .and_then(|m| i32::try_from(m).ok()),
-                })
-                .collect()
-        });
+            .collect()
+    });
     ssam_s3::BucketSpec {
         name: b.name.clone(),
         versioning: b.versioning,
