@@ -93,13 +93,13 @@ impl Functions {
         timeout: Duration,
         trace_id: Option<String>,
     ) -> Result<InvokeResponse, InvokeFailure> {
-        let Some(spec) = self.service.function(logical_id) else {
+        let Some(name) = self.service.name_of(logical_id) else {
             let why = self
                 .skipped_reason(logical_id)
                 .unwrap_or_else(|| "the template has no such function".into());
             return Err(InvokeFailure::NotRunnable(format!("{logical_id}: {why}")));
         };
-        let mut req = InvokeRequest::event(spec.name, payload);
+        let mut req = InvokeRequest::event(name, payload);
         req.trace_id = trace_id;
         let invoked = self.service.invoke_waiting(req, Some(timeout));
         match tokio::time::timeout(timeout, invoked).await {

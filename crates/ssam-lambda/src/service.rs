@@ -184,6 +184,12 @@ impl LambdaService {
         self.pool(name_or_arn).ok().map(|p| p.spec.clone())
     }
 
+    /// The name Lambda knows a function by (its FunctionName, else its logical id), without
+    /// copying the whole spec: for front doors that look a function up per request.
+    pub fn name_of(&self, name_or_arn: &str) -> Option<String> {
+        self.pool(name_or_arn).ok().map(|p| p.spec.name.clone())
+    }
+
     /// Like [`LambdaService::function`], with Lambda's 404 when there is no such function.
     pub fn resolve(&self, name_or_arn: &str) -> Result<FunctionSpec, InvokeError> {
         self.pool(name_or_arn).map(|p| p.spec.clone())
