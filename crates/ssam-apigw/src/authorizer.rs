@@ -6,6 +6,7 @@
 //! the authorizer; a deny is a 403; an authorizer that fails or returns something
 //! unreadable is a 500; a REST authorizer that fails with the message `Unauthorized` is a 401.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -17,10 +18,11 @@ use serde_json::Value;
 use ssam_events::apigw::{
     method_arn, HttpApiRequest, ProxyRequest, Request, TokenAuthorizerRequest,
 };
-use ssam_template::ApiType;
+use ssam_template::{ApiType, Authorizer};
 
 use crate::errors::GatewayError;
 use crate::functions::{Functions, InvokeFailure};
+use crate::request::RequestCtx;
 use crate::routes::{Matched, RouteAuthorizer};
 
 /// How long API Gateway waits for an authorizer.
@@ -115,7 +117,12 @@ impl AuthCache {
 }
 
 /// The values of the identity sources; `None` when one is missing or empty.
-fn identity_values(sources: &[String], req: &Request, m: &Matched<'_>) -> Option<Vec<String>> {
+fn identity_values(
+    sources: &[String],
+    ctx: &RequestCtx,
+    req: &Request,
+    m: &Matched<'_>,
+) -> Option<Vec<String>> {
     let mut out = Vec::new();
     for s in sources {
         let s = s.trim().trim_start_matches('$');
@@ -123,11 +130,7 @@ fn identity_values(sources: &[String], req: &Request, m: &Matched<'_>) -> Option
             .strip_prefix("method.request.header.")
             .or_else(|| s.strip_prefix("request.header."))
         {
-            req.headers
-                .iter()
-                .rev()
-                .find(|(k, _)| k.eq_ignore_ascii_case(h))
-                .map(|(_, v)| v.clone())
+            ctx.passed_on(h).map(Cow::into_owned)
         } else if let Some(q) = s
             .strip_prefix("method.request.querystring.")
             .or_else(|| s.strip_prefix("request.querystring."))
@@ -257,30 +260,13 @@ pub async fn authorize(
     region: &str,
     m: &Matched<'_>,
     ra: &RouteAuthorizer,
+    ctx: &RequestCtx,
     req: &Request,
 ) -> Result<AuthorizerContext, GatewayError> {
     let a = &ra.authorizer;
     let rest = m.api.api_type == ApiType::Rest;
     let v2 = !rest && a.payload_format_version.as_deref() != Some("1.0");
-    // REST REQUEST authorizers check identity sources only when results are cached ("Identity
-    // sources ... required when caching is enabled"); TOKEN authorizers always need the token.
-    let checked = !(rest && a.kind == "REQUEST" && a.ttl_seconds == 0);
-    let identity = if a.identity_sources.is_empty() {
-        Some(Vec::new())
-    } else if checked {
-        identity_values(&a.identity_sources, req, m)
-    } else {
-        Some(identity_values(&a.identity_sources, req, m).unwrap_or_default())
-    };
-    let Some(identity) = identity else {
-        tracing::info!(
-            "{}: authorizer {}: an identity source ({}) is missing from the request: 401",
-            m.api.logical_id,
-            a.name,
-            a.identity_sources.join(", ")
-        );
-        return Err(GatewayError::Unauthorized);
-    };
+    let identity = identity(a, rest, ctx, req, m)?;
     let arn = method_arn(
         "aws",
         region,
@@ -304,108 +290,148 @@ pub async fn authorize(
         None => {
             let payload = event_for(a.kind.as_str(), rest, v2, req, &arn, &identity)
                 .map_err(|_| GatewayError::AuthorizerFailure)?;
-            let resp = match functions
-                .invoke(&ra.function, Bytes::from(payload), AUTHORIZER_TIMEOUT, None)
-                .await
-            {
-                Ok(r) => r,
-                Err(InvokeFailure::Timeout) => {
-                    tracing::info!("authorizer {} timed out: 500", a.name);
-                    return Err(GatewayError::AuthorizerFailure);
-                }
-                Err(e) => {
-                    tracing::info!("authorizer {} could not run: {e:?}: 500", a.name);
-                    return Err(GatewayError::AuthorizerFailure);
-                }
-            };
-            if resp.function_error().is_some() {
-                #[derive(Deserialize)]
-                struct Err {
-                    #[serde(rename = "errorMessage", default)]
-                    message: String,
-                }
-                let msg = serde_json::from_slice::<Err>(&resp.payload)
-                    .map(|e| e.message)
-                    .unwrap_or_default();
-                if msg == "Unauthorized" {
-                    return Err(GatewayError::Unauthorized);
-                }
-                tracing::info!(
-                    "authorizer {} failed: {}: 500",
-                    a.name,
-                    String::from_utf8_lossy(&resp.payload)
-                );
-                return Err(GatewayError::AuthorizerFailure);
-            }
-            let out: Output = match serde_json::from_slice(&resp.payload) {
-                Ok(o) => o,
-                Err(e) => {
-                    tracing::info!(
-                        "authorizer {} returned an unreadable response ({e}): 500",
-                        a.name
-                    );
-                    return Err(GatewayError::AuthorizerFailure);
-                }
-            };
+            let out = call(functions, ra, payload).await?;
             if cacheable {
                 cache.put(key, ttl, out.clone());
             }
             out
         }
     };
-    let allowed = if v2 && a.simple_responses {
-        match out.is_authorized {
-            Some(b) => b,
-            None => {
-                tracing::info!(
-                    "authorizer {}: EnableSimpleResponses is set but the response has no isAuthorized: 500",
-                    a.name
-                );
-                return Err(GatewayError::AuthorizerFailure);
-            }
-        }
-    } else {
-        match &out.policy_document {
-            Some(doc) => policy_allows(doc, &arn),
-            None => {
-                tracing::info!(
-                    "authorizer {}: the response has no policyDocument: 500",
-                    a.name
-                );
-                return Err(GatewayError::AuthorizerFailure);
-            }
-        }
-    };
-    if !allowed {
+    if !allows(a, v2, &out, &arn)? {
         return Err(GatewayError::Forbidden);
     }
-    let context = out.context.unwrap_or_default();
-    let principal = out.principal_id.map(|p| match p {
-        Principal::Str(s) => s,
-        Principal::Num(n) => n.to_string(),
-    });
     // The route's payload format decides where the context goes: 2.0 events nest it under
     // `authorizer.lambda`; 1.0 events (REST, HTTP API 1.0) put it beside `principalId`.
     let route_v2 = !rest && m.route.payload == crate::routes::PayloadVersion::V2;
-    let value = if route_v2 {
+    Ok(Some(context(out, route_v2, started)))
+}
+
+/// The identity source values, or 401 when one is missing.
+fn identity(
+    a: &Authorizer,
+    rest: bool,
+    ctx: &RequestCtx,
+    req: &Request,
+    m: &Matched<'_>,
+) -> Result<Vec<String>, GatewayError> {
+    // REST REQUEST authorizers check identity sources only when results are cached ("Identity
+    // sources ... required when caching is enabled"); TOKEN authorizers always need the token.
+    let checked = !(rest && a.kind == "REQUEST" && a.ttl_seconds == 0);
+    let identity = if a.identity_sources.is_empty() {
+        Some(Vec::new())
+    } else if checked {
+        identity_values(&a.identity_sources, ctx, req, m)
+    } else {
+        Some(identity_values(&a.identity_sources, ctx, req, m).unwrap_or_default())
+    };
+    identity.ok_or_else(|| {
+        tracing::info!(
+            "{}: authorizer {}: an identity source ({}) is missing from the request: 401",
+            m.api.logical_id,
+            a.name,
+            a.identity_sources.join(", ")
+        );
+        GatewayError::Unauthorized
+    })
+}
+
+/// Invokes the authorizer function and reads its answer.
+async fn call(
+    functions: &Functions,
+    ra: &RouteAuthorizer,
+    payload: Vec<u8>,
+) -> Result<Output, GatewayError> {
+    let a = &ra.authorizer;
+    let resp = match functions
+        .invoke(&ra.function, Bytes::from(payload), AUTHORIZER_TIMEOUT, None)
+        .await
+    {
+        Ok(r) => r,
+        Err(InvokeFailure::Timeout) => {
+            tracing::info!("authorizer {} timed out: 500", a.name);
+            return Err(GatewayError::AuthorizerFailure);
+        }
+        Err(e) => {
+            tracing::info!("authorizer {} could not run: {e:?}: 500", a.name);
+            return Err(GatewayError::AuthorizerFailure);
+        }
+    };
+    if resp.function_error().is_some() {
+        #[derive(Deserialize)]
+        struct Err {
+            #[serde(rename = "errorMessage", default)]
+            message: String,
+        }
+        let msg = serde_json::from_slice::<Err>(&resp.payload)
+            .map(|e| e.message)
+            .unwrap_or_default();
+        if msg == "Unauthorized" {
+            return Err(GatewayError::Unauthorized);
+        }
+        tracing::info!(
+            "authorizer {} failed: {}: 500",
+            a.name,
+            String::from_utf8_lossy(&resp.payload)
+        );
+        return Err(GatewayError::AuthorizerFailure);
+    }
+    serde_json::from_slice(&resp.payload).map_err(|e| {
+        tracing::info!(
+            "authorizer {} returned an unreadable response ({e}): 500",
+            a.name
+        );
+        GatewayError::AuthorizerFailure
+    })
+}
+
+/// Whether the authorizer's answer lets the request in: `isAuthorized` (HTTP API 2.0 with
+/// simple responses) or the IAM policy for `arn`.
+fn allows(a: &Authorizer, v2: bool, out: &Output, arn: &str) -> Result<bool, GatewayError> {
+    if v2 && a.simple_responses {
+        return out.is_authorized.ok_or_else(|| {
+            tracing::info!(
+                "authorizer {}: EnableSimpleResponses is set but the response has no isAuthorized: 500",
+                a.name
+            );
+            GatewayError::AuthorizerFailure
+        });
+    }
+    match &out.policy_document {
+        Some(doc) => Ok(policy_allows(doc, arn)),
+        None => {
+            tracing::info!(
+                "authorizer {}: the response has no policyDocument: 500",
+                a.name
+            );
+            Err(GatewayError::AuthorizerFailure)
+        }
+    }
+}
+
+/// `requestContext.authorizer` for the route's event.
+fn context(out: Output, route_v2: bool, started: Instant) -> Value {
+    let context = out.context.unwrap_or_default();
+    if route_v2 {
         let mut lambda = serde_json::Map::new();
         for (k, v) in context {
             lambda.insert(k, v);
         }
-        serde_json::json!({ "lambda": lambda })
-    } else {
-        let mut map = serde_json::Map::new();
-        if let Some(p) = principal {
-            map.insert("principalId".into(), Value::String(p));
-        }
-        for (k, v) in context {
-            map.insert(k, v);
-        }
-        let latency = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        map.insert("integrationLatency".into(), Value::from(latency));
-        Value::Object(map)
-    };
-    Ok(Some(value))
+        return serde_json::json!({ "lambda": lambda });
+    }
+    let principal = out.principal_id.map(|p| match p {
+        Principal::Str(s) => s,
+        Principal::Num(n) => n.to_string(),
+    });
+    let mut map = serde_json::Map::new();
+    if let Some(p) = principal {
+        map.insert("principalId".into(), Value::String(p));
+    }
+    for (k, v) in context {
+        map.insert(k, v);
+    }
+    let latency = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    map.insert("integrationLatency".into(), Value::from(latency));
+    Value::Object(map)
 }
 
 fn event_for(

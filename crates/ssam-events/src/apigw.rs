@@ -6,6 +6,7 @@
 //! fields API Gateway derives (multi-value maps, `rawQueryString`, base64 bodies, epoch
 //! times, the stage-prefixed path) are computed in one place.
 
+use bytes::Bytes;
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -29,7 +30,8 @@ pub struct Request {
     pub query: Vec<(String, String)>,
     pub path_parameters: Vec<(String, String)>,
     pub stage_variables: Vec<(String, String)>,
-    pub body: Option<Vec<u8>>,
+    /// Shared with the gateway's read of the request: the event is the only copy made.
+    pub body: Option<Bytes>,
     /// Whether the body is passed base64-encoded (binary media types; HTTP APIs for
     /// non-text content types).
     pub base64_body: bool,
@@ -458,7 +460,7 @@ mod tests {
             ("q".to_owned(), "x y".to_owned()),
             ("q".to_owned(), "z".to_owned()),
         ];
-        req.body = Some(b"hi".to_vec());
+        req.body = Some(Bytes::from_static(b"hi"));
         req.base64_body = true;
         req
     }
