@@ -13,10 +13,11 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use indexmap::IndexMap;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::Value;
 use ssam_events::apigw::{
-    method_arn, HttpApiRequest, ProxyRequest, Request, TokenAuthorizerRequest,
+    method_arn, HttpApiRequest, HttpV1AuthorizerRequest, HttpV2AuthorizerRequest, ProxyRequest,
+    Request, RestRequestAuthorizerRequest, TokenAuthorizerRequest,
 };
 use ssam_template::{ApiType, Authorizer};
 
@@ -214,40 +215,6 @@ fn policy_allows(doc: &PolicyDocument, arn: &str) -> bool {
         }
     }
     allowed
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct RestRequestEvent<'a> {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    method_arn: &'a str,
-    #[serde(flatten)]
-    event: &'a ProxyRequest,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct HttpV1Event<'a> {
-    version: &'static str,
-    #[serde(rename = "type")]
-    kind: &'static str,
-    method_arn: &'a str,
-    identity_source: String,
-    authorization_token: String,
-    #[serde(flatten)]
-    event: &'a ProxyRequest,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct HttpV2Event<'a> {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    route_arn: &'a str,
-    identity_source: &'a [String],
-    #[serde(flatten)]
-    event: &'a HttpApiRequest,
 }
 
 /// What the route's function sees in `requestContext.authorizer` when the request is let in.
@@ -450,28 +417,15 @@ fn event_for(
         });
     }
     if rest {
-        return serde_json::to_vec(&RestRequestEvent {
-            kind: "REQUEST",
-            method_arn: arn,
-            event: &ProxyRequest::from_request(req),
-        });
+        let event = ProxyRequest::from_request(req);
+        return serde_json::to_vec(&RestRequestAuthorizerRequest::new(arn, &event));
     }
     if v2 {
-        return serde_json::to_vec(&HttpV2Event {
-            kind: "REQUEST",
-            route_arn: arn,
-            identity_source: identity,
-            event: &HttpApiRequest::from_request(req),
-        });
+        let event = HttpApiRequest::from_request(req);
+        return serde_json::to_vec(&HttpV2AuthorizerRequest::new(arn, identity, &event));
     }
-    serde_json::to_vec(&HttpV1Event {
-        version: "1.0",
-        kind: "REQUEST",
-        method_arn: arn,
-        identity_source: identity.join(","),
-        authorization_token: identity.join(","),
-        event: &ProxyRequest::from_request(req),
-    })
+    let event = ProxyRequest::from_request(req);
+    serde_json::to_vec(&HttpV1AuthorizerRequest::new(arn, identity, &event))
 }
 
 #[cfg(test)]

@@ -7,8 +7,7 @@
 //! `requestContext.path`, the raw path and query for `rawPath` / `rawQueryString`.
 
 use bytes::Bytes;
-use serde::Serialize;
-use ssam_events::apigw::{HttpApiRequest, ProxyRequest, Request};
+use ssam_events::apigw::{HttpApiRequest, HttpApiV1Request, ProxyRequest, Request};
 use ssam_lambda::limits::SYNC_REQUEST_MAX;
 use ssam_template::ApiType;
 use time::OffsetDateTime;
@@ -78,14 +77,6 @@ pub fn with_body(req: &mut Request, m: &Matched<'_>, ctx: &RequestCtx, body: Byt
     }
 }
 
-/// HTTP API payload 1.0: the REST shape, marked with its version.
-#[derive(Serialize)]
-struct HttpV1<'a> {
-    version: &'static str,
-    #[serde(flatten)]
-    event: &'a ProxyRequest,
-}
-
 /// The serialized event for the route's payload format.
 pub fn build(m: &Matched<'_>, req: &Request) -> Result<Vec<u8>, serde_json::Error> {
     let v1 = || {
@@ -95,10 +86,7 @@ pub fn build(m: &Matched<'_>, req: &Request) -> Result<Vec<u8>, serde_json::Erro
     };
     match (m.api.api_type, m.route.payload) {
         (ApiType::Rest, _) => serde_json::to_vec(&v1()),
-        (ApiType::Http, PayloadVersion::V1) => serde_json::to_vec(&HttpV1 {
-            version: "1.0",
-            event: &v1(),
-        }),
+        (ApiType::Http, PayloadVersion::V1) => serde_json::to_vec(&HttpApiV1Request::new(&v1())),
         (ApiType::Http, PayloadVersion::V2) => {
             serde_json::to_vec(&HttpApiRequest::from_request(req))
         }
