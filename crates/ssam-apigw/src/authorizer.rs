@@ -19,12 +19,12 @@ use ssam_events::apigw::{
     method_arn, HttpApiRequest, HttpV1AuthorizerRequest, HttpV2AuthorizerRequest, ProxyRequest,
     Request, RestRequestAuthorizerRequest, TokenAuthorizerRequest,
 };
-use ssam_template::{ApiType, Authorizer};
+use ssam_template::{ApiType, Authorizer, AuthorizerKind, RouteAuthorizer};
 
 use crate::errors::GatewayError;
 use crate::functions::{Functions, InvokeFailure};
 use crate::request::RequestCtx;
-use crate::routes::{Matched, RouteAuthorizer};
+use crate::routes::Matched;
 
 /// How long API Gateway waits for an authorizer.
 const AUTHORIZER_TIMEOUT: Duration = Duration::from_secs(10);
@@ -255,7 +255,7 @@ pub async fn authorize(
     let out = match cached {
         Some(o) => o,
         None => {
-            let payload = event_for(a.kind.as_str(), rest, v2, req, &arn, &identity)
+            let payload = event_for(&a.kind, rest, v2, req, &arn, &identity)
                 .map_err(|_| GatewayError::AuthorizerFailure)?;
             let out = call(functions, ra, payload).await?;
             if cacheable {
@@ -283,7 +283,7 @@ fn identity(
 ) -> Result<Vec<String>, GatewayError> {
     // REST REQUEST authorizers check identity sources only when results are cached ("Identity
     // sources ... required when caching is enabled"); TOKEN authorizers always need the token.
-    let checked = !(rest && a.kind == "REQUEST" && a.ttl_seconds == 0);
+    let checked = !(rest && a.kind == AuthorizerKind::Request && a.ttl_seconds == 0);
     let identity = if a.identity_sources.is_empty() {
         Some(Vec::new())
     } else if checked {
@@ -402,14 +402,14 @@ fn context(out: Output, route_v2: bool, started: Instant) -> Value {
 }
 
 fn event_for(
-    kind: &str,
+    kind: &AuthorizerKind,
     rest: bool,
     v2: bool,
     req: &Request,
     arn: &str,
     identity: &[String],
 ) -> Result<Vec<u8>, serde_json::Error> {
-    if rest && kind == "TOKEN" {
+    if rest && *kind == AuthorizerKind::Token {
         return serde_json::to_vec(&TokenAuthorizerRequest {
             kind: "TOKEN".into(),
             authorization_token: identity.first().cloned().unwrap_or_default(),

@@ -15,7 +15,7 @@ use http_body_util::{BodyExt as _, Full};
 use ssam_events::apigw::Request;
 use ssam_lambda::limits::SYNC_REQUEST_MAX;
 use ssam_lambda::{InvokeError, InvokeResponse};
-use ssam_template::ApiType;
+use ssam_template::{ApiType, RouteAuthorizer};
 
 use crate::authorizer::{self, AuthorizerContext};
 use crate::binary;
@@ -28,7 +28,7 @@ use crate::header_case::Spellings;
 use crate::ids::RequestIds;
 use crate::request::{Forwarded, RequestCtx};
 use crate::response;
-use crate::routes::{Lookup, Matched, RouteAuthorizer, RouteTable};
+use crate::routes::{Lookup, Matched, RouteTable};
 use crate::static_files;
 
 /// API Gateway's payload quota (HTTP and REST APIs): 10 MB.
