@@ -15,7 +15,7 @@
 //! - [`functions`]: one Lambda service per function, queueing, the integration timeout.
 //! - [`gateway`]: the configuration requests are served with, reloads, `Mounting` lines;
 //!   [`server`]: the HTTP server; [`header_case`]: header names as the client spelled them.
-//! - [`static_files`]: `--static-dir`.
+//! - [`static_files`]: the files of `--static-dir`.
 //! - [`reload`]: file watching for hot reload.
 
 pub mod authorizer;

@@ -77,7 +77,7 @@ impl Declared {
     fn read(
         &mut self,
         ctx: &mut Ctx<'_>,
-        id: &String,
+        id: &str,
         rtype: &str,
         node: &Node,
         functions: &[Function],
@@ -118,7 +118,7 @@ impl Declared {
             "Body"
         };
         if raw.get(body_key).is_none() && raw.get("DefinitionUri").is_some() {
-            self.external.insert(id.clone());
+            self.external.insert(id.to_string());
         }
         if let Some(def) = definition(ctx, &raw, body_key) {
             if api_type == ApiType::Rest
@@ -133,7 +133,7 @@ impl Declared {
         }
         let props = ctx.resolve(&raw).unwrap_or(raw);
         if api_type == ApiType::Http && is_true(props.get("FailOnWarnings")) {
-            self.fail_on_warnings.insert(id.clone());
+            self.fail_on_warnings.insert(id.to_string());
         }
         self.apis
             .push(api_model(id, api_type, &props, false, functions));
