@@ -6,22 +6,25 @@
 //! the authorizer; a deny is a 403; an authorizer that fails or returns something
 //! unreadable is a 500; a REST authorizer that fails with the message `Unauthorized` is a 401.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use indexmap::IndexMap;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::Value;
 use ssam_events::apigw::{
-    method_arn, HttpApiRequest, ProxyRequest, Request, TokenAuthorizerRequest,
+    method_arn, HttpApiRequest, HttpV1AuthorizerRequest, HttpV2AuthorizerRequest, ProxyRequest,
+    Request, RestRequestAuthorizerRequest, TokenAuthorizerRequest,
 };
-use ssam_template::ApiType;
+use ssam_template::{ApiType, Authorizer, AuthorizerKind, RouteAuthorizer};
 
 use crate::errors::GatewayError;
 use crate::functions::{Functions, InvokeFailure};
-use crate::routes::{Matched, RouteAuthorizer};
+use crate::request::RequestCtx;
+use crate::routes::Matched;
 
 /// How long API Gateway waits for an authorizer.
 const AUTHORIZER_TIMEOUT: Duration = Duration::from_secs(10);
@@ -115,7 +118,12 @@ impl AuthCache {
 }
 
 /// The values of the identity sources; `None` when one is missing or empty.
-fn identity_values(sources: &[String], req: &Request, m: &Matched<'_>) -> Option<Vec<String>> {
+fn identity_values(
+    sources: &[String],
+    ctx: &RequestCtx,
+    req: &Request,
+    m: &Matched<'_>,
+) -> Option<Vec<String>> {
     let mut out = Vec::new();
     for s in sources {
         let s = s.trim().trim_start_matches('$');
@@ -123,11 +131,7 @@ fn identity_values(sources: &[String], req: &Request, m: &Matched<'_>) -> Option
             .strip_prefix("method.request.header.")
             .or_else(|| s.strip_prefix("request.header."))
         {
-            req.headers
-                .iter()
-                .rev()
-                .find(|(k, _)| k.eq_ignore_ascii_case(h))
-                .map(|(_, v)| v.clone())
+            ctx.passed_on(h).map(Cow::into_owned)
         } else if let Some(q) = s
             .strip_prefix("method.request.querystring.")
             .or_else(|| s.strip_prefix("request.querystring."))
@@ -213,40 +217,6 @@ fn policy_allows(doc: &PolicyDocument, arn: &str) -> bool {
     allowed
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct RestRequestEvent<'a> {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    method_arn: &'a str,
-    #[serde(flatten)]
-    event: &'a ProxyRequest,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct HttpV1Event<'a> {
-    version: &'static str,
-    #[serde(rename = "type")]
-    kind: &'static str,
-    method_arn: &'a str,
-    identity_source: String,
-    authorization_token: String,
-    #[serde(flatten)]
-    event: &'a ProxyRequest,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct HttpV2Event<'a> {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    route_arn: &'a str,
-    identity_source: &'a [String],
-    #[serde(flatten)]
-    event: &'a HttpApiRequest,
-}
-
 /// What the route's function sees in `requestContext.authorizer` when the request is let in.
 pub type AuthorizerContext = Option<Value>;
 
@@ -257,30 +227,13 @@ pub async fn authorize(
     region: &str,
     m: &Matched<'_>,
     ra: &RouteAuthorizer,
+    ctx: &RequestCtx,
     req: &Request,
 ) -> Result<AuthorizerContext, GatewayError> {
     let a = &ra.authorizer;
     let rest = m.api.api_type == ApiType::Rest;
     let v2 = !rest && a.payload_format_version.as_deref() != Some("1.0");
-    // REST REQUEST authorizers check identity sources only when results are cached ("Identity
-    // sources ... required when caching is enabled"); TOKEN authorizers always need the token.
-    let checked = !(rest && a.kind == "REQUEST" && a.ttl_seconds == 0);
-    let identity = if a.identity_sources.is_empty() {
-        Some(Vec::new())
-    } else if checked {
-        identity_values(&a.identity_sources, req, m)
-    } else {
-        Some(identity_values(&a.identity_sources, req, m).unwrap_or_default())
-    };
-    let Some(identity) = identity else {
-        tracing::info!(
-            "{}: authorizer {}: an identity source ({}) is missing from the request: 401",
-            m.api.logical_id,
-            a.name,
-            a.identity_sources.join(", ")
-        );
-        return Err(GatewayError::Unauthorized);
-    };
+    let identity = identity(a, rest, ctx, req, m)?;
     let arn = method_arn(
         "aws",
         region,
@@ -302,121 +255,161 @@ pub async fn authorize(
     let out = match cached {
         Some(o) => o,
         None => {
-            let payload = event_for(a.kind.as_str(), rest, v2, req, &arn, &identity)
+            let payload = event_for(&a.kind, rest, v2, req, &arn, &identity)
                 .map_err(|_| GatewayError::AuthorizerFailure)?;
-            let resp = match functions
-                .invoke(&ra.function, Bytes::from(payload), AUTHORIZER_TIMEOUT, None)
-                .await
-            {
-                Ok(r) => r,
-                Err(InvokeFailure::Timeout) => {
-                    tracing::info!("authorizer {} timed out: 500", a.name);
-                    return Err(GatewayError::AuthorizerFailure);
-                }
-                Err(e) => {
-                    tracing::info!("authorizer {} could not run: {e:?}: 500", a.name);
-                    return Err(GatewayError::AuthorizerFailure);
-                }
-            };
-            if resp.function_error().is_some() {
-                #[derive(Deserialize)]
-                struct Err {
-                    #[serde(rename = "errorMessage", default)]
-                    message: String,
-                }
-                let msg = serde_json::from_slice::<Err>(&resp.payload)
-                    .map(|e| e.message)
-                    .unwrap_or_default();
-                if msg == "Unauthorized" {
-                    return Err(GatewayError::Unauthorized);
-                }
-                tracing::info!(
-                    "authorizer {} failed: {}: 500",
-                    a.name,
-                    String::from_utf8_lossy(&resp.payload)
-                );
-                return Err(GatewayError::AuthorizerFailure);
-            }
-            let out: Output = match serde_json::from_slice(&resp.payload) {
-                Ok(o) => o,
-                Err(e) => {
-                    tracing::info!(
-                        "authorizer {} returned an unreadable response ({e}): 500",
-                        a.name
-                    );
-                    return Err(GatewayError::AuthorizerFailure);
-                }
-            };
+            let out = call(functions, ra, payload).await?;
             if cacheable {
                 cache.put(key, ttl, out.clone());
             }
             out
         }
     };
-    let allowed = if v2 && a.simple_responses {
-        match out.is_authorized {
-            Some(b) => b,
-            None => {
-                tracing::info!(
-                    "authorizer {}: EnableSimpleResponses is set but the response has no isAuthorized: 500",
-                    a.name
-                );
-                return Err(GatewayError::AuthorizerFailure);
-            }
-        }
-    } else {
-        match &out.policy_document {
-            Some(doc) => policy_allows(doc, &arn),
-            None => {
-                tracing::info!(
-                    "authorizer {}: the response has no policyDocument: 500",
-                    a.name
-                );
-                return Err(GatewayError::AuthorizerFailure);
-            }
-        }
-    };
-    if !allowed {
+    if !allows(a, v2, &out, &arn)? {
         return Err(GatewayError::Forbidden);
     }
-    let context = out.context.unwrap_or_default();
-    let principal = out.principal_id.map(|p| match p {
-        Principal::Str(s) => s,
-        Principal::Num(n) => n.to_string(),
-    });
     // The route's payload format decides where the context goes: 2.0 events nest it under
     // `authorizer.lambda`; 1.0 events (REST, HTTP API 1.0) put it beside `principalId`.
     let route_v2 = !rest && m.route.payload == crate::routes::PayloadVersion::V2;
-    let value = if route_v2 {
+    Ok(Some(context(out, route_v2, started)))
+}
+
+/// The identity source values, or 401 when one is missing.
+fn identity(
+    a: &Authorizer,
+    rest: bool,
+    ctx: &RequestCtx,
+    req: &Request,
+    m: &Matched<'_>,
+) -> Result<Vec<String>, GatewayError> {
+    // REST REQUEST authorizers check identity sources only when results are cached ("Identity
+    // sources ... required when caching is enabled"); TOKEN authorizers always need the token.
+    let checked = !(rest && a.kind == AuthorizerKind::Request && a.ttl_seconds == 0);
+    let identity = if a.identity_sources.is_empty() {
+        Some(Vec::new())
+    } else if checked {
+        identity_values(&a.identity_sources, ctx, req, m)
+    } else {
+        Some(identity_values(&a.identity_sources, ctx, req, m).unwrap_or_default())
+    };
+    identity.ok_or_else(|| {
+        tracing::info!(
+            "{}: authorizer {}: an identity source ({}) is missing from the request: 401",
+            m.api.logical_id,
+            a.name,
+            a.identity_sources.join(", ")
+        );
+        GatewayError::Unauthorized
+    })
+}
+
+/// Invokes the authorizer function and reads its answer.
+async fn call(
+    functions: &Functions,
+    ra: &RouteAuthorizer,
+    payload: Vec<u8>,
+) -> Result<Output, GatewayError> {
+    let a = &ra.authorizer;
+    let resp = match functions
+        .invoke(&ra.function, Bytes::from(payload), AUTHORIZER_TIMEOUT, None)
+        .await
+    {
+        Ok(r) => r,
+        Err(InvokeFailure::Timeout) => {
+            tracing::info!("authorizer {} timed out: 500", a.name);
+            return Err(GatewayError::AuthorizerFailure);
+        }
+        Err(e) => {
+            tracing::info!("authorizer {} could not run: {e:?}: 500", a.name);
+            return Err(GatewayError::AuthorizerFailure);
+        }
+    };
+    if resp.function_error().is_some() {
+        #[derive(Deserialize)]
+        struct Err {
+            #[serde(rename = "errorMessage", default)]
+            message: String,
+        }
+        let msg = serde_json::from_slice::<Err>(&resp.payload)
+            .map(|e| e.message)
+            .unwrap_or_default();
+        if msg == "Unauthorized" {
+            return Err(GatewayError::Unauthorized);
+        }
+        tracing::info!(
+            "authorizer {} failed: {}: 500",
+            a.name,
+            String::from_utf8_lossy(&resp.payload)
+        );
+        return Err(GatewayError::AuthorizerFailure);
+    }
+    serde_json::from_slice(&resp.payload).map_err(|e| {
+        tracing::info!(
+            "authorizer {} returned an unreadable response ({e}): 500",
+            a.name
+        );
+        GatewayError::AuthorizerFailure
+    })
+}
+
+/// Whether the authorizer's answer lets the request in: `isAuthorized` (HTTP API 2.0 with
+/// simple responses) or the IAM policy for `arn`.
+fn allows(a: &Authorizer, v2: bool, out: &Output, arn: &str) -> Result<bool, GatewayError> {
+    if v2 && a.simple_responses {
+        return out.is_authorized.ok_or_else(|| {
+            tracing::info!(
+                "authorizer {}: EnableSimpleResponses is set but the response has no isAuthorized: 500",
+                a.name
+            );
+            GatewayError::AuthorizerFailure
+        });
+    }
+    match &out.policy_document {
+        Some(doc) => Ok(policy_allows(doc, arn)),
+        None => {
+            tracing::info!(
+                "authorizer {}: the response has no policyDocument: 500",
+                a.name
+            );
+            Err(GatewayError::AuthorizerFailure)
+        }
+    }
+}
+
+/// `requestContext.authorizer` for the route's event.
+fn context(out: Output, route_v2: bool, started: Instant) -> Value {
+    let context = out.context.unwrap_or_default();
+    if route_v2 {
         let mut lambda = serde_json::Map::new();
         for (k, v) in context {
             lambda.insert(k, v);
         }
-        serde_json::json!({ "lambda": lambda })
-    } else {
-        let mut map = serde_json::Map::new();
-        if let Some(p) = principal {
-            map.insert("principalId".into(), Value::String(p));
-        }
-        for (k, v) in context {
-            map.insert(k, v);
-        }
-        let latency = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        map.insert("integrationLatency".into(), Value::from(latency));
-        Value::Object(map)
-    };
-    Ok(Some(value))
+        return serde_json::json!({ "lambda": lambda });
+    }
+    let principal = out.principal_id.map(|p| match p {
+        Principal::Str(s) => s,
+        Principal::Num(n) => n.to_string(),
+    });
+    let mut map = serde_json::Map::new();
+    if let Some(p) = principal {
+        map.insert("principalId".into(), Value::String(p));
+    }
+    for (k, v) in context {
+        map.insert(k, v);
+    }
+    let latency = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    map.insert("integrationLatency".into(), Value::from(latency));
+    Value::Object(map)
 }
 
 fn event_for(
-    kind: &str,
+    kind: &AuthorizerKind,
     rest: bool,
     v2: bool,
     req: &Request,
     arn: &str,
     identity: &[String],
 ) -> Result<Vec<u8>, serde_json::Error> {
-    if rest && kind == "TOKEN" {
+    if rest && *kind == AuthorizerKind::Token {
         return serde_json::to_vec(&TokenAuthorizerRequest {
             kind: "TOKEN".into(),
             authorization_token: identity.first().cloned().unwrap_or_default(),
@@ -424,28 +417,15 @@ fn event_for(
         });
     }
     if rest {
-        return serde_json::to_vec(&RestRequestEvent {
-            kind: "REQUEST",
-            method_arn: arn,
-            event: &ProxyRequest::from_request(req),
-        });
+        let event = ProxyRequest::from_request(req);
+        return serde_json::to_vec(&RestRequestAuthorizerRequest::new(arn, &event));
     }
     if v2 {
-        return serde_json::to_vec(&HttpV2Event {
-            kind: "REQUEST",
-            route_arn: arn,
-            identity_source: identity,
-            event: &HttpApiRequest::from_request(req),
-        });
+        let event = HttpApiRequest::from_request(req);
+        return serde_json::to_vec(&HttpV2AuthorizerRequest::new(arn, identity, &event));
     }
-    serde_json::to_vec(&HttpV1Event {
-        version: "1.0",
-        kind: "REQUEST",
-        method_arn: arn,
-        identity_source: identity.join(","),
-        authorization_token: identity.join(","),
-        event: &ProxyRequest::from_request(req),
-    })
+    let event = ProxyRequest::from_request(req);
+    serde_json::to_vec(&HttpV1AuthorizerRequest::new(arn, identity, &event))
 }
 
 #[cfg(test)]

@@ -1,7 +1,8 @@
-//! The header names as the client spelled them. hyper lower-cases names and keeps no record
-//! of the original spelling, but REST API events pass names on as sent (`x-api-key` stays
-//! `x-api-key`, `Content-Type` stays `Content-Type`). This reader sits between the socket
-//! and hyper and notes each header name of each request head it sees pass by.
+//! The header names as the client spelled them. hyper lower-cases names and has no public
+//! API for the original spelling (hyperium/hyper#2695, open), but REST API events pass names
+//! on as sent (`x-api-key` stays `x-api-key`, `Content-Type` stays `Content-Type`). This
+//! reader sits between the socket and hyper and notes each header name of each request head
+//! it sees pass by.
 //!
 //! It follows request boundaries (`Content-Length`, chunked bodies and their trailers) so a
 //! body is never mistaken for headers; if it loses track (a malformed chunk size) it stops

@@ -21,6 +21,72 @@ pub fn short_request_id() -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
+/// The ids of one routed request, in its API type's formats.
+pub struct RequestIds {
+    rest: bool,
+    /// REST: a UUID (`x-amzn-RequestId`); HTTP APIs: the short id.
+    pub request_id: String,
+    /// REST: `extendedRequestId` (`x-amz-apigw-id`); HTTP APIs: the request id again.
+    pub extended_id: String,
+}
+
+impl RequestIds {
+    /// Fresh ids for a request to an API of this type.
+    pub fn new(rest: bool) -> Self {
+        let request_id = if rest {
+            rest_request_id()
+        } else {
+            short_request_id()
+        };
+        let extended_id = if rest {
+            short_request_id()
+        } else {
+            request_id.clone()
+        };
+        RequestIds {
+            rest,
+            request_id,
+            extended_id,
+        }
+    }
+
+    /// Ids for a request no route matched. The extended id is drawn first here, as it
+    /// always was; only the formats matter to clients.
+    pub fn unrouted(rest: bool) -> Self {
+        let extended_id = short_request_id();
+        let request_id = if rest {
+            rest_request_id()
+        } else {
+            extended_id.clone()
+        };
+        RequestIds {
+            rest,
+            request_id,
+            extended_id,
+        }
+    }
+
+    /// Adds the request-id headers each API type puts on every answer.
+    pub fn stamp<B>(&self, mut resp: http::Response<B>, trace_id: &str) -> http::Response<B> {
+        use http::HeaderValue;
+        let h = resp.headers_mut();
+        if self.rest {
+            if let Ok(v) = HeaderValue::from_str(trace_id) {
+                h.insert("x-amzn-trace-id", v);
+            }
+            if let Ok(v) = HeaderValue::from_str(&self.request_id) {
+                h.insert("x-amzn-requestid", v);
+            }
+            if let Ok(v) = HeaderValue::from_str(&self.extended_id) {
+                h.insert("x-amz-apigw-id", v);
+            }
+        } else if let Ok(v) = HeaderValue::from_str(&self.request_id) {
+            h.insert("apigw-requestid", v);
+        }
+        resp
+    }
+}
+
 /// FNV-1a: a stable hash that does not change between Rust releases (unlike `DefaultHasher`).
 fn fnv1a(text: &str) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;

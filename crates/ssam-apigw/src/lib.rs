@@ -2,6 +2,9 @@
 //! service, the way API Gateway does.
 //!
 //! Code map:
+//! - [`pipeline`]: one request's stages (preflight → route → body → authorize → event →
+//!   invoke → respond), each failure logged and answered in one place; [`request`]: the
+//!   request as the stages hold it (hyper's `HeaderMap` kept) and the headers API Gateway adds.
 //! - [`routes`]: the route table and API Gateway's matching precedence, stage prefixes.
 //! - [`event`]: v1 / v2 events, built with ssam-events' constructors.
 //! - [`response`]: the function's result mapped to an HTTP response (or why it cannot be).
@@ -10,8 +13,9 @@
 //! - [`cors`]: preflights answered by the gateway, CORS headers on responses.
 //! - [`authorizer`]: Lambda authorizers with their TTL cache.
 //! - [`functions`]: one Lambda service per function, queueing, the integration timeout.
-//! - [`gateway`]: one request from start to end; [`server`]: the HTTP server;
-//!   [`header_case`]: header names as the client spelled them.
+//! - [`gateway`]: the configuration requests are served with, reloads, `Mounting` lines;
+//!   [`server`]: the HTTP server; [`header_case`]: header names as the client spelled them.
+//! - [`static_files`]: the files of `--static-dir`.
 //! - [`reload`]: file watching for hot reload.
 
 pub mod authorizer;
@@ -23,11 +27,15 @@ pub mod functions;
 pub mod gateway;
 pub mod header_case;
 pub mod ids;
+pub mod pipeline;
 pub mod reload;
+pub mod request;
 pub mod response;
 pub mod routes;
 pub mod server;
+pub mod static_files;
 
 pub use errors::GatewayError;
-pub use gateway::{Gateway, GatewayOptions, Mount, PAYLOAD_MAX};
+pub use gateway::{Gateway, GatewayOptions, Mount};
+pub use pipeline::PAYLOAD_MAX;
 pub use server::serve;

@@ -11,7 +11,7 @@
 use std::time::Duration;
 
 use percent_encoding::percent_decode_str;
-use ssam_template::{ApiType, App, Authorizer, Cors, EventSource};
+use ssam_template::{ApiType, App, Cors, RouteAuth, RouteAuthorizer};
 
 use crate::ids;
 
@@ -39,14 +39,6 @@ pub struct ApiInfo {
     pub binary_media_types: Vec<String>,
     pub cors: Option<Cors>,
     pub stage_variables: Vec<(String, String)>,
-}
-
-/// A Lambda authorizer a route is protected by.
-#[derive(Clone, Debug)]
-pub struct RouteAuthorizer {
-    pub authorizer: Authorizer,
-    /// Logical id of the authorizer function.
-    pub function: String,
 }
 
 /// Path parameters bound by a match, in route order.
@@ -212,9 +204,6 @@ impl RouteTable {
                 ));
                 continue;
             };
-            let Some(api) = app.apis.get(api_index) else {
-                continue;
-            };
             let catch_all = r.path == "$default";
             let method = (r.method != "ANY" && r.method != "X-AMAZON-APIGATEWAY-ANY-METHOD")
                 .then(|| r.method.to_ascii_uppercase());
@@ -222,10 +211,11 @@ impl RouteTable {
                 ApiType::Http => HTTP_INTEGRATION_TIMEOUT,
                 ApiType::Rest => REST_INTEGRATION_TIMEOUT,
             };
-            let timeout = event_timeout(app, r)
-                .map(|t| t.min(default_timeout))
+            let timeout = r
+                .timeout_ms
+                .map(|ms| Duration::from_millis(u64::from(ms)).min(default_timeout))
                 .unwrap_or(default_timeout);
-            let authorizer = resolve_authorizer(app, api, r, warnings);
+            let authorizer = lambda_authorizer(r, warnings);
             table.routes.push(RouteInfo {
                 api: api_index,
                 method,
@@ -353,65 +343,40 @@ impl RouteTable {
     }
 }
 
-/// `TimeoutInMillis` of the function event that declared the route, when there is one.
-fn event_timeout(app: &App, r: &ssam_template::Route) -> Option<Duration> {
-    let f = app.functions.iter().find(|f| f.logical_id == r.function)?;
-    f.events.iter().find_map(|e| match &e.source {
-        EventSource::Api(a) | EventSource::HttpApi(a)
-            if a.api == r.api && a.path == r.path && a.method.eq_ignore_ascii_case(&r.method) =>
-        {
-            a.timeout_ms.map(|ms| Duration::from_millis(u64::from(ms)))
-        }
-        _ => None,
-    })
-}
-
-/// The Lambda authorizer protecting a route: its own `Auth.Authorizer`, else the API's
-/// `DefaultAuthorizer`; `NONE` opts out. Authorizers ssam cannot run (JWT, Cognito, IAM)
-/// are reported once and not enforced.
-fn resolve_authorizer(
-    app: &App,
-    api: &ssam_template::Api,
+/// The Lambda authorizer protecting a route, as the template resolved it. Authorizers ssam
+/// cannot run (JWT, Cognito, IAM) are reported once and not enforced.
+fn lambda_authorizer(
     r: &ssam_template::Route,
     warnings: &mut Vec<String>,
 ) -> Option<RouteAuthorizer> {
-    let name = r.authorizer.as_ref().or(api.default_authorizer.as_ref())?;
-    if name == "NONE" {
-        return None;
-    }
-    if name == "AWS_IAM" {
-        warn_once(
-            warnings,
-            format!(
-                "{}: AWS_IAM authorization is not checked locally; requests are let through",
-                api.logical_id
-            ),
-        );
-        return None;
-    }
-    let Some(a) = api.authorizers.iter().find(|a| &a.name == name) else {
-        warn_once(
-            warnings,
-            format!(
-                "{}: authorizer {name} is not defined under Auth.Authorizers; routes using it are not protected",
-                api.logical_id
-            ),
-        );
-        return None;
-    };
-    match (&a.function, a.kind.as_str()) {
-        (Some(f), "TOKEN" | "REQUEST") if app.functions.iter().any(|x| &x.logical_id == f) => {
-            Some(RouteAuthorizer {
-                authorizer: a.clone(),
-                function: f.clone(),
-            })
-        }
-        (_, kind) => {
+    let api = &r.api;
+    match &r.auth {
+        RouteAuth::Open => None,
+        RouteAuth::Lambda(a) => Some(a.clone()),
+        RouteAuth::Iam => {
             warn_once(
                 warnings,
                 format!(
-                    "{}: authorizer {name} ({kind}) cannot run locally (only Lambda authorizers of this template can); routes using it are not protected",
-                    api.logical_id
+                    "{api}: AWS_IAM authorization is not checked locally; requests are let through"
+                ),
+            );
+            None
+        }
+        RouteAuth::Undefined { name } => {
+            warn_once(
+                warnings,
+                format!(
+                    "{api}: authorizer {name} is not defined under Auth.Authorizers; routes using it are not protected"
+                ),
+            );
+            None
+        }
+        RouteAuth::Foreign { name, kind } => {
+            warn_once(
+                warnings,
+                format!(
+                    "{api}: authorizer {name} ({}) cannot run locally (only Lambda authorizers of this template can); routes using it are not protected",
+                    kind.as_str()
                 ),
             );
             None

@@ -6,6 +6,7 @@
 //! fields API Gateway derives (multi-value maps, `rawQueryString`, base64 bodies, epoch
 //! times, the stage-prefixed path) are computed in one place.
 
+use bytes::Bytes;
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -29,7 +30,8 @@ pub struct Request {
     pub query: Vec<(String, String)>,
     pub path_parameters: Vec<(String, String)>,
     pub stage_variables: Vec<(String, String)>,
-    pub body: Option<Vec<u8>>,
+    /// Shared with the gateway's read of the request: the event is the only copy made.
+    pub body: Option<Bytes>,
     /// Whether the body is passed base64-encoded (binary media types; HTTP APIs for
     /// non-text content types).
     pub base64_body: bool,
@@ -418,6 +420,98 @@ pub struct TokenAuthorizerRequest {
     pub method_arn: String,
 }
 
+/// HTTP API payload format 1.0: the REST event, marked with its version.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HttpApiV1Request<'a> {
+    pub version: &'static str,
+    #[serde(flatten)]
+    pub event: &'a ProxyRequest,
+}
+
+impl<'a> HttpApiV1Request<'a> {
+    pub fn new(event: &'a ProxyRequest) -> Self {
+        Self {
+            version: "1.0",
+            event,
+        }
+    }
+}
+
+/// A `REQUEST` Lambda authorizer request of a REST API: the proxy event's fields (without
+/// the body) plus `type` and `methodArn`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RestRequestAuthorizerRequest<'a> {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub method_arn: &'a str,
+    #[serde(flatten)]
+    pub event: &'a ProxyRequest,
+}
+
+impl<'a> RestRequestAuthorizerRequest<'a> {
+    pub fn new(method_arn: &'a str, event: &'a ProxyRequest) -> Self {
+        Self {
+            kind: "REQUEST",
+            method_arn,
+            event,
+        }
+    }
+}
+
+/// A Lambda authorizer request of an HTTP API with `AuthorizerPayloadFormatVersion: 1.0`:
+/// the 1.0 event plus `type`, `methodArn`, and the identity values joined with commas as
+/// both `identitySource` and `authorizationToken`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HttpV1AuthorizerRequest<'a> {
+    pub version: &'static str,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub method_arn: &'a str,
+    pub identity_source: String,
+    pub authorization_token: String,
+    #[serde(flatten)]
+    pub event: &'a ProxyRequest,
+}
+
+impl<'a> HttpV1AuthorizerRequest<'a> {
+    pub fn new(method_arn: &'a str, identity: &[String], event: &'a ProxyRequest) -> Self {
+        Self {
+            version: "1.0",
+            kind: "REQUEST",
+            method_arn,
+            identity_source: identity.join(","),
+            authorization_token: identity.join(","),
+            event,
+        }
+    }
+}
+
+/// A Lambda authorizer request of an HTTP API with payload format 2.0: the 2.0 event plus
+/// `type`, `routeArn` and the identity values as a list.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HttpV2AuthorizerRequest<'a> {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub route_arn: &'a str,
+    pub identity_source: &'a [String],
+    #[serde(flatten)]
+    pub event: &'a HttpApiRequest,
+}
+
+impl<'a> HttpV2AuthorizerRequest<'a> {
+    pub fn new(route_arn: &'a str, identity: &'a [String], event: &'a HttpApiRequest) -> Self {
+        Self {
+            kind: "REQUEST",
+            route_arn,
+            identity_source: identity,
+            event,
+        }
+    }
+}
+
 /// The ARN API Gateway passes to authorizers for a method:
 /// `arn:aws:execute-api:{region}:{account}:{api}/{stage}/{method}/{resource}`.
 pub fn method_arn(
@@ -458,7 +552,7 @@ mod tests {
             ("q".to_owned(), "x y".to_owned()),
             ("q".to_owned(), "z".to_owned()),
         ];
-        req.body = Some(b"hi".to_vec());
+        req.body = Some(Bytes::from_static(b"hi"));
         req.base64_body = true;
         req
     }
@@ -486,6 +580,33 @@ mod tests {
         assert_eq!(e.headers["x-tag"], "a,b");
         assert!(!e.headers.contains_key("cookie"));
         assert_eq!(e.cookies.as_deref().unwrap(), ["c1=1", "c2=2"]);
+    }
+
+    #[test]
+    fn authorizer_requests_flatten_the_event() {
+        let req = sample();
+        let rest = ProxyRequest::from_request(&req);
+        let v = serde_json::to_value(RestRequestAuthorizerRequest::new("arn:x", &rest)).unwrap();
+        assert_eq!(
+            (&v["type"], &v["methodArn"]),
+            (&"REQUEST".into(), &"arn:x".into())
+        );
+        assert_eq!(v["resource"], "/{proxy+}");
+        let id = ["a".to_owned(), "b".to_owned()];
+        let v = serde_json::to_value(HttpV1AuthorizerRequest::new("arn:x", &id, &rest)).unwrap();
+        assert_eq!(
+            (&v["version"], &v["identitySource"]),
+            (&"1.0".into(), &"a,b".into())
+        );
+        let http = HttpApiRequest::from_request(&req);
+        let v = serde_json::to_value(HttpV2AuthorizerRequest::new("arn:x", &id, &http)).unwrap();
+        assert_eq!(
+            (&v["routeArn"], &v["version"]),
+            (&"arn:x".into(), &"2.0".into())
+        );
+        assert_eq!(v["identitySource"], serde_json::json!(["a", "b"]));
+        let v = serde_json::to_value(HttpApiV1Request::new(&rest)).unwrap();
+        assert_eq!(v["version"], "1.0");
     }
 
     #[test]

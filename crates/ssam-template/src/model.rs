@@ -320,11 +320,53 @@ pub struct Authorizer {
     /// Logical id of the authorizer function, when it is in the template.
     pub function: Option<String>,
     /// `TOKEN` or `REQUEST` for REST; `REQUEST` for HTTP.
-    pub kind: String,
+    pub kind: AuthorizerKind,
     pub identity_sources: Vec<String>,
     pub payload_format_version: Option<String>,
     pub simple_responses: bool,
     pub ttl_seconds: u32,
+}
+
+/// What kind of authorizer an `Auth.Authorizers` entry is.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(into = "String")]
+pub enum AuthorizerKind {
+    /// A Lambda authorizer given the token of one header (REST's default).
+    Token,
+    /// A Lambda authorizer given the request (HTTP APIs' only Lambda kind).
+    Request,
+    Jwt,
+    CognitoUserPools,
+    /// A `FunctionPayloadType` SAM does not know, as written.
+    Other(String),
+}
+
+impl AuthorizerKind {
+    /// The name as SAM and API Gateway write it (`TOKEN`, `REQUEST`, `JWT`, ...).
+    pub fn as_str(&self) -> &str {
+        match self {
+            AuthorizerKind::Token => "TOKEN",
+            AuthorizerKind::Request => "REQUEST",
+            AuthorizerKind::Jwt => "JWT",
+            AuthorizerKind::CognitoUserPools => "COGNITO_USER_POOLS",
+            AuthorizerKind::Other(s) => s,
+        }
+    }
+
+    /// `FunctionPayloadType` as written (exact case, as SAM compares it).
+    pub fn of_payload_type(s: String) -> Self {
+        match s.as_str() {
+            "TOKEN" => AuthorizerKind::Token,
+            "REQUEST" => AuthorizerKind::Request,
+            _ => AuthorizerKind::Other(s),
+        }
+    }
+}
+
+impl From<AuthorizerKind> for String {
+    fn from(k: AuthorizerKind) -> String {
+        k.as_str().to_string()
+    }
 }
 
 /// One Lambda-proxy route of an API.
@@ -336,7 +378,40 @@ pub struct Route {
     pub path: String,
     pub function: String,
     pub payload_format_version: String,
+    /// `Auth.Authorizer` of the event, as written.
     pub authorizer: Option<String>,
+    /// How the route is authorized: its own `Auth.Authorizer`, else the API's
+    /// `DefaultAuthorizer`, resolved against the API's `Auth.Authorizers`.
+    pub auth: RouteAuth,
+    /// `TimeoutInMillis` of the function event that declared the route (also when a
+    /// definition supplies the route and the event only names it).
+    pub timeout_ms: Option<u32>,
+}
+
+/// How a route is authorized.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[serde(tag = "type")]
+pub enum RouteAuth {
+    /// No authorizer, or `NONE`.
+    #[default]
+    Open,
+    /// `AWS_IAM`.
+    Iam,
+    /// A Lambda authorizer (`TOKEN` or `REQUEST`) whose function is in this template.
+    Lambda(RouteAuthorizer),
+    /// The name is not under the API's `Auth.Authorizers`.
+    Undefined { name: String },
+    /// An authorizer that is not a Lambda authorizer of this template (JWT, Cognito, a
+    /// function elsewhere).
+    Foreign { name: String, kind: AuthorizerKind },
+}
+
+/// A Lambda authorizer a route is protected by.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RouteAuthorizer {
+    pub authorizer: Authorizer,
+    /// Logical id of the authorizer function.
+    pub function: String,
 }
 
 /// An `AWS::S3::Bucket`.

@@ -167,7 +167,7 @@ pub fn apigateway_aws_proxy(p: &Params) -> Result<Value, Error> {
     req.headers = sample_browser_headers(&host);
     req.query = query_object(p, "querystringparameters")?;
     req.stage_variables = vec![("baz".to_owned(), "qux".to_owned())];
-    req.body = Some(p.get("body").as_bytes().to_vec());
+    req.body = Some(p.get("body").as_bytes().to_vec().into());
     req.base64_body = boolean(p, "base64")?;
     to_value(&ProxyRequest::from_request(&req))
 }
@@ -187,7 +187,7 @@ pub fn apigateway_http_api_proxy(p: &Params) -> Result<Value, Error> {
         "cookie1=value1; cookie2=value2".to_owned(),
     ));
     req.query = encode::parse_query(p.get("query-string"));
-    req.body = Some(p.get("body").as_bytes().to_vec());
+    req.body = Some(p.get("body").as_bytes().to_vec().into());
     req.base64_body = boolean(p, "base64")?;
     req.request_id = "JKJaXmPLvHcESHA=".to_owned();
     to_value(&HttpApiRequest::from_request(&req))
@@ -202,7 +202,7 @@ pub fn lambda_function_url(p: &Params) -> Result<Value, Error> {
     req.time = SAMPLE_TIME;
     req.headers = sample_browser_headers(&host);
     req.query = encode::parse_query(p.get("query-string"));
-    req.body = Some(p.get("body").as_bytes().to_vec());
+    req.body = Some(p.get("body").as_bytes().to_vec().into());
     req.base64_body = boolean(p, "base64")?;
     req.request_id = "3f2b6a0e-5c1d-4e8f-9a7b-1c2d3e4f5a6b".to_owned();
     to_value(&function_url::request(&req, url_id, region))

@@ -27,40 +27,61 @@ const OPENAPI_METHODS: &[&str] = &[
 ];
 
 pub(crate) fn read_apis(ctx: &mut Ctx<'_>, functions: &[Function]) -> (Vec<Api>, Vec<Route>) {
-    let mut apis = Vec::new();
-    let mut routes: Vec<Route> = Vec::new();
-
     let api_ids = ctx.resources_of(&[
         "AWS::Serverless::Api",
         "AWS::Serverless::HttpApi",
         "AWS::ApiGateway::RestApi",
         "AWS::ApiGatewayV2::Api",
     ]);
-
-    let needs_rest = functions.iter().any(|f| {
-        f.events
-            .iter()
-            .any(|e| matches!(&e.source, EventSource::Api(a) if a.api == IMPLICIT_REST_API))
-    });
-    let needs_http = functions.iter().any(|f| {
-        f.events
-            .iter()
-            .any(|e| matches!(&e.source, EventSource::HttpApi(a) if a.api == IMPLICIT_HTTP_API))
-    });
-
-    // (api, METHOD, path) that a definition already integrates: a function event adds no
-    // route there, as in SAM (the definition's integration wins).
-    let mut defined: HashSet<(String, String, String)> = HashSet::new();
-    // REST APIs with a customer definition: SAM does not add an event's path that the
-    // definition lacks ("it is the customer's responsibility", SAM's ImplicitApiPlugin);
-    // with MergeDefinitions it does. A definition without a `paths` mapping gets nothing.
-    let mut customer_paths: IndexMap<String, Option<HashSet<String>>> = IndexMap::new();
-    // APIs defined by an external file (DefinitionUri): an event that names such an API with a
-    // plain string instead of `!Ref` gets only a permission, no route.
-    let mut external: HashSet<String> = HashSet::new();
-    // HTTP APIs with `FailOnWarnings: true`: SAM writes the catch-all route as `/$default`.
-    let mut fail_on_warnings: HashSet<String> = HashSet::new();
+    let mut declared = Declared::default();
     for (id, rtype, node) in &api_ids {
+        declared.read(ctx, id, rtype, node, functions);
+    }
+    implicit_apis(ctx, functions, &api_ids, &mut declared);
+    let mut routes = std::mem::take(&mut declared.routes);
+    routes.extend(event_routes(functions, &declared));
+    routes.extend(resource_routes(ctx, functions));
+
+    let mut seen = HashSet::new();
+    routes.retain(|r| seen.insert((r.api.clone(), r.method.clone(), r.path.clone())));
+    let apis = declared.apis;
+    for r in &mut routes {
+        r.timeout_ms = event_timeout(functions, &apis, r);
+        r.auth = route_auth(functions, &apis, r);
+    }
+    (apis, routes)
+}
+
+/// What the declared APIs say, and what their definitions mean for function events.
+#[derive(Default)]
+struct Declared {
+    apis: Vec<Api>,
+    /// Routes of definitions and of quick-create `Target`s.
+    routes: Vec<Route>,
+    /// (api, METHOD, path) that a definition already integrates: a function event adds no
+    /// route there, as in SAM (the definition's integration wins).
+    defined: HashSet<(String, String, String)>,
+    /// REST APIs with a customer definition: SAM does not add an event's path that the
+    /// definition lacks ("it is the customer's responsibility", SAM's ImplicitApiPlugin);
+    /// with MergeDefinitions it does. A definition without a `paths` mapping gets nothing.
+    customer_paths: IndexMap<String, Option<HashSet<String>>>,
+    /// APIs defined by an external file (DefinitionUri): an event that names such an API
+    /// with a plain string instead of `!Ref` gets only a permission, no route.
+    external: HashSet<String>,
+    /// HTTP APIs with `FailOnWarnings: true`: SAM writes the catch-all route as `/$default`.
+    fail_on_warnings: HashSet<String>,
+}
+
+impl Declared {
+    /// One API resource of the template.
+    fn read(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        id: &str,
+        rtype: &str,
+        node: &Node,
+        functions: &[Function],
+    ) {
         let raw = ctx.merged_properties(rtype, node);
         let api_type = if rtype.contains("HttpApi") || rtype == "AWS::ApiGatewayV2::Api" {
             ApiType::Http
@@ -73,22 +94,22 @@ pub(crate) fn read_apis(ctx: &mut Ctx<'_>, functions: &[Function]) -> (Vec<Api>,
                 .and_then(Node::as_str)
                 .unwrap_or("HTTP");
             if protocol != "HTTP" {
-                continue;
+                return;
             }
             // Quick create: `Target` is the function of the `$default` route.
             if let Some(target) = raw
                 .get("Target")
                 .and_then(|t| function_target(t, functions))
             {
-                routes.push(Route {
+                self.routes.push(route(
                     api_type,
-                    api: id.clone(),
-                    method: "ANY".into(),
-                    path: "$default".into(),
-                    function: target,
-                    payload_format_version: "2.0".into(),
-                    authorizer: None,
-                });
+                    id,
+                    "ANY".into(),
+                    "$default".into(),
+                    target,
+                    "2.0".into(),
+                    None,
+                ));
             }
         }
         let body_key = if rtype.starts_with("AWS::Serverless") {
@@ -97,40 +118,67 @@ pub(crate) fn read_apis(ctx: &mut Ctx<'_>, functions: &[Function]) -> (Vec<Api>,
             "Body"
         };
         if raw.get(body_key).is_none() && raw.get("DefinitionUri").is_some() {
-            external.insert(id.clone());
+            self.external.insert(id.to_string());
         }
         if let Some(def) = definition(ctx, &raw, body_key) {
             if api_type == ApiType::Rest
                 && rtype == "AWS::Serverless::Api"
                 && raw.get(body_key).is_some()
             {
-                let merge = raw
-                    .get("MergeDefinitions")
-                    .is_some_and(|m| matches!(m.value, Value::Bool(true)));
-                let paths = def.get("paths").and_then(Node::as_map);
-                match paths {
-                    None => {
-                        customer_paths.insert(id.clone(), Some(HashSet::new()));
-                    }
-                    Some(_) if merge => {}
-                    Some(p) => {
-                        customer_paths
-                            .insert(id.clone(), Some(p.keys().map(str::to_string).collect()));
-                    }
-                }
+                self.note_customer_paths(id, &raw, &def);
             }
-            defined.extend(integrated_operations(&def, id));
-            routes.extend(openapi_routes(&def, id, api_type, functions));
+            self.defined.extend(integrated_operations(&def, id));
+            self.routes
+                .extend(openapi_routes(&def, id, api_type, functions));
         }
         let props = ctx.resolve(&raw).unwrap_or(raw);
         if api_type == ApiType::Http && is_true(props.get("FailOnWarnings")) {
-            fail_on_warnings.insert(id.clone());
+            self.fail_on_warnings.insert(id.to_string());
         }
-        apis.push(api_model(id, api_type, &props, false, functions));
+        self.apis
+            .push(api_model(id, api_type, &props, false, functions));
     }
+
+    /// The paths of a REST API's own definition (see [`Declared::customer_paths`]).
+    fn note_customer_paths(&mut self, id: &str, raw: &Node, def: &Node) {
+        let merge = raw
+            .get("MergeDefinitions")
+            .is_some_and(|m| matches!(m.value, Value::Bool(true)));
+        match def.get("paths").and_then(Node::as_map) {
+            None => {
+                self.customer_paths
+                    .insert(id.to_string(), Some(HashSet::new()));
+            }
+            Some(_) if merge => {}
+            Some(p) => {
+                self.customer_paths
+                    .insert(id.to_string(), Some(p.keys().map(str::to_string).collect()));
+            }
+        }
+    }
+}
+
+/// `ServerlessRestApi` / `ServerlessHttpApi`, when an event needs them and the template does
+/// not declare them.
+fn implicit_apis(
+    ctx: &Ctx<'_>,
+    functions: &[Function],
+    api_ids: &[(String, String, &Node)],
+    declared: &mut Declared,
+) {
+    let needs_rest = functions.iter().any(|f| {
+        f.events
+            .iter()
+            .any(|e| matches!(&e.source, EventSource::Api(a) if a.api == IMPLICIT_REST_API))
+    });
+    let needs_http = functions.iter().any(|f| {
+        f.events
+            .iter()
+            .any(|e| matches!(&e.source, EventSource::HttpApi(a) if a.api == IMPLICIT_HTTP_API))
+    });
     if needs_rest && !api_ids.iter().any(|(id, _, _)| id == IMPLICIT_REST_API) {
         let props = implicit_props(ctx, "AWS::Serverless::Api");
-        apis.push(api_model(
+        declared.apis.push(api_model(
             IMPLICIT_REST_API,
             ApiType::Rest,
             &props,
@@ -141,9 +189,11 @@ pub(crate) fn read_apis(ctx: &mut Ctx<'_>, functions: &[Function]) -> (Vec<Api>,
     if needs_http && !api_ids.iter().any(|(id, _, _)| id == IMPLICIT_HTTP_API) {
         let props = implicit_props(ctx, "AWS::Serverless::HttpApi");
         if is_true(props.get("FailOnWarnings")) {
-            fail_on_warnings.insert(IMPLICIT_HTTP_API.to_string());
+            declared
+                .fail_on_warnings
+                .insert(IMPLICIT_HTTP_API.to_string());
         }
-        apis.push(api_model(
+        declared.apis.push(api_model(
             IMPLICIT_HTTP_API,
             ApiType::Http,
             &props,
@@ -151,7 +201,11 @@ pub(crate) fn read_apis(ctx: &mut Ctx<'_>, functions: &[Function]) -> (Vec<Api>,
             functions,
         ));
     }
+}
 
+/// The routes of functions' `Api` / `HttpApi` events.
+fn event_routes(functions: &[Function], declared: &Declared) -> Vec<Route> {
+    let mut out = Vec::new();
     for f in functions {
         for e in &f.events {
             let (ev, event_type) = match &e.source {
@@ -160,18 +214,22 @@ pub(crate) fn read_apis(ctx: &mut Ctx<'_>, functions: &[Function]) -> (Vec<Api>,
                 _ => continue,
             };
             // The route belongs to the API it names: an HttpApi event may target a REST API.
-            let api_type = apis
+            let api_type = declared
+                .apis
                 .iter()
                 .find(|a| a.logical_id == ev.api)
                 .map_or(event_type, |a| a.api_type);
             let outside_definition = event_type == ApiType::Rest
-                && customer_paths
+                && declared
+                    .customer_paths
                     .get(&ev.api)
                     .and_then(Option::as_ref)
                     .is_some_and(|paths| !paths.contains(&ev.path));
-            if (!ev.api_is_ref && external.contains(&ev.api))
+            if (!ev.api_is_ref && declared.external.contains(&ev.api))
                 || outside_definition
-                || defined.contains(&(ev.api.clone(), ev.method.clone(), ev.path.clone()))
+                || declared
+                    .defined
+                    .contains(&(ev.api.clone(), ev.method.clone(), ev.path.clone()))
             {
                 continue;
             }
@@ -184,28 +242,103 @@ pub(crate) fn read_apis(ctx: &mut Ctx<'_>, functions: &[Function]) -> (Vec<Api>,
             };
             let path = if api_type == ApiType::Http
                 && ev.path == "$default"
-                && fail_on_warnings.contains(&ev.api)
+                && declared.fail_on_warnings.contains(&ev.api)
             {
                 "/$default".to_string()
             } else {
                 ev.path.clone()
             };
-            routes.push(Route {
+            out.push(route(
                 api_type,
-                api: ev.api.clone(),
-                method: ev.method.clone(),
+                &ev.api,
+                ev.method.clone(),
                 path,
-                function: f.logical_id.clone(),
-                payload_format_version: pfv,
-                authorizer: ev.authorizer.clone(),
-            });
+                f.logical_id.clone(),
+                pfv,
+                ev.authorizer.clone(),
+            ));
         }
     }
-    routes.extend(resource_routes(ctx, functions));
+    out
+}
 
-    let mut seen = HashSet::new();
-    routes.retain(|r| seen.insert((r.api.clone(), r.method.clone(), r.path.clone())));
-    (apis, routes)
+/// A route before its authorization and timeout are resolved (see [`read_apis`]).
+fn route(
+    api_type: ApiType,
+    api: &str,
+    method: String,
+    path: String,
+    function: String,
+    payload_format_version: String,
+    authorizer: Option<String>,
+) -> Route {
+    Route {
+        api_type,
+        api: api.to_string(),
+        method,
+        path,
+        function,
+        payload_format_version,
+        authorizer,
+        auth: RouteAuth::Open,
+        timeout_ms: None,
+    }
+}
+
+/// Whether `id` is a function the app keeps: SAM's implicit API replaces a resource that
+/// already uses its name.
+fn kept_function<'f>(functions: &'f [Function], apis: &[Api], id: &str) -> Option<&'f Function> {
+    if apis.iter().any(|a| a.implicit && a.logical_id == id) {
+        return None;
+    }
+    functions.iter().find(|f| f.logical_id == id)
+}
+
+/// `TimeoutInMillis` of the function event that declared the route, when there is one.
+fn event_timeout(functions: &[Function], apis: &[Api], r: &Route) -> Option<u32> {
+    let f = kept_function(functions, apis, &r.function)?;
+    f.events.iter().find_map(|e| match &e.source {
+        EventSource::Api(a) | EventSource::HttpApi(a)
+            if a.api == r.api && a.path == r.path && a.method.eq_ignore_ascii_case(&r.method) =>
+        {
+            a.timeout_ms
+        }
+        _ => None,
+    })
+}
+
+/// The authorizer protecting a route: its own `Auth.Authorizer`, else the API's
+/// `DefaultAuthorizer`; `NONE` opts out, `AWS_IAM` is IAM authorization (SAM's reserved
+/// names). Only `TOKEN` / `REQUEST` authorizers whose function is in the template can run.
+fn route_auth(functions: &[Function], apis: &[Api], r: &Route) -> RouteAuth {
+    let Some(api) = apis.iter().find(|a| a.logical_id == r.api) else {
+        return RouteAuth::Open;
+    };
+    let Some(name) = r.authorizer.as_ref().or(api.default_authorizer.as_ref()) else {
+        return RouteAuth::Open;
+    };
+    match name.as_str() {
+        "NONE" => return RouteAuth::Open,
+        "AWS_IAM" => return RouteAuth::Iam,
+        _ => {}
+    }
+    let Some(a) = api.authorizers.iter().find(|a| &a.name == name) else {
+        return RouteAuth::Undefined { name: name.clone() };
+    };
+    match (&a.function, &a.kind) {
+        (Some(f), AuthorizerKind::Token | AuthorizerKind::Request)
+            if kept_function(functions, apis, f).is_some() =>
+        {
+            RouteAuth::Lambda(RouteAuthorizer {
+                authorizer: a.clone(),
+                function: f.clone(),
+            })
+        }
+        (_, kind) => RouteAuth::Foreign {
+            name: name.clone(),
+            kind: kind.clone(),
+        },
+    }
 }
 
 fn is_true(n: Option<&Node>) -> bool {
@@ -330,15 +463,15 @@ fn openapi_routes(def: &Node, api: &str, api_type: ApiType, functions: &[Functio
                     .and_then(Node::scalar_text)
                     .unwrap_or_else(|| "2.0".into()),
             };
-            out.push(Route {
+            out.push(route(
                 api_type,
-                api: api.to_string(),
-                method: normalize_method(method),
-                path: path.to_string(),
+                api,
+                normalize_method(method),
+                path.to_string(),
                 function,
-                payload_format_version: pfv,
-                authorizer: None,
-            });
+                pfv,
+                None,
+            ));
         }
     }
     out
@@ -347,21 +480,48 @@ fn openapi_routes(def: &Node, api: &str, api_type: ApiType, functions: &[Functio
 /// Routes declared as plain resources: `AWS::ApiGateway::Method` with an `AWS_PROXY`
 /// integration, and `AWS::ApiGatewayV2::Route` targeting an `AWS_PROXY` integration.
 fn resource_routes(ctx: &Ctx<'_>, functions: &[Function]) -> Vec<Route> {
+    let paths = ResourcePaths::of(ctx);
     let mut out = Vec::new();
-    // Paths of AWS::ApiGateway::Resource, built from PathPart and ParentId.
-    let mut parts: IndexMap<String, (Option<String>, String)> = IndexMap::new();
     for r in &ctx.resources {
-        if r.rtype == "AWS::ApiGateway::Resource" {
-            let Some(p) = r.properties() else { continue };
-            let parent = p.get("ParentId").and_then(ref_target);
-            let part = p
-                .get("PathPart")
-                .and_then(Node::scalar_text)
-                .unwrap_or_default();
-            parts.insert(r.id.clone(), (parent, part));
-        }
+        let Some(p) = r.properties() else { continue };
+        let route = match r.rtype.as_str() {
+            "AWS::ApiGateway::Method" => rest_method_route(p, &paths, functions),
+            "AWS::ApiGatewayV2::Route" => http_route(ctx, p, functions),
+            _ => None,
+        };
+        out.extend(route);
     }
-    let path_of = |id: &str| -> String {
+    out
+}
+
+/// Paths of `AWS::ApiGateway::Resource`, built from `PathPart` and `ParentId`.
+struct ResourcePaths {
+    parts: IndexMap<String, (Option<String>, String)>,
+}
+
+impl ResourcePaths {
+    fn of(ctx: &Ctx<'_>) -> Self {
+        let mut parts = IndexMap::new();
+        for r in &ctx.resources {
+            if r.rtype == "AWS::ApiGateway::Resource" {
+                let Some(p) = r.properties() else { continue };
+                let parent = p.get("ParentId").and_then(ref_target);
+                let part = p
+                    .get("PathPart")
+                    .and_then(Node::scalar_text)
+                    .unwrap_or_default();
+                parts.insert(r.id.clone(), (parent, part));
+            }
+        }
+        ResourcePaths { parts }
+    }
+
+    fn contains(&self, id: &str) -> bool {
+        self.parts.contains_key(id)
+    }
+
+    /// The path of a resource: its parts up to the root (a cycle stops after 64 steps).
+    fn path_of(&self, id: &str) -> String {
         let mut segs = Vec::new();
         let mut cur = Some(id.to_string());
         let mut guard = 0;
@@ -370,7 +530,7 @@ fn resource_routes(ctx: &Ctx<'_>, functions: &[Function]) -> Vec<Route> {
             if guard > 64 {
                 break;
             }
-            match parts.get(&c) {
+            match self.parts.get(&c) {
                 Some((parent, part)) => {
                     segs.push(part.clone());
                     cur = parent.clone();
@@ -380,112 +540,92 @@ fn resource_routes(ctx: &Ctx<'_>, functions: &[Function]) -> Vec<Route> {
         }
         segs.reverse();
         format!("/{}", segs.join("/"))
-    };
-    for r in &ctx.resources {
-        let Some(p) = r.properties() else { continue };
-        match r.rtype.as_str() {
-            "AWS::ApiGateway::Method" => {
-                let Some(integ) = p.get("Integration") else {
-                    continue;
-                };
-                let itype = integ
-                    .get("Type")
-                    .and_then(Node::scalar_text)
-                    .unwrap_or_default();
-                if !itype.eq_ignore_ascii_case("aws_proxy") {
-                    continue;
-                }
-                let Some(function) = integ.get("Uri").and_then(|u| function_target(u, functions))
-                else {
-                    continue;
-                };
-                let Some(api) = p.get("RestApiId").and_then(ref_target) else {
-                    continue;
-                };
-                let path = match p.get("ResourceId").and_then(ref_target) {
-                    Some(res) if parts.contains_key(&res) => path_of(&res),
-                    _ => "/".to_string(),
-                };
-                let method = p
-                    .get("HttpMethod")
-                    .and_then(Node::scalar_text)
-                    .map(|m| normalize_method(&m))
-                    .unwrap_or_else(|| "ANY".into());
-                out.push(Route {
-                    api_type: ApiType::Rest,
-                    api,
-                    method,
-                    path,
-                    function,
-                    payload_format_version: "1.0".into(),
-                    authorizer: None,
-                });
-            }
-            "AWS::ApiGatewayV2::Route" => {
-                let Some(api) = p.get("ApiId").and_then(ref_target) else {
-                    continue;
-                };
-                let is_http = ctx.node_of(&api).is_some_and(|a| {
-                    a.get("Type").and_then(Node::as_str) == Some("AWS::ApiGatewayV2::Api")
-                        && a.get("Properties")
-                            .and_then(|p| p.get("ProtocolType"))
-                            .and_then(Node::as_str)
-                            .unwrap_or("HTTP")
-                            == "HTTP"
-                });
-                if !is_http {
-                    continue;
-                }
-                let Some(key) = p.get("RouteKey").and_then(Node::scalar_text) else {
-                    continue;
-                };
-                let Some(target) = p.get("Target") else {
-                    continue;
-                };
-                let integ_id = integration_id(target);
-                let Some(integ) = integ_id
-                    .as_deref()
-                    .and_then(|i| ctx.resource(i))
-                    .filter(|i| i.rtype == "AWS::ApiGatewayV2::Integration")
-                    .and_then(|i| i.properties())
-                else {
-                    continue;
-                };
-                let itype = integ
-                    .get("IntegrationType")
-                    .and_then(Node::scalar_text)
-                    .unwrap_or_default();
-                if !itype.eq_ignore_ascii_case("aws_proxy") {
-                    continue;
-                }
-                let Some(function) = integ
-                    .get("IntegrationUri")
-                    .and_then(|u| function_target(u, functions))
-                else {
-                    continue;
-                };
-                let (method, path) = match key.split_once(' ') {
-                    Some((m, p)) => (normalize_method(m), p.to_string()),
-                    None => ("ANY".to_string(), key.clone()),
-                };
-                let pfv = integ
-                    .get("PayloadFormatVersion")
-                    .and_then(Node::scalar_text)
-                    .unwrap_or_else(|| "2.0".into());
-                out.push(Route {
-                    api_type: ApiType::Http,
-                    api,
-                    method,
-                    path,
-                    function,
-                    payload_format_version: pfv,
-                    authorizer: None,
-                });
-            }
-            _ => {}
-        }
     }
-    out
+}
+
+/// An `AWS::ApiGateway::Method` with an `AWS_PROXY` integration to a template function.
+fn rest_method_route(p: &Node, paths: &ResourcePaths, functions: &[Function]) -> Option<Route> {
+    let integ = p.get("Integration")?;
+    let itype = integ
+        .get("Type")
+        .and_then(Node::scalar_text)
+        .unwrap_or_default();
+    if !itype.eq_ignore_ascii_case("aws_proxy") {
+        return None;
+    }
+    let function = integ
+        .get("Uri")
+        .and_then(|u| function_target(u, functions))?;
+    let api = p.get("RestApiId").and_then(ref_target)?;
+    let path = match p.get("ResourceId").and_then(ref_target) {
+        Some(res) if paths.contains(&res) => paths.path_of(&res),
+        _ => "/".to_string(),
+    };
+    let method = p
+        .get("HttpMethod")
+        .and_then(Node::scalar_text)
+        .map(|m| normalize_method(&m))
+        .unwrap_or_else(|| "ANY".into());
+    Some(route(
+        ApiType::Rest,
+        &api,
+        method,
+        path,
+        function,
+        "1.0".into(),
+        None,
+    ))
+}
+
+/// An `AWS::ApiGatewayV2::Route` of an HTTP API whose target is an `AWS_PROXY` integration
+/// to a template function.
+fn http_route(ctx: &Ctx<'_>, p: &Node, functions: &[Function]) -> Option<Route> {
+    let api = p.get("ApiId").and_then(ref_target)?;
+    let is_http = ctx.node_of(&api).is_some_and(|a| {
+        a.get("Type").and_then(Node::as_str) == Some("AWS::ApiGatewayV2::Api")
+            && a.get("Properties")
+                .and_then(|p| p.get("ProtocolType"))
+                .and_then(Node::as_str)
+                .unwrap_or("HTTP")
+                == "HTTP"
+    });
+    if !is_http {
+        return None;
+    }
+    let key = p.get("RouteKey").and_then(Node::scalar_text)?;
+    let integ_id = integration_id(p.get("Target")?);
+    let integ = integ_id
+        .as_deref()
+        .and_then(|i| ctx.resource(i))
+        .filter(|i| i.rtype == "AWS::ApiGatewayV2::Integration")
+        .and_then(|i| i.properties())?;
+    let itype = integ
+        .get("IntegrationType")
+        .and_then(Node::scalar_text)
+        .unwrap_or_default();
+    if !itype.eq_ignore_ascii_case("aws_proxy") {
+        return None;
+    }
+    let function = integ
+        .get("IntegrationUri")
+        .and_then(|u| function_target(u, functions))?;
+    let (method, path) = match key.split_once(' ') {
+        Some((m, p)) => (normalize_method(m), p.to_string()),
+        None => ("ANY".to_string(), key.clone()),
+    };
+    let pfv = integ
+        .get("PayloadFormatVersion")
+        .and_then(Node::scalar_text)
+        .unwrap_or_else(|| "2.0".into());
+    Some(route(
+        ApiType::Http,
+        &api,
+        method,
+        path,
+        function,
+        pfv,
+        None,
+    ))
 }
 
 /// `!Ref X` or `!GetAtt X.RootResourceId` → `X`.
@@ -557,7 +697,55 @@ fn api_model(
             ApiType::Rest => "Prod".to_string(),
             ApiType::Http => "$default".to_string(),
         });
-    let cors = match api_type {
+    let cors = cors_of(api_type, props);
+    let auth = props.get("Auth");
+    let authorizers = auth
+        .and_then(|a| a.get("Authorizers"))
+        .and_then(Node::as_map)
+        .map(|defs| {
+            defs.iter()
+                .map(|(name, a)| authorizer_model(name, a, api_type, functions))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut stage_variables = IndexMap::new();
+    let vars_key = if api_type == ApiType::Rest {
+        "Variables"
+    } else {
+        "StageVariables"
+    };
+    if let Some(vars) = props.get(vars_key).and_then(Node::as_map) {
+        for (k, v) in vars.iter() {
+            if let Some(t) = v.scalar_text() {
+                stage_variables.insert(k.to_string(), t);
+            }
+        }
+    }
+    Api {
+        logical_id: id.to_string(),
+        api_type,
+        stage_name,
+        binary_media_types: split_list(props.get("BinaryMediaTypes"))
+            .into_iter()
+            .map(|t| t.replace("~1", "/"))
+            .collect(),
+        cors,
+        stage_variables,
+        authorizers,
+        default_authorizer: auth
+            .and_then(|a| a.get("DefaultAuthorizer"))
+            .and_then(Node::scalar_text),
+        disable_execute_api_endpoint: props
+            .get("DisableExecuteApiEndpoint")
+            .is_some_and(|v| matches!(v.value, Value::Bool(true))),
+        implicit,
+    }
+}
+
+/// `Cors` (REST: a map, or just the origin) or `CorsConfiguration` (HTTP APIs: a map, or
+/// `true` for any origin), in HTTP API's vocabulary.
+fn cors_of(api_type: ApiType, props: &Node) -> Option<Cors> {
+    match api_type {
         ApiType::Rest => props.get("Cors").map(|c| match &c.value {
             Value::Map(_) => Cors {
                 allow_origins: split_list(c.get("AllowOrigin")),
@@ -597,100 +785,65 @@ fn api_model(
                 ..Cors::default()
             }),
         }),
-    };
-    let auth = props.get("Auth");
-    let mut authorizers = Vec::new();
-    if let Some(defs) = auth
-        .and_then(|a| a.get("Authorizers"))
-        .and_then(Node::as_map)
+    }
+}
+
+/// One entry of `Auth.Authorizers`.
+fn authorizer_model(name: &str, a: &Node, api_type: ApiType, functions: &[Function]) -> Authorizer {
+    let function = a
+        .get("FunctionArn")
+        .and_then(|n| function_target(n, functions));
+    let identity = a.get("Identity");
+    let mut identity_sources = Vec::new();
+    if let Some(h) = identity
+        .and_then(|i| i.get("Header"))
+        .and_then(Node::scalar_text)
     {
-        for (name, a) in defs.iter() {
-            let function = a
-                .get("FunctionArn")
-                .and_then(|n| function_target(n, functions));
-            let identity = a.get("Identity");
-            let mut identity_sources = Vec::new();
-            if let Some(h) = identity
-                .and_then(|i| i.get("Header"))
-                .and_then(Node::scalar_text)
-            {
-                identity_sources.push(format!("method.request.header.{h}"));
-            }
-            for (key, prefix) in [
-                ("Headers", "method.request.header."),
-                ("QueryStrings", "method.request.querystring."),
-                ("StageVariables", "stageVariables."),
-                ("Context", "context."),
-            ] {
-                for v in split_list(identity.and_then(|i| i.get(key))) {
-                    identity_sources.push(format!("{prefix}{v}"));
-                }
-            }
-            let kind = if function.is_some() || a.get("FunctionArn").is_some() {
-                a.get("FunctionPayloadType")
-                    .and_then(Node::scalar_text)
-                    .unwrap_or_else(|| match api_type {
-                        ApiType::Rest => "TOKEN".into(),
-                        ApiType::Http => "REQUEST".into(),
-                    })
-            } else if a.get("UserPoolArn").is_some() {
-                "COGNITO_USER_POOLS".into()
-            } else {
-                "JWT".into()
-            };
-            if api_type == ApiType::Rest && kind == "TOKEN" && identity_sources.is_empty() {
-                identity_sources.push("method.request.header.Authorization".into());
-            }
-            let ttl_seconds = identity
-                .and_then(|i| i.get("ReauthorizeEvery"))
-                .and_then(Node::scalar_text)
-                .and_then(|s| s.parse().ok())
-                .unwrap_or(if api_type == ApiType::Rest { 300 } else { 0 });
-            authorizers.push(Authorizer {
-                name: name.to_string(),
-                function,
-                kind,
-                identity_sources,
-                payload_format_version: a
-                    .get("AuthorizerPayloadFormatVersion")
-                    .and_then(Node::scalar_text),
-                simple_responses: a
-                    .get("EnableSimpleResponses")
-                    .is_some_and(|v| matches!(v.value, Value::Bool(true))),
-                ttl_seconds,
-            });
+        identity_sources.push(format!("method.request.header.{h}"));
+    }
+    for (key, prefix) in [
+        ("Headers", "method.request.header."),
+        ("QueryStrings", "method.request.querystring."),
+        ("StageVariables", "stageVariables."),
+        ("Context", "context."),
+    ] {
+        for v in split_list(identity.and_then(|i| i.get(key))) {
+            identity_sources.push(format!("{prefix}{v}"));
         }
     }
-    let mut stage_variables = IndexMap::new();
-    let vars_key = if api_type == ApiType::Rest {
-        "Variables"
+    // SAM's defaults: a Lambda authorizer is TOKEN on REST APIs and REQUEST on HTTP APIs.
+    let kind = if function.is_some() || a.get("FunctionArn").is_some() {
+        match a.get("FunctionPayloadType").and_then(Node::scalar_text) {
+            Some(t) => AuthorizerKind::of_payload_type(t),
+            None => match api_type {
+                ApiType::Rest => AuthorizerKind::Token,
+                ApiType::Http => AuthorizerKind::Request,
+            },
+        }
+    } else if a.get("UserPoolArn").is_some() {
+        AuthorizerKind::CognitoUserPools
     } else {
-        "StageVariables"
+        AuthorizerKind::Jwt
     };
-    if let Some(vars) = props.get(vars_key).and_then(Node::as_map) {
-        for (k, v) in vars.iter() {
-            if let Some(t) = v.scalar_text() {
-                stage_variables.insert(k.to_string(), t);
-            }
-        }
+    if api_type == ApiType::Rest && kind == AuthorizerKind::Token && identity_sources.is_empty() {
+        identity_sources.push("method.request.header.Authorization".into());
     }
-    Api {
-        logical_id: id.to_string(),
-        api_type,
-        stage_name,
-        binary_media_types: split_list(props.get("BinaryMediaTypes"))
-            .into_iter()
-            .map(|t| t.replace("~1", "/"))
-            .collect(),
-        cors,
-        stage_variables,
-        authorizers,
-        default_authorizer: auth
-            .and_then(|a| a.get("DefaultAuthorizer"))
+    let ttl_seconds = identity
+        .and_then(|i| i.get("ReauthorizeEvery"))
+        .and_then(Node::scalar_text)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(if api_type == ApiType::Rest { 300 } else { 0 });
+    Authorizer {
+        name: name.to_string(),
+        function,
+        kind,
+        identity_sources,
+        payload_format_version: a
+            .get("AuthorizerPayloadFormatVersion")
             .and_then(Node::scalar_text),
-        disable_execute_api_endpoint: props
-            .get("DisableExecuteApiEndpoint")
+        simple_responses: a
+            .get("EnableSimpleResponses")
             .is_some_and(|v| matches!(v.value, Value::Bool(true))),
-        implicit,
+        ttl_seconds,
     }
 }

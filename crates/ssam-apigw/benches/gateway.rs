@@ -1,11 +1,11 @@
-//! `ssam-apigw-bench`: requests/s and latency percentiles of `start-api` in front of a
+//! The API Gateway benchmark: requests/s and latency percentiles of `start-api` in front of a
 //! trivial Python function, at several connection counts, and ssam's own overhead per
 //! request (the gateway's latency minus a direct Lambda-service invocation of the same
 //! event). The load generator is built in (plain HTTP/1.1 keep-alive over TCP), so it needs
 //! neither wrk nor a network.
 //!
-//! Usage: `ssam-apigw-bench [--seconds 10] [--connections 1,16] [--quiet]` (python3.11 on
-//! PATH). By default the gateway and the function print their log lines as `start-api`
+//! Usage: `cargo bench -p ssam-apigw --bench gateway -- [--seconds 10] [--connections 1,16]
+//! [--quiet]` (python3.11 on PATH). By default the gateway and the function print their log lines as `start-api`
 //! does (send stderr to /dev/null); `--quiet` turns them off.
 
 use std::io::Write as _;
@@ -69,8 +69,10 @@ fn parse_args() -> Result<Args, String> {
                     .ok_or("--connections takes a list like 1,16")?;
             }
             "--quiet" => args.logs = false,
+            // `cargo bench` passes it to every bench target.
+            "--bench" => {}
             "-h" | "--help" => {
-                println!("ssam-apigw-bench [--seconds 10] [--connections 1,16] [--quiet]");
+                println!("cargo bench -p ssam-apigw --bench gateway -- [--seconds 10] [--connections 1,16] [--quiet]");
                 std::process::exit(0);
             }
             other => return Err(format!("unknown argument {other}")),
@@ -129,36 +131,7 @@ impl Sample {
 
 async fn run(args: Args) -> Result<(), String> {
     let dir = std::env::temp_dir().join(format!("ssam-apigw-bench-{}", std::process::id()));
-    std::fs::create_dir_all(dir.join("src")).map_err(|e| e.to_string())?;
-    std::fs::write(dir.join("template.yaml"), TEMPLATE).map_err(|e| e.to_string())?;
-    std::fs::write(dir.join("src/app.py"), HANDLER).map_err(|e| e.to_string())?;
-    let loaded = ssam_template::load(&ssam_template::LoadOptions {
-        template: dir.join("template.yaml"),
-        parameter_overrides: Default::default(),
-        region: None,
-        stack_name: None,
-    })
-    .map_err(|d| format!("{d:?}"))?;
-    let app = loaded.app;
-    let mapped = ssam_lambda::from_template::specs_from_app(&app, None, &dir.join("cache"));
-    let service_options = ServiceOptions {
-        print_logs: args.logs,
-        cache_dir: Some(dir.join("cache")),
-        ..ServiceOptions::default()
-    };
-    let mut warnings = Vec::new();
-    let gw = Gateway::new(
-        &app,
-        mapped.specs,
-        mapped.skipped,
-        service_options,
-        GatewayOptions {
-            record_overhead: true,
-            log_requests: args.logs,
-            ..GatewayOptions::default()
-        },
-        &mut warnings,
-    );
+    let gw = gateway(&dir, args.logs)?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .map_err(|e| e.to_string())?;
@@ -175,8 +148,62 @@ async fn run(args: Args) -> Result<(), String> {
     for r in futures::future::join_all(warm).await {
         r?;
     }
+    let direct = direct_invoke(&gw, addr, duration).await?;
+    let mut rows = Vec::new();
+    for &c in &args.connections {
+        gw.take_overhead();
+        let s = load(addr, c, duration).await?;
+        let mut own = gw.take_overhead();
+        own.sort();
+        rows.push((c, s, own));
+    }
+    print_table(&direct, &rows);
+    gw.functions.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
 
-    // The same event the gateway sends, invoked directly: the function's own cost.
+/// The one-route app written to `dir`, served by a gateway with its own Lambda service.
+fn gateway(dir: &std::path::Path, logs: bool) -> Result<Arc<Gateway>, String> {
+    std::fs::create_dir_all(dir.join("src")).map_err(|e| e.to_string())?;
+    std::fs::write(dir.join("template.yaml"), TEMPLATE).map_err(|e| e.to_string())?;
+    std::fs::write(dir.join("src/app.py"), HANDLER).map_err(|e| e.to_string())?;
+    let loaded = ssam_template::load(&ssam_template::LoadOptions {
+        template: dir.join("template.yaml"),
+        parameter_overrides: Default::default(),
+        region: None,
+        stack_name: None,
+    })
+    .map_err(|d| format!("{d:?}"))?;
+    let app = loaded.app;
+    let mapped = ssam_lambda::from_template::specs_from_app(&app, None, &dir.join("cache"));
+    let service_options = ServiceOptions {
+        print_logs: logs,
+        cache_dir: Some(dir.join("cache")),
+        ..ServiceOptions::default()
+    };
+    let mut warnings = Vec::new();
+    Ok(Gateway::new(
+        &app,
+        mapped.specs,
+        mapped.skipped,
+        service_options,
+        GatewayOptions {
+            record_overhead: true,
+            log_requests: logs,
+            ..GatewayOptions::default()
+        },
+        &mut warnings,
+    ))
+}
+
+/// The same event the gateway sends, invoked directly for `duration`: the function's own
+/// cost.
+async fn direct_invoke(
+    gw: &Gateway,
+    addr: std::net::SocketAddr,
+    duration: Duration,
+) -> Result<Sample, String> {
     let event = {
         let mut req = ssam_events::apigw::Request::new("GET", "/hello");
         req.route = "GET /hello".into();
@@ -187,42 +214,35 @@ async fn run(args: Args) -> Result<(), String> {
         serde_json::to_vec(&ssam_events::apigw::HttpApiRequest::from_request(&req))
             .map_err(|e| e.to_string())?
     };
-    let direct = {
-        let mut latencies = Vec::new();
-        let start = Instant::now();
-        let mut errors = 0;
-        while start.elapsed() < duration {
-            let t = Instant::now();
-            match gw
-                .functions
-                .invoke(
-                    "Hello",
-                    Bytes::from(event.clone()),
-                    Duration::from_secs(30),
-                    None,
-                )
-                .await
-            {
-                Ok(r) if r.function_error().is_none() => latencies.push(t.elapsed()),
-                _ => errors += 1,
-            }
+    let mut latencies = Vec::new();
+    let start = Instant::now();
+    let mut errors = 0;
+    while start.elapsed() < duration {
+        let t = Instant::now();
+        match gw
+            .functions
+            .invoke(
+                "Hello",
+                Bytes::from(event.clone()),
+                Duration::from_secs(30),
+                None,
+            )
+            .await
+        {
+            Ok(r) if r.function_error().is_none() => latencies.push(t.elapsed()),
+            _ => errors += 1,
         }
-        latencies.sort();
-        Sample {
-            latencies,
-            elapsed: start.elapsed(),
-            errors,
-        }
-    };
-
-    let mut rows = Vec::new();
-    for &c in &args.connections {
-        gw.take_overhead();
-        let s = load(addr, c, duration).await?;
-        let mut own = gw.take_overhead();
-        own.sort();
-        rows.push((c, s, own));
     }
+    latencies.sort();
+    Ok(Sample {
+        latencies,
+        elapsed: start.elapsed(),
+        errors,
+    })
+}
+
+/// The table `docs/benchmarks.md` shows.
+fn print_table(direct: &Sample, rows: &[(usize, Sample, Vec<Duration>)]) {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(
         out,
@@ -237,7 +257,7 @@ async fn run(args: Args) -> Result<(), String> {
         direct.pct(0.99),
         direct.errors
     );
-    for (c, s, own) in &rows {
+    for (c, s, own) in rows {
         let own = Sample {
             latencies: own.clone(),
             elapsed: s.elapsed,
@@ -261,9 +281,6 @@ async fn run(args: Args) -> Result<(), String> {
             one.pct(0.5) - direct.pct(0.5)
         );
     }
-    gw.functions.shutdown().await;
-    let _ = std::fs::remove_dir_all(&dir);
-    Ok(())
 }
 
 /// One request on a fresh connection.
