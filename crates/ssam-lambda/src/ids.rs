@@ -10,17 +10,23 @@ pub fn request_id() -> String {
 /// Gateway forwards it (`X-Amzn-Trace-Id`):
 /// `Root=1-<8 hex epoch seconds>-<24 hex>;Parent=<16 hex>;Sampled=0`.
 pub fn trace_header() -> String {
+    format!("Root={};Parent={};Sampled=0", trace_root(), span_id())
+}
+
+/// A new X-Ray trace id: `1-<8 hex epoch seconds>-<24 hex>`.
+pub fn trace_root() -> String {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    let root = uuid::Uuid::new_v4().simple().to_string();
-    let parent = uuid::Uuid::new_v4().simple().to_string();
-    format!(
-        "Root=1-{secs:08x}-{};Parent={};Sampled=0",
-        &root[..24],
-        &parent[..16]
-    )
+    let random = uuid::Uuid::new_v4().simple().to_string();
+    format!("1-{secs:08x}-{}", &random[..24])
+}
+
+/// A new X-Ray segment id (`Parent=`): 16 hex digits.
+pub fn span_id() -> String {
+    let random = uuid::Uuid::new_v4().simple().to_string();
+    random[..16].to_string()
 }
 
 /// Milliseconds since the Unix epoch (the Runtime API's `Lambda-Runtime-Deadline-Ms`).

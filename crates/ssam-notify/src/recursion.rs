@@ -25,15 +25,15 @@ pub fn next_hop(trace: Option<&str>, function: &str) -> (String, u32) {
             t.split(';')
                 .find_map(|p| p.trim().strip_prefix("Root=").map(str::to_string))
         })
-        .unwrap_or_else(new_root);
+        .unwrap_or_else(ssam_lambda::ids::trace_root);
     let (hash, count) = trace
         .and_then(lineage)
         .unwrap_or_else(|| (short_hash(function), 0));
     let count = count + 1;
     (
         format!(
-            "Root={root};Parent={:016x};Sampled=0;Lineage={hash}:{count}",
-            rand_u64()
+            "Root={root};Parent={};Sampled=0;Lineage={hash}:{count}",
+            ssam_lambda::ids::span_id()
         ),
         count,
     )
@@ -46,27 +46,6 @@ fn short_hash(s: &str) -> String {
         h = h.wrapping_mul(0x0100_0193);
     }
     format!("{h:08x}")
-}
-
-fn rand_u64() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos()),
-    );
-    h.finish()
-}
-
-fn new_root() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    format!(
-        "1-{secs:08x}-{:024x}",
-        u128::from(rand_u64()) << 32 | u128::from(rand_u64() as u32)
-    )
 }
 
 #[cfg(test)]
