@@ -83,8 +83,8 @@ impl Gateway {
     }
 
     /// Like [`Gateway::new`], on a Lambda service the caller owns (and shuts down), e.g. the
-    /// one `ssam local start` shares with the Invoke API and S3 events. Code changes cannot
-    /// recycle instances of a shared service; template reloads update routes only.
+    /// one `ssam local start` shares with the Invoke API and S3 events. The owner watches
+    /// the code and recycles instances itself (`ssam_lambda::watch`).
     pub fn on_service(
         app: &App,
         service: Arc<ssam_lambda::LambdaService>,
