@@ -301,15 +301,15 @@ impl TemplateArgs {
 impl TemplateArgs {
     /// Where samconfig.toml is read from: `--config-file`, else next to the template, else
     /// in the current directory.
-    pub fn samconfig_path(&self) -> Option<PathBuf> {
+    pub fn samconfig_path(&self) -> PathBuf {
         if let Some(c) = &self.config_file {
-            return Some(c.clone());
+            return c.clone();
         }
         let dir = match self.template_path() {
             Ok(t) => t.parent().map(PathBuf::from).unwrap_or_default(),
             Err(_) => PathBuf::new(),
         };
-        Some(dir.join("samconfig.toml"))
+        dir.join("samconfig.toml")
     }
 }
 
@@ -321,9 +321,7 @@ pub fn load_template(
     sam_command: &str,
 ) -> anyhow::Result<ssam_template::Loaded> {
     let path = args.template_path()?;
-    let config = args
-        .samconfig_path()
-        .unwrap_or_else(|| PathBuf::from("samconfig.toml"));
+    let config = args.samconfig_path();
     let mut overrides =
         super::samconfig::samconfig_overrides(&config, &args.config_env, sam_command)
             .map_err(anyhow::Error::msg)?;

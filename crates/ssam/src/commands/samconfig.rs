@@ -167,9 +167,7 @@ pub fn with_config_options(cmd: &clap::Command, argv: Vec<OsString>) -> anyhow::
         return Ok(Args::plain(argv));
     }
     let template = TemplateArgs::from_arg_matches(leaf)?;
-    let Some(path) = template.samconfig_path() else {
-        return Ok(Args::plain(argv));
-    };
+    let path = template.samconfig_path();
     let section = names.join("_").replace('-', "_");
     let options =
         samconfig_options(&path, &template.config_env, &section).map_err(anyhow::Error::msg)?;
