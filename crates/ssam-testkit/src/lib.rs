@@ -106,6 +106,8 @@ pub fn path_with_venv() -> String {
 pub struct Server {
     pub child: std::process::Child,
     log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    /// The thread copying stderr into `log`; finished once ssam's stderr is closed.
+    reader: std::thread::JoinHandle<()>,
 }
 
 impl Server {
@@ -125,13 +127,13 @@ impl Server {
         let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let stderr = child.stderr.take().expect("piped stderr");
         let sink = log.clone();
-        std::thread::spawn(move || {
+        let reader = std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 eprintln!("[ssam] {line}");
                 sink.lock().unwrap().push(line);
             }
         });
-        let mut server = Server { child, log };
+        let mut server = Server { child, log, reader };
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
         loop {
             if server.lines().iter().any(|l| l.contains(ready)) {
@@ -149,6 +151,30 @@ impl Server {
         }
     }
 
+    /// `ssam local start` on free ports (API, Lambda and S3 all `--port 0`), `extra` flags
+    /// before `-t template`, once it prints "Press CTRL+C"; its addresses are read with
+    /// [`Server::word_after`] (`"S3 "`, `"Lambda "`, `"API "`).
+    pub fn local_start(template: &Path, extra: &[&str]) -> Server {
+        let ports = [
+            "local",
+            "start",
+            "--port",
+            "0",
+            "--lambda-port",
+            "0",
+            "--s3-port",
+            "0",
+        ];
+        let mut args: Vec<&std::ffi::OsStr> = ports
+            .iter()
+            .chain(extra)
+            .map(std::ffi::OsStr::new)
+            .collect();
+        args.push(std::ffi::OsStr::new("-t"));
+        args.push(template.as_os_str());
+        Server::start(&args, "Press CTRL+C")
+    }
+
     /// Every stderr line so far.
     pub fn lines(&self) -> Vec<String> {
         self.log.lock().unwrap().clone()
@@ -163,9 +189,14 @@ impl Server {
         })
     }
 
-    /// Sends SIGTERM and waits (15 s at most) for ssam to exit; returns what it printed.
+    /// Sends SIGTERM and waits (15 s at most) for ssam to exit; returns what it printed,
+    /// to the last line (the copy of its stderr is read to the end, 2 s at most).
     pub fn stop(mut self) -> Vec<String> {
         self.terminate(std::time::Duration::from_secs(15));
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+        while !self.reader.is_finished() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
         self.lines()
     }
 

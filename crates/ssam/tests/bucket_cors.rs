@@ -3,8 +3,6 @@
 //! <https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-s3-bucket-corsrule.html>).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::ffi::OsStr;
-
 const TEMPLATE: &str = r#"AWSTemplateFormatVersion: "2010-09-09"
 Resources:
   Uploads:
@@ -37,23 +35,7 @@ fn template_cors_rules_answer_browser_preflights() {
     let dir = tempfile::tempdir().unwrap();
     let template = dir.path().join("template.yaml");
     std::fs::write(&template, TEMPLATE).unwrap();
-    let args: Vec<&OsStr> = [
-        "local",
-        "start",
-        "--ephemeral",
-        "--port",
-        "0",
-        "--lambda-port",
-        "0",
-        "--s3-port",
-        "0",
-        "-t",
-    ]
-    .iter()
-    .map(OsStr::new)
-    .chain([template.as_os_str()])
-    .collect();
-    let server = ssam_testkit::Server::start(&args, "Press CTRL+C");
+    let server = ssam_testkit::Server::local_start(&template, &["--ephemeral"]);
     let s3 = server.word_after("S3 ").expect("the S3 line");
 
     let allowed = preflight(&s3, "http://app.example", "PUT");

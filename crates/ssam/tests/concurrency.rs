@@ -14,25 +14,9 @@ fn fixture() -> std::path::PathBuf {
 }
 
 fn start(extra: &[&str]) -> (ssam_testkit::Server, String, String) {
-    let mut args: Vec<&std::ffi::OsStr> = [
-        "local",
-        "start",
-        "--ephemeral",
-        "--port",
-        "0",
-        "--lambda-port",
-        "0",
-        "--s3-port",
-        "0",
-    ]
-    .iter()
-    .chain(extra)
-    .map(std::ffi::OsStr::new)
-    .collect();
-    let template = fixture();
-    args.push(std::ffi::OsStr::new("-t"));
-    args.push(template.as_os_str());
-    let server = ssam_testkit::Server::start(&args, "Press CTRL+C");
+    let mut flags = vec!["--ephemeral"];
+    flags.extend(extra);
+    let server = ssam_testkit::Server::local_start(&fixture(), &flags);
     let lambda = server.word_after("Lambda ").expect("the Lambda line");
     let api = server.word_after("API ").expect("the API line");
     (server, lambda, api)

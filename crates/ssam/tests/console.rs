@@ -3,7 +3,6 @@
 //! was installed); here a torn journal is reported on the next start, as text and as JSON.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::ffi::OsStr;
 use std::path::Path;
 
 const TEMPLATE: &str = r#"AWSTemplateFormatVersion: "2010-09-09"
@@ -15,29 +14,10 @@ Resources:
 "#;
 
 fn start(dir: &Path, extra: &[&str]) -> ssam_testkit::Server {
-    let template = dir.join("template.yaml");
     let data = dir.join("data");
-    let mut args: Vec<&OsStr> = [
-        "local",
-        "start",
-        "--port",
-        "0",
-        "--lambda-port",
-        "0",
-        "--s3-port",
-        "0",
-    ]
-    .iter()
-    .chain(extra)
-    .map(OsStr::new)
-    .collect();
-    args.extend([
-        OsStr::new("--data-dir"),
-        data.as_os_str(),
-        OsStr::new("-t"),
-        template.as_os_str(),
-    ]);
-    ssam_testkit::Server::start(&args, "Press CTRL+C")
+    let mut flags = vec!["--data-dir", data.to_str().expect("a UTF-8 temporary path")];
+    flags.extend(extra);
+    ssam_testkit::Server::local_start(&dir.join("template.yaml"), &flags)
 }
 
 /// Appends a line that is not a journal record, as a crash in the middle of a write leaves.

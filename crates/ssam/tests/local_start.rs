@@ -18,23 +18,7 @@ struct Ssam {
 impl Ssam {
     /// Starts `ssam local start` on free ports with an ephemeral S3 and waits until it is ready.
     fn start(template: &Path) -> Ssam {
-        let args: Vec<&std::ffi::OsStr> = [
-            "local",
-            "start",
-            "--ephemeral",
-            "--port",
-            "0",
-            "--lambda-port",
-            "0",
-            "--s3-port",
-            "0",
-            "-t",
-        ]
-        .iter()
-        .map(std::ffi::OsStr::new)
-        .chain([template.as_os_str()])
-        .collect();
-        let server = ssam_testkit::Server::start(&args, "Press CTRL+C");
+        let server = ssam_testkit::Server::local_start(template, &["--ephemeral"]);
         let s3_url = server.word_after("S3 ").expect("the S3 line");
         let lambda_url = server.word_after("Lambda ").expect("the Lambda line");
         let api_url = server.word_after("API ");

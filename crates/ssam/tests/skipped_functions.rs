@@ -52,7 +52,12 @@ fn a_skipped_function_with_a_function_name_is_reported_with_its_reason() {
         .arg(format!("{url}/broken"))
         .output()
         .expect("curl");
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "502");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "502",
+        "{}",
+        server.lines().join("\n")
+    );
     let lines = server.stop();
     let log = lines.join("\n");
     assert!(
