@@ -1,0 +1,21 @@
+//! Docker Engine client and image builder for `PackageType: Image` functions.
+//!
+//! What this crate owns today:
+//! - [`Docker`]: a connection to the engine (`DOCKER_HOST` or `/var/run/docker.sock`), with the
+//!   API version negotiated (this machine's engine speaks 1.41, bollard defaults to 1.53).
+//! - [`ImageSpec`] and [`Docker::ensure_image`]: build an image from a Dockerfile and a context
+//!   directory, skipping the build when the image already carries the content hash of its inputs.
+//! - [`context`]: the build context tar (honouring `.dockerignore`) and its content hash.
+//!
+//! It takes plain inputs, not the template model: `ssam-docker` depends on no other ssam crate.
+
+mod client;
+pub mod context;
+mod error;
+pub mod ignore;
+mod spec;
+
+pub use client::{Built, Docker, DEFAULT_SOCKET, LABEL_CONTENT_HASH, LABEL_FUNCTION};
+pub use context::content_hash;
+pub use error::{BuildError, DockerError};
+pub use spec::{platform_for_architecture, ImageSpec};
