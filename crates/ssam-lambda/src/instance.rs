@@ -256,16 +256,23 @@ impl Instance {
                 return Ended::Done(Outcome::out_of_memory(&request_id));
             }
         };
-        match reply {
+        Ended::Done(match reply {
             RuntimeReply::Stream {
                 content_type,
                 chunks,
-            } => Ended::Stream {
-                content_type,
-                chunks,
-            },
-            other => Ended::Done(Outcome::from_reply(other)),
-        }
+            } => {
+                return Ended::Stream {
+                    content_type,
+                    chunks,
+                }
+            }
+            RuntimeReply::Response { body, content_type } => Outcome::response(body, content_type),
+            RuntimeReply::Error { body, error_type } => {
+                Outcome::function_error(body, error_type.as_deref())
+            }
+            // The runtime got 413 for its buffered response: its exchange is broken.
+            RuntimeReply::ResponseTooLarge { size } => Outcome::response_too_large(size, false),
+        })
     }
 }
 

@@ -9,7 +9,6 @@ use bytes::Bytes;
 
 use crate::ids::now_rfc3339;
 use crate::limits::RESPONSE_MAX;
-use crate::runtime_api::RuntimeReply;
 use crate::sandbox::ExitInfo;
 
 /// Why a function's invocation failed, beyond the `errorType` in the payload.
@@ -73,24 +72,6 @@ impl Outcome {
             body
         };
         Outcome::failed(FailureKind::Function, payload, Vec::new(), true)
-    }
-
-    /// What the runtime answered through the Runtime API (never a stream: streams are
-    /// forwarded or collected by the caller).
-    pub fn from_reply(reply: RuntimeReply) -> Self {
-        match reply {
-            RuntimeReply::Response { body, content_type } => Outcome::response(body, content_type),
-            RuntimeReply::Error { body, error_type } => {
-                Outcome::function_error(body, error_type.as_deref())
-            }
-            RuntimeReply::ResponseTooLarge { size } => Outcome::response_too_large(size, false),
-            RuntimeReply::Stream { .. } => Outcome::failed(
-                FailureKind::Crash,
-                error_doc("Runtime.Unknown", "unexpected response stream"),
-                Vec::new(),
-                false,
-            ),
-        }
     }
 
     /// A response over Lambda's 6 MB limit. A buffered one breaks the instance's Runtime API

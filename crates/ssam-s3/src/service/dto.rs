@@ -136,6 +136,22 @@ pub(super) fn expires_ts(meta: &ObjectMeta) -> Option<Timestamp> {
 }
 
 /// Parses `k=v&k2=v2` (the `x-amz-tagging` header and POST field).
+/// What a new object stores besides its body: its content headers, canned ACL and the
+/// `x-amz-tagging` header's tags (PutObject, POST uploads, CreateMultipartUpload).
+pub(super) fn write_meta(
+    headers: ContentHeaders,
+    acl: Option<&ObjectCannedACL>,
+    tagging: Option<&str>,
+) -> S3Result<(ObjectMeta, Vec<(String, String)>)> {
+    let mut meta = meta_from(headers)?;
+    meta.acl = acl.map(|a| a.as_str().to_owned());
+    let tags = match tagging {
+        Some(t) => parse_tagging_header(t)?,
+        None => Vec::new(),
+    };
+    Ok((meta, tags))
+}
+
 pub(super) fn parse_tagging_header(s: &str) -> S3Result<Vec<(String, String)>> {
     let mut tags = Vec::new();
     for pair in s.split('&').filter(|p| !p.is_empty()) {

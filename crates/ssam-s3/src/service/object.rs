@@ -177,12 +177,11 @@ impl Service {
         let input = req.input;
         check_key(&input.key)?;
         let bucket = self.store.bucket(&input.bucket)?;
-        let mut meta = meta_from(content_headers!(input))?;
-        meta.acl = input.acl.as_ref().map(|a| a.as_str().to_owned());
-        let tags = match &input.tagging {
-            Some(t) => parse_tagging_header(t)?,
-            None => Vec::new(),
-        };
+        let (meta, tags) = write_meta(
+            content_headers!(input),
+            input.acl.as_ref(),
+            input.tagging.as_deref(),
+        )?;
         let (algo, expected) = declared_checksum(
             input.checksum_algorithm.as_ref(),
             input.checksum_crc32.as_ref(),
@@ -257,12 +256,11 @@ impl Service {
         let input = req.input;
         check_key(&input.key)?;
         let bucket = self.store.bucket(&input.bucket)?;
-        let mut meta = meta_from(content_headers!(input))?;
-        meta.acl = input.acl.as_ref().map(|a| a.as_str().to_owned());
-        let tags = match &input.tagging {
-            Some(t) => parse_tagging_header(t)?,
-            None => Vec::new(),
-        };
+        let (meta, tags) = write_meta(
+            content_headers!(input),
+            input.acl.as_ref(),
+            input.tagging.as_deref(),
+        )?;
         let rec = self
             .receive_into(input.body, None, store::INLINE_MAX)
             .await?;

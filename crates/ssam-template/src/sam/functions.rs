@@ -434,22 +434,26 @@ fn event_source(
     p: &Node,
     raw_p: Option<&Node>,
 ) -> Option<EventSource> {
+    // A missing required property reads as empty (SAM reports it; the event is still listed).
+    let required = |key: &str| p.get(key).map_or(Text::Known(String::new()), text);
+    let number = |key: &str| {
+        p.get(key)
+            .and_then(Node::scalar_text)
+            .and_then(|s| s.parse().ok())
+    };
     Some(match etype {
         "Api" => EventSource::Api(api_event(p, raw_p, IMPLICIT_REST_API)),
         "HttpApi" => EventSource::HttpApi(api_event(p, raw_p, IMPLICIT_HTTP_API)),
         "S3" => EventSource::S3(s3_event(ctx, id, name, p, raw_p)?),
         "SQS" => EventSource::Sqs {
-            queue: p.get("Queue").map_or(Text::Known(String::new()), text),
-            batch_size: p
-                .get("BatchSize")
-                .and_then(Node::scalar_text)
-                .and_then(|s| s.parse().ok()),
+            queue: required("Queue"),
+            batch_size: number("BatchSize"),
         },
         "SNS" => EventSource::Sns {
-            topic: p.get("Topic").map_or(Text::Known(String::new()), text),
+            topic: required("Topic"),
         },
         "Schedule" => EventSource::Schedule {
-            schedule: p.get("Schedule").map_or(Text::Known(String::new()), text),
+            schedule: required("Schedule"),
             input: p.get("Input").and_then(Node::scalar_text),
             enabled: p
                 .get("Enabled")
@@ -457,9 +461,7 @@ fn event_source(
                 .unwrap_or(true),
         },
         "ScheduleV2" => EventSource::ScheduleV2 {
-            schedule: p
-                .get("ScheduleExpression")
-                .map_or(Text::Known(String::new()), text),
+            schedule: required("ScheduleExpression"),
             input: p.get("Input").and_then(Node::scalar_text),
         },
         "EventBridgeRule" | "CloudWatchEvent" => EventSource::EventBridgeRule {
@@ -467,20 +469,14 @@ fn event_source(
             event_bus: p.get("EventBusName").map(text),
         },
         "DynamoDB" => EventSource::DynamoDb {
-            stream: p.get("Stream").map_or(Text::Known(String::new()), text),
+            stream: required("Stream"),
             starting_position: p.get("StartingPosition").and_then(Node::scalar_text),
-            batch_size: p
-                .get("BatchSize")
-                .and_then(Node::scalar_text)
-                .and_then(|s| s.parse().ok()),
+            batch_size: number("BatchSize"),
         },
         "Kinesis" => EventSource::Kinesis {
-            stream: p.get("Stream").map_or(Text::Known(String::new()), text),
+            stream: required("Stream"),
             starting_position: p.get("StartingPosition").and_then(Node::scalar_text),
-            batch_size: p
-                .get("BatchSize")
-                .and_then(Node::scalar_text)
-                .and_then(|s| s.parse().ok()),
+            batch_size: number("BatchSize"),
         },
         _ => EventSource::Other {
             properties: p.to_json(),
