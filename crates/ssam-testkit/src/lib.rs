@@ -5,6 +5,8 @@
 //! is a test failure with a hint, never a silent skip.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod lambda_image;
+
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
