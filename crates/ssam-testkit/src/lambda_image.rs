@@ -88,7 +88,11 @@ pub fn python_base_image(tag: &str) -> Result<String, String> {
         return Ok(tag.to_string());
     }
     if recipe_of(BASE_TAG).as_deref() != Some(recipe.as_str()) {
+        let old = image_id(BASE_TAG);
         build_base(&recipe)?;
+        if let Some(old) = old {
+            replace_old_stand_in(&old);
+        }
     }
     if tag != BASE_TAG {
         docker_ok(&["tag", BASE_TAG, tag])?;
@@ -141,6 +145,31 @@ fn recipe_of(tag: &str) -> Option<String> {
     }
     let label = String::from_utf8_lossy(&out.stdout).trim().to_string();
     (!label.is_empty() && label != "<no value>").then_some(label)
+}
+
+/// The id of image `tag`, `None` when there is none.
+fn image_id(tag: &str) -> Option<String> {
+    let out = docker(&["image", "inspect", "--format", "{{.Id}}", tag]).ok()?;
+    let id = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    (out.status.success() && !id.is_empty()).then_some(id)
+}
+
+/// After a rebuild of [`BASE_TAG`]: points every other tag of the previous stand-in `old` at
+/// the new one, then removes `old` (without force: kept while a container still uses it).
+fn replace_old_stand_in(old: &str) {
+    let tags = docker(&[
+        "image",
+        "inspect",
+        "--format",
+        "{{range .RepoTags}}{{.}} {{end}}",
+        old,
+    ])
+    .map(|out| String::from_utf8_lossy(&out.stdout).into_owned())
+    .unwrap_or_default();
+    for tag in tags.split_whitespace().filter(|t| *t != BASE_TAG) {
+        let _ = docker(&["tag", BASE_TAG, tag]);
+    }
+    let _ = docker(&["rmi", old]);
 }
 
 /// Writes the recipe files to a fresh directory and runs `build.sh BASE_TAG recipe cache`.
