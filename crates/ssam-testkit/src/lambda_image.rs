@@ -11,7 +11,10 @@
 //! `$AWS_LAMBDA_RUNTIME_API` (there is no Runtime Interface Emulator inside: without that
 //! variable it exits 1). Env, `WORKDIR /var/task` and `LAMBDA_TASK_ROOT` are AWS's, so a
 //! Dockerfile written for the real image (`COPY ... ${LAMBDA_TASK_ROOT}`, `RUN pip install`)
-//! builds on it unchanged. The Python inside is the host's 3.11 whatever the tag says.
+//! builds on it unchanged. The Python inside is the host's 3.11 whatever the tag says. Unlike
+//! AWS's image, the env also points `PIP_CERT`, `SSL_CERT_FILE` and `REQUESTS_CA_BUNDLE` at the
+//! host CA bundle copied to `/etc/ssl/certs/ca-certificates.crt` (TLS to PyPI goes through a
+//! local CA here), and `/bin/sh` is dash with busybox for the other commands.
 //!
 //! The image is built once per machine: it carries the label `ssam-test.recipe=<hash of the
 //! recipe files>` and is rebuilt only when that differs. Builds are serialized across test
@@ -435,7 +438,7 @@ mod tests {
         let name = unique("run");
         let runtime_api = format!("AWS_LAMBDA_RUNTIME_API=127.0.0.1:{}", api.port);
         let started = Instant::now();
-        let child = Command::new("docker")
+        let mut child = Command::new("docker")
             .args(["run", "--rm", "--name", &name, "--label", label])
             .args(["--network", "host", "-e", &runtime_api])
             .args(["-e", "AWS_LAMBDA_FUNCTION_NAME=echo"])
@@ -447,7 +450,18 @@ mod tests {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        let posted = api.posted.recv_timeout(Duration::from_secs(60));
+        let deadline = started + Duration::from_secs(60);
+        let posted = loop {
+            match api.posted.recv_timeout(Duration::from_millis(100)) {
+                Ok(posted) => break Some(posted),
+                Err(_) if Instant::now() > deadline => break None,
+                // The container is gone (a bad image, a crash at init): no POST is coming.
+                Err(_) if child.try_wait().ok().flatten().is_some() => {
+                    break api.posted.try_recv().ok()
+                }
+                Err(_) => {}
+            }
+        };
         let elapsed = started.elapsed();
         let _ = docker(&["rm", "-f", &name]);
         let out = child.wait_with_output().unwrap();
@@ -457,8 +471,11 @@ mod tests {
             String::from_utf8_lossy(&out.stderr)
         );
         match posted {
-            Ok(posted) => (posted, elapsed),
-            Err(_) => panic!("no POST from the function within 60 s; container output:\n{logs}"),
+            Some(posted) => (posted, elapsed),
+            None => panic!(
+                "no POST from the function ({elapsed:.1?}, {}); container output:\n{logs}",
+                out.status
+            ),
         }
     }
 
