@@ -164,7 +164,10 @@ impl Functions {
         self.service
             .functions()
             .into_iter()
-            .map(|s| (s.logical_id, s.code_dir))
+            .flat_map(|s| {
+                let id = s.logical_id.clone();
+                s.watched_dirs().into_iter().map(move |d| (id.clone(), d))
+            })
             .collect()
     }
 

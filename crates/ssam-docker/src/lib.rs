@@ -7,15 +7,23 @@
 //!   directory, skipping the build when the image already carries the content hash of its inputs.
 //! - [`context`]: the build context tar (honouring `.dockerignore`) and its content hash.
 //!
+//! - [`ContainerConfig`] and [`Docker::run_container`]: the containers Image functions (and Zip
+//!   functions with `--docker`) run in, labelled [`LABEL_MANAGED`] so leftovers can be found.
+//!
 //! It takes plain inputs, not the template model: `ssam-docker` depends on no other ssam crate.
 
 mod client;
+mod container;
 pub mod context;
 mod error;
 pub mod ignore;
 mod spec;
 
 pub use client::{Built, Docker, DEFAULT_SOCKET, LABEL_CONTENT_HASH, LABEL_FUNCTION};
+pub use container::{
+    Bind, ContainerConfig, Exit, ImageFacts, Network, Output, OutputStream, Started, LABEL_MANAGED,
+    LABEL_PID, LABEL_TEMPLATE,
+};
 pub use context::content_hash;
 pub use error::{BuildError, DockerError};
 pub use spec::{platform_for_architecture, ImageSpec};

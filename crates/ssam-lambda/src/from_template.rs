@@ -1,7 +1,9 @@
 //! Turns the template's functions into [`FunctionSpec`]s, with `--env-vars` applied.
 //!
-//! Functions ssam cannot run natively (PackageType Image, code in S3, a zip file) are left
-//! out with a note saying why, so invoking them can explain instead of answering 404.
+//! Zip functions run natively, or in their runtime's image with `--docker`; Image functions
+//! run in containers of the image their `Metadata` builds (or their local `ImageUri`).
+//! Functions ssam cannot run (code in S3, a zip file, an image it cannot find or build) are
+//! left out with a note saying why, so invoking them can explain instead of answering 404.
 
 use std::path::Path;
 use std::time::Duration;
@@ -9,7 +11,63 @@ use std::time::Duration;
 use ssam_template::{App, Code, Function, PackageType};
 
 use crate::env_vars::EnvVarsFile;
-use crate::spec::FunctionSpec;
+use crate::spec::{ContainerSpec, FunctionSpec, ImageSource, SandboxKind};
+
+/// Which functions run in containers, beyond Image functions (SAM's `--docker`-style flags).
+#[derive(Clone, Debug, Default)]
+pub struct Sandboxes {
+    /// `--docker`: every Zip function in its runtime's image.
+    pub docker_all: bool,
+    /// `--invoke-image [Function=]image`: the image for one function (by logical id or
+    /// name), or, without a function, for every function that runs in a container. Naming a
+    /// Zip function puts it in a container.
+    pub invoke_images: Vec<(Option<String>, String)>,
+    /// `--container-env-vars`: variables for functions in containers, after `--env-vars`.
+    pub container_env: Option<EnvVarsFile>,
+}
+
+impl Sandboxes {
+    /// The `--invoke-image` for `f`: its own, else the global one.
+    fn invoke_image(&self, f: &Function) -> Option<&str> {
+        let named = self.invoke_images.iter().find(|(n, _)| {
+            n.as_deref()
+                .is_some_and(|n| n == f.logical_id || n == f.name())
+        });
+        named
+            .or_else(|| self.invoke_images.iter().find(|(n, _)| n.is_none()))
+            .map(|(_, image)| image.as_str())
+    }
+
+    fn named(&self, f: &Function) -> bool {
+        self.invoke_images.iter().any(|(n, _)| {
+            n.as_deref()
+                .is_some_and(|n| n == f.logical_id || n == f.name())
+        })
+    }
+}
+
+/// The image AWS publishes for a Zip runtime, as SAM CLI names it:
+/// `public.ecr.aws/lambda/python:3.12`, `nodejs:20`, `provided:al2023`, `java:21`, ...
+pub fn runtime_image(runtime: &str) -> Option<String> {
+    let (name, version) = if let Some(v) = runtime.strip_prefix("python") {
+        ("python", v.to_string())
+    } else if let Some(v) = runtime.strip_prefix("nodejs") {
+        ("nodejs", v.trim_end_matches(".x").to_string())
+    } else if runtime == "provided" {
+        ("provided", "alami".to_string())
+    } else if let Some(v) = runtime.strip_prefix("provided.") {
+        ("provided", v.to_string())
+    } else if let Some(v) = runtime.strip_prefix("java") {
+        ("java", v.trim_end_matches(".al2").to_string())
+    } else if let Some(v) = runtime.strip_prefix("dotnet") {
+        ("dotnet", v.to_string())
+    } else if let Some(v) = runtime.strip_prefix("ruby") {
+        ("ruby", v.to_string())
+    } else {
+        return None;
+    };
+    (!version.is_empty()).then(|| format!("public.ecr.aws/lambda/{name}:{version}"))
+}
 
 /// The runnable functions of an app, and why the others are not.
 pub struct FromTemplate {
@@ -34,14 +92,38 @@ impl Skipped {
     }
 }
 
-/// Maps every function of `app`. `cache_dir` receives the files of InlineCode functions.
+/// Maps every function of `app`, Zip functions native. `cache_dir` receives the files of
+/// InlineCode functions.
 pub fn specs_from_app(app: &App, env_vars: Option<&EnvVarsFile>, cache_dir: &Path) -> FromTemplate {
+    specs_with_sandboxes(app, env_vars, cache_dir, &Sandboxes::default())
+}
+
+/// Like [`specs_from_app`], with `sandboxes` choosing which functions run in containers.
+pub fn specs_with_sandboxes(
+    app: &App,
+    env_vars: Option<&EnvVarsFile>,
+    cache_dir: &Path,
+    sandboxes: &Sandboxes,
+) -> FromTemplate {
     let mut out = FromTemplate {
         specs: Vec::new(),
         skipped: Vec::new(),
     };
     for f in &app.functions {
-        match spec_from_function(app, f, env_vars, cache_dir) {
+        let spec = if f.package_type == PackageType::Image {
+            image_spec(app, f, sandboxes)
+        } else {
+            spec_from_function(app, f, cache_dir).and_then(|spec| zip_sandbox(f, spec, sandboxes))
+        };
+        let spec = spec.map(|spec| with_settings(app, f, env_vars, spec));
+        let spec = spec.map(|mut spec| {
+            if let (SandboxKind::Container(_), Some(ev)) = (&spec.sandbox, &sandboxes.container_env)
+            {
+                spec.env.extend(ev.for_function(&f.logical_id, f.name()));
+            }
+            spec
+        });
+        match spec {
             Ok(spec) => out.specs.push(spec),
             Err(reason) => out.skipped.push(Skipped {
                 logical_id: f.logical_id.clone(),
@@ -53,17 +135,94 @@ pub fn specs_from_app(app: &App, env_vars: Option<&EnvVarsFile>, cache_dir: &Pat
     out
 }
 
-fn spec_from_function(
-    app: &App,
+/// An Image function: built from its `Metadata` (the image SAM would tag), else the local
+/// image its `ImageUri` names; `--invoke-image` replaces either.
+fn image_spec(app: &App, f: &Function, sandboxes: &Sandboxes) -> Result<FunctionSpec, String> {
+    let image = match (sandboxes.invoke_image(f), &f.image_build, &f.code) {
+        (Some(image), _, _) => ImageSource::Local(image.to_string()),
+        (None, Some(build), _) => ImageSource::Build(ssam_docker::ImageSpec {
+            logical_id: f.logical_id.clone(),
+            context_dir: build.docker_context.clone(),
+            dockerfile: build.dockerfile.clone(),
+            build_args: build.build_args.clone().into_iter().collect(),
+            target: build.build_target.clone(),
+            platform: f
+                .architectures
+                .first()
+                .and_then(|a| ssam_docker::platform_for_architecture(a))
+                .map(str::to_string),
+            tag: build.docker_tag.clone(),
+        }),
+        (None, None, Code::Image { uri: Some(uri) }) => match uri.as_known() {
+            Some(uri) => ImageSource::Local(uri.to_string()),
+            None => {
+                return Err(format!(
+                    "ImageUri {} cannot be resolved locally; add Metadata (Dockerfile, \
+                     DockerContext) to build it, or name a local image with --invoke-image",
+                    uri.display()
+                ))
+            }
+        },
+        (None, None, _) => {
+            return Err(
+                "the Image function has neither ImageUri nor Metadata.Dockerfile; hint: add \
+                 Metadata (Dockerfile, DockerContext, DockerTag) as `sam build` expects"
+                    .into(),
+            )
+        }
+    };
+    let code_dir = match &image {
+        ImageSource::Build(b) => b.context_dir.clone(),
+        ImageSource::Local(_) => app.base_dir.clone(),
+    };
+    let config = f.image_config.clone().unwrap_or_default();
+    let handler = config
+        .command
+        .as_ref()
+        .and_then(|c| c.first())
+        .cloned()
+        .unwrap_or_default();
+    let mut spec = FunctionSpec::new(f.name(), "", handler, code_dir);
+    spec.sandbox = SandboxKind::Container(ContainerSpec {
+        image,
+        entry_point: config.entry_point,
+        command: config.command,
+        working_dir: config.working_directory,
+        mount_code: false,
+    });
+    Ok(spec)
+}
+
+/// A Zip function in a container: with `--docker`, or when `--invoke-image` names it.
+fn zip_sandbox(
     f: &Function,
-    env_vars: Option<&EnvVarsFile>,
-    cache_dir: &Path,
+    mut spec: FunctionSpec,
+    sandboxes: &Sandboxes,
 ) -> Result<FunctionSpec, String> {
-    if f.package_type == PackageType::Image {
-        return Err(
-            "PackageType Image functions need Docker, which this ssam does not use yet".into(),
-        );
+    if !sandboxes.docker_all && !sandboxes.named(f) {
+        return Ok(spec);
     }
+    let image = match sandboxes.invoke_image(f) {
+        Some(image) => image.to_string(),
+        None => runtime_image(&spec.runtime).ok_or_else(|| {
+            format!(
+                "there is no Lambda base image for runtime {}; hint: name one with --invoke-image",
+                spec.runtime
+            )
+        })?,
+    };
+    spec.sandbox = SandboxKind::Container(ContainerSpec {
+        image: ImageSource::Local(image),
+        entry_point: None,
+        command: None,
+        working_dir: None,
+        mount_code: true,
+    });
+    Ok(spec)
+}
+
+/// A Zip function's runtime, handler and code.
+fn spec_from_function(app: &App, f: &Function, cache_dir: &Path) -> Result<FunctionSpec, String> {
     let runtime = f
         .runtime
         .clone()
@@ -90,6 +249,20 @@ fn spec_from_function(
         ));
     }
     let mut spec = FunctionSpec::new(f.name(), runtime, handler, code_dir);
+    for layer in &f.layers {
+        spec.layers.push(layer_dir(app, layer)?);
+    }
+    Ok(spec)
+}
+
+/// What every function takes from the template whatever its sandbox: limits, region,
+/// asynchronous settings, environment (the template's, then `--env-vars`).
+fn with_settings(
+    app: &App,
+    f: &Function,
+    env_vars: Option<&EnvVarsFile>,
+    mut spec: FunctionSpec,
+) -> FunctionSpec {
     spec.logical_id = f.logical_id.clone();
     spec.memory_mb = f.memory_size;
     spec.timeout = Duration::from_secs(u64::from(f.timeout.max(1)));
@@ -113,9 +286,6 @@ fn spec_from_function(
     {
         spec.max_event_age = std::time::Duration::from_secs(u64::from(age));
     }
-    for layer in &f.layers {
-        spec.layers.push(layer_dir(app, layer)?);
-    }
     for (k, v) in &f.environment {
         spec.env.insert(k.clone(), v.display());
     }
@@ -124,7 +294,7 @@ fn spec_from_function(
             spec.env.insert(k, v);
         }
     }
-    Ok(spec)
+    spec
 }
 
 /// A layer of the template (by `!Ref`, which resolves to its ARN, or by logical id).

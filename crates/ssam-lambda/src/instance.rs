@@ -27,6 +27,8 @@ pub(crate) struct StartWith<'a> {
     pub extra_env: &'a indexmap::IndexMap<String, String>,
     pub init_timeout: Duration,
     pub pids: &'a Pids,
+    pub docker: &'a crate::spec::DockerOptions,
+    pub containers: &'a crate::container::Containers,
 }
 
 /// Why an instance could not finish its init.
@@ -94,6 +96,8 @@ impl Instance {
             extra_env,
             init_timeout,
             pids,
+            docker,
+            containers,
         } = how;
         let started = Instant::now();
         let fail = |error_type: &str, message: String| InitFailure {
@@ -101,14 +105,40 @@ impl Instance {
             error_type: error_type.to_string(),
             duration: started.elapsed(),
         };
-        let api = RuntimeApi::start().await.map_err(|e| {
+        let bind = match launch {
+            Launch::Native(_) => std::net::IpAddr::from([127, 0, 0, 1]),
+            Launch::Container(c) => c.reach.bind,
+        };
+        let api = RuntimeApi::start(bind).await.map_err(|e| {
             fail(
                 "Runtime.Unknown",
                 format!("could not bind the Runtime API: {e}"),
             )
         })?;
-        let env = sandbox::environment(spec, api.addr, &launch.env, extra_env, &log_stream_name());
-        let sandbox = match Sandbox::spawn(launch, &spec.code_dir, &env, &log) {
+        let spawned = match launch {
+            Launch::Native(native) => {
+                let env = sandbox::environment(
+                    spec,
+                    api.addr,
+                    &native.env,
+                    extra_env,
+                    &log_stream_name(),
+                );
+                Sandbox::spawn(native, &spec.code_dir, &env, &log)
+            }
+            Launch::Container(prepared) => {
+                let env = crate::container::environment(
+                    spec,
+                    prepared.run.handler.as_deref(),
+                    &api.addr.to_string(),
+                    extra_env,
+                    &prepared.reach,
+                    &log_stream_name(),
+                );
+                crate::container::start(spec, prepared, env, docker, &log, containers).await
+            }
+        };
+        let sandbox = match spawned {
             Ok(s) => s,
             Err(e) => {
                 api.server.abort();
@@ -183,7 +213,13 @@ impl Instance {
                     .exit
                     .borrow()
                     .clone()
-                    .unwrap_or_else(|| ExitInfo("unknown".into()));
+                    .unwrap_or_else(|| ExitInfo::new("unknown"));
+                if status.out_of_memory {
+                    return Err(fail(
+                        "Runtime.OutOfMemory",
+                        out_of_memory_message(request_id),
+                    ));
+                }
                 Err(fail(
                     "Runtime.ExitError",
                     format!("RequestId: {request_id} Error: {}", status.describe()),
@@ -223,7 +259,7 @@ impl Instance {
         };
         let mut exit: watch::Receiver<Option<ExitInfo>> = self.sandbox.exit.clone();
         if self.invocations.send(inv).await.is_err() {
-            let info = ExitInfo("runtime API closed".into());
+            let info = ExitInfo::new("runtime API closed");
             return Ended::Done(Outcome::exited(&request_id, &info));
         }
         let sleep = tokio::time::sleep(self.timeout);
@@ -246,7 +282,7 @@ impl Instance {
                 match reply_rx.try_recv() {
                     Ok(reply) => reply,
                     Err(_) => {
-                        let info = self.sandbox.exit.borrow().clone().unwrap_or_else(|| ExitInfo("unknown".into()));
+                        let info = self.sandbox.exit.borrow().clone().unwrap_or_else(|| ExitInfo::new("unknown"));
                         return Ended::Done(Outcome::exited(&request_id, &info));
                     }
                 }
@@ -303,7 +339,7 @@ async fn wait_exit(exit: &mut watch::Receiver<Option<ExitInfo>>, max: Duration) 
         Ok(()) => exit
             .borrow()
             .clone()
-            .unwrap_or_else(|| ExitInfo("unknown".into())),
-        Err(_) => ExitInfo("the runtime broke off its response".into()),
+            .unwrap_or_else(|| ExitInfo::new("unknown")),
+        Err(_) => ExitInfo::new("the runtime broke off its response"),
     }
 }

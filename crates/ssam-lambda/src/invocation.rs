@@ -13,8 +13,9 @@ use crate::instance::{Ended, InitFailure, Instance, Job, StartWith};
 use crate::logs::{InstanceLog, Report};
 use crate::outcome::{error_doc, Outcome};
 use crate::pool::{Lease, Pool};
-use crate::sandbox::LaunchError;
+use crate::sandbox::{launch_for, Launch, LaunchError};
 use crate::service::{InvokeRequest, InvokeResponse, LambdaService};
+use crate::spec::SandboxKind;
 use crate::streaming::collect_stream;
 
 /// An invocation whose instance is ready and whose START line is written.
@@ -129,23 +130,7 @@ impl LambdaService {
         pool: &Arc<Pool>,
         request_id: &str,
     ) -> Result<Instance, InitFailure> {
-        let launch = match pool.cached_launch() {
-            Some(l) => Ok(l),
-            // Working it out may run the interpreter (version check, boto3 install): keep
-            // that off the async workers.
-            None => {
-                let (pool, dir) = (Arc::clone(pool), self.cache_dir.clone());
-                tokio::task::spawn_blocking(move || pool.launch(&dir))
-                    .await
-                    .unwrap_or_else(|e| {
-                        Err(LaunchError {
-                            error_type: "Runtime.Unknown",
-                            message: format!("could not prepare the runtime: {e}"),
-                        })
-                    })
-            }
-        };
-        let launch = launch.map_err(|e| InitFailure {
+        let launch = self.launch_of(pool).await.map_err(|e| InitFailure {
             body: error_doc(e.error_type, &e.message),
             error_type: e.error_type.to_string(),
             duration: Duration::ZERO,
@@ -157,10 +142,69 @@ impl LambdaService {
             extra_env: &self.options.extra_env,
             init_timeout: self.options.init_timeout,
             pids: &pool.pids,
+            docker: &self.options.docker,
+            containers: &self.containers,
         };
         let mut inst = Instance::start(how, self.instance_log(pool), request_id).await?;
         inst.generation = generation;
         Ok(inst)
+    }
+
+    /// How to start the pool's runtime, worked out once per generation: the interpreter and
+    /// bootstrap of a native sandbox, or the image (built when missing or stale) of a
+    /// container one. Concurrent cold starts wait for one preparation.
+    pub(crate) async fn launch_of(&self, pool: &Arc<Pool>) -> Result<Arc<Launch>, LaunchError> {
+        if let Some(l) = pool.cached_launch() {
+            return Ok(l);
+        }
+        let _one = pool.preparing.lock().await;
+        if let Some(l) = pool.cached_launch() {
+            return Ok(l);
+        }
+        let generation = pool.generation();
+        let launch = match &pool.spec.sandbox {
+            // Working it out may run the interpreter (version check, boto3 install): keep
+            // that off the async workers.
+            SandboxKind::Native => {
+                let (spec, dir) = (pool.spec.clone(), self.cache_dir.clone());
+                let native = tokio::task::spawn_blocking(move || launch_for(&spec, &dir))
+                    .await
+                    .unwrap_or_else(|e| {
+                        Err(LaunchError {
+                            error_type: "Runtime.Unknown",
+                            message: format!("could not prepare the runtime: {e}"),
+                        })
+                    })?;
+                if let Some(w) = &native.warning {
+                    tracing::warn!("{}: {w}", pool.spec.name);
+                }
+                Launch::Native(native)
+            }
+            SandboxKind::Container(c) => {
+                let docker = self.docker().await.map_err(|message| LaunchError {
+                    error_type: "Runtime.Unknown",
+                    message,
+                })?;
+                let force = self.options.docker.force_image_build
+                    && !pool.forced_build.swap(true, Ordering::AcqRel);
+                let log = self.instance_log(pool);
+                Launch::Container(
+                    crate::container::prepare(
+                        &pool.spec,
+                        c,
+                        &docker,
+                        &self.options.docker,
+                        force,
+                        &log,
+                        &self.cache_dir,
+                    )
+                    .await?,
+                )
+            }
+        };
+        let launch = Arc::new(launch);
+        pool.store_launch(generation, Arc::clone(&launch));
+        Ok(launch)
     }
 
     pub(crate) fn instance_log(&self, pool: &Pool) -> Arc<InstanceLog> {

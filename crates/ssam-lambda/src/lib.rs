@@ -2,12 +2,13 @@
 //!
 //! [`LambdaService`] is the entry point: give it [`FunctionSpec`]s, then [`LambdaService::invoke`]
 //! (RequestResponse), [`LambdaService::invoke_async`] (Event) or [`LambdaService::invoke_stream`].
-//! Each function runs as native processes (one per concurrent invocation) that talk to ssam
-//! through the real Lambda Runtime API, so AWS's own runtime clients work unchanged.
+//! Each function runs as native processes or containers (one per concurrent invocation) that
+//! talk to ssam through the real Lambda Runtime API, so AWS's own runtime clients work unchanged.
 //! [`invoke_api`] serves Lambda's Invoke API over HTTP for SDKs (`ssam local start-lambda`).
 
 mod async_invoke;
 mod bootstrap;
+mod container;
 pub mod env_vars;
 mod error;
 mod eventstream;
@@ -38,4 +39,7 @@ pub use outcome::FailureKind;
 pub use pool::default_max_instances;
 pub use runtime_api::StreamEvent;
 pub use service::{check_json, InvokeRequest, InvokeResponse, InvokeStream, LambdaService};
-pub use spec::{FunctionSpec, RuntimeKind, ServiceOptions, DEFAULT_ACCOUNT_ID, DEFAULT_REGION};
+pub use spec::{
+    ContainerSpec, DockerOptions, FunctionSpec, ImageSource, RuntimeKind, SandboxKind,
+    ServiceOptions, DEFAULT_ACCOUNT_ID, DEFAULT_REGION,
+};

@@ -128,6 +128,27 @@ impl InstanceLog {
         });
     }
 
+    /// Streams a container's output into the log until it ends: stdout and stderr each keep
+    /// their unfinished last line apart, as the pipes of a native sandbox do.
+    pub(crate) fn pump_container(self: &Arc<Self>, mut output: ssam_docker::OutputStream) {
+        use futures::StreamExt as _;
+        let log = Arc::clone(self);
+        tokio::spawn(async move {
+            let (mut out, mut err) = (Vec::new(), Vec::new());
+            while let Some(chunk) = output.next().await {
+                match chunk {
+                    ssam_docker::Output::Stdout(b) => log.take_lines(&b, &mut out),
+                    ssam_docker::Output::Stderr(b) => log.take_lines(&b, &mut err),
+                }
+            }
+            for mut rest in [out, err] {
+                if !rest.is_empty() {
+                    log.emit_raw(&mut rest);
+                }
+            }
+        });
+    }
+
     /// Takes in what `pipe` holds without waiting; false once it is closed.
     fn read_available(&self, pipe: &Pipe) -> bool {
         let mut line = pipe.line.lock().unwrap_or_else(|p| p.into_inner());

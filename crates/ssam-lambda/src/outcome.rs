@@ -119,6 +119,9 @@ impl Outcome {
 
     /// The runtime process exited while handling the invocation.
     pub fn exited(request_id: &str, info: &ExitInfo) -> Self {
+        if info.out_of_memory {
+            return Outcome::out_of_memory(request_id);
+        }
         let msg = format!("RequestId: {request_id} Error: {}", info.describe());
         Outcome::failed(
             FailureKind::Crash,
@@ -146,7 +149,7 @@ pub(crate) fn stream_timeout(request_id: &str, timeout: Duration) -> (String, By
 
 /// Lambda's message for a function stopped at its MemorySize: the process was killed.
 pub(crate) fn out_of_memory_message(request_id: &str) -> String {
-    let killed = ExitInfo("signal: killed".into());
+    let killed = ExitInfo::new("signal: killed");
     format!("RequestId: {request_id} Error: {}", killed.describe())
 }
 

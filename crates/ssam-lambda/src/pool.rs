@@ -17,7 +17,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, TryAcquireError};
 
 use crate::error::InvokeError;
 use crate::instance::{Instance, Pids};
-use crate::sandbox::{launch_for, Launch, LaunchError};
+use crate::sandbox::Launch;
 use crate::spec::FunctionSpec;
 
 /// One function's instances.
@@ -28,8 +28,13 @@ pub(crate) struct Pool {
     cap: u32,
     /// Idle instances, most recently used last.
     idle: Mutex<Vec<Instance>>,
-    /// How to start the runtime, worked out once per generation.
-    launch: Mutex<Option<Arc<Launch>>>,
+    /// How to start the runtime, worked out once per generation (with the generation).
+    launch: Mutex<Option<(u64, Arc<Launch>)>>,
+    /// Held while the launch is worked out (an image build can take minutes), so concurrent
+    /// cold starts wait for one preparation instead of each building.
+    pub preparing: tokio::sync::Mutex<()>,
+    /// Whether `--force-image-build` has had its one forced build.
+    pub forced_build: std::sync::atomic::AtomicBool,
     /// Process ids of live sandboxes (registered at spawn), so shutdown reaches starting
     /// and busy ones too.
     pub pids: Pids,
@@ -54,6 +59,8 @@ impl Pool {
             cap,
             idle: Mutex::new(Vec::new()),
             launch: Mutex::new(None),
+            preparing: tokio::sync::Mutex::new(()),
+            forced_build: std::sync::atomic::AtomicBool::new(false),
             pids: Arc::new(Mutex::new(Default::default())),
             generation: AtomicU64::new(0),
         }
@@ -134,7 +141,6 @@ impl Pool {
     /// invocation ends; the runtime choice is worked out again.
     pub fn recycle(&self) {
         self.generation.fetch_add(1, Ordering::Relaxed);
-        *self.launch.lock().unwrap_or_else(|p| p.into_inner()) = None;
         drop(std::mem::take(&mut *self.lock_idle()));
     }
 
@@ -157,27 +163,21 @@ impl Pool {
         drop(stale);
     }
 
-    /// The cached way to start this function's runtime, if worked out already.
+    /// The cached way to start this function's runtime, if worked out for the current
+    /// generation.
     pub fn cached_launch(&self) -> Option<Arc<Launch>> {
+        let current = self.generation();
         self.launch
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .clone()
+            .as_ref()
+            .filter(|(g, _)| *g == current)
+            .map(|(_, l)| Arc::clone(l))
     }
 
-    /// Works out how to start the runtime (may run the interpreter: call off the async
-    /// workers) and caches it.
-    pub fn launch(&self, cache_dir: &std::path::Path) -> Result<Arc<Launch>, LaunchError> {
-        let mut slot = self.launch.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(l) = slot.as_ref() {
-            return Ok(Arc::clone(l));
-        }
-        let l = Arc::new(launch_for(&self.spec, cache_dir)?);
-        if let Some(w) = &l.warning {
-            tracing::warn!("{}: {w}", self.spec.name);
-        }
-        *slot = Some(Arc::clone(&l));
-        Ok(l)
+    /// Caches `launch`, worked out in `generation` (a recycle since then makes it stale).
+    pub fn store_launch(&self, generation: u64, launch: Arc<Launch>) {
+        *self.launch.lock().unwrap_or_else(|p| p.into_inner()) = Some((generation, launch));
     }
 
     /// Whether any sandbox of this pool is still alive.
@@ -200,10 +200,10 @@ impl Pool {
             .copied()
             .collect();
         for pid in pids {
-            let _ = nix::sys::signal::killpg(
-                nix::unistd::Pid::from_raw(pid as i32),
-                nix::sys::signal::Signal::SIGKILL,
-            );
+            let pid = nix::unistd::Pid::from_raw(pid as i32);
+            let _ = nix::sys::signal::killpg(pid, nix::sys::signal::Signal::SIGKILL);
+            // A container's first process need not lead a process group.
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
         }
     }
 }

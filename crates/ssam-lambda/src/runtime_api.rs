@@ -1,4 +1,5 @@
-//! The Lambda Runtime API (2018-06-01) that one sandbox talks to, on its own 127.0.0.1 port.
+//! The Lambda Runtime API (2018-06-01) that one sandbox talks to, on its own 127.0.0.1 port
+//! (a docker network's gateway for containers on that network).
 //!
 //! The spec is AWS's "Using the Lambda runtime API for custom runtimes". Invocations arrive
 //! through a channel from the instance's owner and leave through `/next`; the runtime's
@@ -120,8 +121,9 @@ pub(crate) struct RuntimeApiHandle {
 }
 
 impl RuntimeApi {
-    /// Binds 127.0.0.1:0 and serves the Runtime API until the returned task is aborted.
-    pub(crate) async fn start() -> std::io::Result<RuntimeApiHandle> {
+    /// Binds `ip` (127.0.0.1, or a docker network's gateway for containers on it) on a free
+    /// port and serves the Runtime API until the returned task is aborted.
+    pub(crate) async fn start(ip: std::net::IpAddr) -> std::io::Result<RuntimeApiHandle> {
         let (tx, rx) = mpsc::channel(1);
         let (init_tx, init_rx) = watch::channel(InitState::Pending);
         let api = Arc::new(RuntimeApi {
@@ -129,7 +131,7 @@ impl RuntimeApi {
             slots: Mutex::new(Slots::default()),
             init: init_tx,
         });
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
+        let listener = tokio::net::TcpListener::bind((ip, 0)).await?;
         let addr = listener.local_addr()?;
         let app = router(api);
         let server = tokio::spawn(async move {
@@ -465,6 +467,8 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
 
+    const LOOPBACK: std::net::IpAddr = std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+
     fn invocation(id: &str) -> (Invocation, oneshot::Receiver<RuntimeReply>) {
         let (tx, rx) = oneshot::channel();
         let inv = Invocation {
@@ -483,7 +487,7 @@ mod tests {
 
     #[tokio::test]
     async fn next_headers_and_answer_rules() {
-        let api = RuntimeApi::start().await.unwrap();
+        let api = RuntimeApi::start(LOOPBACK).await.unwrap();
         let base = format!("http://{}/2018-06-01/runtime", api.addr);
         let client = reqwest::Client::new();
         let (inv, reply) = invocation("req-1");
@@ -558,7 +562,7 @@ mod tests {
 
     #[tokio::test]
     async fn oversize_response_is_413_then_403() {
-        let api = RuntimeApi::start().await.unwrap();
+        let api = RuntimeApi::start(LOOPBACK).await.unwrap();
         let base = format!("http://{}/2018-06-01/runtime", api.addr);
         let client = reqwest::Client::new();
         let (inv, reply) = invocation("big");
@@ -613,7 +617,7 @@ mod tests {
 
     #[tokio::test]
     async fn init_error_and_header_only_error() {
-        let api = RuntimeApi::start().await.unwrap();
+        let api = RuntimeApi::start(LOOPBACK).await.unwrap();
         let base = format!("http://{}/2018-06-01/runtime", api.addr);
         let client = reqwest::Client::new();
         let resp = client
@@ -636,7 +640,7 @@ mod tests {
 
     #[tokio::test]
     async fn streamed_response_with_error_trailer() {
-        let api = RuntimeApi::start().await.unwrap();
+        let api = RuntimeApi::start(LOOPBACK).await.unwrap();
         let addr = api.addr;
         let (inv, reply) = invocation("s1");
         api.invocations.send(inv).await.unwrap();

@@ -22,35 +22,63 @@ use crate::spec::{FunctionSpec, RuntimeKind};
 
 /// How the process ended, worded as Lambda words it ("exit status 1", "signal: killed").
 #[derive(Clone, Debug, PartialEq)]
-pub(crate) struct ExitInfo(pub String);
+pub(crate) struct ExitInfo {
+    pub text: String,
+    /// The kernel killed it at its memory limit (a container's cgroup): Lambda's
+    /// `Runtime.OutOfMemory` rather than an exit.
+    pub out_of_memory: bool,
+}
 
 impl ExitInfo {
+    pub(crate) fn new(text: impl Into<String>) -> Self {
+        ExitInfo {
+            text: text.into(),
+            out_of_memory: false,
+        }
+    }
+
+    /// A container's exit code, as a shell reports it: 128 + N is signal N.
+    pub(crate) fn from_container(exit: &ssam_docker::Exit) -> Self {
+        let text = match exit.code {
+            code if code > 128 && code < 128 + 65 => signal_text((code - 128) as i32),
+            code => format!("exit status {code}"),
+        };
+        ExitInfo {
+            text,
+            out_of_memory: exit.out_of_memory,
+        }
+    }
+
     /// Lambda's wording: "Runtime exited with error: exit status 1", or, for a clean exit
     /// the runtime should not have made, "Runtime exited without providing a reason".
     pub(crate) fn describe(&self) -> String {
-        if self.0 == "exit status 0" {
+        if self.text == "exit status 0" {
             "Runtime exited without providing a reason".to_string()
         } else {
-            format!("Runtime exited with error: {}", self.0)
+            format!("Runtime exited with error: {}", self.text)
         }
     }
 
     fn from_status(status: &std::process::ExitStatus) -> Self {
         use std::os::unix::process::ExitStatusExt as _;
         if let Some(code) = status.code() {
-            return ExitInfo(format!("exit status {code}"));
+            return ExitInfo::new(format!("exit status {code}"));
         }
-        let sig = status.signal().unwrap_or(0);
-        let name = match Signal::try_from(sig) {
-            Ok(Signal::SIGKILL) => "killed".to_string(),
-            Ok(Signal::SIGSEGV) => "segmentation fault".to_string(),
-            Ok(Signal::SIGABRT) => "aborted".to_string(),
-            Ok(Signal::SIGTERM) => "terminated".to_string(),
-            Ok(s) => s.as_str().to_string(),
-            Err(_) => sig.to_string(),
-        };
-        ExitInfo(format!("signal: {name}"))
+        ExitInfo::new(signal_text(status.signal().unwrap_or(0)))
     }
+}
+
+/// `signal: killed`, as Lambda names the signal that ended a runtime.
+fn signal_text(sig: i32) -> String {
+    let name = match Signal::try_from(sig) {
+        Ok(Signal::SIGKILL) => "killed".to_string(),
+        Ok(Signal::SIGSEGV) => "segmentation fault".to_string(),
+        Ok(Signal::SIGABRT) => "aborted".to_string(),
+        Ok(Signal::SIGTERM) => "terminated".to_string(),
+        Ok(s) => s.as_str().to_string(),
+        Err(_) => sig.to_string(),
+    };
+    format!("signal: {name}")
 }
 
 /// Why a sandbox could not be started; reported to the caller as an init error.
@@ -60,8 +88,14 @@ pub(crate) struct LaunchError {
     pub message: String,
 }
 
-/// The program, arguments and extra environment of a runtime.
-pub(crate) struct Launch {
+/// How to start a function's runtime, worked out once per pool generation.
+pub(crate) enum Launch {
+    Native(NativeLaunch),
+    Container(crate::container::Prepared),
+}
+
+/// The program, arguments and extra environment of a native runtime.
+pub(crate) struct NativeLaunch {
     pub program: PathBuf,
     pub args: Vec<String>,
     pub env: Vec<(String, String)>,
@@ -70,7 +104,10 @@ pub(crate) struct Launch {
 }
 
 /// Works out how to start `spec`'s runtime.
-pub(crate) fn launch_for(spec: &FunctionSpec, cache_dir: &Path) -> Result<Launch, LaunchError> {
+pub(crate) fn launch_for(
+    spec: &FunctionSpec,
+    cache_dir: &Path,
+) -> Result<NativeLaunch, LaunchError> {
     let cache_err = |e: std::io::Error| LaunchError {
         error_type: "Runtime.Unknown",
         message: format!(
@@ -109,7 +146,7 @@ pub(crate) fn launch_for(spec: &FunctionSpec, cache_dir: &Path) -> Result<Launch
                 env.push(("PYTHONPATH".into(), p));
             }
             env.extend(layer_env(spec));
-            Ok(Launch {
+            Ok(NativeLaunch {
                 program: py.path,
                 args: vec!["-c".into(), bootstrap::PYTHON_LOADER.into()],
                 env,
@@ -134,7 +171,7 @@ pub(crate) fn launch_for(spec: &FunctionSpec, cache_dir: &Path) -> Result<Launch
                 env.push(("NODE_PATH".into(), p));
             }
             env.extend(layer_env(spec));
-            Ok(Launch {
+            Ok(NativeLaunch {
                 program: node.path,
                 args: vec![script.to_string_lossy().into_owned()],
                 env,
@@ -153,7 +190,7 @@ pub(crate) fn launch_for(spec: &FunctionSpec, cache_dir: &Path) -> Result<Launch
                     message: format!("Couldn't find valid bootstrap(s): [{}]", list.join(" ")),
                 });
             };
-            Ok(Launch {
+            Ok(NativeLaunch {
                 program: bootstrap,
                 args: Vec::new(),
                 env: layer_env(spec),
@@ -203,6 +240,14 @@ fn parent_str(p: &Path) -> String {
         .unwrap_or_default()
 }
 
+/// The caller's AWS credentials, passed into every sandbox (as SAM CLI passes them into its
+/// containers).
+pub(crate) const CREDENTIALS: &[&str] = &[
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+];
+
 /// Host variables passed through: what a process needs to run at all, proxies and CA bundles,
 /// and the caller's AWS credentials (as SAM CLI passes them into its containers).
 const PASS_THROUGH: &[&str] = &[
@@ -249,27 +294,13 @@ pub(crate) fn environment(
         }
     }
     let task_root = spec.code_dir.to_string_lossy().into_owned();
-    let reserved = [
+    let native = [
         ("_HANDLER", spec.handler.clone()),
         ("AWS_EXECUTION_ENV", format!("AWS_Lambda_{}", spec.runtime)),
-        ("AWS_LAMBDA_FUNCTION_NAME", spec.name.clone()),
-        (
-            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
-            spec.memory_mb.to_string(),
-        ),
-        ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".to_string()),
-        ("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand".to_string()),
-        (
-            "AWS_LAMBDA_LOG_GROUP_NAME",
-            format!("/aws/lambda/{}", spec.name),
-        ),
-        ("AWS_LAMBDA_LOG_STREAM_NAME", log_stream.to_string()),
-        ("AWS_REGION", spec.region.clone()),
-        ("AWS_DEFAULT_REGION", spec.region.clone()),
         ("LAMBDA_TASK_ROOT", task_root),
         ("LANG", "en_US.UTF-8".to_string()),
-        ("TZ", ":UTC".to_string()),
     ];
+    let reserved = native.into_iter().chain(reserved(spec, log_stream));
     for (k, v) in reserved {
         env.insert(k.to_string(), v);
     }
@@ -286,16 +317,43 @@ pub(crate) fn environment(
     env
 }
 
-/// A running runtime process.
+/// The variables Lambda sets in every execution environment, native or container (the
+/// runtime-specific ones, `_HANDLER`, `AWS_EXECUTION_ENV`, `LAMBDA_TASK_ROOT`, come from the
+/// native launch or the image).
+pub(crate) fn reserved(spec: &FunctionSpec, log_stream: &str) -> [(&'static str, String); 9] {
+    [
+        ("AWS_LAMBDA_FUNCTION_NAME", spec.name.clone()),
+        (
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+            spec.memory_mb.to_string(),
+        ),
+        ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".to_string()),
+        ("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand".to_string()),
+        (
+            "AWS_LAMBDA_LOG_GROUP_NAME",
+            format!("/aws/lambda/{}", spec.name),
+        ),
+        ("AWS_LAMBDA_LOG_STREAM_NAME", log_stream.to_string()),
+        ("AWS_REGION", spec.region.clone()),
+        ("AWS_DEFAULT_REGION", spec.region.clone()),
+        ("TZ", ":UTC".to_string()),
+    ]
+}
+
+/// A running runtime: a native process group, or a container.
 pub(crate) struct Sandbox {
+    /// The process (for a container, its first process as the host sees it; 0 if unknown),
+    /// whose tree is measured against MemorySize.
     pub pid: u32,
     pub exit: watch::Receiver<Option<ExitInfo>>,
+    /// Set for a container sandbox.
+    pub container: Option<crate::container::Handle>,
 }
 
 impl Sandbox {
     /// Starts the runtime in its own process group, its output going to `log`.
     pub(crate) fn spawn(
-        launch: &Launch,
+        launch: &NativeLaunch,
         code_dir: &Path,
         env: &IndexMap<String, String>,
         log: &Arc<InstanceLog>,
@@ -329,20 +387,27 @@ impl Sandbox {
         tokio::spawn(async move {
             let info = match child.wait().await {
                 Ok(status) => ExitInfo::from_status(&status),
-                Err(e) => ExitInfo(format!("wait failed: {e}")),
+                Err(e) => ExitInfo::new(format!("wait failed: {e}")),
             };
             let _ = tx.send(Some(info));
         });
-        Ok(Sandbox { pid, exit: rx })
+        Ok(Sandbox {
+            pid,
+            exit: rx,
+            container: None,
+        })
     }
 
     pub(crate) fn exited(&self) -> bool {
         self.exit.borrow().is_some()
     }
 
-    /// SIGKILL to the whole process group; the exit watcher reaps the leader.
+    /// SIGKILL to the whole process group (or the container); the exit watcher reaps the
+    /// leader (and removes the container).
     pub(crate) fn kill(&self) {
-        if self.pid != 0 {
+        if let Some(c) = &self.container {
+            c.kill(self.pid);
+        } else if self.pid != 0 {
             let _ = killpg(Pid::from_raw(self.pid as i32), Signal::SIGKILL);
         }
     }

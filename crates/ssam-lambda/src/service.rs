@@ -129,6 +129,10 @@ pub struct LambdaService {
     pub(crate) cache_dir: std::path::PathBuf,
     pub(crate) listener: Option<Arc<dyn LogListener>>,
     pub(crate) closed: AtomicBool,
+    /// The Docker engine, connected on first use (only container sandboxes need it).
+    docker: tokio::sync::OnceCell<Result<ssam_docker::Docker, String>>,
+    /// Containers not yet removed, so shutdown can wait for them.
+    pub(crate) containers: crate::container::Containers,
 }
 
 impl LambdaService {
@@ -156,6 +160,8 @@ impl LambdaService {
             cache_dir,
             listener,
             closed: AtomicBool::new(false),
+            docker: tokio::sync::OnceCell::new(),
+            containers: Default::default(),
         });
         if let (Some(idle), Ok(rt)) = (
             service.options.idle_timeout,
@@ -164,6 +170,46 @@ impl LambdaService {
             rt.spawn(reap_idle(Arc::downgrade(&service), idle));
         }
         service
+    }
+
+    /// The Docker engine, connected on first use. The first connection also removes the
+    /// containers an ssam that was killed left behind. When no engine answers, the error says
+    /// what was tried; native functions are not affected.
+    pub async fn docker(&self) -> Result<ssam_docker::Docker, String> {
+        self.docker
+            .get_or_init(|| async {
+                let docker = ssam_docker::Docker::connect()
+                    .await
+                    .map_err(|e| e.to_string())?;
+                match docker.remove_orphans(crate::container::is_live_ssam).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!("removed {n} container(s) left by an earlier ssam"),
+                    Err(e) => tracing::warn!("cannot clear earlier ssam containers: {e}"),
+                }
+                Ok(docker)
+            })
+            .await
+            .clone()
+    }
+
+    /// Makes every container function ready before its first invocation: images built when
+    /// missing or stale, present when named. Returns one line per function that is not ready.
+    pub async fn prepare_containers(&self) -> Vec<String> {
+        let pools: Vec<Arc<Pool>> = self
+            .registry()
+            .pools
+            .iter()
+            .filter(|p| matches!(p.spec.sandbox, crate::spec::SandboxKind::Container(_)))
+            .cloned()
+            .collect();
+        let mut failed = Vec::new();
+        // One at a time: builds share the engine, and their output reads better unmixed.
+        for pool in pools {
+            if let Err(e) = self.launch_of(&pool).await {
+                failed.push(format!("{}: {}", pool.spec.name, e.message));
+            }
+        }
+        failed
     }
 
     fn registry(&self) -> Arc<Registry> {
@@ -407,7 +453,8 @@ impl LambdaService {
         changed
     }
 
-    /// Kills every sandbox (idle and busy) and refuses new invocations.
+    /// Kills every sandbox (idle and busy), removes every container, and refuses new
+    /// invocations.
     pub async fn shutdown(&self) {
         self.kill_all();
         // Let the exit watchers reap the processes before the runtime goes away.
@@ -415,6 +462,11 @@ impl LambdaService {
         let reg = self.registry();
         while Instant::now() < until && reg.pools.iter().any(|p| p.has_live_sandboxes()) {
             tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        // Removing a container takes the engine a moment each.
+        let until = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < until && !self.containers.is_empty() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
 

@@ -40,6 +40,59 @@ pub struct FunctionSpec {
     pub max_event_age: Duration,
     /// Local layer directories, in the function's order (what Lambda extracts into `/opt`).
     pub layers: Vec<PathBuf>,
+    /// Where the function runs: a native process, or a container.
+    pub sandbox: SandboxKind,
+}
+
+/// Where a function's instances run.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum SandboxKind {
+    /// Native processes on this machine (Zip functions, the default).
+    #[default]
+    Native,
+    /// Containers of an image, through the Docker engine (Image functions, and Zip functions
+    /// with `--docker`).
+    Container(ContainerSpec),
+}
+
+/// How a function's containers are made.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ContainerSpec {
+    pub image: ImageSource,
+    /// `ImageConfig.EntryPoint`: replaces the image's ENTRYPOINT.
+    pub entry_point: Option<Vec<String>>,
+    /// `ImageConfig.Command`: replaces the image's CMD.
+    pub command: Option<Vec<String>>,
+    /// `ImageConfig.WorkingDirectory`.
+    pub working_dir: Option<String>,
+    /// A Zip function in a runtime image: its code is mounted read-only at `/var/task` and its
+    /// layers at `/opt`, and the handler is the container's command.
+    pub mount_code: bool,
+}
+
+/// Where a container's image comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ImageSource {
+    /// Built from the function's Dockerfile (`Metadata`), and rebuilt when its inputs change.
+    Build(ssam_docker::ImageSpec),
+    /// An image that must be present locally (`ImageUri`, `--invoke-image`, a runtime image).
+    Local(String),
+}
+
+/// Service-wide Docker settings (SAM's Docker flags).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DockerOptions {
+    /// `--docker-network`: `None` is the host's network (Linux), where 127.0.0.1 in the
+    /// container is this machine.
+    pub network: Option<String>,
+    /// `--add-host host:ip`, repeatable.
+    pub add_hosts: Vec<String>,
+    /// `--force-image-build`: build every image once at start even when up to date.
+    pub force_image_build: bool,
+    /// `--pull`: pull a missing image instead of failing.
+    pub pull: bool,
+    /// The template's path, stored on each container as a label.
+    pub template: Option<String>,
 }
 
 impl FunctionSpec {
@@ -67,6 +120,22 @@ impl FunctionSpec {
             max_async_retries: 2,
             max_event_age: Duration::from_secs(6 * 60 * 60),
             layers: Vec::new(),
+            sandbox: SandboxKind::Native,
+        }
+    }
+
+    /// The directories whose changes make the next invocation start fresh: the code and
+    /// layers for native sandboxes and mounted code, the build context for built images.
+    pub fn watched_dirs(&self) -> Vec<PathBuf> {
+        match &self.sandbox {
+            SandboxKind::Container(ContainerSpec {
+                image: ImageSource::Build(image),
+                ..
+            }) => vec![image.context_dir.clone()],
+            SandboxKind::Container(c) if !c.mount_code => Vec::new(),
+            _ => std::iter::once(self.code_dir.clone())
+                .chain(self.layers.iter().cloned())
+                .collect(),
         }
     }
 
@@ -135,6 +204,8 @@ pub struct ServiceOptions {
     /// Instances a function without ReservedConcurrentExecutions may run at once
     /// (`--max-instances`); requests beyond wait for one to free up.
     pub max_instances: u32,
+    /// How containers are run (Image functions, `--docker`).
+    pub docker: DockerOptions,
 }
 
 impl Default for ServiceOptions {
@@ -148,6 +219,7 @@ impl Default for ServiceOptions {
             cache_dir: None,
             async_retry_delay: Duration::from_secs(1),
             max_instances: crate::pool::default_max_instances(),
+            docker: DockerOptions::default(),
         }
     }
 }

@@ -64,8 +64,8 @@ pub fn changed_paths(
 pub fn watch_code(service: Arc<LambdaService>) -> Result<Watcher, String> {
     let mut dirs: Vec<(PathBuf, String)> = Vec::new();
     for f in service.functions() {
-        for d in std::iter::once(&f.code_dir).chain(f.layers.iter()) {
-            let d = d.canonicalize().unwrap_or_else(|_| d.clone());
+        for d in f.watched_dirs() {
+            let d = d.canonicalize().unwrap_or(d);
             dirs.push((d, f.name.clone()));
         }
     }

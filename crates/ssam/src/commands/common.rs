@@ -83,7 +83,7 @@ pub struct FunctionArgs {
     pub max_instances: Option<u32>,
 
     #[command(flatten)]
-    pub sam_docker_flags: SamDockerFlags,
+    pub docker: DockerArgs,
 }
 
 impl FunctionArgs {
@@ -95,15 +95,31 @@ impl FunctionArgs {
             .transpose()
     }
 
-    /// The Lambda service's options these flags set.
-    pub fn service_options(&self) -> ServiceOptions {
+    /// The Lambda service's options these flags set, for functions of `template`.
+    pub fn service_options(&self, template: &std::path::Path) -> ServiceOptions {
         let defaults = ServiceOptions::default();
         ServiceOptions {
             idle_timeout: (self.idle_timeout > 0)
                 .then(|| std::time::Duration::from_secs(self.idle_timeout)),
             max_instances: self.max_instances.unwrap_or(defaults.max_instances),
+            docker: self.docker.options(template),
             ..defaults
         }
+    }
+
+    /// The template's functions as the Lambda service runs them (native or in containers,
+    /// `--env-vars` applied), and those that cannot run.
+    pub fn specs(
+        &self,
+        app: &ssam_template::App,
+        env_vars: Option<&EnvVarsFile>,
+    ) -> anyhow::Result<ssam_lambda::from_template::FromTemplate> {
+        Ok(ssam_lambda::from_template::specs_with_sandboxes(
+            app,
+            env_vars,
+            &ssam_lambda::default_cache_dir(),
+            &self.docker.sandboxes()?,
+        ))
     }
 
     pub fn eager(&self) -> bool {
@@ -261,20 +277,82 @@ pub enum WarmContainers {
     Lazy,
 }
 
-/// SAM CLI's Docker flags, accepted (and ignored) so existing scripts keep working.
+/// How functions run in containers: SAM CLI's Docker flags, plus `--docker` for Zip functions.
 #[derive(clap::Args, Clone, Debug, Default)]
-pub struct SamDockerFlags {
-    /// Accepted for SAM CLI compatibility; ssam runs functions as native processes.
-    #[arg(long = "docker-network", hide = true, value_name = "NETWORK")]
+pub struct DockerArgs {
+    /// Run Zip functions in their runtime's Lambda image (public.ecr.aws/lambda/<runtime>)
+    /// instead of as native processes: code mounted read-only at /var/task, layers at /opt.
+    #[arg(long = "docker")]
+    pub docker: bool,
+
+    /// The image to run a function in: `Function=image` for one (a Zip function named here
+    /// runs in a container), or `image` for every container function. Repeatable.
+    #[arg(long = "invoke-image", value_name = "[FUNCTION=]IMAGE")]
+    pub invoke_image: Vec<String>,
+
+    /// The docker network containers join (default: the host's network, where 127.0.0.1 is
+    /// this machine; on another network they reach ssam as host.docker.internal).
+    #[arg(long = "docker-network", value_name = "NETWORK")]
     pub docker_network: Option<String>,
 
-    /// Accepted for SAM CLI compatibility (no images are pulled).
-    #[arg(long = "skip-pull-image", hide = true)]
-    pub skip_pull_image: bool,
+    /// An /etc/hosts entry for containers, `host:ip` (repeatable), as `docker run --add-host`.
+    #[arg(long = "add-host", value_name = "HOST:IP")]
+    pub add_host: Vec<String>,
 
-    /// Accepted for SAM CLI compatibility (no images are built for Zip functions).
-    #[arg(long = "force-image-build", hide = true)]
+    /// Environment variables for functions in containers only, in the --env-vars format.
+    #[arg(long = "container-env-vars", value_name = "PATH")]
+    pub container_env_vars: Option<PathBuf>,
+
+    /// Rebuild every Image function's image once at start, even when its inputs did not
+    /// change (ssam rebuilds changed ones by itself).
+    #[arg(long = "force-image-build")]
     pub force_image_build: bool,
+
+    /// Pull an image that is not present locally instead of failing.
+    #[arg(long = "pull")]
+    pub pull: bool,
+
+    /// Accepted for SAM CLI compatibility: ssam never pulls unless asked with --pull.
+    #[arg(long = "skip-pull-image")]
+    pub skip_pull_image: bool,
+}
+
+impl DockerArgs {
+    /// Which functions run in containers, and in which image.
+    pub fn sandboxes(&self) -> anyhow::Result<ssam_lambda::from_template::Sandboxes> {
+        let container_env = self
+            .container_env_vars
+            .as_deref()
+            .map(|p| EnvVarsFile::read(p).map_err(anyhow::Error::msg))
+            .transpose()?;
+        let invoke_images = self
+            .invoke_image
+            .iter()
+            .map(|v| match v.split_once('=') {
+                Some((f, image)) if !f.is_empty() && !image.is_empty() => {
+                    Ok((Some(f.to_string()), image.to_string()))
+                }
+                Some(_) => anyhow::bail!("--invoke-image {v:?}: expected IMAGE or FUNCTION=IMAGE"),
+                None => Ok((None, v.clone())),
+            })
+            .collect::<anyhow::Result<_>>()?;
+        Ok(ssam_lambda::from_template::Sandboxes {
+            docker_all: self.docker,
+            invoke_images,
+            container_env,
+        })
+    }
+
+    /// The Lambda service's container settings.
+    pub fn options(&self, template: &std::path::Path) -> ssam_lambda::DockerOptions {
+        ssam_lambda::DockerOptions {
+            network: self.docker_network.clone(),
+            add_hosts: self.add_host.clone(),
+            force_image_build: self.force_image_build,
+            pull: self.pull,
+            template: Some(template.display().to_string()),
+        }
+    }
 }
 
 impl TemplateArgs {
@@ -426,6 +504,14 @@ pub fn code_watcher(
             tracing::warn!("{e}; code changes need a restart");
             None
         }
+    }
+}
+
+/// Gets every container function ready before serving (images built when missing or
+/// stale); what cannot be made ready is said once, and retried at its first invocation.
+pub async fn prepare_containers(service: &LambdaService) {
+    for e in service.prepare_containers().await {
+        tracing::warn!("{e}");
     }
 }
 

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use ssam_lambda::env_vars::EnvVarsFile;
-use ssam_lambda::from_template::specs_from_app;
+use ssam_lambda::from_template::specs_with_sandboxes;
 use ssam_lambda::{InvokeRequest, LambdaService, ServiceOptions};
 
 #[derive(clap::Args)]
@@ -32,7 +32,7 @@ pub struct Args {
     pub env_vars: Option<PathBuf>,
 
     #[command(flatten)]
-    pub sam_docker_flags: super::common::SamDockerFlags,
+    pub docker: super::common::DockerArgs,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -49,10 +49,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let options = ServiceOptions {
         idle_timeout: None,
         log_prefix: false,
+        docker: args.docker.options(&app.template_path),
         ..ServiceOptions::default()
     };
     let cache_dir = ssam_lambda::default_cache_dir();
-    let mapped = specs_from_app(&app, env_vars.as_ref(), &cache_dir);
+    let mapped = specs_with_sandboxes(
+        &app,
+        env_vars.as_ref(),
+        &cache_dir,
+        &args.docker.sandboxes()?,
+    );
 
     let target = match &args.function {
         Some(name) => app
@@ -97,6 +103,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .find(|s| s.name == target)
         .ok_or_else(|| anyhow::anyhow!("{target} cannot run locally"))?;
 
+    let in_container = spec.sandbox != ssam_lambda::SandboxKind::Native;
     let payload = read_event(&args)?;
     // A single-threaded runtime starts faster, and one invocation needs no more.
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -110,13 +117,18 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let result = tokio::select! {
             r = invoked => r,
             _ = stop => {
-                service.kill_all();
+                service.shutdown().await;
                 eprintln!("interrupted: the function was stopped");
                 return Ok(ExitCode::from(130));
             }
         };
-        // ssam exits right after: kill without waiting for the sandbox to be reaped.
-        service.kill_all();
+        if in_container {
+            // The engine removes the container: wait for it, or it would outlive ssam.
+            service.shutdown().await;
+        } else {
+            // ssam exits right after: kill without waiting for the sandbox to be reaped.
+            service.kill_all();
+        }
         match result {
             Ok(resp) => {
                 let mut out = std::io::stdout().lock();

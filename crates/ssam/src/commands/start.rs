@@ -6,7 +6,6 @@ use std::net::{IpAddr, SocketAddr};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use ssam_lambda::from_template::specs_from_app;
 use ssam_lambda::{LambdaService, ServiceOptions};
 use ssam_notify::{Bindings, Dispatcher};
 
@@ -74,11 +73,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("cannot listen on {lambda_addr} for the Lambda Invoke API"))?;
         let lambda_url = format!("http://{}", listener.local_addr()?);
 
-        let mapped = specs_from_app(&app, env_vars.as_ref(), &ssam_lambda::default_cache_dir());
+        let mapped = args.functions.specs(&app, env_vars.as_ref())?;
         super::common::warn_unservable(&app, &mapped.skipped, env_vars.as_ref(), " and is not served");
         let mut options = ServiceOptions {
             async_retry_delay: std::time::Duration::from_secs_f64(args.async_retry_delay.max(0.0)),
-            ..args.functions.service_options()
+            ..args.functions.service_options(&app.template_path)
         };
         for (k, v) in [
             ("AWS_ENDPOINT_URL", s3_url.as_str()),
@@ -90,6 +89,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             options.extra_env.insert(k.to_string(), v.to_string());
         }
         let lambda = LambdaService::new(mapped.specs, options);
+        super::common::prepare_containers(&lambda).await;
         if args.functions.eager() {
             for e in lambda.prewarm_all().await {
                 tracing::warn!("{e}");

@@ -8,7 +8,6 @@ use std::sync::Arc;
 use ssam_apigw::reload::{Loader, Reloaded};
 use ssam_apigw::Gateway;
 use ssam_lambda::env_vars::EnvVarsFile;
-use ssam_lambda::from_template::specs_from_app;
 
 use super::common::{parse_host, ApiArgs, FunctionArgs, TemplateArgs};
 
@@ -33,9 +32,13 @@ pub struct Args {
 }
 
 /// Loads the template and maps its functions.
-fn load(args: &TemplateArgs, env_vars: Option<&EnvVarsFile>) -> anyhow::Result<Reloaded> {
+fn load(
+    args: &TemplateArgs,
+    functions: &FunctionArgs,
+    env_vars: Option<&EnvVarsFile>,
+) -> anyhow::Result<Reloaded> {
     let app = super::common::load_app(args, "local_start_api")?;
-    let mapped = specs_from_app(&app, env_vars, &ssam_lambda::default_cache_dir());
+    let mapped = functions.specs(&app, env_vars)?;
     Ok(Reloaded {
         app,
         specs: mapped.specs,
@@ -45,7 +48,7 @@ fn load(args: &TemplateArgs, env_vars: Option<&EnvVarsFile>) -> anyhow::Result<R
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let env_vars = args.functions.env_vars_file()?;
-    let first = load(&args.template, env_vars.as_ref())?;
+    let first = load(&args.template, &args.functions, env_vars.as_ref())?;
     super::common::warn_unservable(
         &first.app,
         &first.skipped,
@@ -59,7 +62,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         );
     }
     let options = args.api.gateway_options(&first.app);
-    let service_options = args.functions.service_options();
+    let service_options = args.functions.service_options(&first.app.template_path);
     let addr = std::net::SocketAddr::new(args.host, args.port);
     let rt = super::common::runtime()?;
     rt.block_on(async move {
@@ -74,6 +77,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         for w in &warnings {
             tracing::warn!("{w}");
         }
+        super::common::prepare_containers(gateway.functions.service()).await;
         if args.functions.eager() {
             for e in gateway.functions.prewarm_all().await {
                 tracing::warn!("{e}");
@@ -97,8 +101,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         } else {
             let template_args = args.template.clone();
             let env_vars = env_vars.clone();
-            let loader: Loader =
-                Arc::new(move || load(&template_args, env_vars.as_ref()).map_err(|e| format!("{e:#}")));
+            let functions = args.functions.clone();
+            let loader: Loader = Arc::new(move || {
+                load(&template_args, &functions, env_vars.as_ref()).map_err(|e| format!("{e:#}"))
+            });
             match ssam_apigw::reload::watch(Arc::clone(&gateway), template_path, loader) {
                 Ok(r) => Some(r),
                 Err(e) => {

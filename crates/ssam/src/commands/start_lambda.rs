@@ -4,7 +4,6 @@
 use std::net::IpAddr;
 use std::process::ExitCode;
 
-use ssam_lambda::from_template::specs_from_app;
 use ssam_lambda::LambdaService;
 
 use super::common::{parse_host, FunctionArgs, TemplateArgs};
@@ -29,14 +28,14 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let app = super::common::load_app(&args.template, "local_start_lambda")?;
     let env_vars = args.functions.env_vars_file()?;
-    let mapped = specs_from_app(&app, env_vars.as_ref(), &ssam_lambda::default_cache_dir());
+    let mapped = args.functions.specs(&app, env_vars.as_ref())?;
     super::common::warn_unservable(
         &app,
         &mapped.skipped,
         env_vars.as_ref(),
         " and is not served",
     );
-    let options = args.functions.service_options();
+    let options = args.functions.service_options(&app.template_path);
     let addr = std::net::SocketAddr::new(args.host, args.port);
     let rt = super::common::runtime()?;
     rt.block_on(async move {
@@ -46,6 +45,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
         let local = listener.local_addr()?;
+        super::common::prepare_containers(&service).await;
         if args.functions.eager() {
             for e in service.prewarm_all().await {
                 tracing::warn!("{e}");
