@@ -155,7 +155,11 @@ impl Docker {
             .rm(true)
             .forcerm(true)
             .build();
-        tracing::info!(%tag, bytes = tar.len(), "building image");
+        tracing::info!(
+            "building image {tag} from {} ({} KB of context)",
+            spec.context_dir.display(),
+            tar.len().div_ceil(1024)
+        );
 
         let mut stream =
             self.inner

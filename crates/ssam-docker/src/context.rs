@@ -42,7 +42,11 @@ pub fn content_hash(spec: &ImageSpec) -> Result<String, BuildError> {
     Ok(collect(spec)?.hash(spec))
 }
 
-/// Reads the context of `spec` from disk, leaving out what `.dockerignore` excludes.
+/// ssam's state directory, left out of every build context.
+pub const STATE_DIR: &str = ".ssam";
+
+/// Reads the context of `spec` from disk, leaving out what `.dockerignore` excludes (and
+/// [`STATE_DIR`]).
 pub fn collect(spec: &ImageSpec) -> Result<Context, BuildError> {
     let root = spec.context_dir.as_path();
     let dockerfile = dockerfile_in_context(&spec.dockerfile, root)?;
@@ -87,6 +91,13 @@ pub fn collect(spec: &ImageSpec) -> Result<Context, BuildError> {
         })?;
         let rel = relative_slash_path(root, item.path())?;
         let file_type = item.file_type();
+        // ssam's own state (the local S3's objects, caches) lives in `.ssam` next to the
+        // template, often inside the context: never part of an image, and it changes with
+        // every upload.
+        if rel == STATE_DIR {
+            walk.skip_current_dir();
+            continue;
+        }
         // Docker always sends these two, whatever .dockerignore says: the engine needs them.
         let always_sent = rel == dockerfile || rel == ".dockerignore";
         if !always_sent && ignore.is_ignored(&rel) {
@@ -312,6 +323,16 @@ mod tests {
                 "src/app.py"
             ]
         );
+    }
+
+    #[test]
+    fn ssams_state_dir_is_never_sent() {
+        let (dir, spec) = project();
+        let before = collect(&spec).unwrap().hash(&spec);
+        write(dir.path(), ".ssam/s3/bucket/video.mp4", "uploaded while ssam runs");
+        let ctx = collect(&spec).unwrap();
+        assert!(!paths(&ctx).iter().any(|p| p.starts_with(".ssam")));
+        assert_eq!(ctx.hash(&spec), before, "an upload must not make the image stale");
     }
 
     #[test]

@@ -116,10 +116,30 @@ impl Server {
     /// Runs `ssam ARGS` with `NO_COLOR` and the venv on `PATH`, and waits (30 s at most) until
     /// a stderr line contains `ready`. Panics with the log if ssam exits or never gets ready.
     pub fn start(args: &[&std::ffi::OsStr], ready: &str) -> Server {
+        Server::start_within(args, ready, std::time::Duration::from_secs(30))
+    }
+
+    /// Like [`Server::start`], waiting up to `within` (a server that builds images first).
+    pub fn start_within(
+        args: &[&std::ffi::OsStr],
+        ready: &str,
+        within: std::time::Duration,
+    ) -> Server {
+        Server::start_env(args, ready, within, &[])
+    }
+
+    /// Like [`Server::start_within`], with extra environment variables for ssam.
+    pub fn start_env(
+        args: &[&std::ffi::OsStr],
+        ready: &str,
+        within: std::time::Duration,
+        envs: &[(&str, &str)],
+    ) -> Server {
         use std::io::{BufRead, BufReader};
         use std::process::Stdio;
         let mut child = Command::new(ssam_bin())
             .args(args)
+            .envs(envs.iter().copied())
             .env("NO_COLOR", "1")
             .env("PATH", path_with_venv())
             .stdout(Stdio::null())
@@ -136,7 +156,7 @@ impl Server {
             }
         });
         let mut server = Server { child, log, reader };
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        let deadline = std::time::Instant::now() + within;
         loop {
             if server.lines().iter().any(|l| l.contains(ready)) {
                 return server;
@@ -157,6 +177,15 @@ impl Server {
     /// before `-t template`, once it prints "Press CTRL+C"; its addresses are read with
     /// [`Server::word_after`] (`"S3 "`, `"Lambda "`, `"API "`).
     pub fn local_start(template: &Path, extra: &[&str]) -> Server {
+        Server::local_start_within(template, extra, std::time::Duration::from_secs(30))
+    }
+
+    /// Like [`Server::local_start`], waiting up to `within` for it to be ready.
+    pub fn local_start_within(
+        template: &Path,
+        extra: &[&str],
+        within: std::time::Duration,
+    ) -> Server {
         let ports = [
             "local",
             "start",
@@ -174,7 +203,7 @@ impl Server {
             .collect();
         args.push(std::ffi::OsStr::new("-t"));
         args.push(template.as_os_str());
-        Server::start(&args, "Press CTRL+C")
+        Server::start_within(&args, "Press CTRL+C", within)
     }
 
     /// Every stderr line so far.
@@ -215,6 +244,27 @@ impl Server {
         }
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+
+    /// SIGKILL, as `kill -9` (nothing of ssam runs after it), and waits for the exit.
+    pub fn kill9(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// SIGINT, as Ctrl-C, and waits (15 s at most) for ssam to exit; returns what it printed.
+    pub fn interrupt(mut self) -> Vec<String> {
+        let _ = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        self.stop()
     }
 }
 

@@ -1,0 +1,476 @@
+//! Functions in Docker, end to end: the real ssam binary, the real Docker engine, a stand-in
+//! for AWS's Python base image (built by `ssam_testkit::lambda_image`, since nothing can be
+//! pulled here) running AWS's runtime client, and boto3 as the client.
+//!
+//! Where no engine answers, every test here prints why it is skipped and returns.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use ssam_testkit::lambda_image;
+use ssam_testkit::{run_python, Server};
+
+/// The stand-in's tag for the seed's `FROM` line, and a plain one for the other tests.
+const SEED_BASE: &str = "public.ecr.aws/lambda/python:3.9";
+const BASE: &str = "ssam-test/python:3.11";
+
+/// Ensures the engine answers and `tag` exists; `None` (after saying why) when the test
+/// must be skipped.
+fn docker_with(tag: &str) -> Option<()> {
+    if let Err(e) = lambda_image::docker_engine() {
+        eprintln!("skipped: {e}");
+        return None;
+    }
+    if let Err(e) = lambda_image::python_base_image(tag) {
+        panic!("cannot make the stand-in base image {tag}: {e}");
+    }
+    Some(())
+}
+
+/// Removes the images a test built (their tags are unique to the test).
+struct Images(Vec<String>);
+
+impl Drop for Images {
+    fn drop(&mut self) {
+        for tag in &self.0 {
+            let _ = std::process::Command::new("docker")
+                .args(["rmi", "-f", tag])
+                .output();
+        }
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// ssam's containers started by the ssam process `pid`.
+fn containers_of(pid: u32) -> Vec<String> {
+    lambda_image::containers_with_label(&format!("ssam.pid={pid}"))
+}
+
+/// The seed's thumbnail flow with its own Dockerfile: `ssam local start` builds the image,
+/// a video uploaded with a presigned URL fires the S3 event, the container writes the
+/// thumbnail; `main.py` edited while ssam runs is rebuilt and runs with no flag.
+#[test]
+fn thumbnail_image_function_end_to_end_and_rebuilt_on_edit() {
+    if docker_with(SEED_BASE).is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let app = dir.path().join("thumbnail");
+    copy_dir(
+        &ssam_testkit::workspace_root().join("examples/thumbnail"),
+        &app,
+    );
+    let _ = std::fs::remove_dir_all(app.join(".ssam"));
+    // A unique logical id (and so image tag) per run: tests run in parallel processes.
+    let id = format!("Thumb{}", std::process::id());
+    let template = std::fs::read_to_string(app.join("template.yaml"))
+        .unwrap()
+        .replace("ThumbnailGenerator", &id)
+        .replace("BucketName: help-me-sam", &format!("BucketName: thumbs-{}", std::process::id()));
+    std::fs::write(app.join("template.yaml"), template).unwrap();
+    let _images = Images(vec![format!("{}:latest", id.to_lowercase())]);
+
+    let server = Server::local_start_within(
+        &app.join("template.yaml"),
+        &[],
+        Duration::from_secs(300),
+    );
+    let s3 = server.word_after("S3 ").expect("S3 address");
+    let bucket = format!("thumbs-{}", std::process::id());
+    let upload_and_wait = |key: &str, thumbnail: &str| {
+        let script = format!(
+            r#"
+import time, urllib.request, boto3
+s3 = boto3.client("s3", endpoint_url="{s3}", region_name="us-east-1",
+                  aws_access_key_id="test", aws_secret_access_key="test")
+url = s3.generate_presigned_url("put_object", Params={{"Bucket": "{bucket}", "Key": "{key}"}}, ExpiresIn=300)
+req = urllib.request.Request(url, data=b"\x00\x00\x00\x18ftypmp42" + b"v" * 4096, method="PUT")
+assert urllib.request.urlopen(req).status == 200
+deadline = time.time() + 240
+while time.time() < deadline:
+    try:
+        head = s3.head_object(Bucket="{bucket}", Key="{thumbnail}")
+        assert head["ContentType"] == "image/png", head
+        body = s3.get_object(Bucket="{bucket}", Key="{thumbnail}")["Body"].read()
+        assert body.startswith(b"\x89PNG"), body[:8]
+        print("found")
+        break
+    except s3.exceptions.ClientError:
+        time.sleep(0.2)
+else:
+    raise SystemExit("no thumbnail {thumbnail}")
+"#
+        );
+        let out = run_python(&script, &[]);
+        assert!(String::from_utf8_lossy(&out.stdout).contains("found"));
+    };
+    upload_and_wait("clip.mp4", "thumbnails/clip.png");
+
+    // Edit the code the Dockerfile COPYs: the next event runs a rebuilt image.
+    let main = app.join("app/main.py");
+    let code = std::fs::read_to_string(&main)
+        .unwrap()
+        .replace("}.png\"", "}.v2.png\"");
+    assert!(code.contains(".v2.png"), "the edit applies");
+    std::fs::write(&main, code).unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    upload_and_wait("again.mp4", "thumbnails/again.v2.png");
+
+    let pid = server.child.id();
+    let lines = server.stop();
+    let text = lines.join("\n");
+    assert!(
+        text.contains(&format!("Reloading {id}: app/main.py changed")),
+        "{text}"
+    );
+    assert_eq!(
+        text.matches(&format!("{id}: built image")).count(),
+        2,
+        "built at start and after the edit: {text}"
+    );
+    assert!(containers_of(pid).is_empty(), "no container left after stop");
+}
+
+/// A context with one handler module and a function per behaviour, each built from it.
+fn limits_app(dir: &Path, prefix: &str) -> (PathBuf, Images) {
+    let img = dir.join("img");
+    std::fs::create_dir_all(&img).unwrap();
+    std::fs::write(
+        img.join("Dockerfile"),
+        format!("FROM {BASE}\nCOPY app.py ${{LAMBDA_TASK_ROOT}}/\nCMD [\"app.ok\"]\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        img.join("app.py"),
+        r#"import os, time, uuid
+INSTANCE = uuid.uuid4().hex
+
+def ok(event, context):
+    print("ok handler ran")
+    time.sleep(event.get("sleep", 0))
+    return {"instance": INSTANCE, "cwd": os.getcwd(), "task": os.environ.get("LAMBDA_TASK_ROOT"),
+            "memory": os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE"), "name": context.function_name,
+            "mine": os.environ.get("MINE")}
+
+def slow(event, context):
+    time.sleep(event.get("sleep", 1))
+    return {"instance": INSTANCE}
+
+def crash(event, context):
+    print("about to crash", flush=True)
+    os._exit(3)
+
+def hog(event, context):
+    blocks = []
+    for _ in range(64):
+        blocks.append(b"x" * (16 << 20))
+    return "survived"
+"#,
+    )
+    .unwrap();
+    let mut images = Vec::new();
+    let mut resources = String::new();
+    for (name, command, timeout, memory) in [
+        ("Ok", None, 30, 256),
+        ("Slow", Some("app.slow"), 2, 256),
+        ("Crash", Some("app.crash"), 3, 256),
+        ("Hog", Some("app.hog"), 10, 128),
+    ] {
+        let id = format!("{prefix}{name}");
+        images.push(format!("{}:t", id.to_lowercase()));
+        let config = command
+            .map(|c| format!("      ImageConfig:\n        Command: [\"{c}\"]\n"))
+            .unwrap_or_default();
+        resources.push_str(&format!(
+            "  {id}:\n    Type: AWS::Serverless::Function\n    Properties:\n      PackageType: Image\n      \
+             Timeout: {timeout}\n      MemorySize: {memory}\n      Environment:\n        Variables:\n          MINE: from-template\n{config}    \
+             Metadata:\n      Dockerfile: Dockerfile\n      DockerContext: ./img\n      DockerTag: t\n"
+        ));
+    }
+    let template = dir.join("template.yaml");
+    std::fs::write(
+        &template,
+        format!(
+            "AWSTemplateFormatVersion: '2010-09-09'\nTransform: AWS::Serverless-2016-10-31\nResources:\n{resources}"
+        ),
+    )
+    .unwrap();
+    (template, Images(images))
+}
+
+fn start_lambda(template: &Path, extra: &[&str]) -> Server {
+    let mut args: Vec<&std::ffi::OsStr> = ["local", "start-lambda", "--port", "0"]
+        .iter()
+        .chain(extra)
+        .map(std::ffi::OsStr::new)
+        .collect();
+    args.push(std::ffi::OsStr::new("-t"));
+    args.push(template.as_os_str());
+    Server::start_within(&args, "Running on", Duration::from_secs(240))
+}
+
+/// Invokes `function` through the Invoke API with boto3; prints `FunctionError|payload`.
+fn invoke(endpoint: &str, function: &str, payload: &str) -> (String, serde_json::Value) {
+    let script = format!(
+        r#"
+import boto3, botocore.config
+c = boto3.client("lambda", endpoint_url="{endpoint}", region_name="us-east-1",
+                 aws_access_key_id="k", aws_secret_access_key="s",
+                 config=botocore.config.Config(read_timeout=60, retries={{"max_attempts": 0}}))
+r = c.invoke(FunctionName="{function}", Payload=b'{payload}')
+print(r.get("FunctionError", "") + "|" + r["Payload"].read().decode())
+"#
+    );
+    let out = String::from_utf8(run_python(&script, &[]).stdout).unwrap();
+    let (err, body) = out.trim().split_once('|').unwrap();
+    (err.to_string(), serde_json::from_str(body).unwrap())
+}
+
+/// Timeout, crash, memory limit and a normal answer, through containers: Lambda's errors,
+/// the function's environment, and every container gone afterwards.
+#[test]
+fn container_limits_and_errors_are_lambdas() {
+    if docker_with(BASE).is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let prefix = format!("Lim{}", std::process::id());
+    let (template, _images) = limits_app(dir.path(), &prefix);
+    let server = start_lambda(&template, &[]);
+    let url = format!("http://{}", server.word_after(" * Running on http://").unwrap().trim_end_matches('/'));
+
+    let (err, ok) = invoke(&url, &format!("{prefix}Ok"), "{}");
+    assert_eq!(err, "", "{ok}");
+    assert_eq!(ok["cwd"], "/var/task");
+    assert_eq!(ok["task"], "/var/task");
+    assert_eq!(ok["memory"], "256");
+    assert_eq!(ok["name"], format!("{prefix}Ok"));
+    assert_eq!(ok["mine"], "from-template");
+
+    let (err, doc) = invoke(&url, &format!("{prefix}Slow"), r#"{"sleep": 10}"#);
+    assert_eq!(err, "Unhandled");
+    assert_eq!(doc["errorType"], "Sandbox.Timedout", "{doc}");
+    assert!(doc["errorMessage"]
+        .as_str()
+        .unwrap()
+        .ends_with("Task timed out after 2.00 seconds"));
+
+    let (err, doc) = invoke(&url, &format!("{prefix}Crash"), "{}");
+    assert_eq!(err, "Unhandled");
+    assert_eq!(doc["errorType"], "Runtime.ExitError", "{doc}");
+    assert!(doc["errorMessage"]
+        .as_str()
+        .unwrap()
+        .ends_with("Runtime exited with error: exit status 3"));
+
+    let (err, doc) = invoke(&url, &format!("{prefix}Hog"), "{}");
+    assert_eq!(err, "Unhandled");
+    assert_eq!(doc["errorType"], "Runtime.OutOfMemory", "{doc}");
+
+    // The killed containers are removed as their instances end, before shutdown.
+    let pid = server.child.id();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while containers_of(pid).len() > 1 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(containers_of(pid).len(), 1, "only Ok's warm container is left");
+    let lines = server.stop().join("\n");
+    assert!(lines.contains("about to crash"), "container output is logged: {lines}");
+    assert!(lines.contains("ok handler ran"), "{lines}");
+    assert!(containers_of(pid).is_empty(), "no container left after stop");
+}
+
+/// 16 requests at once are served by several containers of the same function.
+#[test]
+fn parallel_requests_are_served_by_several_containers() {
+    if docker_with(BASE).is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let prefix = format!("Par{}", std::process::id());
+    let (template, _images) = limits_app(dir.path(), &prefix);
+    let server = start_lambda(&template, &["--max-instances", "8"]);
+    let url = format!("http://{}", server.word_after(" * Running on http://").unwrap().trim_end_matches('/'));
+    let script = format!(
+        r#"
+import json, boto3, botocore.config
+from concurrent.futures import ThreadPoolExecutor
+c = boto3.client("lambda", endpoint_url="{url}", region_name="us-east-1",
+                 aws_access_key_id="k", aws_secret_access_key="s",
+                 config=botocore.config.Config(read_timeout=60, max_pool_connections=16, retries={{"max_attempts": 0}}))
+def one(_):
+    r = c.invoke(FunctionName="{prefix}Ok", Payload=b'{{"sleep": 1}}')
+    assert "FunctionError" not in r, r["Payload"].read()
+    return json.loads(r["Payload"].read())["instance"]
+with ThreadPoolExecutor(16) as pool:
+    instances = list(pool.map(one, range(16)))
+print(len(instances), len(set(instances)))
+"#
+    );
+    let out = String::from_utf8(run_python(&script, &[]).stdout).unwrap();
+    let counts: Vec<usize> = out.split_whitespace().map(|n| n.parse().unwrap()).collect();
+    assert_eq!(counts[0], 16, "every request answered");
+    assert!(counts[1] >= 4, "several containers served them: {out}");
+    assert!(counts[1] <= 8, "no more than --max-instances: {out}");
+    let pid = server.child.id();
+    server.stop();
+    assert!(containers_of(pid).is_empty());
+}
+
+/// Ctrl-C removes every container; after `kill -9` the next ssam removes what was left.
+#[test]
+fn no_container_outlives_ssam() {
+    if docker_with(BASE).is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let prefix = format!("Life{}", std::process::id());
+    let (template, _images) = limits_app(dir.path(), &prefix);
+
+    let server = start_lambda(&template, &["--warm-containers", "EAGER"]);
+    let pid = server.child.id();
+    assert_eq!(containers_of(pid).len(), 4, "one warm container per function");
+    server.interrupt();
+    assert!(containers_of(pid).is_empty(), "Ctrl-C removes them");
+
+    let killed = start_lambda(&template, &["--warm-containers", "EAGER"]);
+    let killed_pid = killed.child.id();
+    assert_eq!(containers_of(killed_pid).len(), 4);
+    killed.kill9();
+    assert_eq!(containers_of(killed_pid).len(), 4, "kill -9 leaves them");
+
+    let next = start_lambda(&template, &[]);
+    let next_pid = next.child.id();
+    let lines = next.stop().join("\n");
+    assert!(containers_of(killed_pid).is_empty(), "the next start removed them: {lines}");
+    assert!(lines.contains("removed 4 container(s) left by an earlier ssam"), "{lines}");
+    assert!(containers_of(next_pid).is_empty());
+}
+
+/// A Zip function with `--docker`: its code mounted read-only at /var/task in the runtime
+/// image; a runtime image that is not present says which `docker pull` to run.
+#[test]
+fn zip_function_runs_in_its_runtime_image_with_docker() {
+    if docker_with(BASE).is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("code")).unwrap();
+    std::fs::write(
+        dir.path().join("code/app.py"),
+        "import os\ndef handler(event, context):\n    \
+         open(__file__, 'a')  # read-only mount: raises\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("code/ro.py"),
+        "import os\ndef handler(event, context):\n    \
+         try:\n        open(os.path.join(os.path.dirname(__file__), 'x'), 'w')\n        writable = True\n    \
+         except OSError:\n        writable = False\n    \
+         return {'file': __file__, 'writable': writable, 'region': os.environ['AWS_REGION']}\n",
+    )
+    .unwrap();
+    let template = dir.path().join("template.yaml");
+    std::fs::write(
+        &template,
+        "Transform: AWS::Serverless-2016-10-31\nResources:\n  Zip:\n    Type: AWS::Serverless::Function\n    \
+         Properties:\n      CodeUri: code/\n      Handler: ro.handler\n      Runtime: python3.11\n  \
+         Newer:\n    Type: AWS::Serverless::Function\n    Properties:\n      CodeUri: code/\n      \
+         Handler: ro.handler\n      Runtime: python3.13\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(ssam_testkit::ssam_bin())
+        .args(["local", "invoke", "Zip", "--docker", "--invoke-image"])
+        .arg(format!("Zip={BASE}"))
+        .arg("-t")
+        .arg(&template)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(doc["file"], "/var/task/ro.py");
+    assert_eq!(doc["writable"], false, "code is mounted read-only");
+    assert_eq!(doc["region"], "us-east-1");
+
+    let out = std::process::Command::new(ssam_testkit::ssam_bin())
+        .args(["local", "invoke", "Newer", "--docker", "-t"])
+        .arg(&template)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("the image public.ecr.aws/lambda/python:3.13 is not present locally")
+            && text.contains("docker pull public.ecr.aws/lambda/python:3.13"),
+        "{text}"
+    );
+}
+
+/// No engine at DOCKER_HOST: the Image function's error names what was tried, and the Zip
+/// function beside it keeps running natively.
+#[test]
+fn without_an_engine_zip_functions_still_run() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("code")).unwrap();
+    std::fs::write(
+        dir.path().join("code/app.py"),
+        "def handler(event, context):\n    return 'native'\n",
+    )
+    .unwrap();
+    let template = dir.path().join("template.yaml");
+    std::fs::write(
+        &template,
+        "Transform: AWS::Serverless-2016-10-31\nResources:\n  Zip:\n    Type: AWS::Serverless::Function\n    \
+         Properties:\n      CodeUri: code/\n      Handler: app.handler\n      Runtime: python3.11\n  \
+         Img:\n    Type: AWS::Serverless::Function\n    Properties:\n      PackageType: Image\n    \
+         Metadata:\n      Dockerfile: Dockerfile\n      DockerContext: ./code\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("code/Dockerfile"), format!("FROM {BASE}\n")).unwrap();
+    let socket = dir.path().join("no-docker.sock");
+    let mut args: Vec<std::ffi::OsString> = ["local", "start-lambda", "--port", "0", "-t"]
+        .iter()
+        .map(Into::into)
+        .collect();
+    args.push(template.clone().into());
+    let arg_refs: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_os_str()).collect();
+    let docker_host = format!("unix://{}", socket.display());
+    let server = Server::start_env(
+        &arg_refs,
+        "Running on",
+        Duration::from_secs(30),
+        &[("DOCKER_HOST", &docker_host)],
+    );
+    let url = format!("http://{}", server.word_after(" * Running on http://").unwrap().trim_end_matches('/'));
+    let (err, body) = invoke(&url, "Zip", "{}");
+    assert_eq!((err.as_str(), body), ("", serde_json::json!("native")));
+    let (err, doc) = invoke(&url, "Img", "{}");
+    assert_eq!(err, "Unhandled");
+    let message = doc["errorMessage"].as_str().unwrap();
+    assert!(
+        message.contains(&format!("cannot reach the Docker engine at unix://{}", socket.display())),
+        "{doc}"
+    );
+    let lines = server.stop().join("\n");
+    assert!(lines.contains("Img: cannot reach the Docker engine"), "said at start: {lines}");
+}
