@@ -329,10 +329,18 @@ mod tests {
     fn ssams_state_dir_is_never_sent() {
         let (dir, spec) = project();
         let before = collect(&spec).unwrap().hash(&spec);
-        write(dir.path(), ".ssam/s3/bucket/video.mp4", "uploaded while ssam runs");
+        write(
+            dir.path(),
+            ".ssam/s3/bucket/video.mp4",
+            "uploaded while ssam runs",
+        );
         let ctx = collect(&spec).unwrap();
         assert!(!paths(&ctx).iter().any(|p| p.starts_with(".ssam")));
-        assert_eq!(ctx.hash(&spec), before, "an upload must not make the image stale");
+        assert_eq!(
+            ctx.hash(&spec),
+            before,
+            "an upload must not make the image stale"
+        );
     }
 
     #[test]

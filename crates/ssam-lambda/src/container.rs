@@ -322,9 +322,9 @@ pub(crate) fn environment(
     }
     for (k, v) in extra {
         let v = match reach.host_alias {
-            Some(alias) => v
-                .replace("127.0.0.1", alias)
-                .replace("//localhost", &format!("//{alias}")),
+            Some(alias) => ["//127.0.0.1", "//localhost", "//0.0.0.0"]
+                .iter()
+                .fold(v.clone(), |v, host| v.replace(host, &format!("//{alias}"))),
             None => v.clone(),
         };
         env.insert(k.clone(), v);

@@ -192,6 +192,16 @@ impl LambdaService {
             .clone()
     }
 
+    /// Makes one function ready for its next cold start (a container function's image
+    /// rebuilt after its context changed), so that invocation does not wait for the build.
+    pub async fn prepare(&self, name_or_arn: &str) -> Result<(), String> {
+        let pool = self.pool(name_or_arn).map_err(|e| e.to_string())?;
+        self.launch_of(&pool)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.message)
+    }
+
     /// Makes every container function ready before its first invocation: images built when
     /// missing or stale, present when named. Returns one line per function that is not ready.
     pub async fn prepare_containers(&self) -> Vec<String> {

@@ -124,6 +124,25 @@ impl FunctionSpec {
         }
     }
 
+    /// What runs the function, for people: `python3.12`, `image thumbnailgenerator:latest`,
+    /// `python3.12 in public.ecr.aws/lambda/python:3.12`.
+    pub fn runs_in(&self) -> String {
+        match &self.sandbox {
+            SandboxKind::Native => self.runtime.clone(),
+            SandboxKind::Container(c) => {
+                let image = match &c.image {
+                    ImageSource::Build(b) => b.image_tag(),
+                    ImageSource::Local(name) => name.clone(),
+                };
+                if c.mount_code {
+                    format!("{} in {image}", self.runtime)
+                } else {
+                    format!("image {image}")
+                }
+            }
+        }
+    }
+
     /// The directories whose changes make the next invocation start fresh: the code and
     /// layers for native sandboxes and mounted code, the build context for built images.
     pub fn watched_dirs(&self) -> Vec<PathBuf> {

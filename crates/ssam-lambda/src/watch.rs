@@ -59,6 +59,22 @@ pub fn changed_paths(
     .map_err(|e| format!("cannot watch files: {e}"))
 }
 
+/// A container function's image is rebuilt at once after its context changed, not at its
+/// next invocation (which then finds it ready).
+fn rebuild_now(service: &Arc<LambdaService>, name: &str) {
+    let is_container = service
+        .function(name)
+        .is_some_and(|f| f.sandbox != crate::spec::SandboxKind::Native);
+    if is_container {
+        let (service, name) = (Arc::clone(service), name.to_string());
+        tokio::spawn(async move {
+            if let Err(e) = service.prepare(&name).await {
+                tracing::warn!("{name}: {e}");
+            }
+        });
+    }
+}
+
 /// Watches every function's code and layer directories; a change recycles the functions
 /// using that directory, so their next invocation runs the new code.
 pub fn watch_code(service: Arc<LambdaService>) -> Result<Watcher, String> {
@@ -96,6 +112,7 @@ pub fn watch_code(service: Arc<LambdaService>) -> Result<Watcher, String> {
             for (name, file) in changed {
                 if service.recycle(&name).is_ok() {
                     tracing::info!("Reloading {name}: {} changed", file.display());
+                    rebuild_now(&service, &name);
                 }
             }
         }

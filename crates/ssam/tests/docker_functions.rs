@@ -78,15 +78,15 @@ fn thumbnail_image_function_end_to_end_and_rebuilt_on_edit() {
     let template = std::fs::read_to_string(app.join("template.yaml"))
         .unwrap()
         .replace("ThumbnailGenerator", &id)
-        .replace("BucketName: help-me-sam", &format!("BucketName: thumbs-{}", std::process::id()));
+        .replace(
+            "BucketName: help-me-sam",
+            &format!("BucketName: thumbs-{}", std::process::id()),
+        );
     std::fs::write(app.join("template.yaml"), template).unwrap();
     let _images = Images(vec![format!("{}:latest", id.to_lowercase())]);
 
-    let server = Server::local_start_within(
-        &app.join("template.yaml"),
-        &[],
-        Duration::from_secs(300),
-    );
+    let server =
+        Server::local_start_within(&app.join("template.yaml"), &[], Duration::from_secs(300));
     let s3 = server.word_after("S3 ").expect("S3 address");
     let bucket = format!("thumbs-{}", std::process::id());
     let upload_and_wait = |key: &str, thumbnail: &str| {
@@ -140,7 +140,10 @@ else:
         2,
         "built at start and after the edit: {text}"
     );
-    assert!(containers_of(pid).is_empty(), "no container left after stop");
+    assert!(
+        containers_of(pid).is_empty(),
+        "no container left after stop"
+    );
 }
 
 /// A context with one handler module and a function per behaviour, each built from it.
@@ -249,7 +252,13 @@ fn container_limits_and_errors_are_lambdas() {
     let prefix = format!("Lim{}", std::process::id());
     let (template, _images) = limits_app(dir.path(), &prefix);
     let server = start_lambda(&template, &[]);
-    let url = format!("http://{}", server.word_after(" * Running on http://").unwrap().trim_end_matches('/'));
+    let url = format!(
+        "http://{}",
+        server
+            .word_after(" * Running on http://")
+            .unwrap()
+            .trim_end_matches('/')
+    );
 
     let (err, ok) = invoke(&url, &format!("{prefix}Ok"), "{}");
     assert_eq!(err, "", "{ok}");
@@ -285,11 +294,21 @@ fn container_limits_and_errors_are_lambdas() {
     while containers_of(pid).len() > 1 && std::time::Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(100));
     }
-    assert_eq!(containers_of(pid).len(), 1, "only Ok's warm container is left");
+    assert_eq!(
+        containers_of(pid).len(),
+        1,
+        "only Ok's warm container is left"
+    );
     let lines = server.stop().join("\n");
-    assert!(lines.contains("about to crash"), "container output is logged: {lines}");
+    assert!(
+        lines.contains("about to crash"),
+        "container output is logged: {lines}"
+    );
     assert!(lines.contains("ok handler ran"), "{lines}");
-    assert!(containers_of(pid).is_empty(), "no container left after stop");
+    assert!(
+        containers_of(pid).is_empty(),
+        "no container left after stop"
+    );
 }
 
 /// 16 requests at once are served by several containers of the same function.
@@ -302,7 +321,13 @@ fn parallel_requests_are_served_by_several_containers() {
     let prefix = format!("Par{}", std::process::id());
     let (template, _images) = limits_app(dir.path(), &prefix);
     let server = start_lambda(&template, &["--max-instances", "8"]);
-    let url = format!("http://{}", server.word_after(" * Running on http://").unwrap().trim_end_matches('/'));
+    let url = format!(
+        "http://{}",
+        server
+            .word_after(" * Running on http://")
+            .unwrap()
+            .trim_end_matches('/')
+    );
     let script = format!(
         r#"
 import json, boto3, botocore.config
@@ -341,7 +366,11 @@ fn no_container_outlives_ssam() {
 
     let server = start_lambda(&template, &["--warm-containers", "EAGER"]);
     let pid = server.child.id();
-    assert_eq!(containers_of(pid).len(), 4, "one warm container per function");
+    assert_eq!(
+        containers_of(pid).len(),
+        4,
+        "one warm container per function"
+    );
     server.interrupt();
     assert!(containers_of(pid).is_empty(), "Ctrl-C removes them");
 
@@ -354,8 +383,14 @@ fn no_container_outlives_ssam() {
     let next = start_lambda(&template, &[]);
     let next_pid = next.child.id();
     let lines = next.stop().join("\n");
-    assert!(containers_of(killed_pid).is_empty(), "the next start removed them: {lines}");
-    assert!(lines.contains("removed 4 container(s) left by an earlier ssam"), "{lines}");
+    assert!(
+        containers_of(killed_pid).is_empty(),
+        "the next start removed them: {lines}"
+    );
+    assert!(
+        lines.contains("removed 4 container(s) left by an earlier ssam"),
+        "{lines}"
+    );
     assert!(containers_of(next_pid).is_empty());
 }
 
@@ -461,16 +496,121 @@ fn without_an_engine_zip_functions_still_run() {
         Duration::from_secs(30),
         &[("DOCKER_HOST", &docker_host)],
     );
-    let url = format!("http://{}", server.word_after(" * Running on http://").unwrap().trim_end_matches('/'));
+    let url = format!(
+        "http://{}",
+        server
+            .word_after(" * Running on http://")
+            .unwrap()
+            .trim_end_matches('/')
+    );
     let (err, body) = invoke(&url, "Zip", "{}");
     assert_eq!((err.as_str(), body), ("", serde_json::json!("native")));
     let (err, doc) = invoke(&url, "Img", "{}");
     assert_eq!(err, "Unhandled");
     let message = doc["errorMessage"].as_str().unwrap();
     assert!(
-        message.contains(&format!("cannot reach the Docker engine at unix://{}", socket.display())),
+        message.contains(&format!(
+            "cannot reach the Docker engine at unix://{}",
+            socket.display()
+        )),
         "{doc}"
     );
     let lines = server.stop().join("\n");
-    assert!(lines.contains("Img: cannot reach the Docker engine"), "said at start: {lines}");
+    assert!(
+        lines.contains("Img: cannot reach the Docker engine"),
+        "said at start: {lines}"
+    );
+}
+
+/// An Image function behind API Gateway (`start-api`), and a Dockerfile that fails: the
+/// failing step is shown at start and in the answer, the other function is served.
+#[test]
+fn start_api_serves_an_image_function_and_shows_a_failing_build_step() {
+    if docker_with(BASE).is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let prefix = format!("Api{}", std::process::id());
+    let good = dir.path().join("good");
+    let bad = dir.path().join("bad");
+    std::fs::create_dir_all(&good).unwrap();
+    std::fs::create_dir_all(&bad).unwrap();
+    std::fs::write(
+        good.join("Dockerfile"),
+        format!("FROM {BASE}\nCOPY app.py ${{LAMBDA_TASK_ROOT}}/\nCMD [\"app.handler\"]\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        good.join("app.py"),
+        "import json\ndef handler(event, context):\n    \
+         return {'statusCode': 200, 'body': json.dumps({'path': event['rawPath']})}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        bad.join("Dockerfile"),
+        format!("FROM {BASE}\nRUN echo breaking && exit 3\nCMD [\"app.handler\"]\n"),
+    )
+    .unwrap();
+    let template = dir.path().join("template.yaml");
+    let function = |id: &str, ctx: &str, path: &str| {
+        format!(
+            "  {id}:\n    Type: AWS::Serverless::Function\n    Properties:\n      PackageType: Image\n      \
+             Events:\n        Get:\n          Type: HttpApi\n          Properties: {{Path: {path}, Method: GET}}\n    \
+             Metadata:\n      Dockerfile: Dockerfile\n      DockerContext: ./{ctx}\n"
+        )
+    };
+    std::fs::write(
+        &template,
+        format!(
+            "Transform: AWS::Serverless-2016-10-31\nResources:\n{}{}",
+            function(&format!("{prefix}Good"), "good", "/good"),
+            function(&format!("{prefix}Bad"), "bad", "/bad")
+        ),
+    )
+    .unwrap();
+    let _images = Images(vec![
+        format!("{}good:latest", prefix.to_lowercase()),
+        format!("{}bad:latest", prefix.to_lowercase()),
+    ]);
+    let args: Vec<std::ffi::OsString> = vec![
+        "local".into(),
+        "start-api".into(),
+        "--port".into(),
+        "0".into(),
+        "-t".into(),
+        template.clone().into(),
+    ];
+    let refs: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_os_str()).collect();
+    let server = Server::start_within(&refs, "Running on", Duration::from_secs(240));
+    let base = server
+        .word_after(" * Running on ")
+        .unwrap()
+        .trim_end_matches('/')
+        .to_string();
+    let get = |path: &str| {
+        let script = format!(
+            "import urllib.request, urllib.error\ntry:\n    r = urllib.request.urlopen('{base}{path}')\n    \
+             print(r.status, r.read().decode())\nexcept urllib.error.HTTPError as e:\n    print(e.code, e.read().decode())\n"
+        );
+        String::from_utf8(run_python(&script, &[]).stdout).unwrap()
+    };
+    let good = get("/good");
+    assert!(good.starts_with("200 "), "{good}");
+    assert!(good.contains(r#""path": "/good""#), "{good}");
+    let bad = get("/bad");
+    assert!(bad.starts_with("502 "), "{bad}");
+    let pid = server.child.id();
+    let lines = server.stop().join("\n");
+    assert!(
+        lines.contains(&format!(
+            "{prefix}Bad: building image {}bad:latest failed at Step 2/",
+            prefix.to_lowercase()
+        )) && lines.contains("RUN echo breaking && exit 3"),
+        "the failing step is shown: {lines}"
+    );
+    assert!(
+        lines.contains("breaking"),
+        "the build's output is shown: {lines}"
+    );
+    assert!(containers_of(pid).is_empty());
 }

@@ -169,7 +169,7 @@ fn print_console(
 ) {
     use owo_colors::OwoColorize;
     for f in lambda.functions() {
-        anstream::eprintln!("{} {} ({})", "function".green().bold(), f.name, f.runtime);
+        anstream::eprintln!("{} {} ({})", "function".green().bold(), f.name, f.runs_in());
     }
     for b in &app.buckets {
         anstream::eprintln!(

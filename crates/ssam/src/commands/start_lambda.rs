@@ -52,7 +52,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
         }
         for f in service.functions() {
-            eprintln!("Mounting {} ({})", f.name, f.runtime);
+            eprintln!("Mounting {} ({})", f.name, f.runs_in());
         }
         super::common::print_concurrency(&service);
         eprintln!(
