@@ -183,13 +183,13 @@ fn image_spec(app: &App, f: &Function, sandboxes: &Sandboxes) -> Result<Function
         .cloned()
         .unwrap_or_default();
     let mut spec = FunctionSpec::new(f.name(), "", handler, code_dir);
-    spec.sandbox = SandboxKind::Container(ContainerSpec {
+    spec.sandbox = SandboxKind::Container(Box::new(ContainerSpec {
         image,
         entry_point: config.entry_point,
         command: config.command,
         working_dir: config.working_directory,
         mount_code: false,
-    });
+    }));
     Ok(spec)
 }
 
@@ -211,13 +211,13 @@ fn zip_sandbox(
             )
         })?,
     };
-    spec.sandbox = SandboxKind::Container(ContainerSpec {
+    spec.sandbox = SandboxKind::Container(Box::new(ContainerSpec {
         image: ImageSource::Local(image),
         entry_point: None,
         command: None,
         working_dir: None,
         mount_code: true,
-    });
+    }));
     Ok(spec)
 }
 

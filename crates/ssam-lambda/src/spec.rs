@@ -52,7 +52,7 @@ pub enum SandboxKind {
     Native,
     /// Containers of an image, through the Docker engine (Image functions, and Zip functions
     /// with `--docker`).
-    Container(ContainerSpec),
+    Container(Box<ContainerSpec>),
 }
 
 /// How a function's containers are made.
@@ -146,15 +146,18 @@ impl FunctionSpec {
     /// The directories whose changes make the next invocation start fresh: the code and
     /// layers for native sandboxes and mounted code, the build context for built images.
     pub fn watched_dirs(&self) -> Vec<PathBuf> {
-        match &self.sandbox {
-            SandboxKind::Container(ContainerSpec {
-                image: ImageSource::Build(image),
-                ..
-            }) => vec![image.context_dir.clone()],
-            SandboxKind::Container(c) if !c.mount_code => Vec::new(),
-            _ => std::iter::once(self.code_dir.clone())
+        let code = || {
+            std::iter::once(self.code_dir.clone())
                 .chain(self.layers.iter().cloned())
-                .collect(),
+                .collect()
+        };
+        match &self.sandbox {
+            SandboxKind::Native => code(),
+            SandboxKind::Container(c) => match &c.image {
+                ImageSource::Build(image) => vec![image.context_dir.clone()],
+                ImageSource::Local(_) if c.mount_code => code(),
+                ImageSource::Local(_) => Vec::new(),
+            },
         }
     }
 

@@ -21,6 +21,8 @@ struct Cli {
     log_format: console::LogFormat,
 }
 
+// Parsed once per run: the size of the flag structs does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Check a template and report every problem with file:line:column.
@@ -34,6 +36,7 @@ enum Command {
     Local(LocalCommand),
 }
 
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum LocalCommand {
     /// Invoke one function once and print its result.

@@ -4,6 +4,8 @@
 //!
 //! Where no engine answers, every test here prints why it is skipped and returns.
 
+#![allow(clippy::unwrap_used)]
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
