@@ -220,6 +220,11 @@ impl Docker {
     }
 }
 
+/// The socket [`Docker::connect`] would use (`DOCKER_HOST`, else [`DEFAULT_SOCKET`]).
+pub fn socket_path_from_env() -> Result<String, DockerError> {
+    socket_path(std::env::var("DOCKER_HOST").ok().as_deref())
+}
+
 /// The socket path for a `DOCKER_HOST` value (`None` or empty: [`DEFAULT_SOCKET`]).
 pub(crate) fn socket_path(docker_host: Option<&str>) -> Result<String, DockerError> {
     match docker_host.map(str::trim) {

@@ -19,7 +19,9 @@ mod error;
 pub mod ignore;
 mod spec;
 
-pub use client::{Built, Docker, DEFAULT_SOCKET, LABEL_CONTENT_HASH, LABEL_FUNCTION};
+pub use client::{
+    socket_path_from_env, Built, Docker, DEFAULT_SOCKET, LABEL_CONTENT_HASH, LABEL_FUNCTION,
+};
 pub use container::{
     Bind, ContainerConfig, Exit, ImageFacts, Network, Output, OutputStream, Started, LABEL_MANAGED,
     LABEL_PID, LABEL_TEMPLATE,

@@ -212,6 +212,10 @@ impl LambdaService {
             .filter(|p| matches!(p.spec.sandbox, crate::spec::SandboxKind::Container(_)))
             .cloned()
             .collect();
+        if pools.is_empty() {
+            self.remove_orphans_quietly();
+            return Vec::new();
+        }
         let mut failed = Vec::new();
         // One at a time: builds share the engine, and their output reads better unmixed.
         for pool in pools {
@@ -220,6 +224,24 @@ impl LambdaService {
             }
         }
         failed
+    }
+
+    /// Without container functions, containers an earlier ssam left behind are still
+    /// removed, in the background and without a word when no engine answers.
+    fn remove_orphans_quietly(&self) {
+        let Ok(docker_host) = ssam_docker::socket_path_from_env() else {
+            return;
+        };
+        if !std::path::Path::new(&docker_host).exists() {
+            return;
+        }
+        tokio::spawn(async move {
+            if let Ok(docker) = ssam_docker::Docker::connect().await {
+                if let Ok(n @ 1..) = docker.remove_orphans(crate::container::is_live_ssam).await {
+                    tracing::info!("removed {n} container(s) left by an earlier ssam");
+                }
+            }
+        });
     }
 
     fn registry(&self) -> Arc<Registry> {

@@ -192,12 +192,18 @@ def hog(event, context):
         ("Slow", Some("app.slow"), 2, 256),
         ("Crash", Some("app.crash"), 3, 256),
         ("Hog", Some("app.hog"), 10, 128),
+        ("Cfg", Some("app.ok"), 3, 256),
     ] {
         let id = format!("{prefix}{name}");
         images.push(format!("{}:t", id.to_lowercase()));
-        let config = command
+        let mut config = command
             .map(|c| format!("      ImageConfig:\n        Command: [\"{c}\"]\n"))
             .unwrap_or_default();
+        if name == "Cfg" {
+            config.push_str(
+                "        EntryPoint: [\"/lambda-entrypoint.sh\"]\n        WorkingDirectory: /tmp\n",
+            );
+        }
         resources.push_str(&format!(
             "  {id}:\n    Type: AWS::Serverless::Function\n    Properties:\n      PackageType: Image\n      \
              Timeout: {timeout}\n      MemorySize: {memory}\n      Environment:\n        Variables:\n          MINE: from-template\n{config}    \
@@ -270,6 +276,11 @@ fn container_limits_and_errors_are_lambdas() {
     assert_eq!(ok["name"], format!("{prefix}Ok"));
     assert_eq!(ok["mine"], "from-template");
 
+    // ImageConfig: EntryPoint, Command and WorkingDirectory replace the image's.
+    let (err, cfg) = invoke(&url, &format!("{prefix}Cfg"), "{}");
+    assert_eq!(err, "", "{cfg}");
+    assert_eq!(cfg["cwd"], "/tmp");
+
     let (err, doc) = invoke(&url, &format!("{prefix}Slow"), r#"{"sleep": 10}"#);
     assert_eq!(err, "Unhandled");
     assert_eq!(doc["errorType"], "Sandbox.Timedout", "{doc}");
@@ -293,13 +304,13 @@ fn container_limits_and_errors_are_lambdas() {
     // The killed containers are removed as their instances end, before shutdown.
     let pid = server.child.id();
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while containers_of(pid).len() > 1 && std::time::Instant::now() < deadline {
+    while containers_of(pid).len() > 2 && std::time::Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(100));
     }
     assert_eq!(
         containers_of(pid).len(),
-        1,
-        "only Ok's warm container is left"
+        2,
+        "only Ok's and Cfg's warm containers are left"
     );
     let lines = server.stop().join("\n");
     assert!(
@@ -370,7 +381,7 @@ fn no_container_outlives_ssam() {
     let pid = server.child.id();
     assert_eq!(
         containers_of(pid).len(),
-        4,
+        5,
         "one warm container per function"
     );
     server.interrupt();
@@ -378,9 +389,9 @@ fn no_container_outlives_ssam() {
 
     let killed = start_lambda(&template, &["--warm-containers", "EAGER"]);
     let killed_pid = killed.child.id();
-    assert_eq!(containers_of(killed_pid).len(), 4);
+    assert_eq!(containers_of(killed_pid).len(), 5);
     killed.kill9();
-    assert_eq!(containers_of(killed_pid).len(), 4, "kill -9 leaves them");
+    assert_eq!(containers_of(killed_pid).len(), 5, "kill -9 leaves them");
 
     let next = start_lambda(&template, &[]);
     let next_pid = next.child.id();
@@ -390,7 +401,7 @@ fn no_container_outlives_ssam() {
         "the next start removed them: {lines}"
     );
     assert!(
-        lines.contains("removed 4 container(s) left by an earlier ssam"),
+        lines.contains("removed 5 container(s) left by an earlier ssam"),
         "{lines}"
     );
     assert!(containers_of(next_pid).is_empty());
@@ -615,4 +626,50 @@ fn start_api_serves_an_image_function_and_shows_a_failing_build_step() {
         "the build's output is shown: {lines}"
     );
     assert!(containers_of(pid).is_empty());
+}
+
+/// `ImageUri` naming a local image runs it as is; one that is not present says which
+/// `docker pull` to run.
+#[test]
+fn image_uri_of_a_local_image_runs_as_is() {
+    if docker_with(BASE).is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let template = dir.path().join("template.yaml");
+    // awslambdaric resolves `operator.is_not` like any handler: is_not(event, context).
+    std::fs::write(
+        &template,
+        format!(
+            "Transform: AWS::Serverless-2016-10-31\nResources:\n  Local:\n    Type: AWS::Serverless::Function\n    \
+             Properties:\n      PackageType: Image\n      ImageUri: {BASE}\n      ImageConfig:\n        \
+             Command: [operator.is_not]\n  Absent:\n    Type: AWS::Serverless::Function\n    Properties:\n      \
+             PackageType: Image\n      ImageUri: 123456789012.dkr.ecr.us-east-1.amazonaws.com/absent:v1\n"
+        ),
+    )
+    .unwrap();
+    let event = dir.path().join("event.json");
+    std::fs::write(&event, r#"{"marker": "printed-by-print"}"#).unwrap();
+    let run = |function: &str| {
+        let out = std::process::Command::new(ssam_testkit::ssam_bin())
+            .args(["local", "invoke", function, "-t"])
+            .arg(&template)
+            .arg("-e")
+            .arg(&event)
+            .output()
+            .unwrap();
+        (
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (stdout, stderr) = run("Local");
+    assert_eq!(stdout.trim(), "true", "{stderr}");
+    assert!(stderr.contains("REPORT RequestId"), "{stderr}");
+    let (stdout, stderr) = run("Absent");
+    let text = format!("{stdout}{stderr}");
+    assert!(
+        text.contains("docker pull 123456789012.dkr.ecr.us-east-1.amazonaws.com/absent:v1"),
+        "{text}"
+    );
 }
