@@ -319,7 +319,9 @@ impl Docker {
     }
 
     /// The IPv4 gateway of the docker network `name` (where the host answers containers on
-    /// that network), `None` when it has none.
+    /// that network), `None` when it has none. The default `bridge` network often states
+    /// only its subnet: its gateway is then the subnet's first address, as the engine
+    /// assigns it (172.17.0.1).
     pub async fn network_gateway(&self, name: &str) -> Result<Option<IpAddr>, DockerError> {
         let net = self
             .bollard()
@@ -337,7 +339,11 @@ impl Docker {
             .and_then(|i| i.config)
             .unwrap_or_default()
             .into_iter()
-            .filter_map(|c| c.gateway?.parse::<IpAddr>().ok())
+            .filter_map(|c| {
+                c.gateway
+                    .and_then(|g| g.parse::<IpAddr>().ok())
+                    .or_else(|| first_address(c.subnet.as_deref()?))
+            })
             .find(IpAddr::is_ipv4))
     }
 
@@ -357,6 +363,17 @@ impl Docker {
     }
 }
 
+/// The first host address of an IPv4 subnet (`172.17.0.0/16` → `172.17.0.1`).
+fn first_address(subnet: &str) -> Option<IpAddr> {
+    let (net, bits) = subnet.split_once('/')?;
+    let net: std::net::Ipv4Addr = net.parse().ok()?;
+    let bits: u32 = bits.parse().ok().filter(|b| *b <= 30)?;
+    let mask = u32::MAX.checked_shl(32 - bits).unwrap_or(0);
+    Some(IpAddr::V4(std::net::Ipv4Addr::from(
+        (u32::from(net) & mask) + 1,
+    )))
+}
+
 /// `host:container[:ro]`, as the engine's `Binds` expects.
 fn bind_spec(b: &Bind) -> String {
     format!(
@@ -370,6 +387,22 @@ fn bind_spec(b: &Bind) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_subnets_first_address_is_its_gateway() {
+        let cases = [
+            ("172.17.0.0/16", Some("172.17.0.1")),
+            ("10.1.2.0/24", Some("10.1.2.1")),
+            ("10.1.2.7/24", Some("10.1.2.1")),
+            ("fd00::/64", None),
+            ("10.0.0.0/31", None),
+            ("junk", None),
+        ];
+        for (subnet, want) in cases {
+            let got = first_address(subnet).map(|a| a.to_string());
+            assert_eq!(got.as_deref(), want, "{subnet}");
+        }
+    }
 
     #[test]
     fn binds_are_written_as_the_engine_reads_them() {

@@ -673,3 +673,59 @@ fn image_uri_of_a_local_image_runs_as_is() {
         "{text}"
     );
 }
+
+/// `--docker-network bridge`: the container is not on the host's network; it reaches ssam's
+/// Runtime API on the network's gateway, and ssam as `host.docker.internal`.
+#[test]
+fn a_bridge_network_reaches_ssam_through_its_gateway() {
+    if docker_with(BASE).is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let id = format!("Bridge{}", std::process::id());
+    let img = dir.path().join("img");
+    std::fs::create_dir_all(&img).unwrap();
+    std::fs::write(
+        img.join("Dockerfile"),
+        format!("FROM {BASE}\nCOPY app.py ${{LAMBDA_TASK_ROOT}}/\nCMD [\"app.handler\"]\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        img.join("app.py"),
+        "import os\ndef handler(event, context):\n    \
+         return {'api': os.environ['AWS_LAMBDA_RUNTIME_API'], 'hosts': open('/etc/hosts').read()}\n",
+    )
+    .unwrap();
+    let template = dir.path().join("template.yaml");
+    std::fs::write(
+        &template,
+        format!(
+            "Transform: AWS::Serverless-2016-10-31\nResources:\n  {id}:\n    Type: AWS::Serverless::Function\n    \
+             Properties:\n      PackageType: Image\n    Metadata:\n      Dockerfile: Dockerfile\n      DockerContext: ./img\n"
+        ),
+    )
+    .unwrap();
+    let _images = Images(vec![format!("{}:latest", id.to_lowercase())]);
+    let out = std::process::Command::new(ssam_testkit::ssam_bin())
+        .args(["local", "invoke", &id, "--docker-network", "bridge", "-t"])
+        .arg(&template)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    let api = doc["api"].as_str().unwrap();
+    assert!(!api.starts_with("127."), "the gateway, not loopback: {api}");
+    let gateway = api.split(':').next().unwrap();
+    assert!(
+        doc["hosts"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("{gateway}\thost.docker.internal")),
+        "{doc}"
+    );
+}
