@@ -427,14 +427,28 @@ fn zip_function_runs_in_its_runtime_image_with_docker() {
         "import os\ndef handler(event, context):\n    \
          try:\n        open(os.path.join(os.path.dirname(__file__), 'x'), 'w')\n        writable = True\n    \
          except OSError:\n        writable = False\n    \
-         return {'file': __file__, 'writable': writable, 'region': os.environ['AWS_REGION']}\n",
+         import mylib\n    \
+         return {'file': __file__, 'writable': writable, 'region': os.environ['AWS_REGION'], \
+         'layer': mylib.WHO, 'layer_file': mylib.__file__}\n",
     )
     .unwrap();
+    // Two layers, merged at /opt in order: the second one's mylib wins.
+    for (layer, who) in [("one", "first"), ("two", "second")] {
+        std::fs::create_dir_all(dir.path().join(layer).join("python")).unwrap();
+        std::fs::write(
+            dir.path().join(layer).join("python/mylib.py"),
+            format!("WHO = '{who}'\n"),
+        )
+        .unwrap();
+    }
     let template = dir.path().join("template.yaml");
     std::fs::write(
         &template,
         "Transform: AWS::Serverless-2016-10-31\nResources:\n  Zip:\n    Type: AWS::Serverless::Function\n    \
-         Properties:\n      CodeUri: code/\n      Handler: ro.handler\n      Runtime: python3.11\n  \
+         Properties:\n      CodeUri: code/\n      Handler: ro.handler\n      Runtime: python3.11\n      \
+         Layers: [!Ref One, !Ref Two]\n  \
+         One:\n    Type: AWS::Serverless::LayerVersion\n    Properties:\n      ContentUri: one/\n  \
+         Two:\n    Type: AWS::Serverless::LayerVersion\n    Properties:\n      ContentUri: two/\n  \
          Newer:\n    Type: AWS::Serverless::Function\n    Properties:\n      CodeUri: code/\n      \
          Handler: ro.handler\n      Runtime: python3.13\n",
     )
@@ -456,6 +470,8 @@ fn zip_function_runs_in_its_runtime_image_with_docker() {
     assert_eq!(doc["file"], "/var/task/ro.py");
     assert_eq!(doc["writable"], false, "code is mounted read-only");
     assert_eq!(doc["region"], "us-east-1");
+    assert_eq!(doc["layer"], "second", "later layers override earlier ones");
+    assert_eq!(doc["layer_file"], "/opt/python/mylib.py");
 
     let out = std::process::Command::new(ssam_testkit::ssam_bin())
         .args(["local", "invoke", "Newer", "--docker", "-t"])
