@@ -745,3 +745,58 @@ fn a_bridge_network_reaches_ssam_through_its_gateway() {
         "{doc}"
     );
 }
+
+/// `ssam build` builds an Image function with the same builder (SAM's tag), the built
+/// template names the image, and `ssam local invoke` runs it from there.
+#[test]
+fn ssam_build_builds_image_functions_and_the_built_template_runs() {
+    if docker_with(BASE).is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let id = format!("Built{}", std::process::id());
+    std::fs::create_dir_all(dir.path().join("img")).unwrap();
+    std::fs::write(
+        dir.path().join("img/Dockerfile"),
+        format!("FROM {BASE}\nCOPY app.py ${{LAMBDA_TASK_ROOT}}/\nCMD [\"app.handler\"]\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("img/app.py"),
+        "def handler(event, context):\n    return 'from the built image'\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("template.yaml"),
+        format!(
+            "Transform: AWS::Serverless-2016-10-31\nResources:\n  {id}:\n    Type: AWS::Serverless::Function\n    \
+             Properties:\n      PackageType: Image\n    Metadata:\n      Dockerfile: Dockerfile\n      \
+             DockerContext: ./img\n      DockerTag: v7\n"
+        ),
+    )
+    .unwrap();
+    let tag = format!("{}:v7", id.to_lowercase());
+    let _images = Images(vec![tag.clone()]);
+    let out = std::process::Command::new(ssam_testkit::ssam_bin())
+        .arg("build")
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{log}");
+    assert!(log.contains(&format!("Successfully tagged {tag}")), "{log}");
+    let built = dir.path().join(".aws-sam/build/template.yaml");
+    let text = std::fs::read_to_string(&built).unwrap();
+    assert!(text.contains(&format!("ImageUri: \"{tag}\"")), "{text}");
+    let out = std::process::Command::new(ssam_testkit::ssam_bin())
+        .args(["local", "invoke", &id, "-t"])
+        .arg(&built)
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "\"from the built image\"",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -1,0 +1,196 @@
+//! Python dependencies, as Lambda would get them: `pip install -r requirements.txt` into a
+//! cache directory keyed by the manifest, the runtime's Python version and the
+//! architecture, with wheels for Lambda's platform (manylinux, the runtime's CPython), so a
+//! python3.12 function builds on a machine whose `python3` is 3.11. A source edit never
+//! reinstalls: the set is reused until the manifest changes.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use sha2::{Digest, Sha256};
+
+use crate::BuildError;
+
+/// The manylinux platforms Lambda's Amazon Linux runs wheels of (glibc 2.26 on AL2, 2.34 on
+/// AL2023), best first.
+fn platforms(minor: u32, architecture: &str) -> Vec<String> {
+    let arch = if architecture == "arm64" {
+        "aarch64"
+    } else {
+        "x86_64"
+    };
+    let mut tags = Vec::new();
+    // python3.12 and later run on Amazon Linux 2023.
+    if minor >= 12 {
+        tags.push(format!("manylinux_2_34_{arch}"));
+    }
+    tags.push(format!("manylinux_2_28_{arch}"));
+    tags.push(format!("manylinux_2_17_{arch}"));
+    tags.push(format!("manylinux2014_{arch}"));
+    tags
+}
+
+/// The key of a dependency set.
+pub fn deps_key(manifest: &[u8], minor: u32, architecture: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(b"ssam-python-deps-v1\n");
+    h.update(format!("3.{minor} {architecture}\n"));
+    h.update(manifest);
+    hex::encode(&h.finalize()[..16])
+}
+
+/// The directory holding the dependencies of `manifest` for python3.`minor` on
+/// `architecture`, installed on first use. `on_line` receives pip's output.
+pub fn dependencies(
+    cache_dir: &Path,
+    manifest: &Path,
+    minor: u32,
+    architecture: &str,
+    on_line: &mut dyn FnMut(&str),
+) -> Result<PathBuf, BuildError> {
+    let text = std::fs::read(manifest).map_err(|e| BuildError::io(manifest, e))?;
+    let key = deps_key(&text, minor, architecture);
+    let dir = cache_dir.join("python-deps").join(&key);
+    if dir.join(".complete").is_file() {
+        return Ok(dir);
+    }
+    on_line(&format!(
+        "installing dependencies from {} for python3.{minor} ({architecture})",
+        manifest.display()
+    ));
+    let scratch = cache_dir
+        .join("python-deps")
+        .join(format!("{key}.tmp-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&scratch);
+    std::fs::create_dir_all(&scratch).map_err(|e| BuildError::io(&scratch, e))?;
+    let python = host_python()?;
+    let mut lambda = Command::new(&python);
+    lambda
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--disable-pip-version-check",
+            "--no-input",
+        ])
+        .arg("--requirement")
+        .arg(manifest)
+        .arg("--target")
+        .arg(&scratch)
+        .args(["--implementation", "cp", "--only-binary=:all:"])
+        .arg("--python-version")
+        .arg(format!("3.{minor}"));
+    for p in platforms(minor, architecture) {
+        lambda.arg("--platform").arg(p);
+    }
+    match run(&mut lambda, on_line) {
+        Ok(()) => {}
+        Err(first) => {
+            // Some packages publish only a source distribution: those install for this
+            // machine (pure Python ones run the same on Lambda).
+            on_line(&format!(
+                "no Lambda-platform wheel for every requirement ({first}); installing for this machine instead"
+            ));
+            let _ = std::fs::remove_dir_all(&scratch);
+            std::fs::create_dir_all(&scratch).map_err(|e| BuildError::io(&scratch, e))?;
+            let mut local = Command::new(&python);
+            local
+                .args([
+                    "-m",
+                    "pip",
+                    "install",
+                    "--disable-pip-version-check",
+                    "--no-input",
+                ])
+                .arg("--requirement")
+                .arg(manifest)
+                .arg("--target")
+                .arg(&scratch);
+            run(&mut local, on_line).map_err(|message| BuildError::Step {
+                step: format!("pip install -r {}", manifest.display()),
+                message,
+            })?;
+        }
+    }
+    std::fs::write(scratch.join(".complete"), b"").map_err(|e| BuildError::io(&scratch, e))?;
+    match std::fs::rename(&scratch, &dir) {
+        Ok(()) => Ok(dir),
+        // Another build installed the same set meanwhile: use theirs.
+        Err(_) if dir.join(".complete").is_file() => {
+            let _ = std::fs::remove_dir_all(&scratch);
+            Ok(dir)
+        }
+        Err(e) => Err(BuildError::io(&dir, e)),
+    }
+}
+
+/// A Python with pip: `SSAM_BUILD_PYTHON`, else `python3` on PATH.
+fn host_python() -> Result<PathBuf, BuildError> {
+    let candidate = std::env::var_os("SSAM_BUILD_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("python3"));
+    let ok = Command::new(&candidate)
+        .args(["-m", "pip", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if ok {
+        Ok(candidate)
+    } else {
+        Err(BuildError::Step {
+            step: "find pip".into(),
+            message: format!(
+                "`{} -m pip` does not work; hint: install pip for python3, or set SSAM_BUILD_PYTHON to a Python that has it",
+                candidate.display()
+            ),
+        })
+    }
+}
+
+/// Runs `cmd`, each output line to `on_line`; the last lines make the error.
+fn run(cmd: &mut Command, on_line: &mut dyn FnMut(&str)) -> Result<(), String> {
+    let out = cmd
+        .output()
+        .map_err(|e| format!("cannot run {:?}: {e}", cmd.get_program()))?;
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        on_line(line);
+    }
+    if out.status.success() {
+        Ok(())
+    } else {
+        let tail: Vec<&str> = text
+            .lines()
+            .rev()
+            .filter(|l| !l.trim().is_empty())
+            .take(3)
+            .collect();
+        Err(tail.into_iter().rev().collect::<Vec<_>>().join(" / "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn platforms_follow_the_runtime_and_architecture() {
+        assert_eq!(platforms(12, "x86_64")[0], "manylinux_2_34_x86_64");
+        assert_eq!(platforms(11, "x86_64")[0], "manylinux_2_28_x86_64");
+        assert!(platforms(12, "arm64")
+            .iter()
+            .all(|p| p.ends_with("aarch64")));
+    }
+
+    #[test]
+    fn the_key_changes_with_manifest_version_and_architecture() {
+        let k = deps_key(b"requests\n", 12, "x86_64");
+        assert_eq!(k, deps_key(b"requests\n", 12, "x86_64"));
+        assert_ne!(k, deps_key(b"requests==2\n", 12, "x86_64"));
+        assert_ne!(k, deps_key(b"requests\n", 11, "x86_64"));
+        assert_ne!(k, deps_key(b"requests\n", 12, "arm64"));
+    }
+}

@@ -1,0 +1,341 @@
+//! Running the units: each keyed by a hash of what it reads and skipped when the key did not
+//! change, in parallel, a failing unit reported with its tool's output while the others
+//! finish; then the built template.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt as _;
+use sha2::{Digest, Sha256};
+
+use crate::plan::{Method, Unit, UnitKind};
+use crate::rewrite::{self, Built};
+use crate::tree::{self, COPY_EXCLUDED, PYTHON_EXCLUDED};
+use crate::BuildError;
+
+/// Receives `(resource, line)` for every line of build output.
+pub type OnLine = Arc<dyn Fn(&str, &str) + Send + Sync>;
+
+pub struct BuildRequest {
+    /// The source template's directory (relative paths in it are resolved against it).
+    pub template_dir: PathBuf,
+    /// The source template as JSON (intrinsics in long form).
+    pub template: serde_json::Value,
+    /// `.aws-sam/build`, absolute.
+    pub build_dir: PathBuf,
+    /// Where dependency sets are cached (shared by every project).
+    pub cache_dir: PathBuf,
+    /// Skip units whose inputs did not change (`--cached`, the default).
+    pub use_cache: bool,
+    /// Build units at the same time (`--parallel`, the default).
+    pub parallel: bool,
+    /// Rebuild images even when their inputs did not change.
+    pub force_image_build: bool,
+    /// The engine for Image functions (`None`: they fail with `docker_error`).
+    pub docker: Option<ssam_docker::Docker>,
+    pub docker_error: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Built,
+    /// Nothing it reads changed since the last build.
+    UpToDate,
+    Failed(String),
+}
+
+#[derive(Clone, Debug)]
+pub struct UnitReport {
+    pub resources: Vec<String>,
+    pub outcome: Outcome,
+    pub duration: Duration,
+}
+
+pub struct Report {
+    pub units: Vec<UnitReport>,
+    /// `<build dir>/template.yaml`.
+    pub template: PathBuf,
+}
+
+impl Report {
+    pub fn failed(&self) -> bool {
+        self.units
+            .iter()
+            .any(|u| matches!(u.outcome, Outcome::Failed(_)))
+    }
+}
+
+/// Keys of the last build, by resource (`.aws-sam/ssam-build.json`, beside the build dir so
+/// nothing foreign lands in an artifact).
+fn state_path(build_dir: &Path) -> PathBuf {
+    build_dir
+        .parent()
+        .unwrap_or(build_dir)
+        .join("ssam-build.json")
+}
+
+fn read_state(build_dir: &Path) -> BTreeMap<String, String> {
+    std::fs::read(state_path(build_dir))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default()
+}
+
+/// Builds `units` and writes the built template.
+pub async fn build(
+    req: Arc<BuildRequest>,
+    units: Vec<Unit>,
+    on_line: OnLine,
+) -> Result<Report, BuildError> {
+    std::fs::create_dir_all(&req.build_dir).map_err(|e| BuildError::io(&req.build_dir, e))?;
+    let state = Arc::new(read_state(&req.build_dir));
+    let width = if req.parallel {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
+    } else {
+        1
+    };
+    let results: Vec<(Unit, UnitReport, Option<Built>, Option<String>)> =
+        futures::stream::iter(units.into_iter().map(|unit| {
+            let (req, state, on_line) =
+                (Arc::clone(&req), Arc::clone(&state), Arc::clone(&on_line));
+            async move {
+                let started = Instant::now();
+                let result = build_unit(&req, &unit, &state, on_line).await;
+                let (outcome, built, key) = match result {
+                    Ok((fresh, built, key)) => (
+                        if fresh {
+                            Outcome::Built
+                        } else {
+                            Outcome::UpToDate
+                        },
+                        Some(built),
+                        key,
+                    ),
+                    Err(e) => (Outcome::Failed(e.to_string()), None, None),
+                };
+                let report = UnitReport {
+                    resources: unit.resources.clone(),
+                    outcome,
+                    duration: started.elapsed(),
+                };
+                (unit, report, built, key)
+            }
+        }))
+        .buffer_unordered(width)
+        .collect()
+        .await;
+
+    let mut built: HashMap<String, Built> = HashMap::new();
+    let mut new_state = BTreeMap::new();
+    let mut reports = Vec::new();
+    for (unit, report, artifact, key) in results {
+        if let Some(artifact) = artifact {
+            for id in &unit.resources {
+                let mine = match &artifact {
+                    Built::Dir(_) => Built::Dir(id.clone()),
+                    image => image.clone(),
+                };
+                built.insert(id.clone(), mine);
+                if let Some(k) = &key {
+                    new_state.insert(id.clone(), k.clone());
+                }
+            }
+        }
+        reports.push(report);
+    }
+    remove_stale_dirs(&req.build_dir, &built);
+    let out = rewrite::rewrite(&req.template, &req.template_dir, &req.build_dir, &built);
+    let template = req.build_dir.join("template.yaml");
+    std::fs::write(&template, crate::yaml::to_yaml(&out))
+        .map_err(|e| BuildError::io(&template, e))?;
+    let state_file = state_path(&req.build_dir);
+    let text = serde_json::to_vec_pretty(&new_state).unwrap_or_default();
+    std::fs::write(&state_file, text).map_err(|e| BuildError::io(&state_file, e))?;
+    reports.sort_by(|a, b| a.resources.cmp(&b.resources));
+    Ok(Report {
+        units: reports,
+        template,
+    })
+}
+
+/// Directories of resources that are not built any more (removed, or left out of a
+/// partial build, whose template entry points back at the source).
+fn remove_stale_dirs(build_dir: &Path, built: &HashMap<String, Built>) {
+    let Ok(entries) = std::fs::read_dir(build_dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+        if is_dir && !matches!(built.get(&name), Some(Built::Dir(_))) {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
+/// What a unit reads, as one key: the tool version, how it is built, and its sources.
+fn unit_key(kind: &UnitKind) -> Result<Option<String>, BuildError> {
+    let (dir, descr) = match kind {
+        UnitKind::Function {
+            code_dir,
+            runtime,
+            architecture,
+            method,
+        } => (
+            code_dir,
+            format!("function {runtime} {architecture} {method:?}"),
+        ),
+        UnitKind::Layer {
+            content_dir,
+            architecture,
+            method,
+            subdir,
+        } => (
+            content_dir,
+            format!("layer {architecture} {method:?} {subdir}"),
+        ),
+        UnitKind::Image(_) => return Ok(None),
+    };
+    let mut h = Sha256::new();
+    h.update(format!(
+        "ssam-build {} {descr}\n",
+        env!("CARGO_PKG_VERSION")
+    ));
+    tree::hash_tree(dir, &mut h).map_err(|e| BuildError::io(dir, e))?;
+    Ok(Some(hex::encode(h.finalize())))
+}
+
+/// Builds one unit (or finds it up to date): `(built now, artifact, key)`.
+async fn build_unit(
+    req: &BuildRequest,
+    unit: &Unit,
+    state: &BTreeMap<String, String>,
+    on_line: OnLine,
+) -> Result<(bool, Built, Option<String>), BuildError> {
+    let first = unit.resources[0].clone();
+    if let UnitKind::Image(spec) = &unit.kind {
+        let docker = req.docker.as_ref().ok_or_else(|| BuildError::Step {
+            step: "docker build".into(),
+            message: req
+                .docker_error
+                .clone()
+                .unwrap_or_else(|| "no Docker engine".into()),
+        })?;
+        let print = Arc::clone(&on_line);
+        let built = docker
+            .ensure_image(spec, req.force_image_build, move |line| print(&first, line))
+            .await
+            .map_err(|e| BuildError::Step {
+                step: "docker build".into(),
+                message: e.to_string(),
+            })?;
+        let fresh = matches!(built, ssam_docker::Built::Built { .. });
+        return Ok((fresh, Built::Image(spec.image_tag()), None));
+    }
+    let kind = unit.kind.clone();
+    let (build_dir, cache_dir, use_cache) =
+        (req.build_dir.clone(), req.cache_dir.clone(), req.use_cache);
+    let resources = unit.resources.clone();
+    let state = state.clone();
+    tokio::task::spawn_blocking(move || {
+        let key = unit_key(&kind)?;
+        let up_to_date = use_cache
+            && resources.iter().all(|id| {
+                key.is_some() && state.get(id) == key.as_ref() && build_dir.join(id).is_dir()
+            });
+        if up_to_date {
+            return Ok((false, Built::Dir(resources[0].clone()), key));
+        }
+        let dest = build_dir.join(&resources[0]);
+        let mut print = |line: &str| on_line(&resources[0], line);
+        make_artifact(&kind, &resources[0], &dest, &cache_dir, &mut print)?;
+        for other in &resources[1..] {
+            let copy = build_dir.join(other);
+            let _ = std::fs::remove_dir_all(&copy);
+            tree::copy_tree(&dest, &copy, &[]).map_err(|e| BuildError::io(&copy, e))?;
+        }
+        Ok((true, Built::Dir(resources[0].clone()), key))
+    })
+    .await
+    .map_err(|e| BuildError::Step {
+        step: "build".into(),
+        message: e.to_string(),
+    })?
+}
+
+fn make_artifact(
+    kind: &UnitKind,
+    logical_id: &str,
+    dest: &Path,
+    cache_dir: &Path,
+    on_line: &mut dyn FnMut(&str),
+) -> Result<(), BuildError> {
+    let _ = std::fs::remove_dir_all(dest);
+    std::fs::create_dir_all(dest).map_err(|e| BuildError::io(dest, e))?;
+    let (src, method, architecture, root) = match kind {
+        UnitKind::Function {
+            code_dir,
+            method,
+            architecture,
+            ..
+        } => (code_dir, method, architecture, dest.to_path_buf()),
+        UnitKind::Layer {
+            content_dir,
+            method,
+            architecture,
+            subdir,
+        } => (content_dir, method, architecture, dest.join(subdir)),
+        UnitKind::Image(_) => return Ok(()),
+    };
+    match method {
+        Method::Python { minor } => {
+            let manifest = src.join("requirements.txt");
+            if manifest.is_file() {
+                let deps = crate::python::dependencies(
+                    cache_dir,
+                    &manifest,
+                    *minor,
+                    architecture,
+                    on_line,
+                )?;
+                tree::link_tree(&deps, &root).map_err(|e| BuildError::io(&root, e))?;
+                let _ = std::fs::remove_file(root.join(".complete"));
+            }
+            tree::copy_tree(src, &root, PYTHON_EXCLUDED).map_err(|e| BuildError::io(src, e))
+        }
+        Method::Copy => {
+            tree::copy_tree(src, &root, COPY_EXCLUDED).map_err(|e| BuildError::io(src, e))
+        }
+        Method::Makefile => {
+            let out = std::process::Command::new("make")
+                .arg(format!("build-{logical_id}"))
+                .current_dir(src)
+                .env("ARTIFACTS_DIR", dest)
+                .output()
+                .map_err(|e| BuildError::Step {
+                    step: format!("make build-{logical_id}"),
+                    message: format!("cannot run make: {e}"),
+                })?;
+            let text = format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            for line in text.lines() {
+                on_line(line);
+            }
+            if out.status.success() {
+                Ok(())
+            } else {
+                Err(BuildError::Step {
+                    step: format!("make build-{logical_id}"),
+                    message: text.lines().last().unwrap_or("failed").to_string(),
+                })
+            }
+        }
+    }
+}

@@ -1,0 +1,233 @@
+//! `ssam build` end to end: SAM's layout and rewritten template, every built function
+//! invoked from the built template, units skipped when nothing they read changed, Python
+//! dependencies for the runtime's version (python3.12 built by a 3.11 `python3`).
+
+#![allow(clippy::unwrap_used)]
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn write(root: &Path, rel: &str, text: &str) {
+    let p = root.join(rel);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, text).unwrap();
+}
+
+/// FuncA and FuncB share a CodeUri (one build, two copies), Other uses a built layer, an
+/// API's DefinitionUri points at a file next to the template.
+fn project(dir: &Path) {
+    write(
+        dir,
+        "src/shared/app.py",
+        "import requests, charset_normalizer.md\n\
+         def a(event, context):\n    return {'fn': 'a', 'requests': requests.__version__}\n\
+         def b(event, context):\n    return {'fn': 'b'}\n",
+    );
+    write(dir, "src/shared/requirements.txt", "requests==2.32.3\n");
+    write(dir, "src/shared/__pycache__/junk.pyc", "junk");
+    write(
+        dir,
+        "src/other/app.py",
+        "import mylayerlib\ndef handler(event, context):\n    return {'layer': mylayerlib.NAME}\n",
+    );
+    write(dir, "layers/deps/mylayerlib.py", "NAME = 'deps-layer'\n");
+    write(
+        dir,
+        "api.json",
+        r#"{"openapi": "3.0.1", "info": {"title": "x", "version": "1"}, "paths": {}}"#,
+    );
+    write(
+        dir,
+        "template.yaml",
+        "AWSTemplateFormatVersion: '2010-09-09'\nTransform: AWS::Serverless-2016-10-31\n\
+         Globals:\n  Function:\n    Timeout: 30\n\
+         Resources:\n\
+         \x20 FuncA:\n    Type: AWS::Serverless::Function\n    Properties:\n      CodeUri: src/shared\n      Handler: app.a\n      Runtime: python3.12\n\
+         \x20 FuncB:\n    Type: AWS::Serverless::Function\n    Properties:\n      CodeUri: src/shared\n      Handler: app.b\n      Runtime: python3.12\n\
+         \x20 Other:\n    Type: AWS::Serverless::Function\n    Properties:\n      CodeUri: src/other\n      Handler: app.handler\n      Runtime: python3.11\n      Layers: [!Ref DepsLayer]\n\
+         \x20 Inline:\n    Type: AWS::Serverless::Function\n    Properties:\n      InlineCode: \"def h(e, c): return 1\"\n      Handler: index.h\n      Runtime: python3.11\n\
+         \x20 DepsLayer:\n    Type: AWS::Serverless::LayerVersion\n    Properties:\n      ContentUri: layers/deps\n    Metadata:\n      BuildMethod: python3.11\n\
+         \x20 Api:\n    Type: AWS::Serverless::Api\n    Properties:\n      StageName: v1\n      DefinitionUri: api.json\n",
+    );
+}
+
+fn ssam(dir: &Path, args: &[&str]) -> Output {
+    Command::new(ssam_testkit::ssam_bin())
+        .args(args)
+        .current_dir(dir)
+        .env("PATH", ssam_testkit::path_with_venv())
+        .output()
+        .unwrap()
+}
+
+fn build(dir: &Path, args: &[&str]) -> String {
+    let mut all = vec!["build"];
+    all.extend_from_slice(args);
+    let out = ssam(dir, &all);
+    let text = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{text}");
+    text
+}
+
+#[test]
+fn builds_sams_layout_and_template_and_runs_from_it() {
+    let dir = tempfile::tempdir().unwrap();
+    project(dir.path());
+    let log = build(dir.path(), &[]);
+    assert!(log.contains("Build Succeeded"), "{log}");
+    let b = dir.path().join(".aws-sam/build");
+    for f in [
+        "FuncA/app.py",
+        "FuncB/app.py",
+        "FuncA/requests/__init__.py",
+        "Other/app.py",
+        "DepsLayer/python/mylayerlib.py",
+    ] {
+        assert!(b.join(f).is_file(), "{f} in {log}");
+    }
+    assert!(
+        !b.join("FuncA/__pycache__").exists(),
+        "bytecode is left out"
+    );
+    assert!(!b.join("Inline").exists(), "inline code is not built");
+    // Dependencies for the runtime (python3.12), not for the `python3` that ran pip.
+    let so: Vec<String> = std::fs::read_dir(b.join("FuncA/charset_normalizer"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".so"))
+        .collect();
+    assert!(
+        !so.is_empty() && so.iter().all(|n| n.contains("cpython-312")),
+        "{so:?}"
+    );
+
+    // The rewritten template, read back with PyYAML as SAM reads it.
+    let script = format!(
+        "import json, yaml\nprint(json.dumps(yaml.safe_load(open('{}'))))",
+        b.join("template.yaml").display()
+    );
+    let out = ssam_testkit::run_python(&script, &[]);
+    let t: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let r = &t["Resources"];
+    assert_eq!(r["FuncA"]["Properties"]["CodeUri"], "FuncA");
+    assert_eq!(r["FuncB"]["Properties"]["CodeUri"], "FuncB");
+    assert_eq!(r["FuncA"]["Metadata"]["SamResourceId"], "FuncA");
+    assert_eq!(
+        r["Other"]["Properties"]["Layers"],
+        serde_json::json!([{"Ref": "DepsLayer"}])
+    );
+    assert_eq!(r["DepsLayer"]["Properties"]["ContentUri"], "DepsLayer");
+    assert_eq!(r["Api"]["Properties"]["DefinitionUri"], "../../api.json");
+    assert_eq!(
+        r["Inline"]["Properties"]["InlineCode"],
+        "def h(e, c): return 1"
+    );
+    assert_eq!(t["AWSTemplateFormatVersion"], "2010-09-09");
+    assert_eq!(t["Globals"]["Function"]["Timeout"], 30);
+
+    let built = b.join("template.yaml");
+    let built = built.to_str().unwrap();
+    for (function, want) in [
+        ("FuncA", r#""requests": "2.32.3""#),
+        ("FuncB", r#"{"fn": "b"}"#),
+        ("Other", r#"{"layer": "deps-layer"}"#),
+    ] {
+        let out = ssam(dir.path(), &["local", "invoke", function, "-t", built]);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            stdout.contains(want),
+            "{function}: {stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn a_rebuild_skips_what_did_not_change() {
+    let dir = tempfile::tempdir().unwrap();
+    project(dir.path());
+    build(dir.path(), &[]);
+
+    let again = build(dir.path(), &[]);
+    for unit in [
+        "Up to date: DepsLayer",
+        "Up to date: FuncA, FuncB",
+        "Up to date: Other",
+    ] {
+        assert!(again.contains(unit), "{again}");
+    }
+
+    // One source edited: only its unit is rebuilt, and its dependencies are not reinstalled.
+    write(
+        dir.path(),
+        "src/shared/app.py",
+        "import requests\ndef a(event, context):\n    return {'fn': 'a2'}\ndef b(event, context):\n    return {'fn': 'b2'}\n",
+    );
+    let edited = build(dir.path(), &[]);
+    assert!(edited.contains("Built FuncA, FuncB"), "{edited}");
+    assert!(edited.contains("Up to date: Other"), "{edited}");
+    assert!(
+        !edited.contains("installing dependencies"),
+        "a source edit reuses the dependencies: {edited}"
+    );
+    let app = std::fs::read_to_string(dir.path().join(".aws-sam/build/FuncB/app.py")).unwrap();
+    assert!(app.contains("b2"));
+
+    // The manifest edited: the new dependency set is installed.
+    write(
+        dir.path(),
+        "src/shared/requirements.txt",
+        "requests==2.32.3\nsix==1.17.0\n",
+    );
+    let manifest = build(dir.path(), &[]);
+    assert!(manifest.contains("installing dependencies"), "{manifest}");
+    assert!(dir.path().join(".aws-sam/build/FuncA/six.py").is_file());
+
+    // --no-cached rebuilds everything.
+    let forced = build(dir.path(), &["--no-cached"]);
+    assert!(!forced.contains("Up to date"), "{forced}");
+}
+
+#[test]
+fn building_one_function_points_the_others_at_their_sources() {
+    let dir = tempfile::tempdir().unwrap();
+    project(dir.path());
+    build(dir.path(), &["Other"]);
+    let b = dir.path().join(".aws-sam/build");
+    assert!(b.join("Other/app.py").is_file());
+    assert!(
+        b.join("DepsLayer/python/mylayerlib.py").is_file(),
+        "its layer is built too"
+    );
+    assert!(!b.join("FuncA").exists());
+    let text = std::fs::read_to_string(b.join("template.yaml")).unwrap();
+    assert!(text.contains(r#"CodeUri: "../../src/shared""#), "{text}");
+
+    let out = ssam(dir.path(), &["build", "Nope"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no function or layer Nope"));
+}
+
+#[test]
+fn a_failing_unit_shows_its_output_and_the_others_finish() {
+    let dir = tempfile::tempdir().unwrap();
+    project(dir.path());
+    write(
+        dir.path(),
+        "src/other/requirements.txt",
+        "this-package-does-not-exist-ssam==0.0.1\n",
+    );
+    let out = ssam(dir.path(), &["build"]);
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{text}");
+    assert!(
+        text.contains("[Other]"),
+        "pip's output under the function's name: {text}"
+    );
+    assert!(text.contains("Other: pip install -r"), "{text}");
+    assert!(
+        text.contains("Built FuncA, FuncB"),
+        "the other units finish: {text}"
+    );
+    assert!(text.contains("Build Failed"), "{text}");
+}
