@@ -9,6 +9,7 @@
 mod async_invoke;
 mod bootstrap;
 mod container;
+mod deps;
 pub mod env_vars;
 mod error;
 mod eventstream;

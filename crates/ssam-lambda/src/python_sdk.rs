@@ -41,7 +41,7 @@ fn sdk_dir(python: &Path, cache_dir: &Path) -> PathBuf {
 }
 
 /// `3.N` from the interpreter's file name (`python3.12`), else by asking it.
-fn python_version(python: &Path) -> Option<String> {
+pub(crate) fn python_version(python: &Path) -> Option<String> {
     let name = python.file_name()?.to_str()?;
     if let Some(v) = name.strip_prefix("python").filter(|v| v.contains('.')) {
         return Some(v.to_string());

@@ -126,6 +126,7 @@ pub(crate) fn launch_for(
             // Lambda's order: the code, then layers (`/opt/python`, and its site-packages),
             // then the runtime's own boto3.
             let mut python_path: Vec<PathBuf> = Vec::new();
+            python_path.extend(crate::deps::python_dependencies(spec, &py.path, cache_dir));
             for layer in &spec.layers {
                 // A layer's source dir without `python/` is what `sam build` would put there.
                 if !layer.join("python").is_dir() {

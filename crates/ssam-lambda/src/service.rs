@@ -202,14 +202,18 @@ impl LambdaService {
             .map_err(|e| e.message)
     }
 
-    /// Makes every container function ready before its first invocation: images built when
-    /// missing or stale, present when named. Returns one line per function that is not ready.
-    pub async fn prepare_containers(&self) -> Vec<String> {
+    /// Makes every function that needs preparing ready before its first invocation: images
+    /// built when missing or stale, present when named; Python dependencies installed from
+    /// a `requirements.txt`. Returns one line per function that is not ready.
+    pub async fn prepare_functions(&self) -> Vec<String> {
         let pools: Vec<Arc<Pool>> = self
             .registry()
             .pools
             .iter()
-            .filter(|p| matches!(p.spec.sandbox, crate::spec::SandboxKind::Container(_)))
+            .filter(|p| {
+                matches!(p.spec.sandbox, crate::spec::SandboxKind::Container(_))
+                    || p.spec.code_dir.join("requirements.txt").is_file()
+            })
             .cloned()
             .collect();
         if pools.is_empty() {

@@ -180,7 +180,7 @@ fn a_rebuild_skips_what_did_not_change() {
         "requests==2.32.3\nsix==1.17.0\n",
     );
     let manifest = build(dir.path(), &[]);
-    assert!(manifest.contains("installing dependencies"), "{manifest}");
+    assert!(manifest.contains("Built FuncA, FuncB"), "{manifest}");
     assert!(dir.path().join(".aws-sam/build/FuncA/six.py").is_file());
 
     // --no-cached rebuilds everything.
@@ -230,4 +230,75 @@ fn a_failing_unit_shows_its_output_and_the_others_finish() {
         "the other units finish: {text}"
     );
     assert!(text.contains("Build Failed"), "{text}");
+}
+
+/// The inner loop without `ssam build`: a function's `requirements.txt` is installed at
+/// start (into the cache `ssam build` uses), and an edit of it while ssam runs gives the
+/// next invocation the new set.
+#[test]
+fn dependencies_without_a_build_step() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "src/app.py",
+        "import six\ndef handler(event, context):\n    \
+         try:\n        import idna\n        has_idna = idna.__version__\n    \
+         except ImportError:\n        has_idna = None\n    \
+         return {'six': six.__version__, 'idna': has_idna}\n",
+    );
+    write(dir.path(), "src/requirements.txt", "six==1.17.0\n");
+    write(
+        dir.path(),
+        "template.yaml",
+        "Transform: AWS::Serverless-2016-10-31\nResources:\n  Deps:\n    Type: AWS::Serverless::Function\n    \
+         Properties:\n      CodeUri: src/\n      Handler: app.handler\n      Runtime: python3.11\n      Timeout: 30\n",
+    );
+    let template = dir.path().join("template.yaml");
+    let args: Vec<&std::ffi::OsStr> = ["local", "start-lambda", "--port", "0", "-t"]
+        .iter()
+        .map(std::ffi::OsStr::new)
+        .chain(std::iter::once(template.as_os_str()))
+        .collect();
+    let server = ssam_testkit::Server::start_within(
+        &args,
+        "Running on",
+        std::time::Duration::from_secs(180),
+    );
+    let url = server
+        .word_after(" * Running on ")
+        .unwrap()
+        .trim_end_matches('/')
+        .to_string();
+    let invoke = || {
+        let script = format!(
+            "import boto3, json\nc = boto3.client('lambda', endpoint_url='{url}', region_name='us-east-1', \
+             aws_access_key_id='k', aws_secret_access_key='s')\n\
+             r = c.invoke(FunctionName='Deps')\nprint(r['Payload'].read().decode())"
+        );
+        let out = ssam_testkit::run_python(&script, &[]);
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let first = invoke();
+    assert_eq!(first["six"], "1.17.0", "{first}");
+    assert_eq!(first["idna"], serde_json::Value::Null);
+
+    write(
+        dir.path(),
+        "src/requirements.txt",
+        "six==1.17.0\nidna==3.10\n",
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    let second = loop {
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let r = invoke();
+        if r["idna"] == "3.10" || std::time::Instant::now() > deadline {
+            break r;
+        }
+    };
+    assert_eq!(second["idna"], "3.10", "{second}");
+    let log = server.stop().join("\n");
+    assert!(
+        log.contains("Reloading Deps: requirements.txt changed"),
+        "{log}"
+    );
 }

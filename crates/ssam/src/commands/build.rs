@@ -53,7 +53,8 @@ pub struct Args {
     pub force_image_build: bool,
 }
 
-pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+pub fn run(mut args: Args) -> anyhow::Result<ExitCode> {
+    args.template.source_only = true;
     let app = super::common::load_app(&args.template, "build")?;
     let mut diags = ssam_template::Diagnostics::default();
     let source = ssam_template::node::parse_file(&app.template_path, &mut diags)

@@ -35,6 +35,10 @@ pub struct TemplateArgs {
     /// AWS region the template is resolved for (AWS::Region).
     #[arg(long = "region", env = "AWS_REGION", value_name = "REGION")]
     pub region: Option<String>,
+
+    /// Always the source template, never `.aws-sam/build/template.yaml` (`ssam build`).
+    #[arg(skip)]
+    pub source_only: bool,
 }
 
 /// The address `--host` and `--port` name: an IP address, or a host name such as `localhost`.
@@ -367,6 +371,12 @@ impl TemplateArgs {
             return Ok(t.clone());
         }
         let cwd = std::env::current_dir()?;
+        // As SAM CLI: without -t, a built template in the current directory is what runs.
+        // SAM switches silently; ssam says which template and why.
+        let built = cwd.join(".aws-sam/build/template.yaml");
+        if !self.source_only && built.is_file() {
+            return Ok(built);
+        }
         ssam_template::find_template(&cwd).ok_or_else(|| {
             anyhow::anyhow!(
                 "no template.yaml or template.yml in {}\n  hint: pass the template with -t PATH",
@@ -399,6 +409,25 @@ pub fn load_template(
     sam_command: &str,
 ) -> anyhow::Result<ssam_template::Loaded> {
     let path = args.template_path()?;
+    if args.template.is_none() && path.ends_with(".aws-sam/build/template.yaml") {
+        let stale = std::env::current_dir()
+            .ok()
+            .and_then(|cwd| ssam_template::find_template(&cwd))
+            .and_then(|src| {
+                let source = src.metadata().ok()?.modified().ok()?;
+                let built = path.metadata().ok()?.modified().ok()?;
+                Some(source > built)
+            })
+            .unwrap_or(false);
+        tracing::info!(
+            "using .aws-sam/build/template.yaml, written by `ssam build` or `sam build` (as SAM CLI does without -t); pass -t template.yaml to run the source template{}",
+            if stale {
+                " (note: template.yaml changed after that build: run `ssam build` again)"
+            } else {
+                ""
+            }
+        );
+    }
     let config = args.samconfig_path();
     let mut overrides =
         super::samconfig::samconfig_overrides(&config, &args.config_env, sam_command)
@@ -507,10 +536,11 @@ pub fn code_watcher(
     }
 }
 
-/// Gets every container function ready before serving (images built when missing or
-/// stale); what cannot be made ready is said once, and retried at its first invocation.
-pub async fn prepare_containers(service: &LambdaService) {
-    for e in service.prepare_containers().await {
+/// Gets every function ready before serving (images built when missing or stale, Python
+/// dependencies installed); what cannot be made ready is said once, and retried at its
+/// first invocation.
+pub async fn prepare_functions(service: &LambdaService) {
+    for e in service.prepare_functions().await {
         tracing::warn!("{e}");
     }
 }

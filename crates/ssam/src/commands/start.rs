@@ -89,7 +89,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             options.extra_env.insert(k.to_string(), v.to_string());
         }
         let lambda = LambdaService::new(mapped.specs, options);
-        super::common::prepare_containers(&lambda).await;
+        super::common::prepare_functions(&lambda).await;
         if args.functions.eager() {
             for e in lambda.prewarm_all().await {
                 tracing::warn!("{e}");

@@ -77,7 +77,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         for w in &warnings {
             tracing::warn!("{w}");
         }
-        super::common::prepare_containers(gateway.functions.service()).await;
+        super::common::prepare_functions(gateway.functions.service()).await;
         if args.functions.eager() {
             for e in gateway.functions.prewarm_all().await {
                 tracing::warn!("{e}");

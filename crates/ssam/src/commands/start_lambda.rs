@@ -45,7 +45,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
         let local = listener.local_addr()?;
-        super::common::prepare_containers(&service).await;
+        super::common::prepare_functions(&service).await;
         if args.functions.eager() {
             for e in service.prewarm_all().await {
                 tracing::warn!("{e}");
