@@ -54,6 +54,16 @@ pub fn dependencies(
     if dir.join(".complete").is_file() {
         return Ok(dir);
     }
+    // One install per set, even across processes (parallel test runs, two ssam commands):
+    // the others wait for it instead of downloading the same wheels.
+    let parent = cache_dir.join("python-deps");
+    std::fs::create_dir_all(&parent).map_err(|e| BuildError::io(&parent, e))?;
+    let lock_path = parent.join(format!("{key}.lock"));
+    let lock = std::fs::File::create(&lock_path).map_err(|e| BuildError::io(&lock_path, e))?;
+    lock.lock().map_err(|e| BuildError::io(&lock_path, e))?;
+    if dir.join(".complete").is_file() {
+        return Ok(dir);
+    }
     on_line(&format!(
         "installing dependencies from {} for python3.{minor} ({architecture})",
         manifest.display()
