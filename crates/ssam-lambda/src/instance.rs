@@ -50,6 +50,7 @@ pub(crate) enum Ended {
 }
 
 /// One invocation as the instance hands it to its runtime.
+#[derive(Clone)]
 pub(crate) struct Job {
     pub request_id: String,
     pub payload: Bytes,
@@ -243,24 +244,28 @@ impl Instance {
     }
 
     /// Hands one invocation to the runtime and waits for its answer, its exit, its Timeout
-    /// or its MemorySize, whichever comes first.
-    pub(crate) async fn dispatch(&mut self, job: Job) -> Ended {
+    /// or its MemorySize, whichever comes first. `Err` gives the job back when the runtime
+    /// exited before it took it (it was on its way out when the instance was leased, e.g.
+    /// after reporting an unhandled rejection): nothing of it ran.
+    pub(crate) async fn dispatch(&mut self, job: Job) -> Result<Ended, Job> {
         let (reply_tx, reply_rx) = oneshot::channel();
-        let request_id = job.request_id;
+        let request_id = job.request_id.clone();
+        let taken = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let inv = Invocation {
             request_id: request_id.clone(),
-            payload: job.payload,
+            payload: job.payload.clone(),
             deadline_ms: epoch_ms() + self.timeout.as_millis() as u64,
             function_arn: self.function_arn.clone(),
-            trace_id: job.trace_id,
-            client_context: job.client_context,
-            cognito_identity: job.cognito_identity,
+            trace_id: job.trace_id.clone(),
+            client_context: job.client_context.clone(),
+            cognito_identity: job.cognito_identity.clone(),
             reply: reply_tx,
+            taken: Arc::clone(&taken),
         };
         let mut exit: watch::Receiver<Option<ExitInfo>> = self.sandbox.exit.clone();
         if self.invocations.send(inv).await.is_err() {
             let info = ExitInfo::new("runtime API closed");
-            return Ended::Done(Outcome::exited(&request_id, &info));
+            return Ok(Ended::Done(Outcome::exited(&request_id, &info)));
         }
         let sleep = tokio::time::sleep(self.timeout);
         tokio::pin!(sleep);
@@ -274,33 +279,36 @@ impl Instance {
                 Err(_) => {
                     let mut exit = self.sandbox.exit.clone();
                     let info = wait_exit(&mut exit, Duration::from_millis(500)).await;
-                    return Ended::Done(Outcome::exited(&request_id, &info));
+                    return Ok(Ended::Done(Outcome::exited(&request_id, &info)));
                 }
             },
             _ = wait_exited(&mut exit) => {
                 // A runtime that answered and then exited still answered.
                 match reply_rx.try_recv() {
                     Ok(reply) => reply,
+                    Err(_) if !taken.load(std::sync::atomic::Ordering::Acquire) => {
+                        return Err(job);
+                    }
                     Err(_) => {
                         let info = self.sandbox.exit.borrow().clone().unwrap_or_else(|| ExitInfo::new("unknown"));
-                        return Ended::Done(Outcome::exited(&request_id, &info));
+                        return Ok(Ended::Done(Outcome::exited(&request_id, &info)));
                     }
                 }
             }
-            _ = &mut sleep => return Ended::Done(Outcome::timed_out(&request_id, self.timeout)),
+            _ = &mut sleep => return Ok(Ended::Done(Outcome::timed_out(&request_id, self.timeout))),
             _ = exceeds_memory(self.sandbox.pid, self.memory_mb) => {
-                return Ended::Done(Outcome::out_of_memory(&request_id));
+                return Ok(Ended::Done(Outcome::out_of_memory(&request_id)));
             }
         };
-        Ended::Done(match reply {
+        Ok(Ended::Done(match reply {
             RuntimeReply::Stream {
                 content_type,
                 chunks,
             } => {
-                return Ended::Stream {
+                return Ok(Ended::Stream {
                     content_type,
                     chunks,
-                }
+                })
             }
             RuntimeReply::Response { body, content_type } => Outcome::response(body, content_type),
             RuntimeReply::Error { body, error_type } => {
@@ -308,7 +316,7 @@ impl Instance {
             }
             // The runtime got 413 for its buffered response: its exchange is broken.
             RuntimeReply::ResponseTooLarge { size } => Outcome::response_too_large(size, false),
-        })
+        }))
     }
 }
 

@@ -40,14 +40,53 @@ impl LambdaService {
             Ok(run) => run,
             Err(init_failed) => return init_failed,
         };
-        let outcome = match run.inst.dispatch(job(&run.request_id, req, payload)).await {
-            Ended::Done(outcome) => outcome,
-            Ended::Stream {
+        let job = job(&run.request_id, req, payload);
+        let outcome = match self.dispatch(pool, &mut run, job, req).await {
+            Ok(Ended::Done(outcome)) => outcome,
+            Ok(Ended::Stream {
                 content_type,
                 chunks,
-            } => collect_stream(chunks, content_type).await,
+            }) => collect_stream(chunks, content_type).await,
+            Err(init_failed) => return init_failed,
         };
         self.finish(pool, run, outcome, req)
+    }
+
+    /// Hands `job` to the run's instance. A warm runtime that exited before it took the job
+    /// ran nothing of it, so, as Lambda starts a new execution environment after its
+    /// runtime exits, the job goes to a new instance (once); the answer is its init failure
+    /// when that instance cannot start.
+    pub(crate) async fn dispatch(
+        &self,
+        pool: &Arc<Pool>,
+        run: &mut Running,
+        job: Job,
+        req: &InvokeRequest,
+    ) -> Result<Ended, InvokeResponse> {
+        let job = match run.inst.dispatch(job).await {
+            Ok(ended) => return Ok(ended),
+            Err(job) => job,
+        };
+        let inst = match self.start_instance(pool, &run.request_id).await {
+            Ok(inst) => inst,
+            Err(f) => return Err(self.init_failed(pool, f, &run.request_id, req)),
+        };
+        // The exited instance is dropped (and its sandbox reaped) here.
+        run.inst = inst;
+        run.inst.log.start(&run.request_id);
+        Ok(match run.inst.dispatch(job).await {
+            Ok(ended) => ended,
+            Err(job) => {
+                let info = run
+                    .inst
+                    .sandbox
+                    .exit
+                    .borrow()
+                    .clone()
+                    .unwrap_or_else(|| crate::sandbox::ExitInfo::new("unknown"));
+                Ended::Done(Outcome::exited(&job.request_id, &info))
+            }
+        })
     }
 
     /// The instance for a lease (started when cold) with the START line written, or, when

@@ -1,6 +1,7 @@
-//! Function logs: each sandbox's stdout/stderr, line by line, with the function's name in
-//! front, plus the START / END / REPORT lines Lambda writes, and the tail kept for
-//! `X-Amz-Log-Type: Tail`.
+//! Function logs: each sandbox's output (stdout and stderr share one pipe, so lines keep
+//! the order they were written in, as in Lambda's one log stream), line by line, with the
+//! function's name in front, plus the START / END / REPORT lines Lambda writes, and the tail
+//! kept for `X-Amz-Log-Type: Tail`.
 
 use std::io::Write as _;
 use std::sync::{Arc, Mutex};
@@ -24,7 +25,8 @@ pub(crate) struct InstanceLog {
     listener: Option<Arc<dyn LogListener>>,
     /// The current invocation's log, trimmed to the last few KB.
     tail: Mutex<Vec<u8>>,
-    /// The function's output pipes, read by a task each and drained before END.
+    /// The function's output pipe (one for stdout and stderr), read by a task and drained
+    /// before END.
     pipes: Mutex<Vec<Arc<Pipe>>>,
 }
 
@@ -128,8 +130,8 @@ impl InstanceLog {
         });
     }
 
-    /// Streams a container's output into the log until it ends: stdout and stderr each keep
-    /// their unfinished last line apart, as the pipes of a native sandbox do.
+    /// Streams a container's output into the log until it ends: the engine sends stdout and
+    /// stderr apart, so each keeps its unfinished last line apart.
     pub(crate) fn pump_container(self: &Arc<Self>, mut output: ssam_docker::OutputStream) {
         use futures::StreamExt as _;
         let log = Arc::clone(self);

@@ -76,17 +76,20 @@ impl Outcome {
 
     /// A response over Lambda's 6 MB limit. A buffered one breaks the instance's Runtime API
     /// exchange (the runtime got 413), so it is not reused; a collected stream leaves it whole.
+    /// The caller gets AWS's text, which names only the limit; the function's log line also
+    /// says how large the response was, when that is known.
     pub fn response_too_large(size: Option<u64>, keep_instance: bool) -> Self {
-        let msg = match size {
-            Some(n) => format!(
-                "Response payload size ({n} bytes) exceeded maximum allowed payload size ({RESPONSE_MAX} bytes)."
-            ),
-            None => format!(
-                "Response payload size exceeded maximum allowed payload size ({RESPONSE_MAX} bytes)."
-            ),
-        };
+        let msg = format!(
+            "Response payload size exceeded maximum allowed payload size ({RESPONSE_MAX} bytes)."
+        );
         let doc = error_doc("Function.ResponseSizeTooLarge", &msg);
-        let log = if keep_instance { Vec::new() } else { vec![msg] };
+        let log = match (keep_instance, size) {
+            (true, _) => Vec::new(),
+            (false, Some(n)) => vec![format!(
+                "Response payload size ({n} bytes) exceeded maximum allowed payload size ({RESPONSE_MAX} bytes)."
+            )],
+            (false, None) => vec![msg],
+        };
         Outcome::failed(FailureKind::ResponseTooLarge, doc, log, keep_instance)
     }
 
@@ -192,6 +195,24 @@ mod tests {
             "RequestId: abc Error: Task timed out after 3.00 seconds"
         );
         assert!(o.log[0].ends_with("abc Task timed out after 3.00 seconds"));
+    }
+
+    /// The caller gets AWS's text, which names the limit but not the response's size (the
+    /// Runtime Interface Emulator and Lambda alike); the size is only in ssam's log line.
+    #[test]
+    fn oversize_response_document_is_awss_text() {
+        for (size, keep) in [(Some(7_000_002), false), (None, true)] {
+            let o = Outcome::response_too_large(size, keep);
+            let doc: serde_json::Value = serde_json::from_slice(&o.payload).expect("json");
+            assert_eq!(doc["errorType"], "Function.ResponseSizeTooLarge");
+            assert_eq!(
+                doc["errorMessage"],
+                "Response payload size exceeded maximum allowed payload size (6291556 bytes)."
+            );
+        }
+        // ssam's log line keeps the size, which helps find what grew.
+        let o = Outcome::response_too_large(Some(7_000_002), false);
+        assert!(o.log[0].contains("(7000002 bytes)"), "{:?}", o.log);
     }
 
     #[test]

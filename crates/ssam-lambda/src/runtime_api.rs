@@ -46,6 +46,8 @@ pub(crate) struct Invocation {
     pub client_context: Option<String>,
     pub cognito_identity: Option<String>,
     pub reply: oneshot::Sender<RuntimeReply>,
+    /// Set once `/next` has handed the invocation to the runtime.
+    pub taken: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// What the runtime answered for one invocation.
@@ -249,6 +251,7 @@ async fn next(State(api): State<Arc<RuntimeApi>>) -> Response {
             "the sandbox is shutting down",
         );
     };
+    inv.taken.store(true, std::sync::atomic::Ordering::Release);
     let mut resp = Response::new(Body::from(inv.payload));
     let h = resp.headers_mut();
     h.insert(
@@ -481,6 +484,7 @@ mod tests {
             client_context: None,
             cognito_identity: Some("{\"cognitoIdentityId\":\"x\"}".into()),
             reply: tx,
+            taken: Arc::default(),
         };
         (inv, rx)
     }

@@ -359,30 +359,40 @@ impl Sandbox {
         env: &IndexMap<String, String>,
         log: &Arc<InstanceLog>,
     ) -> Result<Sandbox, LaunchError> {
+        // One pipe behind both stdout and stderr: Lambda keeps a function's output in one log
+        // stream, in the order it was written. (Two pipes, each read by its own task, let a
+        // multi-threaded runtime such as `start-lambda`'s take in one pipe's lines before the
+        // other's earlier ones; `local invoke`'s single thread only made that rarer.)
+        let (output, writer) = std::io::pipe().map_err(|e| LaunchError {
+            error_type: "Runtime.Unknown",
+            message: format!("could not make the function's output pipe: {e}"),
+        })?;
+        let stderr = writer.try_clone().map_err(|e| LaunchError {
+            error_type: "Runtime.Unknown",
+            message: format!("could not make the function's output pipe: {e}"),
+        })?;
         let mut cmd = tokio::process::Command::new(&launch.program);
         cmd.args(&launch.args)
             .env_clear()
             .envs(env)
             .current_dir(code_dir)
             .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
+            .stdout(writer)
+            .stderr(stderr)
             .process_group(0)
             .kill_on_drop(true);
-        let mut child = cmd.spawn().map_err(|e| LaunchError {
+        let spawned = cmd.spawn();
+        // The command holds ssam's copies of the write end: without them, the pipe ends
+        // when the sandbox's last process does.
+        drop(cmd);
+        let mut child = spawned.map_err(|e| LaunchError {
             error_type: "Runtime.InvalidEntrypoint",
             message: format!("could not start {}: {e}", launch.program.display()),
         })?;
         let pid = child.id().unwrap_or(0);
-        let pipes = [
-            child.stdout.take().map(|p| p.into_owned_fd()),
-            child.stderr.take().map(|p| p.into_owned_fd()),
-        ];
-        for fd in pipes.into_iter().flatten() {
-            match fd.and_then(tokio::net::unix::pipe::Receiver::from_owned_fd) {
-                Ok(pipe) => log.pump(pipe),
-                Err(e) => log.line(&format!("ssam: cannot read the function's output: {e}")),
-            }
+        match tokio::net::unix::pipe::Receiver::from_owned_fd(output.into()) {
+            Ok(pipe) => log.pump(pipe),
+            Err(e) => log.line(&format!("ssam: cannot read the function's output: {e}")),
         }
         let (tx, rx) = watch::channel(None);
         tokio::spawn(async move {

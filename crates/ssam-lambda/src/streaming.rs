@@ -33,15 +33,19 @@ impl LambdaService {
                 return;
             }
         };
-        match run.inst.dispatch(job(&run.request_id, req, payload)).await {
-            Ended::Done(outcome) => {
+        let job = job(&run.request_id, req, payload);
+        match self.dispatch(pool, &mut run, job, req).await {
+            Err(init_failed) => {
+                let _ = to.send(stream_of(&init_failed));
+            }
+            Ok(Ended::Done(outcome)) => {
                 let resp = self.finish(pool, run, outcome, req);
                 let _ = to.send(stream_of(&resp));
             }
-            Ended::Stream {
+            Ok(Ended::Stream {
                 content_type,
                 chunks,
-            } => {
+            }) => {
                 self.forward_stream(pool, run, content_type, chunks, to, req)
                     .await;
             }

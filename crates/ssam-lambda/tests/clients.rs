@@ -10,15 +10,6 @@ use std::time::Duration;
 use common::*;
 use ssam_lambda::{FailureKind, FunctionSpec, InvokeRequest};
 
-fn ric_fn(name: &str, handler: &str) -> FunctionSpec {
-    let mut spec = FunctionSpec::new(name, "provided.al2023", handler, fixture("awslambdaric"));
-    spec.env.insert(
-        "RIC_PYTHON".into(),
-        ssam_testkit::python().to_string_lossy().into_owned(),
-    );
-    spec
-}
-
 #[tokio::test]
 async fn awslambdaric_success() {
     let svc = service(vec![ric_fn("Ric", "app.handler")]);
@@ -107,6 +98,11 @@ async fn awslambdaric_timeout_and_oversize_response() {
     assert_eq!(
         json(&resp.payload)["errorType"],
         "Function.ResponseSizeTooLarge"
+    );
+    // AWS's text: the limit, not the response's size.
+    assert_eq!(
+        json(&resp.payload)["errorMessage"],
+        "Response payload size exceeded maximum allowed payload size (6291556 bytes)."
     );
     // The next invocation gets a fresh runtime and works.
     let resp = svc

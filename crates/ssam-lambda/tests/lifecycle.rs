@@ -339,3 +339,50 @@ async fn node_es_modules() {
     assert_eq!(json(&resp.payload)["esm"], true);
     svc.shutdown().await;
 }
+
+/// Lambda keeps a function's stdout and stderr in one log stream, in the order they were
+/// written (<https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs.html>):
+/// the same through the log listener (`start-lambda`'s output) and `LogType: Tail`. A
+/// multi-threaded runtime, as `start-lambda`'s, is where two pipes read by two tasks went
+/// out of order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stdout_and_stderr_lines_keep_the_order_they_were_written_in() {
+    let (svc, lines) = with_lines(
+        vec![
+            python_fn("Mixed", "app.interleaved_output"),
+            node_fn("NMixed", "app.interleavedOutput"),
+        ],
+        options(),
+    );
+    let expected: Vec<String> = (0..15)
+        .flat_map(|i| [format!("line {i} stdout"), format!("line {i} stderr")])
+        .collect();
+    let ours = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter_map(|l| l.find("line ").map(|i| l[i..].to_string()))
+            .filter(|l| l.ends_with(" stdout") || l.ends_with(" stderr"))
+            .collect()
+    };
+    for name in ["Mixed", "NMixed"] {
+        for _ in 0..3 {
+            lines.0.lock().unwrap().clear();
+            let mut req = InvokeRequest::new(name, r#"{"n": 15}"#);
+            req.log_tail = true;
+            let resp = svc.invoke(req).await.expect("invoke");
+            assert_eq!(resp.function_error(), None, "{:?}", resp.payload);
+            let tail = tail_text(&resp);
+            assert_eq!(ours(&tail), expected, "{name}, tail:\n{tail}");
+            let prefix = format!("{name}: ");
+            let listened: String = lines
+                .0
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|l| l.starts_with(&prefix))
+                .map(|l| format!("{l}\n"))
+                .collect();
+            assert_eq!(ours(&listened), expected, "{name}, listener:\n{listened}");
+        }
+    }
+    svc.shutdown().await;
+}

@@ -3,6 +3,8 @@
 
 mod common;
 
+use std::time::{Duration, Instant};
+
 use common::*;
 use ssam_lambda::{FailureKind, InvokeRequest, StreamEvent};
 
@@ -121,5 +123,77 @@ async fn streamed_response_arrives_in_chunks() {
         .expect("invoke");
     assert_eq!(resp.function_error(), Some("Unhandled"));
     assert_eq!(json(&resp.payload)["errorMessage"], "stream boom");
+    svc.shutdown().await;
+}
+
+/// `context.callbackWaitsForEmptyEventLoop` (true by default): a callback handler's
+/// response is sent once the Node.js event loop is empty, so a pending timer runs first;
+/// set to false, the response is sent when the callback is called.
+/// <https://docs.aws.amazon.com/lambda/latest/dg/nodejs-context.html>, and AWS's Node
+/// runtime client (`CallbackContext.js`: the response is posted from a `beforeExit` listener).
+#[tokio::test]
+async fn callback_waits_for_an_empty_event_loop_unless_told_not_to() {
+    let svc = service(vec![node_fn("Wait", "app.callbackPendingTimer")]);
+    let t = Instant::now();
+    let resp = svc
+        .invoke(InvokeRequest::new("Wait", r#"{"ms": 400}"#))
+        .await
+        .expect("invoke");
+    assert_eq!(resp.function_error(), None, "{:?}", resp.payload);
+    assert_eq!(
+        json(&resp.payload)["timerFired"],
+        true,
+        "waited for the timer"
+    );
+    assert!(
+        t.elapsed() >= Duration::from_millis(400),
+        "{:?}",
+        t.elapsed()
+    );
+    let resp = svc
+        .invoke(InvokeRequest::new("Wait", r#"{"ms": 400, "wait": false}"#))
+        .await
+        .expect("invoke");
+    assert_eq!(resp.function_error(), None, "{:?}", resp.payload);
+    assert!(resp.init_duration.is_none(), "the same instance");
+    assert_eq!(
+        json(&resp.payload)["timerFired"],
+        false,
+        "answered at the callback"
+    );
+    svc.shutdown().await;
+}
+
+/// A promise rejection nobody handles fails the invocation as AWS's Node runtime reports
+/// it: `Runtime.UnhandledPromiseRejection`, the rejection reason as its message (the
+/// runtime client's `Errors.js`: `class UnhandledPromiseRejection extends Error {
+/// constructor(reason) { super(reason) } }`), and the runtime exits after posting it
+/// (`index.mjs`), so the next invocation starts a new one.
+#[tokio::test]
+async fn unhandled_rejection_is_runtime_unhandled_promise_rejection() {
+    let svc = service(vec![node_fn("Reject", "app.unhandledRejection")]);
+    let resp = svc
+        .invoke(InvokeRequest::new("Reject", "{}"))
+        .await
+        .expect("invoke");
+    assert_eq!(resp.function_error(), Some("Unhandled"));
+    let v = json(&resp.payload);
+    assert_eq!(v["errorType"], "Runtime.UnhandledPromiseRejection", "{v}");
+    assert_eq!(v["errorMessage"], "Error: rejected boom", "{v}");
+    assert_eq!(
+        v["trace"][0], "Runtime.UnhandledPromiseRejection: Error: rejected boom",
+        "{v}"
+    );
+    let resp = svc
+        .invoke(InvokeRequest::new("Reject", r#"{"reason": "string"}"#))
+        .await
+        .expect("invoke");
+    assert!(
+        resp.init_duration.is_some(),
+        "the runtime exited: a new one"
+    );
+    let v = json(&resp.payload);
+    assert_eq!(v["errorType"], "Runtime.UnhandledPromiseRejection", "{v}");
+    assert_eq!(v["errorMessage"], "plain reason", "{v}");
     svc.shutdown().await;
 }

@@ -295,6 +295,13 @@ async fn oversize_response_is_function_error() {
     assert_eq!(resp.failure, Some(FailureKind::ResponseTooLarge));
     let v = json(&resp.payload);
     assert_eq!(v["errorType"], "Function.ResponseSizeTooLarge");
+    // AWS's wording, without the response's size (the Runtime Interface Emulator's and
+    // Lambda's error document; the limit is Lambda's 6 MB quota,
+    // https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html).
+    assert_eq!(
+        v["errorMessage"],
+        "Response payload size exceeded maximum allowed payload size (6291556 bytes)."
+    );
     let ok = svc
         .invoke(InvokeRequest::new("Big", r#"{"n": 6000000}"#))
         .await
@@ -480,5 +487,89 @@ async fn clean_exit_is_an_exit_error_without_a_reason() {
             resp.request_id
         )
     );
+    svc.shutdown().await;
+}
+
+/// Powertools for AWS Lambda (Python)'s Logger prints each record once, as on Lambda:
+/// awslambdaric installs the root logger's handler before it imports the handler module
+/// (its bootstrap's `run`: `_setup_logging`, then `_get_handler`), so the Logger finds that
+/// handler and adds its de-duplication filter to it. The same code under awslambdaric is
+/// the reference. <https://docs.powertools.aws.dev/lambda/python/latest/core/logger/>
+#[tokio::test]
+async fn powertools_logger_prints_each_record_once_as_under_awslambdaric() {
+    let mut ssam = FunctionSpec::new(
+        "Pt",
+        "python3.11",
+        "app.handler",
+        fixture("python_powertools"),
+    );
+    // Powertools as a layer, as it is usually deployed.
+    ssam.layers.push(powertools_site_packages());
+    let ric = ric_fn_in("PtRic", "app.handler", fixture("python_powertools"));
+    let svc = service(vec![ssam, ric]);
+    for name in ["PtRic", "Pt"] {
+        for _ in 0..2 {
+            let mut req = InvokeRequest::new(name, "{}");
+            req.log_tail = true;
+            let resp = svc.invoke(req).await.expect("invoke");
+            assert_eq!(
+                resp.function_error(),
+                None,
+                "{name}: {}",
+                String::from_utf8_lossy(&resp.payload)
+            );
+            let tail = tail_text(&resp);
+            let lines: Vec<&str> = tail
+                .lines()
+                .filter(|l| l.contains("powertools record"))
+                .collect();
+            assert_eq!(lines.len(), 1, "{name}: one line per record:\n{tail}");
+            let record = json(lines[0].as_bytes());
+            assert_eq!(record["level"], "INFO", "{name}: {tail}");
+            assert_eq!(record["service"], "orders", "{name}: {tail}");
+        }
+    }
+    svc.shutdown().await;
+}
+
+/// The directory holding the test venv's aws-lambda-powertools (`scripts/setup-venv`).
+fn powertools_site_packages() -> std::path::PathBuf {
+    let out = ssam_testkit::run_python(
+        "import os, sys\n\
+         try:\n    import aws_lambda_powertools as p\n\
+         except ImportError as e:\n    sys.exit('%s: run scripts/setup-venv' % e)\n\
+         print(os.path.dirname(os.path.dirname(p.__file__)))",
+        &[],
+    );
+    std::path::PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
+}
+
+/// Without Cognito, `context.identity` is still an object whose fields are None, as
+/// awslambdaric builds it (`LambdaContext.identity = make_obj_from_dict(CognitoIdentity,
+/// {})`), so `context.identity.cognito_identity_id` does not raise.
+/// <https://docs.aws.amazon.com/lambda/latest/dg/python-context.html>
+#[tokio::test]
+async fn identity_without_cognito_has_none_fields_as_under_awslambdaric() {
+    let svc = service(vec![
+        ric_fn("IdRic", "app.identity"),
+        python_fn("Id", "app.identity"),
+    ]);
+    for name in ["IdRic", "Id"] {
+        let resp = svc
+            .invoke(InvokeRequest::new(name, "{}"))
+            .await
+            .expect("invoke");
+        assert_eq!(
+            resp.function_error(),
+            None,
+            "{name}: {}",
+            String::from_utf8_lossy(&resp.payload)
+        );
+        assert_eq!(
+            json(&resp.payload),
+            serde_json::json!({"cognito_identity_id": null, "cognito_identity_pool_id": null}),
+            "{name}"
+        );
+    }
     svc.shutdown().await;
 }

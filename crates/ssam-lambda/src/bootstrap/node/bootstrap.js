@@ -23,6 +23,9 @@ const STREAM = Symbol.for("aws.lambda.runtime.handler.streaming");
 const HTTP_INTEGRATION = "application/vnd.awslambda.http-integration-response";
 
 let currentRequestId = "";
+// The invocation in hand; `answered` once its response or error has been posted (by the
+// main loop, or by the unhandled-rejection handler, whichever comes first).
+let current = { id: null, answered: true };
 
 function request(method, urlPath, body, headers) {
   return new Promise((resolve, reject) => {
@@ -173,29 +176,50 @@ function makeContext(headers) {
   };
 }
 
+// Run when the event loop is empty (`beforeExit`): a callback's response waiting for it.
+let onEmptyEventLoop = null;
+process.on("beforeExit", () => {
+  const run = onEmptyEventLoop;
+  onEmptyEventLoop = null;
+  if (run) run();
+});
+
 function runHandler(handler, event, context) {
   return new Promise((resolve, reject) => {
     let settled = false;
-    const callback = (err, result) => {
+    const done = (err, result) => {
       if (settled) return;
       settled = true;
       if (err !== undefined && err !== null) reject(err);
       else resolve(result);
     };
-    context.done = callback;
-    context.succeed = (r) => callback(null, r);
-    context.fail = (e) => callback(e || new Error("handled"));
+    // As AWS's runtime client (CallbackContext.js): a callback's success is sent once the
+    // event loop is empty, unless the handler set context.callbackWaitsForEmptyEventLoop to
+    // false; errors, and context.done/succeed/fail, are sent at once.
+    const callback = (err, result) => {
+      if (settled) return;
+      if ((err === undefined || err === null) && context.callbackWaitsForEmptyEventLoop) {
+        settled = true;
+        onEmptyEventLoop = () => setImmediate(() => resolve(result));
+        return;
+      }
+      done(err, result);
+    };
+    context.done = done;
+    context.succeed = (r) => done(null, r);
+    context.fail = (e) => done(e || new Error("handled"));
     let ret;
     try {
       ret = handler(event, context, callback);
     } catch (e) {
-      callback(e);
+      done(e);
       return;
     }
     if (ret && typeof ret.then === "function") {
-      ret.then((r) => callback(null, r), (e) => callback(e === undefined ? new Error("undefined") : e));
+      // An async handler's result is sent as soon as it settles.
+      ret.then((r) => done(null, r), (e) => done(e === undefined ? new Error("undefined") : e));
     } else if (handler.length < 3) {
-      callback(null, ret);
+      done(null, ret);
     }
   });
 }
@@ -258,6 +282,46 @@ function streamInvocation(handler, event, context, requestId) {
   });
 }
 
+// AWS's runtime client (Errors.js, index.mjs): a rejection nobody handles becomes the
+// invocation's error, its message the rejection reason, and the runtime exits.
+class UnhandledPromiseRejection extends Error {
+  constructor(reason, promise) {
+    super(reason);
+    this.reason = reason;
+    this.promise = promise;
+  }
+}
+UnhandledPromiseRejection.prototype.name = "Runtime.UnhandledPromiseRejection";
+
+process.on("unhandledRejection", (reason, promise) => {
+  let error;
+  try {
+    error = new UnhandledPromiseRejection(reason, promise);
+  } catch (_) {
+    // A reason without a string form (a Symbol).
+    error = new UnhandledPromiseRejection(String(reason), promise);
+  }
+  const json = toErrorJson(error);
+  process.stderr.write(
+    `${new Date().toISOString()}\t${currentRequestId || "undefined"}\tERROR\tUnhandled Promise Rejection \t${JSON.stringify(json)}\n`
+  );
+  const exit = () => process.exit(128);
+  let urlPath;
+  if (current.id === null) {
+    urlPath = `${PREFIX}/init/error`;
+  } else if (!current.answered) {
+    current.answered = true;
+    urlPath = `${PREFIX}/invocation/${current.id}/error`;
+  } else {
+    exit();
+    return;
+  }
+  request("POST", urlPath, JSON.stringify(json), {
+    "Lambda-Runtime-Function-Error-Type": json.errorType,
+    "Content-Type": "application/json",
+  }).then(exit, exit);
+});
+
 globalThis.awslambda = {
   streamifyResponse(fn) {
     fn[STREAM] = true;
@@ -295,6 +359,7 @@ async function main() {
     }
     const requestId = next.headers["lambda-runtime-aws-request-id"];
     currentRequestId = requestId;
+    current = { id: requestId, answered: false };
     if (next.headers["lambda-runtime-trace-id"]) process.env._X_AMZN_TRACE_ID = next.headers["lambda-runtime-trace-id"];
     else delete process.env._X_AMZN_TRACE_ID;
     const context = makeContext(next.headers);
@@ -309,6 +374,7 @@ async function main() {
     }
     if (handler[STREAM]) {
       await streamInvocation(handler, event, context, requestId);
+      current.answered = true;
       continue;
     }
     let result;
@@ -334,6 +400,12 @@ async function main() {
 }
 
 async function post(urlPath, body, errorType) {
+  if (current.answered) {
+    // An unhandled rejection already failed this invocation and the runtime is exiting:
+    // ask for no more work.
+    return new Promise(() => {});
+  }
+  current.answered = true;
   const headers = { "Content-Type": "application/json" };
   if (errorType) headers["Lambda-Runtime-Function-Error-Type"] = errorType;
   const res = await request("POST", urlPath, body, headers);

@@ -139,8 +139,8 @@ class ClientContext(object):
 
 
 def _make_identity(raw):
-    if raw is None:
-        return None
+    # Like awslambdaric, always an object: its fields are None without Cognito.
+    raw = raw if isinstance(raw, dict) else {}
     identity = CognitoIdentity()
     identity.cognito_identity_id = raw.get("cognitoIdentityId")
     identity.cognito_identity_pool_id = raw.get("cognitoIdentityPoolId")
@@ -291,13 +291,58 @@ _request_id = [""]
 _logging_ready = [False]
 
 
+class _LoggingHook(object):
+    """Sets up Lambda's root handler the moment anything first imports `logging`, so the
+    function's code always finds it there, as under awslambdaric, which installs it before it
+    imports the handler module (Powertools' Logger, for one, adds its de-duplication filter to
+    the handlers the root logger has when the Logger is made). Importing `logging` up front
+    would cost every cold start ~5 ms whether the function logs or not."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name != "logging":
+            return None
+        for finder in sys.meta_path:
+            find = getattr(finder, "find_spec", None)
+            if finder is self or find is None:
+                continue
+            spec = find(name, path, target)
+            if spec is not None:
+                break
+        else:
+            return None
+        # Out of the way before importlib goes on: it returns this spec.
+        sys.meta_path.remove(self)
+        loader = spec.loader
+        exec_module = getattr(loader, "exec_module", None)
+        if exec_module is None:
+            return spec
+
+        def exec_then_set_up(module):
+            try:
+                exec_module(module)
+            finally:
+                loader.__dict__.pop("exec_module", None)
+            _setup_logging()
+
+        loader.exec_module = exec_then_set_up
+        return spec
+
+
+def _set_up_logging_when_imported():
+    if "logging" in sys.modules:
+        _setup_logging()
+    else:
+        sys.meta_path.insert(0, _LoggingHook())
+
+
 def _setup_logging():
-    """Installs Lambda's log format on the root logger, once the function has imported
-    `logging` (importing it eagerly would cost every cold start ~4 ms)."""
+    """Installs Lambda's log format on the root logger (awslambdaric's `_setup_logging`)."""
     if _logging_ready[0] or "logging" not in sys.modules:
         return
     _logging_ready[0] = True
     import logging
+
+    logging.Formatter.converter = time.gmtime
 
     class _Handler(logging.Handler):
         def emit(self, record):
@@ -318,14 +363,12 @@ def _setup_logging():
         "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s",
         "%Y-%m-%dT%H:%M:%S",
     )
-    fmt.converter = time.gmtime
     h.setFormatter(fmt)
     h.addFilter(_Filter())
     root = logging.getLogger()
     if root.handlers:
-        # The function configured logging itself (basicConfig at import): on Lambda that
-        # call finds the runtime's handler and does nothing; here the function's own handler
-        # already prints, and a second one would print every record twice.
+        # Something configured logging before the runtime started (a sitecustomize): its
+        # handler already prints, and a second one would print every record twice.
         return
     root.addHandler(h)
     level = os.environ.get("AWS_LAMBDA_LOG_LEVEL")
@@ -362,6 +405,8 @@ def main():
         sys.path.insert(0, task_root)
     conn = _Conn(_API)
     handler_name = os.environ.get("_HANDLER", "")
+    # Before the handler module is imported, as awslambdaric does.
+    _set_up_logging_when_imported()
     try:
         handler = _get_handler(handler_name)
     except FaultException as e:
@@ -374,7 +419,6 @@ def main():
             {"Lambda-Runtime-Function-Error-Type": e.exception_type, "Content-Type": "application/json"},
         )
         sys.exit(1)
-    _setup_logging()
     while True:
         status, headers, body = conn.request("GET", _PREFIX + "/invocation/next")
         if status != 200:
@@ -403,10 +447,8 @@ def main():
             except Exception as e:
                 raise FaultException("Runtime.UnmarshalError", "Unable to unmarshal input: %s" % str(e))
             result = handler(event, context)
-            _setup_logging()
             out, content_type = _to_body(result)
         except Exception as e:
-            _setup_logging()
             result = _error_result(e, request_id)
             _log_error(result)
             sys.stdout.flush()
