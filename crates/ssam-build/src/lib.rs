@@ -11,6 +11,8 @@
 //! - Image functions go through `ssam-docker`'s builder (rebuilt when their inputs change).
 //! - [`rewrite`] writes the built template.
 
+mod cargo;
+pub mod node;
 mod plan;
 pub mod python;
 pub mod rewrite;

@@ -13,6 +13,11 @@ pub enum Method {
     Python { minor: u32 },
     /// `make build-<LogicalId>` with `ARTIFACTS_DIR`.
     Makefile,
+    /// The sources without `node_modules`, then the production dependencies of
+    /// `package.json`.
+    Node,
+    /// `BuildMethod: rust-cargolambda`: the crate's binary as `bootstrap`.
+    Cargo,
     /// The sources as they are (nodejs without a registry, provided, anything else).
     Copy,
 }
@@ -54,6 +59,8 @@ pub struct NotBuilt {
 fn method_for(runtime: &str, build_method: Option<&str>) -> Method {
     match build_method {
         Some("makefile") => Method::Makefile,
+        Some("rust-cargolambda") => Method::Cargo,
+        _ if runtime.starts_with("nodejs") => Method::Node,
         _ => match runtime
             .strip_prefix("python3.")
             .and_then(|m| m.parse().ok())
@@ -170,7 +177,7 @@ pub fn plan(app: &App, only: &[String], exclude: &[String]) -> (Vec<Unit>, Vec<N
         let method = method_for(build_method, Some(build_method));
         let subdir = match &method {
             Method::Python { .. } => "python",
-            Method::Copy if build_method.starts_with("nodejs") => "nodejs",
+            Method::Node => "nodejs",
             _ => "",
         };
         units.push(Unit {

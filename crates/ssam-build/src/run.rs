@@ -253,6 +253,15 @@ async fn build_unit(
         let dest = build_dir.join(&resources[0]);
         let mut print = |line: &str| on_line(&resources[0], line);
         make_artifact(&kind, &resources[0], &dest, &cache_dir, &mut print)?;
+        // Tools that build in the source directory may write there (cargo's Cargo.lock, a
+        // Makefile's intermediates): the key is what the sources are once built.
+        let key = match &kind {
+            UnitKind::Function {
+                method: Method::Cargo | Method::Makefile,
+                ..
+            } => unit_key(&kind)?,
+            _ => key,
+        };
         for other in &resources[1..] {
             let copy = build_dir.join(other);
             let _ = std::fs::remove_dir_all(&copy);
@@ -310,6 +319,17 @@ fn make_artifact(
         Method::Copy => {
             tree::copy_tree(src, &root, COPY_EXCLUDED).map_err(|e| BuildError::io(src, e))
         }
+        Method::Node => {
+            let mut exclude = COPY_EXCLUDED.to_vec();
+            exclude.push("node_modules");
+            tree::copy_tree(src, &root, &exclude).map_err(|e| BuildError::io(src, e))?;
+            if let Some(modules) = crate::node::dependencies(cache_dir, src, on_line)? {
+                let target = root.join("node_modules");
+                tree::link_tree(&modules, &target).map_err(|e| BuildError::io(&target, e))?;
+            }
+            Ok(())
+        }
+        Method::Cargo => crate::cargo::build(src, architecture, dest, on_line),
         Method::Makefile => {
             let out = std::process::Command::new("make")
                 .arg(format!("build-{logical_id}"))

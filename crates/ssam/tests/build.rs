@@ -302,3 +302,131 @@ fn dependencies_without_a_build_step() {
         "{log}"
     );
 }
+
+/// nodejs with a local `file:` package (kept, installed as a copy; no registry needed),
+/// `BuildMethod: makefile` with `ARTIFACTS_DIR`, and `rust-cargolambda` (cargo's binary as
+/// `bootstrap`), each invoked from the built template.
+#[test]
+fn node_makefile_and_rust_workflows() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(
+        d,
+        "shared-lib/package.json",
+        r#"{"name": "shared-lib", "version": "1.0.0", "main": "index.js"}"#,
+    );
+    write(
+        d,
+        "shared-lib/index.js",
+        "module.exports = { name: 'shared' };\n",
+    );
+    write(
+        d,
+        "node/package.json",
+        r#"{"name": "nodefn", "version": "1.0.0", "dependencies": {"shared-lib": "file:../shared-lib"},
+            "devDependencies": {"not-installed-for-lambda": "9.9.9"}}"#,
+    );
+    write(
+        d,
+        "node/index.js",
+        "const lib = require('shared-lib');\nexports.handler = async () => ({ lib: lib.name });\n",
+    );
+    write(
+        d,
+        "make/app.py",
+        "def handler(event, context):\n    return open('made.txt').read().strip()\n",
+    );
+    write(
+        d,
+        "make/Makefile",
+        "build-MakeFn:\n\tcp app.py $(ARTIFACTS_DIR)/\n\techo made-by-make > $(ARTIFACTS_DIR)/made.txt\n",
+    );
+    write(
+        d,
+        "rust/Cargo.toml",
+        "[package]\nname = \"rustfn\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n",
+    );
+    write(
+        d,
+        "rust/src/main.rs",
+        r#"use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+
+// A Lambda runtime in plain std: take the next invocation, answer it.
+fn main() {
+    let api = std::env::var("AWS_LAMBDA_RUNTIME_API").expect("runtime api");
+    loop {
+        let mut s = TcpStream::connect(&api).expect("connect");
+        write!(s, "GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: {api}\r\nConnection: close\r\n\r\n").expect("get");
+        let mut r = BufReader::new(s);
+        let mut id = String::new();
+        let mut line = String::new();
+        loop {
+            line.clear();
+            if r.read_line(&mut line).expect("read") == 0 || line == "\r\n" {
+                break;
+            }
+            if let Some(v) = line.to_ascii_lowercase().strip_prefix("lambda-runtime-aws-request-id:") {
+                id = v.trim().to_string();
+            }
+        }
+        let body = "\"from rust\"";
+        let mut s = TcpStream::connect(&api).expect("connect");
+        write!(s, "POST /2018-06-01/runtime/invocation/{id}/response HTTP/1.1\r\nHost: {api}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).expect("post");
+        let mut sink = Vec::new();
+        let _ = s.read_to_end(&mut sink);
+    }
+}
+"#,
+    );
+    write(
+        d,
+        "template.yaml",
+        "Transform: AWS::Serverless-2016-10-31\nResources:\n\
+         \x20 NodeFn:\n    Type: AWS::Serverless::Function\n    Properties:\n      CodeUri: node/\n      Handler: index.handler\n      Runtime: nodejs20.x\n\
+         \x20 MakeFn:\n    Type: AWS::Serverless::Function\n    Properties:\n      CodeUri: make/\n      Handler: app.handler\n      Runtime: python3.11\n    Metadata:\n      BuildMethod: makefile\n\
+         \x20 RustFn:\n    Type: AWS::Serverless::Function\n    Properties:\n      CodeUri: rust/\n      Handler: bootstrap\n      Runtime: provided.al2023\n    Metadata:\n      BuildMethod: rust-cargolambda\n",
+    );
+    let log = build(d, &[]);
+    let b = d.join(".aws-sam/build");
+    assert!(
+        b.join("NodeFn/node_modules/shared-lib/index.js").is_file(),
+        "{log}"
+    );
+    assert!(
+        !b.join("NodeFn/node_modules/shared-lib").is_symlink(),
+        "a local package is copied into the artifact, not linked out of it"
+    );
+    assert!(!b
+        .join("NodeFn/node_modules/not-installed-for-lambda")
+        .exists());
+    assert!(b.join("MakeFn/made.txt").is_file(), "{log}");
+    assert!(b.join("RustFn/bootstrap").is_file(), "{log}");
+
+    let built = b.join("template.yaml");
+    let built = built.to_str().unwrap();
+    for (function, want) in [
+        ("NodeFn", r#"{"lib":"shared"}"#),
+        ("MakeFn", r#""made-by-make""#),
+        ("RustFn", r#""from rust""#),
+    ] {
+        let out = ssam(d, &["local", "invoke", function, "-t", built]);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            stdout.trim(),
+            want,
+            "{function}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    // Unchanged: every unit is skipped, makefile and cargo included.
+    let again = build(d, &[]);
+    for unit in [
+        "Up to date: MakeFn",
+        "Up to date: NodeFn",
+        "Up to date: RustFn",
+    ] {
+        assert!(again.contains(unit), "{again}");
+    }
+}

@@ -1,0 +1,129 @@
+//! Node.js dependencies: `npm install` of the function's `package.json` production
+//! dependencies into a cache directory keyed by the manifest, the lockfile and the contents
+//! of local `file:` dependencies, so a source edit never reinstalls. Local `file:` packages
+//! are kept: their paths are made absolute for the install and they are installed as copies
+//! (`--install-links`), never as links that would point outside the artifact (SAM drops
+//! them silently).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::BuildError;
+
+/// The `node_modules` directory for `code_dir`'s `package.json`, installed on first use;
+/// `None` when the package has no production dependencies.
+pub fn dependencies(
+    cache_dir: &Path,
+    code_dir: &Path,
+    on_line: &mut dyn FnMut(&str),
+) -> Result<Option<PathBuf>, BuildError> {
+    let manifest_path = code_dir.join("package.json");
+    let Ok(text) = std::fs::read(&manifest_path) else {
+        return Ok(None);
+    };
+    let manifest: Value = serde_json::from_slice(&text).map_err(|e| BuildError::Step {
+        step: format!("read {}", manifest_path.display()),
+        message: e.to_string(),
+    })?;
+    let deps = manifest
+        .get("dependencies")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    if deps.is_empty() {
+        return Ok(None);
+    }
+    let mut h = Sha256::new();
+    h.update(b"ssam-node-deps-v1\n");
+    h.update(&text);
+    if let Ok(lock) = std::fs::read(code_dir.join("package-lock.json")) {
+        h.update(&lock);
+    }
+    let mut rewritten = manifest.clone();
+    for (name, spec) in &deps {
+        let Some(rel) = spec.as_str().and_then(|s| s.strip_prefix("file:")) else {
+            continue;
+        };
+        let abs = code_dir.join(rel);
+        h.update(format!("file dep {name}\n"));
+        crate::tree::hash_tree(&abs, &mut h).map_err(|e| BuildError::io(&abs, e))?;
+        if let Some(d) = rewritten
+            .get_mut("dependencies")
+            .and_then(Value::as_object_mut)
+        {
+            d.insert(
+                name.clone(),
+                Value::String(format!("file:{}", abs.display())),
+            );
+        }
+    }
+    // Only what the install reads: no dev dependencies, no scripts of the package itself.
+    if let Some(obj) = rewritten.as_object_mut() {
+        obj.remove("devDependencies");
+        obj.remove("scripts");
+    }
+    let key = hex::encode(&h.finalize()[..16]);
+    let parent = cache_dir.join("node-deps");
+    let dir = parent.join(&key);
+    if dir.join(".complete").is_file() {
+        return Ok(Some(dir.join("node_modules")));
+    }
+    std::fs::create_dir_all(&parent).map_err(|e| BuildError::io(&parent, e))?;
+    let lock_path = parent.join(format!("{key}.lock"));
+    let lock = std::fs::File::create(&lock_path).map_err(|e| BuildError::io(&lock_path, e))?;
+    lock.lock().map_err(|e| BuildError::io(&lock_path, e))?;
+    if dir.join(".complete").is_file() {
+        return Ok(Some(dir.join("node_modules")));
+    }
+    on_line(&format!(
+        "installing dependencies from {}",
+        manifest_path.display()
+    ));
+    let scratch = parent.join(format!("{key}.tmp-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&scratch);
+    std::fs::create_dir_all(&scratch).map_err(|e| BuildError::io(&scratch, e))?;
+    let body = serde_json::to_vec_pretty(&rewritten).unwrap_or_default();
+    std::fs::write(scratch.join("package.json"), body).map_err(|e| BuildError::io(&scratch, e))?;
+    let out = Command::new("npm")
+        .args([
+            "install",
+            "--omit=dev",
+            "--install-links",
+            "--no-audit",
+            "--no-fund",
+            "--no-package-lock",
+            "--ignore-scripts",
+        ])
+        .current_dir(&scratch)
+        .output()
+        .map_err(|e| BuildError::Step {
+            step: "npm install".into(),
+            message: format!("cannot run npm: {e}; hint: install Node.js with npm"),
+        })?;
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        on_line(line);
+    }
+    if !out.status.success() {
+        return Err(BuildError::Step {
+            step: format!("npm install ({})", manifest_path.display()),
+            message: text
+                .lines()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("failed")
+                .to_string(),
+        });
+    }
+    std::fs::write(scratch.join(".complete"), b"").map_err(|e| BuildError::io(&scratch, e))?;
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::rename(&scratch, &dir).map_err(|e| BuildError::io(&dir, e))?;
+    Ok(Some(dir.join("node_modules")))
+}
