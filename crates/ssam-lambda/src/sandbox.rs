@@ -161,6 +161,10 @@ pub(crate) fn launch_for(
             })?;
             let script = bootstrap::ensure(cache_dir, Bootstrap::Node).map_err(cache_err)?;
             let mut node_path: Vec<PathBuf> = Vec::new();
+            // Dependencies of package.json from ssam build's cache, where the code has no
+            // node_modules of its own (a developer's own `npm install` wins). NODE_PATH
+            // serves `require`; ES module imports resolve node_modules next to the code only.
+            node_path.extend(crate::deps::node_dependencies(spec, cache_dir));
             for layer in &spec.layers {
                 node_path.push(layer.join(format!("nodejs/node{major}/node_modules")));
                 node_path.push(layer.join("nodejs/node_modules"));

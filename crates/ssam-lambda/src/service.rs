@@ -212,7 +212,7 @@ impl LambdaService {
             .iter()
             .filter(|p| {
                 matches!(p.spec.sandbox, crate::spec::SandboxKind::Container(_))
-                    || p.spec.code_dir.join("requirements.txt").is_file()
+                    || crate::deps::has_manifest(&p.spec)
             })
             .cloned()
             .collect();

@@ -249,9 +249,31 @@ fn dependencies_without_a_build_step() {
     write(dir.path(), "src/requirements.txt", "six==1.17.0\n");
     write(
         dir.path(),
+        "lib/package.json",
+        r#"{"name": "lib", "version": "1.0.0", "main": "index.js"}"#,
+    );
+    write(
+        dir.path(),
+        "lib/index.js",
+        "module.exports = { name: 'lib-from-file-dep' };\n",
+    );
+    write(
+        dir.path(),
+        "node/package.json",
+        r#"{"name": "n", "version": "1.0.0", "dependencies": {"lib": "file:../lib"}}"#,
+    );
+    write(
+        dir.path(),
+        "node/index.js",
+        "const lib = require('lib');\nexports.handler = async () => lib.name;\n",
+    );
+    write(
+        dir.path(),
         "template.yaml",
         "Transform: AWS::Serverless-2016-10-31\nResources:\n  Deps:\n    Type: AWS::Serverless::Function\n    \
-         Properties:\n      CodeUri: src/\n      Handler: app.handler\n      Runtime: python3.11\n      Timeout: 30\n",
+         Properties:\n      CodeUri: src/\n      Handler: app.handler\n      Runtime: python3.11\n      Timeout: 30\n  \
+         NodeDeps:\n    Type: AWS::Serverless::Function\n    Properties:\n      CodeUri: node/\n      \
+         Handler: index.handler\n      Runtime: nodejs20.x\n      Timeout: 30\n",
     );
     let template = dir.path().join("template.yaml");
     let args: Vec<&std::ffi::OsStr> = ["local", "start-lambda", "--port", "0", "-t"]
@@ -269,15 +291,17 @@ fn dependencies_without_a_build_step() {
         .unwrap()
         .trim_end_matches('/')
         .to_string();
-    let invoke = || {
+    let invoke_fn = |function: &str| {
         let script = format!(
             "import boto3, json\nc = boto3.client('lambda', endpoint_url='{url}', region_name='us-east-1', \
              aws_access_key_id='k', aws_secret_access_key='s')\n\
-             r = c.invoke(FunctionName='Deps')\nprint(r['Payload'].read().decode())"
+             r = c.invoke(FunctionName='{function}')\nprint(r['Payload'].read().decode())"
         );
         let out = ssam_testkit::run_python(&script, &[]);
         serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
     };
+    let invoke = || invoke_fn("Deps");
+    assert_eq!(invoke_fn("NodeDeps"), "lib-from-file-dep");
     let first = invoke();
     assert_eq!(first["six"], "1.17.0", "{first}");
     assert_eq!(first["idna"], serde_json::Value::Null);
