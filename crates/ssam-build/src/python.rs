@@ -33,7 +33,7 @@ fn platforms(minor: u32, architecture: &str) -> Vec<String> {
 /// The key of a dependency set.
 pub fn deps_key(manifest: &[u8], minor: u32, architecture: &str) -> String {
     let mut h = Sha256::new();
-    h.update(b"ssam-python-deps-v1\n");
+    h.update(b"ssam-python-deps-v2\n");
     h.update(format!("3.{minor} {architecture}\n"));
     h.update(manifest);
     hex::encode(&h.finalize()[..16])
@@ -82,6 +82,7 @@ pub fn dependencies(
             "install",
             "--disable-pip-version-check",
             "--no-input",
+            "--no-compile",
         ])
         .arg("--requirement")
         .arg(manifest)
@@ -111,6 +112,7 @@ pub fn dependencies(
                     "install",
                     "--disable-pip-version-check",
                     "--no-input",
+                    "--no-compile",
                 ])
                 .arg("--requirement")
                 .arg(manifest)
@@ -122,6 +124,9 @@ pub fn dependencies(
             })?;
         }
     }
+    // Console scripts name this machine's interpreter in their first line: no use on Lambda
+    // (SAM's artifact has none either).
+    let _ = std::fs::remove_dir_all(scratch.join("bin"));
     std::fs::write(scratch.join(".complete"), b"").map_err(|e| BuildError::io(&scratch, e))?;
     match std::fs::rename(&scratch, &dir) {
         Ok(()) => Ok(dir),
