@@ -67,13 +67,20 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let rt = super::common::runtime()?;
     rt.block_on(async move {
         let stop = super::common::shutdown_signal()?;
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}\n  hint: pick another port with --port"))?;
+        let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+            anyhow::anyhow!("cannot listen on {addr}: {e}\n  hint: pick another port with --port")
+        })?;
         let local = listener.local_addr()?;
         let template_path = first.app.template_path.clone();
         let mut warnings = Vec::new();
-        let gateway = Gateway::new(&first.app, first.specs, first.skipped, service_options, options, &mut warnings);
+        let gateway = Gateway::new(
+            &first.app,
+            first.specs,
+            first.skipped,
+            service_options,
+            options,
+            &mut warnings,
+        );
         for w in &warnings {
             tracing::warn!("{w}");
         }
@@ -84,7 +91,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
         }
         for m in gateway.mounts() {
-            eprintln!("Mounting {} at http://{local}{} [{}]", m.function, m.path, m.methods.join(", "));
+            eprintln!(
+                "Mounting {} at http://{local}{} [{}]",
+                m.function,
+                m.path,
+                m.methods.join(", ")
+            );
         }
         let config = gateway.config();
         for api in &config.table.apis {
@@ -114,7 +126,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
         };
         eprintln!(
-            "You can now browse to the above endpoints to invoke your functions. Code and template changes are picked up without a restart."
+            "You can now browse to the above endpoints to invoke your functions.{}",
+            if _reloader.is_some() {
+                " Code and template changes are picked up without a restart."
+            } else {
+                ""
+            }
         );
         eprintln!(" * Running on http://{local}/ (Press CTRL+C to quit)");
         let on_signal = Arc::clone(&gateway);
