@@ -74,55 +74,33 @@ pub fn dependencies(
     let _ = std::fs::remove_dir_all(&scratch);
     std::fs::create_dir_all(&scratch).map_err(|e| BuildError::io(&scratch, e))?;
     let python = host_python()?;
-    let mut lambda = Command::new(&python);
-    lambda
-        .args([
-            "-m",
-            "pip",
-            "install",
-            "--disable-pip-version-check",
-            "--no-input",
-            "--no-compile",
-        ])
-        .arg("--requirement")
-        .arg(manifest)
-        .arg("--target")
-        .arg(&scratch)
-        .args(["--implementation", "cp", "--only-binary=:all:"])
-        .arg("--python-version")
-        .arg(format!("3.{minor}"));
-    for p in platforms(minor, architecture) {
-        lambda.arg("--platform").arg(p);
-    }
-    match run(&mut lambda, on_line) {
-        Ok(()) => {}
-        Err(first) => {
-            // Some packages publish only a source distribution: those install for this
-            // machine (pure Python ones run the same on Lambda).
-            on_line(&format!(
-                "no Lambda-platform wheel for every requirement ({first}); installing for this machine instead"
-            ));
-            let _ = std::fs::remove_dir_all(&scratch);
-            std::fs::create_dir_all(&scratch).map_err(|e| BuildError::io(&scratch, e))?;
-            let mut local = Command::new(&python);
-            local
-                .args([
-                    "-m",
-                    "pip",
-                    "install",
-                    "--disable-pip-version-check",
-                    "--no-input",
-                    "--no-compile",
-                ])
-                .arg("--requirement")
-                .arg(manifest)
-                .arg("--target")
-                .arg(&scratch);
-            run(&mut local, on_line).map_err(|message| BuildError::Step {
+    let lambda_platform: Vec<String> = ["--implementation", "cp", "--only-binary=:all:"]
+        .iter()
+        .map(|s| s.to_string())
+        .chain(["--python-version".to_string(), format!("3.{minor}")])
+        .chain(
+            platforms(minor, architecture)
+                .into_iter()
+                .flat_map(|p| ["--platform".to_string(), p]),
+        )
+        .collect();
+    if let Err(first) = run(
+        &mut pip_install(&python, manifest, &scratch, &lambda_platform),
+        on_line,
+    ) {
+        // Some packages publish only a source distribution: those install for this
+        // machine (pure Python ones run the same on Lambda).
+        on_line(&format!(
+            "no Lambda-platform wheel for every requirement ({first}); installing for this machine instead"
+        ));
+        let _ = std::fs::remove_dir_all(&scratch);
+        std::fs::create_dir_all(&scratch).map_err(|e| BuildError::io(&scratch, e))?;
+        run(&mut pip_install(&python, manifest, &scratch, &[]), on_line).map_err(|message| {
+            BuildError::Step {
                 step: format!("pip install -r {}", manifest.display()),
                 message,
-            })?;
-        }
+            }
+        })?;
     }
     // Console scripts name this machine's interpreter in their first line: no use on Lambda
     // (SAM's artifact has none either).
@@ -137,6 +115,25 @@ pub fn dependencies(
         }
         Err(e) => Err(BuildError::io(&dir, e)),
     }
+}
+
+/// `python -m pip install -r manifest --target target [extra...]`, quietly, without bytecode.
+fn pip_install(python: &Path, manifest: &Path, target: &Path, extra: &[String]) -> Command {
+    let mut cmd = Command::new(python);
+    cmd.args([
+        "-m",
+        "pip",
+        "install",
+        "--disable-pip-version-check",
+        "--no-input",
+        "--no-compile",
+    ])
+    .arg("--requirement")
+    .arg(manifest)
+    .arg("--target")
+    .arg(target)
+    .args(extra);
+    cmd
 }
 
 /// A Python with pip: `SSAM_BUILD_PYTHON`, else `python3` on PATH.

@@ -230,30 +230,11 @@ fn merged_layers(spec: &FunctionSpec, cache_dir: &Path) -> Result<Option<PathBuf
                 std::fs::remove_dir_all(&dir).map_err(fail)?;
             }
             for layer in many {
-                copy_tree(layer, &dir).map_err(fail)?;
+                ssam_build::tree::copy_tree(layer, &dir, &[]).map_err(fail)?;
             }
             Ok(Some(dir))
         }
     }
-}
-
-fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
-    std::fs::create_dir_all(to)?;
-    for entry in std::fs::read_dir(from)? {
-        let entry = entry?;
-        let target = to.join(entry.file_name());
-        let kind = entry.file_type()?;
-        if kind.is_dir() {
-            copy_tree(&entry.path(), &target)?;
-        } else if kind.is_symlink() {
-            let link = std::fs::read_link(entry.path())?;
-            let _ = std::fs::remove_file(&target);
-            std::os::unix::fs::symlink(link, &target)?;
-        } else {
-            std::fs::copy(entry.path(), &target)?;
-        }
-    }
-    Ok(())
 }
 
 /// Where a container reaches ssam: the address the Runtime API must listen on and the host

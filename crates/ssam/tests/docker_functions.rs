@@ -55,6 +55,18 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
+/// A docker context in `dir`: `app.py` (its `handler` the function) and a Dockerfile shaped
+/// like AWS's docs, on the stand-in base image.
+fn image_context(dir: &Path, app_py: &str) {
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(
+        dir.join("Dockerfile"),
+        format!("FROM {BASE}\nCOPY app.py ${{LAMBDA_TASK_ROOT}}/\nCMD [\"app.handler\"]\n"),
+    )
+    .unwrap();
+    std::fs::write(dir.join("app.py"), app_py).unwrap();
+}
+
 /// ssam's containers started by the ssam process `pid`.
 fn containers_of(pid: u32) -> Vec<String> {
     lambda_image::containers_with_label(&format!("ssam.pid={pid}"))
@@ -562,19 +574,12 @@ fn start_api_serves_an_image_function_and_shows_a_failing_build_step() {
     let prefix = format!("Api{}", std::process::id());
     let good = dir.path().join("good");
     let bad = dir.path().join("bad");
-    std::fs::create_dir_all(&good).unwrap();
     std::fs::create_dir_all(&bad).unwrap();
-    std::fs::write(
-        good.join("Dockerfile"),
-        format!("FROM {BASE}\nCOPY app.py ${{LAMBDA_TASK_ROOT}}/\nCMD [\"app.handler\"]\n"),
-    )
-    .unwrap();
-    std::fs::write(
-        good.join("app.py"),
+    image_context(
+        &good,
         "import json\ndef handler(event, context):\n    \
          return {'statusCode': 200, 'body': json.dumps({'path': event['rawPath']})}\n",
-    )
-    .unwrap();
+    );
     std::fs::write(
         bad.join("Dockerfile"),
         format!("FROM {BASE}\nRUN echo breaking && exit 3\nCMD [\"app.handler\"]\n"),
@@ -700,18 +705,8 @@ fn a_bridge_network_reaches_ssam_through_its_gateway() {
     let dir = tempfile::tempdir().unwrap();
     let id = format!("Bridge{}", std::process::id());
     let img = dir.path().join("img");
-    std::fs::create_dir_all(&img).unwrap();
-    std::fs::write(
-        img.join("Dockerfile"),
-        format!("FROM {BASE}\nCOPY app.py ${{LAMBDA_TASK_ROOT}}/\nCMD [\"app.handler\"]\n"),
-    )
-    .unwrap();
-    std::fs::write(
-        img.join("app.py"),
-        "import os\ndef handler(event, context):\n    \
-         return {'api': os.environ['AWS_LAMBDA_RUNTIME_API'], 'hosts': open('/etc/hosts').read()}\n",
-    )
-    .unwrap();
+    image_context(&img, "import os\ndef handler(event, context):\n    \
+         return {'api': os.environ['AWS_LAMBDA_RUNTIME_API'], 'hosts': open('/etc/hosts').read()}\n");
     let template = dir.path().join("template.yaml");
     std::fs::write(
         &template,
@@ -755,17 +750,10 @@ fn ssam_build_builds_image_functions_and_the_built_template_runs() {
     }
     let dir = tempfile::tempdir().unwrap();
     let id = format!("Built{}", std::process::id());
-    std::fs::create_dir_all(dir.path().join("img")).unwrap();
-    std::fs::write(
-        dir.path().join("img/Dockerfile"),
-        format!("FROM {BASE}\nCOPY app.py ${{LAMBDA_TASK_ROOT}}/\nCMD [\"app.handler\"]\n"),
-    )
-    .unwrap();
-    std::fs::write(
-        dir.path().join("img/app.py"),
+    image_context(
+        &dir.path().join("img"),
         "def handler(event, context):\n    return 'from the built image'\n",
-    )
-    .unwrap();
+    );
     std::fs::write(
         dir.path().join("template.yaml"),
         format!(
