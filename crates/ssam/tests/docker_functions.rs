@@ -788,3 +788,40 @@ fn ssam_build_builds_image_functions_and_the_built_template_runs() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// An idle container is removed when the idle reaper stops its instance (`--idle-timeout`).
+#[test]
+fn an_idle_container_is_removed_when_reaped() {
+    if docker_with(BASE).is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let template = dir.path().join("template.yaml");
+    std::fs::write(
+        &template,
+        format!(
+            "Transform: AWS::Serverless-2016-10-31\nResources:\n  Idle:\n    Type: AWS::Serverless::Function\n    \
+             Properties:\n      PackageType: Image\n      ImageUri: {BASE}\n      ImageConfig:\n        \
+             Command: [operator.is_not]\n"
+        ),
+    )
+    .unwrap();
+    let server = start_lambda(&template, &["--idle-timeout", "1"]);
+    let url = format!(
+        "http://{}",
+        server
+            .word_after(" * Running on http://")
+            .unwrap()
+            .trim_end_matches('/')
+    );
+    let (err, body) = invoke(&url, "Idle", "{}");
+    assert_eq!((err.as_str(), body), ("", serde_json::json!(true)));
+    let pid = server.child.id();
+    assert_eq!(containers_of(pid).len(), 1, "warm after the invocation");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !containers_of(pid).is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(containers_of(pid).is_empty(), "reaped after 1 s idle");
+    server.stop();
+}
