@@ -143,6 +143,17 @@ where
     B: http_body::Body<Data = Bytes> + Send,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
+    if let Some(why) = m
+        .route
+        .refused
+        .as_ref()
+        .filter(|_| !gw.options.disable_authorizer)
+    {
+        return Err(Reject::info(
+            GatewayError::AuthorizerFailure,
+            format!("{why}: 500"),
+        ));
+    }
     let body = receive(ctx, body).await?;
     // The event's request is made once: the authorizer's event is made from it (without
     // the body), then the body and the authorizer's context are put in.
@@ -194,7 +205,7 @@ async fn route<'a>(gw: &Gateway, table: &'a RouteTable, ctx: &RequestCtx) -> Rou
         Lookup::Found(m) => match preflight {
             Some(answer)
                 if m.api.api_type == ApiType::Rest
-                    || m.route.authorizer.is_none()
+                    || (m.route.authorizer.is_none() && m.route.refused.is_none())
                     || gw.options.disable_authorizer =>
             {
                 Routed::Answered(answer)

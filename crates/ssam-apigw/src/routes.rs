@@ -64,6 +64,9 @@ pub struct RouteInfo {
     pub function: String,
     pub payload: PayloadVersion,
     pub authorizer: Option<RouteAuthorizer>,
+    /// Why the route refuses every request: it is protected by an authorization ssam
+    /// cannot check (fail closed; `--disable-authorizer` opens it).
+    pub refused: Option<String>,
     pub timeout: Duration,
     /// REST `requestContext.resourceId`.
     pub resource_id: String,
@@ -215,7 +218,11 @@ impl RouteTable {
                 .timeout_ms
                 .map(|ms| Duration::from_millis(u64::from(ms)).min(default_timeout))
                 .unwrap_or(default_timeout);
-            let authorizer = lambda_authorizer(r, warnings);
+            let (authorizer, refused) = match guard(r, warnings) {
+                Guard::Open => (None, None),
+                Guard::Lambda(a) => (Some(a), None),
+                Guard::Refused(why) => (None, Some(why)),
+            };
             table.routes.push(RouteInfo {
                 api: api_index,
                 method,
@@ -227,6 +234,7 @@ impl RouteTable {
                     PayloadVersion::V2
                 },
                 authorizer,
+                refused,
                 timeout,
                 resource_id: ids::resource_id(&r.api, &r.path),
                 segs: if catch_all {
@@ -343,16 +351,24 @@ impl RouteTable {
     }
 }
 
-/// The Lambda authorizer protecting a route, as the template resolved it. Authorizers ssam
-/// cannot run (JWT, Cognito, IAM) are reported once and not enforced.
-fn lambda_authorizer(
-    r: &ssam_template::Route,
-    warnings: &mut Vec<String>,
-) -> Option<RouteAuthorizer> {
+/// What a route's authorization comes to locally.
+enum Guard {
+    Open,
+    Lambda(RouteAuthorizer),
+    /// Protected by something ssam cannot check: every request is refused (500).
+    Refused(String),
+}
+
+/// The authorization protecting a route, as the template resolved it. Lambda authorizers of
+/// this template run; what ssam cannot check (JWT, Cognito, API keys, authorizers declared
+/// elsewhere or not at all) fails closed, said once per API; AWS_IAM is let through with a
+/// warning.
+fn guard(r: &ssam_template::Route, warnings: &mut Vec<String>) -> Guard {
     let api = &r.api;
+    let closed = "its routes answer 500 (--disable-authorizer opens them)";
     match &r.auth {
-        RouteAuth::Open => None,
-        RouteAuth::Lambda(a) => Some(a.clone()),
+        RouteAuth::Open => Guard::Open,
+        RouteAuth::Lambda(a) => Guard::Lambda(a.clone()),
         RouteAuth::Iam => {
             warn_once(
                 warnings,
@@ -360,26 +376,20 @@ fn lambda_authorizer(
                     "{api}: AWS_IAM authorization is not checked locally; requests are let through"
                 ),
             );
-            None
+            Guard::Open
         }
         RouteAuth::Undefined { name } => {
-            warn_once(
-                warnings,
-                format!(
-                    "{api}: authorizer {name} is not defined under Auth.Authorizers; routes using it are not protected"
-                ),
-            );
-            None
+            let why = format!("{api}: authorizer {name} is not defined; {closed}");
+            warn_once(warnings, why.clone());
+            Guard::Refused(why)
         }
         RouteAuth::Foreign { name, kind } => {
-            warn_once(
-                warnings,
-                format!(
-                    "{api}: authorizer {name} ({}) cannot run locally (only Lambda authorizers of this template can); routes using it are not protected",
-                    kind.as_str()
-                ),
+            let why = format!(
+                "{api}: authorizer {name} ({}) cannot run locally (only Lambda authorizers of this template's Auth can); {closed}",
+                kind.as_str()
             );
-            None
+            warn_once(warnings, why.clone());
+            Guard::Refused(why)
         }
     }
 }
@@ -416,6 +426,7 @@ mod tests {
                 function: format!("{m} {p}"),
                 payload: PayloadVersion::V2,
                 authorizer: None,
+                refused: None,
                 timeout: HTTP_INTEGRATION_TIMEOUT,
                 resource_id: String::new(),
                 segs: parse_segments(p),

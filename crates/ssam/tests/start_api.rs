@@ -221,3 +221,107 @@ fn samconfig_flags_apply() {
     assert_eq!(s.body("/hello.txt"), (200, "from samconfig".to_string()));
     assert_eq!(s.body("/v"), (200, "cfg".to_string()));
 }
+
+/// Authorization declared outside SAM's `Auth` (an OpenAPI body's security schemes, a
+/// CloudFormation `AWS::ApiGateway::Method`'s `AuthorizationType`) that ssam cannot check
+/// fails closed: 500 and a line saying why, never an open route; `--disable-authorizer`
+/// opens it explicitly; an open operation next to it stays open.
+#[test]
+fn authorization_declared_in_openapi_or_cloudformation_fails_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("src")).unwrap();
+    std::fs::write(
+        dir.path().join("src/app.py"),
+        "def handler(event, context):\n    return {'statusCode': 200, 'body': 'reached the function'}\n",
+    )
+    .unwrap();
+    let template = dir.path().join("template.yaml");
+    std::fs::write(
+        &template,
+        r#"Transform: AWS::Serverless-2016-10-31
+Resources:
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: src/
+      Handler: app.handler
+      Runtime: python3.11
+  Api:
+    Type: AWS::Serverless::Api
+    Properties:
+      StageName: v1
+      DefinitionBody:
+        openapi: "3.0.1"
+        info: {title: t, version: "1"}
+        components:
+          securitySchemes:
+            Pool:
+              type: apiKey
+              name: Authorization
+              in: header
+              x-amazon-apigateway-authtype: cognito_user_pools
+              x-amazon-apigateway-authorizer:
+                type: cognito_user_pools
+                providerARNs: ["arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_x"]
+        paths:
+          /secret:
+            get:
+              security: [{Pool: []}]
+              x-amazon-apigateway-integration:
+                type: aws_proxy
+                httpMethod: POST
+                uri: !Sub arn:aws:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${Fn.Arn}/invocations
+          /public:
+            get:
+              x-amazon-apigateway-integration:
+                type: aws_proxy
+                httpMethod: POST
+                uri: !Sub arn:aws:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${Fn.Arn}/invocations
+  Raw:
+    Type: AWS::ApiGateway::RestApi
+    Properties: {Name: raw}
+  RawRes:
+    Type: AWS::ApiGateway::Resource
+    Properties: {RestApiId: !Ref Raw, ParentId: !GetAtt Raw.RootResourceId, PathPart: guarded}
+  RawAuth:
+    Type: AWS::ApiGateway::Authorizer
+    Properties: {RestApiId: !Ref Raw, Type: COGNITO_USER_POOLS, Name: pool, IdentitySource: method.request.header.Authorization, ProviderARNs: ["arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_x"]}
+  RawGet:
+    Type: AWS::ApiGateway::Method
+    Properties:
+      RestApiId: !Ref Raw
+      ResourceId: !Ref RawRes
+      HttpMethod: GET
+      AuthorizationType: COGNITO_USER_POOLS
+      AuthorizerId: !Ref RawAuth
+      Integration:
+        Type: AWS_PROXY
+        IntegrationHttpMethod: POST
+        Uri: !Sub arn:aws:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${Fn.Arn}/invocations
+"#,
+    )
+    .unwrap();
+    let api = StartApi::start(&template, &[]);
+    let (status, body) = api.body("/v1/secret");
+    assert_eq!(status, 500, "never open: {body}");
+    assert!(!body.contains("reached the function"));
+    let (status, body) = api.body("/v1/public");
+    assert_eq!((status, body.as_str()), (200, "reached the function"));
+    let (status, body) = api.body("/guarded");
+    assert_eq!(status, 500, "{body}");
+    let lines = api.lines().join("\n");
+    assert!(
+        lines.contains("authorizer Pool (COGNITO_USER_POOLS) cannot run locally")
+            && lines.contains("--disable-authorizer opens them"),
+        "{lines}"
+    );
+    assert!(
+        lines.contains("authorizer RawAuth (COGNITO_USER_POOLS)"),
+        "{lines}"
+    );
+    drop(api);
+
+    let open = StartApi::start(&template, &["--disable-authorizer"]);
+    let (status, body) = open.body("/v1/secret");
+    assert_eq!((status, body.as_str()), (200, "reached the function"));
+}

@@ -47,7 +47,14 @@ pub(crate) fn read_apis(ctx: &mut Ctx<'_>, functions: &[Function]) -> (Vec<Api>,
     let apis = declared.apis;
     for r in &mut routes {
         r.timeout_ms = event_timeout(functions, &apis, r);
-        r.auth = route_auth(functions, &apis, r);
+        // Routes from an OpenAPI body or CloudFormation resources carry the authorization
+        // they declare; a name that is a Lambda authorizer of the API's `Auth` runs it.
+        let declared = std::mem::take(&mut r.auth);
+        r.auth = match (route_auth(functions, &apis, r), declared) {
+            (RouteAuth::Lambda(a), _) => RouteAuth::Lambda(a),
+            (resolved, RouteAuth::Open) => resolved,
+            (_, declared) => declared,
+        };
     }
     (apis, routes)
 }
@@ -463,7 +470,7 @@ fn openapi_routes(def: &Node, api: &str, api_type: ApiType, functions: &[Functio
                     .and_then(Node::scalar_text)
                     .unwrap_or_else(|| "2.0".into()),
             };
-            out.push(route(
+            let mut r = route(
                 api_type,
                 api,
                 normalize_method(method),
@@ -471,10 +478,106 @@ fn openapi_routes(def: &Node, api: &str, api_type: ApiType, functions: &[Functio
                 function,
                 pfv,
                 None,
-            ));
+            );
+            if let Some((name, auth)) = openapi_security(def, op) {
+                r.authorizer = Some(name);
+                r.auth = auth;
+            }
+            out.push(r);
         }
     }
     out
+}
+
+/// The authorization an OpenAPI operation declares: its `security` (else the document's),
+/// whose first scheme is looked up in `securityDefinitions` (Swagger 2) or
+/// `components.securitySchemes` (OpenAPI 3) with API Gateway's extensions. `None` when the
+/// operation is open (no security, an empty requirement, or schemes that are not API
+/// Gateway authorization).
+fn openapi_security(def: &Node, op: &Node) -> Option<(String, RouteAuth)> {
+    let security = op.get("security").or_else(|| def.get("security"))?;
+    let requirements = security.as_seq()?;
+    // `[]` or a `{}` alternative: callers may come without credentials.
+    if requirements.is_empty()
+        || requirements
+            .iter()
+            .any(|r| r.as_map().is_some_and(|m| m.is_empty()))
+    {
+        return None;
+    }
+    let schemes = def
+        .get("securityDefinitions")
+        .or_else(|| def.get("components").and_then(|c| c.get("securitySchemes")));
+    for req in requirements {
+        let Some(map) = req.as_map() else { continue };
+        for (name, _) in map.iter() {
+            let scheme = schemes.and_then(|s| s.get(name));
+            let authtype = scheme
+                .and_then(|s| s.get("x-amazon-apigateway-authtype"))
+                .and_then(Node::scalar_text)
+                .unwrap_or_default()
+                .to_ascii_lowercase();
+            let authorizer = scheme.and_then(|s| s.get("x-amazon-apigateway-authorizer"));
+            let atype = authorizer
+                .and_then(|a| a.get("type"))
+                .and_then(Node::scalar_text)
+                .unwrap_or_default()
+                .to_ascii_lowercase();
+            let kind = match (authtype.as_str(), atype.as_str()) {
+                ("awssigv4", _) => return Some((name.to_string(), RouteAuth::Iam)),
+                (_, "jwt") => AuthorizerKind::Jwt,
+                (_, "cognito_user_pools") | ("cognito_user_pools", _) => {
+                    AuthorizerKind::CognitoUserPools
+                }
+                (_, "token") => AuthorizerKind::Token,
+                (_, "request") => AuthorizerKind::Request,
+                _ if scheme.and_then(|s| s.get("type")).and_then(Node::as_str)
+                    == Some("apiKey") =>
+                {
+                    AuthorizerKind::Other("API key".into())
+                }
+                _ if scheme.is_none() => {
+                    return Some((
+                        name.to_string(),
+                        RouteAuth::Undefined {
+                            name: name.to_string(),
+                        },
+                    ))
+                }
+                _ => AuthorizerKind::Other(format!("security scheme {name}")),
+            };
+            return Some((
+                name.to_string(),
+                RouteAuth::Foreign {
+                    name: name.to_string(),
+                    kind,
+                },
+            ));
+        }
+    }
+    None
+}
+
+/// `AuthorizationType` of an `AWS::ApiGateway::Method` or `AWS::ApiGatewayV2::Route`, with
+/// its `AuthorizerId`: what protects the route.
+fn resource_auth(p: &Node) -> Option<(String, RouteAuth)> {
+    let atype = p
+        .get("AuthorizationType")
+        .and_then(Node::scalar_text)
+        .unwrap_or_default()
+        .to_ascii_uppercase();
+    let name = p
+        .get("AuthorizerId")
+        .and_then(ref_target)
+        .unwrap_or_else(|| atype.clone());
+    let kind = match atype.as_str() {
+        "" | "NONE" => return None,
+        "AWS_IAM" => return Some(("AWS_IAM".into(), RouteAuth::Iam)),
+        "JWT" => AuthorizerKind::Jwt,
+        "COGNITO_USER_POOLS" => AuthorizerKind::CognitoUserPools,
+        other => AuthorizerKind::Other(other.to_string()),
+    };
+    Some((name.clone(), RouteAuth::Foreign { name, kind }))
 }
 
 /// Routes declared as plain resources: `AWS::ApiGateway::Method` with an `AWS_PROXY`
@@ -566,7 +669,7 @@ fn rest_method_route(p: &Node, paths: &ResourcePaths, functions: &[Function]) ->
         .and_then(Node::scalar_text)
         .map(|m| normalize_method(&m))
         .unwrap_or_else(|| "ANY".into());
-    Some(route(
+    let mut r = route(
         ApiType::Rest,
         &api,
         method,
@@ -574,7 +677,12 @@ fn rest_method_route(p: &Node, paths: &ResourcePaths, functions: &[Function]) ->
         function,
         "1.0".into(),
         None,
-    ))
+    );
+    if let Some((name, auth)) = resource_auth(p) {
+        r.authorizer = Some(name);
+        r.auth = auth;
+    }
+    Some(r)
 }
 
 /// An `AWS::ApiGatewayV2::Route` of an HTTP API whose target is an `AWS_PROXY` integration
@@ -617,15 +725,12 @@ fn http_route(ctx: &Ctx<'_>, p: &Node, functions: &[Function]) -> Option<Route> 
         .get("PayloadFormatVersion")
         .and_then(Node::scalar_text)
         .unwrap_or_else(|| "2.0".into());
-    Some(route(
-        ApiType::Http,
-        &api,
-        method,
-        path,
-        function,
-        pfv,
-        None,
-    ))
+    let mut r = route(ApiType::Http, &api, method, path, function, pfv, None);
+    if let Some((name, auth)) = resource_auth(p) {
+        r.authorizer = Some(name);
+        r.auth = auth;
+    }
+    Some(r)
 }
 
 /// `!Ref X` or `!GetAtt X.RootResourceId` → `X`.
