@@ -508,54 +508,43 @@ fn openapi_security(def: &Node, op: &Node) -> Option<(String, RouteAuth)> {
     let schemes = def
         .get("securityDefinitions")
         .or_else(|| def.get("components").and_then(|c| c.get("securitySchemes")));
-    for req in requirements {
-        let Some(map) = req.as_map() else { continue };
-        for (name, _) in map.iter() {
-            let scheme = schemes.and_then(|s| s.get(name));
-            let authtype = scheme
-                .and_then(|s| s.get("x-amazon-apigateway-authtype"))
-                .and_then(Node::scalar_text)
-                .unwrap_or_default()
-                .to_ascii_lowercase();
-            let authorizer = scheme.and_then(|s| s.get("x-amazon-apigateway-authorizer"));
-            let atype = authorizer
-                .and_then(|a| a.get("type"))
-                .and_then(Node::scalar_text)
-                .unwrap_or_default()
-                .to_ascii_lowercase();
-            let kind = match (authtype.as_str(), atype.as_str()) {
-                ("awssigv4", _) => return Some((name.to_string(), RouteAuth::Iam)),
-                (_, "jwt") => AuthorizerKind::Jwt,
-                (_, "cognito_user_pools") | ("cognito_user_pools", _) => {
-                    AuthorizerKind::CognitoUserPools
-                }
-                (_, "token") => AuthorizerKind::Token,
-                (_, "request") => AuthorizerKind::Request,
-                _ if scheme.and_then(|s| s.get("type")).and_then(Node::as_str)
-                    == Some("apiKey") =>
-                {
-                    AuthorizerKind::Other("API key".into())
-                }
-                _ if scheme.is_none() => {
-                    return Some((
-                        name.to_string(),
-                        RouteAuth::Undefined {
-                            name: name.to_string(),
-                        },
-                    ))
-                }
-                _ => AuthorizerKind::Other(format!("security scheme {name}")),
-            };
-            return Some((
-                name.to_string(),
-                RouteAuth::Foreign {
-                    name: name.to_string(),
-                    kind,
-                },
-            ));
+    // The first scheme of the first requirement decides (API Gateway applies one).
+    let name = requirements
+        .iter()
+        .filter_map(Node::as_map)
+        .find_map(|m| m.keys().next().map(str::to_string))?;
+    let scheme = schemes.and_then(|s| s.get(&name));
+    let authtype = scheme
+        .and_then(|s| s.get("x-amazon-apigateway-authtype"))
+        .and_then(Node::scalar_text)
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let atype = scheme
+        .and_then(|s| s.get("x-amazon-apigateway-authorizer"))
+        .and_then(|a| a.get("type"))
+        .and_then(Node::scalar_text)
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let kind = match (authtype.as_str(), atype.as_str()) {
+        ("awssigv4", _) => return Some((name, RouteAuth::Iam)),
+        (_, "jwt") => AuthorizerKind::Jwt,
+        (_, "cognito_user_pools") | ("cognito_user_pools", _) => AuthorizerKind::CognitoUserPools,
+        (_, "token") => AuthorizerKind::Token,
+        (_, "request") => AuthorizerKind::Request,
+        _ if scheme.and_then(|s| s.get("type")).and_then(Node::as_str) == Some("apiKey") => {
+            AuthorizerKind::Other("API key".into())
         }
-    }
-    None
+        _ if scheme.is_none() => {
+            let undefined = RouteAuth::Undefined { name: name.clone() };
+            return Some((name, undefined));
+        }
+        _ => AuthorizerKind::Other(format!("security scheme {name}")),
+    };
+    let auth = RouteAuth::Foreign {
+        name: name.clone(),
+        kind,
+    };
+    Some((name, auth))
 }
 
 /// `AuthorizationType` of an `AWS::ApiGateway::Method` or `AWS::ApiGatewayV2::Route`, with
