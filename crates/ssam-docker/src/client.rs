@@ -183,10 +183,11 @@ impl Docker {
                     }
                 }
                 Err(BollardError::DockerStreamError { error }) => {
+                    let message = with_base_image_hint(error.trim_end(), last_step.as_deref());
                     return Err(BuildError::Failed {
                         tag,
                         step: last_step,
-                        message: error.trim_end().to_string(),
+                        message,
                     });
                 }
                 Err(BollardError::DockerResponseServerError { message, .. }) => {
@@ -220,6 +221,22 @@ impl Docker {
     }
 }
 
+/// A `FROM` step that failed because its image is neither local nor pullable gets the
+/// command that fixes it (no registry may answer on a developer's machine or in CI).
+fn with_base_image_hint(message: &str, step: Option<&str>) -> String {
+    let from = step
+        .and_then(|s| s.split_once(" : "))
+        .map(|(_, instruction)| instruction.trim())
+        .and_then(|i| i.strip_prefix("FROM ").or_else(|| i.strip_prefix("from ")))
+        .and_then(|rest| rest.split_whitespace().find(|w| !w.starts_with("--")));
+    match from {
+        Some(image) if !image.eq_ignore_ascii_case("scratch") => format!(
+            "{message}; hint: the base image {image} is not on this machine and could not be pulled: run `docker pull {image}` where a registry answers, or build or load it locally"
+        ),
+        _ => message.to_string(),
+    }
+}
+
 /// The socket [`Docker::connect`] would use (`DOCKER_HOST`, else [`DEFAULT_SOCKET`]).
 pub fn socket_path_from_env() -> Result<String, DockerError> {
     socket_path(std::env::var("DOCKER_HOST").ok().as_deref())
@@ -248,6 +265,20 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
 
     use super::*;
+
+    #[test]
+    fn a_missing_base_image_gets_the_pull_to_run() {
+        let m = with_base_image_hint(
+            "pull access denied for public.ecr.aws/lambda/python, repository does not exist",
+            Some("Step 1/7 : FROM public.ecr.aws/lambda/python:3.9"),
+        );
+        assert!(
+            m.ends_with("run `docker pull public.ecr.aws/lambda/python:3.9` where a registry answers, or build or load it locally"),
+            "{m}"
+        );
+        let other = with_base_image_hint("exit 3", Some("Step 2/3 : RUN exit 3"));
+        assert_eq!(other, "exit 3");
+    }
 
     #[test]
     fn docker_host_values() {
