@@ -11,6 +11,7 @@
 //! - Image functions go through `ssam-docker`'s builder (rebuilt when their inputs change).
 //! - [`rewrite`] writes the built template.
 
+mod cache;
 mod cargo;
 pub mod node;
 mod plan;

@@ -66,29 +66,16 @@ pub fn dependencies(
         obj.remove("scripts");
     }
     let key = hex::encode(&h.finalize()[..16]);
-    let parent = cache_dir.join("node-deps");
-    let dir = parent.join(&key);
-    if dir.join(".complete").is_file() {
-        return Ok(Some(dir.join("node_modules")));
-    }
-    std::fs::create_dir_all(&parent).map_err(|e| BuildError::io(&parent, e))?;
-    let lock_path = parent.join(format!("{key}.lock"));
-    let lock = std::fs::File::create(&lock_path).map_err(|e| BuildError::io(&lock_path, e))?;
-    lock.lock().map_err(|e| BuildError::io(&lock_path, e))?;
-    if dir.join(".complete").is_file() {
-        return Ok(Some(dir.join("node_modules")));
-    }
-    on_line(&format!(
-        "installing dependencies from {}",
-        manifest_path.display()
-    ));
-    let scratch = parent.join(format!("{key}.tmp-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&scratch);
-    std::fs::create_dir_all(&scratch).map_err(|e| BuildError::io(&scratch, e))?;
-    let body = serde_json::to_vec_pretty(&rewritten).unwrap_or_default();
-    std::fs::write(scratch.join("package.json"), body).map_err(|e| BuildError::io(&scratch, e))?;
-    let out = Command::new("npm")
-        .args([
+    let dir = crate::cache::install_once(&cache_dir.join("node-deps"), &key, |scratch| {
+        on_line(&format!(
+            "installing dependencies from {}",
+            manifest_path.display()
+        ));
+        let body = serde_json::to_vec_pretty(&rewritten).unwrap_or_default();
+        std::fs::write(scratch.join("package.json"), body)
+            .map_err(|e| BuildError::io(scratch, e))?;
+        let mut npm = Command::new("npm");
+        npm.args([
             "install",
             "--omit=dev",
             "--install-links",
@@ -97,33 +84,11 @@ pub fn dependencies(
             "--no-package-lock",
             "--ignore-scripts",
         ])
-        .current_dir(&scratch)
-        .output()
-        .map_err(|e| BuildError::Step {
-            step: "npm install".into(),
-            message: format!("cannot run npm: {e}; hint: install Node.js with npm"),
-        })?;
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    for line in text.lines().filter(|l| !l.trim().is_empty()) {
-        on_line(line);
-    }
-    if !out.status.success() {
-        return Err(BuildError::Step {
+        .current_dir(scratch);
+        crate::cache::run_tool(&mut npm, on_line).map_err(|message| BuildError::Step {
             step: format!("npm install ({})", manifest_path.display()),
-            message: text
-                .lines()
-                .rev()
-                .find(|l| !l.trim().is_empty())
-                .unwrap_or("failed")
-                .to_string(),
-        });
-    }
-    std::fs::write(scratch.join(".complete"), b"").map_err(|e| BuildError::io(&scratch, e))?;
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::rename(&scratch, &dir).map_err(|e| BuildError::io(&dir, e))?;
+            message,
+        })
+    })?;
     Ok(Some(dir.join("node_modules")))
 }

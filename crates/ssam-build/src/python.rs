@@ -50,29 +50,23 @@ pub fn dependencies(
 ) -> Result<PathBuf, BuildError> {
     let text = std::fs::read(manifest).map_err(|e| BuildError::io(manifest, e))?;
     let key = deps_key(&text, minor, architecture);
-    let dir = cache_dir.join("python-deps").join(&key);
-    if dir.join(".complete").is_file() {
-        return Ok(dir);
-    }
-    // One install per set, even across processes (parallel test runs, two ssam commands):
-    // the others wait for it instead of downloading the same wheels.
-    let parent = cache_dir.join("python-deps");
-    std::fs::create_dir_all(&parent).map_err(|e| BuildError::io(&parent, e))?;
-    let lock_path = parent.join(format!("{key}.lock"));
-    let lock = std::fs::File::create(&lock_path).map_err(|e| BuildError::io(&lock_path, e))?;
-    lock.lock().map_err(|e| BuildError::io(&lock_path, e))?;
-    if dir.join(".complete").is_file() {
-        return Ok(dir);
-    }
-    on_line(&format!(
-        "installing dependencies from {} for python3.{minor} ({architecture})",
-        manifest.display()
-    ));
-    let scratch = cache_dir
-        .join("python-deps")
-        .join(format!("{key}.tmp-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&scratch);
-    std::fs::create_dir_all(&scratch).map_err(|e| BuildError::io(&scratch, e))?;
+    crate::cache::install_once(&cache_dir.join("python-deps"), &key, |scratch| {
+        on_line(&format!(
+            "installing dependencies from {} for python3.{minor} ({architecture})",
+            manifest.display()
+        ));
+        install(manifest, minor, architecture, scratch, on_line)
+    })
+}
+
+/// `pip install -r manifest` into `scratch`, for Lambda's platform (else for this machine).
+fn install(
+    manifest: &Path,
+    minor: u32,
+    architecture: &str,
+    scratch: &Path,
+    on_line: &mut dyn FnMut(&str),
+) -> Result<(), BuildError> {
     let python = host_python()?;
     let lambda_platform: Vec<String> = ["--implementation", "cp", "--only-binary=:all:"]
         .iter()
@@ -84,8 +78,8 @@ pub fn dependencies(
                 .flat_map(|p| ["--platform".to_string(), p]),
         )
         .collect();
-    if let Err(first) = run(
-        &mut pip_install(&python, manifest, &scratch, &lambda_platform),
+    if let Err(first) = crate::cache::run_tool(
+        &mut pip_install(&python, manifest, scratch, &lambda_platform),
         on_line,
     ) {
         // Some packages publish only a source distribution: those install for this
@@ -93,28 +87,18 @@ pub fn dependencies(
         on_line(&format!(
             "no Lambda-platform wheel for every requirement ({first}); installing for this machine instead"
         ));
-        let _ = std::fs::remove_dir_all(&scratch);
-        std::fs::create_dir_all(&scratch).map_err(|e| BuildError::io(&scratch, e))?;
-        run(&mut pip_install(&python, manifest, &scratch, &[]), on_line).map_err(|message| {
-            BuildError::Step {
+        let _ = std::fs::remove_dir_all(scratch);
+        std::fs::create_dir_all(scratch).map_err(|e| BuildError::io(scratch, e))?;
+        crate::cache::run_tool(&mut pip_install(&python, manifest, scratch, &[]), on_line)
+            .map_err(|message| BuildError::Step {
                 step: format!("pip install -r {}", manifest.display()),
                 message,
-            }
-        })?;
+            })?;
     }
     // Console scripts name this machine's interpreter in their first line: no use on Lambda
     // (SAM's artifact has none either).
     let _ = std::fs::remove_dir_all(scratch.join("bin"));
-    std::fs::write(scratch.join(".complete"), b"").map_err(|e| BuildError::io(&scratch, e))?;
-    match std::fs::rename(&scratch, &dir) {
-        Ok(()) => Ok(dir),
-        // Another build installed the same set meanwhile: use theirs.
-        Err(_) if dir.join(".complete").is_file() => {
-            let _ = std::fs::remove_dir_all(&scratch);
-            Ok(dir)
-        }
-        Err(e) => Err(BuildError::io(&dir, e)),
-    }
+    Ok(())
 }
 
 /// `python -m pip install -r manifest --target target [extra...]`, quietly, without bytecode.
@@ -155,32 +139,6 @@ fn host_python() -> Result<PathBuf, BuildError> {
                 candidate.display()
             ),
         })
-    }
-}
-
-/// Runs `cmd`, each output line to `on_line`; the last lines make the error.
-fn run(cmd: &mut Command, on_line: &mut dyn FnMut(&str)) -> Result<(), String> {
-    let out = cmd
-        .output()
-        .map_err(|e| format!("cannot run {:?}: {e}", cmd.get_program()))?;
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    for line in text.lines().filter(|l| !l.trim().is_empty()) {
-        on_line(line);
-    }
-    if out.status.success() {
-        Ok(())
-    } else {
-        let tail: Vec<&str> = text
-            .lines()
-            .rev()
-            .filter(|l| !l.trim().is_empty())
-            .take(3)
-            .collect();
-        Err(tail.into_iter().rev().collect::<Vec<_>>().join(" / "))
     }
 }
 
