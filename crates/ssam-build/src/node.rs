@@ -13,15 +13,16 @@ use sha2::{Digest, Sha256};
 
 use crate::BuildError;
 
-/// The `node_modules` directory for `code_dir`'s `package.json`, installed on first use;
-/// `None` when the package has no production dependencies.
+/// The `node_modules` directory for a `package.json` (usually the function's own; `ssam
+/// build --manifest` names another), installed on first use; `None` when the package has no
+/// production dependencies. `file:` dependencies are relative to the manifest, as for npm.
 pub fn dependencies(
     cache_dir: &Path,
-    code_dir: &Path,
+    manifest_path: &Path,
     on_line: &mut dyn FnMut(&str),
 ) -> Result<Option<PathBuf>, BuildError> {
-    let manifest_path = code_dir.join("package.json");
-    let Ok(text) = std::fs::read(&manifest_path) else {
+    let code_dir = manifest_path.parent().unwrap_or(Path::new("."));
+    let Ok(text) = std::fs::read(manifest_path) else {
         return Ok(None);
     };
     let manifest: Value = serde_json::from_slice(&text).map_err(|e| BuildError::Step {

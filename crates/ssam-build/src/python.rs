@@ -11,8 +11,11 @@ use sha2::{Digest, Sha256};
 
 use crate::BuildError;
 
-/// The manylinux platforms Lambda's Amazon Linux runs wheels of (glibc 2.26 on AL2, 2.34 on
-/// AL2023), best first.
+/// The manylinux platforms Lambda's Amazon Linux runs wheels of, best first: glibc 2.34 on
+/// Amazon Linux 2023 (python3.12 and later), glibc 2.26 on Amazon Linux 2 (python3.9 to
+/// python3.11), so a `manylinux_2_28` wheel is never chosen for those: its binaries would
+/// not load on Lambda ("Lambda runtimes", AWS Lambda Developer Guide, the OS of each runtime).
+/// pip does not widen an explicit `--platform` to older tags, so every one is listed.
 fn platforms(minor: u32, architecture: &str) -> Vec<String> {
     let arch = if architecture == "arm64" {
         "aarch64"
@@ -20,20 +23,25 @@ fn platforms(minor: u32, architecture: &str) -> Vec<String> {
         "x86_64"
     };
     let mut tags = Vec::new();
-    // python3.12 and later run on Amazon Linux 2023.
     if minor >= 12 {
         tags.push(format!("manylinux_2_34_{arch}"));
+        tags.push(format!("manylinux_2_28_{arch}"));
     }
-    tags.push(format!("manylinux_2_28_{arch}"));
     tags.push(format!("manylinux_2_17_{arch}"));
     tags.push(format!("manylinux2014_{arch}"));
+    if arch == "x86_64" {
+        tags.push("manylinux_2_12_x86_64".to_string());
+        tags.push("manylinux2010_x86_64".to_string());
+        tags.push("manylinux_2_5_x86_64".to_string());
+        tags.push("manylinux1_x86_64".to_string());
+    }
     tags
 }
 
 /// The key of a dependency set.
 pub fn deps_key(manifest: &[u8], minor: u32, architecture: &str) -> String {
     let mut h = Sha256::new();
-    h.update(b"ssam-python-deps-v2\n");
+    h.update(b"ssam-python-deps-v3\n");
     h.update(format!("3.{minor} {architecture}\n"));
     h.update(manifest);
     hex::encode(&h.finalize()[..16])
@@ -149,7 +157,9 @@ mod tests {
     #[test]
     fn platforms_follow_the_runtime_and_architecture() {
         assert_eq!(platforms(12, "x86_64")[0], "manylinux_2_34_x86_64");
-        assert_eq!(platforms(11, "x86_64")[0], "manylinux_2_28_x86_64");
+        // Amazon Linux 2 (glibc 2.26): never a manylinux_2_28 wheel.
+        assert_eq!(platforms(11, "x86_64")[0], "manylinux_2_17_x86_64");
+        assert!(!platforms(9, "x86_64").iter().any(|p| p.contains("2_28")));
         assert!(platforms(12, "arm64")
             .iter()
             .all(|p| p.ends_with("aarch64")));

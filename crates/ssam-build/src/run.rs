@@ -36,6 +36,26 @@ pub struct BuildRequest {
     /// The engine for Image functions (`None`: they fail with `docker_error`).
     pub docker: Option<ssam_docker::Docker>,
     pub docker_error: Option<String>,
+    /// `--manifest`: a dependency manifest used instead of each function's own, by the
+    /// workflow it belongs to (a `*.json` for nodejs, anything else for python).
+    pub manifest: Option<PathBuf>,
+}
+
+/// The manifest a unit's dependencies come from: `--manifest` when it fits the workflow,
+/// else the one in the code directory.
+fn manifest_of(method: &Method, src: &Path, custom: Option<&Path>) -> Option<PathBuf> {
+    let is_json = |p: &Path| p.extension().is_some_and(|e| e == "json");
+    match method {
+        Method::Python { .. } => Some(match custom {
+            Some(m) if !is_json(m) => m.to_path_buf(),
+            _ => src.join("requirements.txt"),
+        }),
+        Method::Node => Some(match custom {
+            Some(m) if is_json(m) => m.to_path_buf(),
+            _ => src.join("package.json"),
+        }),
+        Method::Copy | Method::Cargo | Method::Makefile => None,
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -177,9 +197,10 @@ fn remove_stale_dirs(build_dir: &Path, built: &HashMap<String, Built>) {
     }
 }
 
-/// What a unit reads, as one key: the tool version, how it is built, and its sources.
-fn unit_key(kind: &UnitKind) -> Result<Option<String>, BuildError> {
-    let (dir, descr) = match kind {
+/// What a unit reads, as one key: the tool version, how it is built, its sources, and a
+/// `--manifest` from outside them.
+fn unit_key(kind: &UnitKind, custom_manifest: Option<&Path>) -> Result<Option<String>, BuildError> {
+    let (dir, method, descr) = match kind {
         UnitKind::Function {
             code_dir,
             runtime,
@@ -187,6 +208,7 @@ fn unit_key(kind: &UnitKind) -> Result<Option<String>, BuildError> {
             method,
         } => (
             code_dir,
+            method,
             format!("function {runtime} {architecture} {method:?}"),
         ),
         UnitKind::Layer {
@@ -196,6 +218,7 @@ fn unit_key(kind: &UnitKind) -> Result<Option<String>, BuildError> {
             subdir,
         } => (
             content_dir,
+            method,
             format!("layer {architecture} {method:?} {subdir}"),
         ),
         UnitKind::Image(_) => return Ok(None),
@@ -206,6 +229,12 @@ fn unit_key(kind: &UnitKind) -> Result<Option<String>, BuildError> {
         env!("CARGO_PKG_VERSION")
     ));
     tree::hash_tree(dir, &mut h).map_err(|e| BuildError::io(dir, e))?;
+    let custom =
+        custom_manifest.filter(|m| manifest_of(method, dir, Some(m)).as_deref() == Some(*m));
+    if let Some(m) = custom {
+        h.update(format!("manifest {}\n", m.display()));
+        h.update(std::fs::read(m).map_err(|e| BuildError::io(m, e))?);
+    }
     Ok(Some(hex::encode(h.finalize())))
 }
 
@@ -239,10 +268,11 @@ async fn build_unit(
     let kind = unit.kind.clone();
     let (build_dir, cache_dir, use_cache) =
         (req.build_dir.clone(), req.cache_dir.clone(), req.use_cache);
+    let custom = req.manifest.clone();
     let resources = unit.resources.clone();
     let state = state.clone();
     tokio::task::spawn_blocking(move || {
-        let key = unit_key(&kind)?;
+        let key = unit_key(&kind, custom.as_deref())?;
         let up_to_date = use_cache
             && resources.iter().all(|id| {
                 key.is_some() && state.get(id) == key.as_ref() && build_dir.join(id).is_dir()
@@ -252,14 +282,21 @@ async fn build_unit(
         }
         let dest = build_dir.join(&resources[0]);
         let mut print = |line: &str| on_line(&resources[0], line);
-        make_artifact(&kind, &resources[0], &dest, &cache_dir, &mut print)?;
+        make_artifact(
+            &kind,
+            &resources[0],
+            &dest,
+            &cache_dir,
+            custom.as_deref(),
+            &mut print,
+        )?;
         // Tools that build in the source directory may write there (cargo's Cargo.lock, a
         // Makefile's intermediates): the key is what the sources are once built.
         let key = match &kind {
             UnitKind::Function {
                 method: Method::Cargo | Method::Makefile,
                 ..
-            } => unit_key(&kind)?,
+            } => unit_key(&kind, custom.as_deref())?,
             _ => key,
         };
         for other in &resources[1..] {
@@ -281,6 +318,7 @@ fn make_artifact(
     logical_id: &str,
     dest: &Path,
     cache_dir: &Path,
+    custom_manifest: Option<&Path>,
     on_line: &mut dyn FnMut(&str),
 ) -> Result<(), BuildError> {
     let _ = std::fs::remove_dir_all(dest);
@@ -300,10 +338,10 @@ fn make_artifact(
         } => (content_dir, method, architecture, dest.join(subdir)),
         UnitKind::Image(_) => return Ok(()),
     };
+    let manifest = manifest_of(method, src, custom_manifest);
     match method {
         Method::Python { minor } => {
-            let manifest = src.join("requirements.txt");
-            if manifest.is_file() {
+            if let Some(manifest) = manifest.filter(|m| m.is_file()) {
                 let deps = crate::python::dependencies(
                     cache_dir,
                     &manifest,
@@ -323,7 +361,8 @@ fn make_artifact(
             let mut exclude = COPY_EXCLUDED.to_vec();
             exclude.push("node_modules");
             tree::copy_tree(src, &root, &exclude).map_err(|e| BuildError::io(src, e))?;
-            if let Some(modules) = crate::node::dependencies(cache_dir, src, on_line)? {
+            let manifest = manifest.unwrap_or_else(|| src.join("package.json"));
+            if let Some(modules) = crate::node::dependencies(cache_dir, &manifest, on_line)? {
                 let target = root.join("node_modules");
                 tree::link_tree(&modules, &target).map_err(|e| BuildError::io(&target, e))?;
             }

@@ -55,7 +55,11 @@ pub(crate) fn node_dependencies(spec: &FunctionSpec, cache_dir: &Path) -> Option
         return None;
     }
     let mut on_line = progress(&spec.name);
-    match ssam_build::node::dependencies(cache_dir, &spec.code_dir, &mut on_line) {
+    match ssam_build::node::dependencies(
+        cache_dir,
+        &spec.code_dir.join("package.json"),
+        &mut on_line,
+    ) {
         Ok(found) => found,
         Err(e) => {
             tracing::warn!(

@@ -188,6 +188,40 @@ fn a_rebuild_skips_what_did_not_change() {
     assert!(!forced.contains("Up to date"), "{forced}");
 }
 
+/// `--manifest` (as `sam build --manifest`): python functions take their dependencies from
+/// the given file instead of their own requirements.txt; an edit of it rebuilds them; a
+/// missing file is refused with a hint.
+#[test]
+fn a_custom_manifest_replaces_the_functions_own() {
+    let dir = tempfile::tempdir().unwrap();
+    project(dir.path());
+    write(dir.path(), "deps/prod.txt", "six==1.17.0\n");
+    let out = build(dir.path(), &["--manifest", "deps/prod.txt"]);
+    assert!(out.contains("Built FuncA, FuncB"), "{out}");
+    let built = dir.path().join(".aws-sam/build/FuncA");
+    assert!(built.join("six.py").is_file(), "from deps/prod.txt");
+    assert!(
+        !built.join("requests").exists(),
+        "not from src/shared/requirements.txt"
+    );
+    let again = build(dir.path(), &["--manifest", "deps/prod.txt"]);
+    assert!(again.contains("Up to date: FuncA, FuncB"), "{again}");
+    write(dir.path(), "deps/prod.txt", "six==1.16.0\n");
+    let edited = build(dir.path(), &["--manifest", "deps/prod.txt"]);
+    assert!(
+        edited.contains("Built FuncA, FuncB"),
+        "the manifest is an input: {edited}"
+    );
+
+    let missing = ssam(dir.path(), &["build", "--manifest", "nope.txt"]);
+    assert!(!missing.status.success());
+    let text = String::from_utf8_lossy(&missing.stderr);
+    assert!(
+        text.contains("the manifest nope.txt does not exist"),
+        "{text}"
+    );
+}
+
 #[test]
 fn building_one_function_points_the_others_at_their_sources() {
     let dir = tempfile::tempdir().unwrap();

@@ -103,14 +103,18 @@ fn thumbnail_image_function_end_to_end_and_rebuilt_on_edit() {
         Server::local_start_within(&app.join("template.yaml"), &[], Duration::from_secs(300));
     let s3 = server.word_after("S3 ").expect("S3 address");
     let bucket = format!("thumbs-{}", std::process::id());
+    let video = dir.path().join("video.mp4");
+    ssam_testkit::video::solid_color_mp4(&video, "yellow", 1, None);
+    let got = dir.path().join("thumbnail.png");
     let upload_and_wait = |key: &str, thumbnail: &str| {
+        let (video_file, thumbnail_file) = (video.display(), got.display());
         let script = format!(
             r#"
 import time, urllib.request, boto3
 s3 = boto3.client("s3", endpoint_url="{s3}", region_name="us-east-1",
                   aws_access_key_id="test", aws_secret_access_key="test")
 url = s3.generate_presigned_url("put_object", Params={{"Bucket": "{bucket}", "Key": "{key}"}}, ExpiresIn=300)
-req = urllib.request.Request(url, data=b"\x00\x00\x00\x18ftypmp42" + b"v" * 4096, method="PUT")
+req = urllib.request.Request(url, data=open(r"{video_file}", "rb").read(), method="PUT")
 assert urllib.request.urlopen(req).status == 200
 deadline = time.time() + 240
 while time.time() < deadline:
@@ -119,6 +123,7 @@ while time.time() < deadline:
         assert head["ContentType"] == "image/png", head
         body = s3.get_object(Bucket="{bucket}", Key="{thumbnail}")["Body"].read()
         assert body.startswith(b"\x89PNG"), body[:8]
+        open(r"{thumbnail_file}", "wb").write(body)
         print("found")
         break
     except s3.exceptions.ClientError:
@@ -129,6 +134,13 @@ else:
         );
         let out = run_python(&script, &[]);
         assert!(String::from_utf8_lossy(&out.stdout).contains("found"));
+        // A real frame of the video, made by the image's ffmpeg (pip-installed by the Dockerfile).
+        let (w, _, centre) = ssam_testkit::video::png_probe(&std::fs::read(&got).unwrap());
+        assert_eq!(w, 160);
+        assert!(
+            centre[0] > 200 && centre[1] > 200 && centre[2] < 60,
+            "{centre:?}"
+        );
     };
     upload_and_wait("clip.mp4", "thumbnails/clip.png");
 

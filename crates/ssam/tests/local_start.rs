@@ -83,6 +83,49 @@ fn examples() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples")
 }
 
+/// Waits (up to 90 s: the first run on a machine installs the function's dependencies) for
+/// the thumbnail at `key` in help-me-sam and returns its bytes.
+fn wait_thumbnail(ssam: &Ssam, key: &str) -> Vec<u8> {
+    let out = ssam.python(&format!(
+        r#"
+import os, time, boto3
+s3 = boto3.client("s3", endpoint_url=os.environ["S3_URL"])
+deadline = time.time() + 90
+while time.time() < deadline:
+    try:
+        print(s3.get_object(Bucket="help-me-sam", Key="{key}")["Body"].read().hex())
+        break
+    except s3.exceptions.NoSuchKey:
+        time.sleep(0.05)
+else:
+    raise SystemExit("no thumbnail {key}")
+"#
+    ));
+    let hex = out.trim();
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex"))
+        .collect()
+}
+
+/// The thumbnail is a real frame of the video: a PNG 160 pixels wide (THUMBNAIL_WIDTH's
+/// default) whose centre has the video's colour.
+fn assert_frame_of(png: &[u8], rgb: [u8; 3]) {
+    assert!(
+        png.starts_with(b"\x89PNG"),
+        "a PNG: {:?}",
+        &png[..png.len().min(8)]
+    );
+    let (w, h, centre) = ssam_testkit::video::png_probe(png);
+    assert_eq!((w, h), (160, 120), "scaled to 160 wide, aspect kept");
+    for (got, want) in centre.iter().zip(rgb) {
+        assert!(
+            got.abs_diff(want) < 40,
+            "centre {centre:?}, want about {rgb:?}"
+        );
+    }
+}
+
 fn alive(pid: u32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
         .map(|s| s.split_whitespace().nth(2).is_none_or(|state| state != "Z"))
@@ -90,14 +133,14 @@ fn alive(pid: u32) -> bool {
 }
 
 /// The seed's flow: a 7 MB video lands in help-me-sam with the aws cli; the S3 event runs
-/// ThumbnailGenerator, which writes its thumbnail back to the bucket within a second or so
-/// (the first run on a machine also installs boto3 into ssam's cache, hence the long wait).
+/// ThumbnailGenerator, which writes a frame of it back to the bucket as a PNG, with ffmpeg
+/// from its requirements.txt (installed by ssam, no build step).
 #[test]
 fn seed_thumbnail_flow_runs_on_upload() {
     let ssam = Ssam::start(&examples().join("thumbnail/template-native.yaml"));
     let dir = tempfile::tempdir().unwrap();
     let video = dir.path().join("test.mp4");
-    std::fs::write(&video, vec![7u8; 7 * 1024 * 1024]).unwrap();
+    ssam_testkit::video::solid_color_mp4(&video, "red", 1, Some(7 * 1024 * 1024));
     let status = Command::new(ssam_testkit::aws_cli())
         .args(["s3", "cp"])
         .arg(&video)
@@ -110,26 +153,10 @@ fn seed_thumbnail_flow_runs_on_upload() {
         .status()
         .unwrap();
     assert!(status.success());
-    let out = ssam.python(
-        r#"
-import os, time, boto3
-s3 = boto3.client("s3", endpoint_url=os.environ["S3_URL"])
-deadline = time.time() + 90
-while time.time() < deadline:
-    try:
-        body = s3.get_object(Bucket="help-me-sam", Key="thumbnails/test.png")["Body"].read()
-        print(body[:8].hex())
-        break
-    except s3.exceptions.NoSuchKey:
-        time.sleep(0.05)
-else:
-    raise SystemExit("no thumbnail")
-"#,
-    );
-    assert_eq!(out.trim(), "89504e470d0a1a0a", "a PNG thumbnail");
+    assert_frame_of(&wait_thumbnail(&ssam, "thumbnails/test.png"), [255, 0, 0]);
     // Above 8 MB the aws cli uploads in parts: the CompleteMultipartUpload event runs it too.
     let big = dir.path().join("big.mp4");
-    std::fs::write(&big, vec![9u8; 9 * 1024 * 1024]).unwrap();
+    ssam_testkit::video::solid_color_mp4(&big, "blue", 1, Some(9 * 1024 * 1024));
     let status = Command::new(ssam_testkit::aws_cli())
         .args(["s3", "cp"])
         .arg(&big)
@@ -142,23 +169,14 @@ else:
         .status()
         .unwrap();
     assert!(status.success());
-    let out = ssam.python(
+    ssam.python(
         r#"
 import os, time, boto3
 s3 = boto3.client("s3", endpoint_url=os.environ["S3_URL"])
 assert s3.head_object(Bucket="help-me-sam", Key="big.mp4")["ETag"].endswith('-2"'), "uploaded in parts"
-deadline = time.time() + 90
-while time.time() < deadline:
-    try:
-        print(s3.get_object(Bucket="help-me-sam", Key="thumbnails/big.png")["Body"].read()[:4].hex())
-        break
-    except s3.exceptions.NoSuchKey:
-        time.sleep(0.05)
-else:
-    raise SystemExit("no thumbnail for the multipart upload")
 "#,
     );
-    assert_eq!(out.trim(), "89504e47");
+    assert_frame_of(&wait_thumbnail(&ssam, "thumbnails/big.png"), [0, 0, 255]);
     let pids = ssam.descendants();
     assert!(!pids.is_empty(), "the function runs as a child process");
     let log = ssam.stop();
@@ -191,7 +209,7 @@ fn seed_flow_presigned_upload_runs_the_thumbnail_function() {
     );
     let dir = tempfile::tempdir().unwrap();
     let video = dir.path().join("clip.mp4");
-    std::fs::write(&video, vec![42u8; 7 * 1024 * 1024]).unwrap();
+    ssam_testkit::video::solid_color_mp4(&video, "lime", 2, Some(7 * 1024 * 1024));
     let put = Command::new("curl")
         .args([
             "-s",
@@ -206,23 +224,14 @@ fn seed_flow_presigned_upload_runs_the_thumbnail_function() {
         .output()
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&put.stdout), "200");
-    let out = ssam.python(
+    ssam.python(
         r#"
 import os, time, boto3
 s3 = boto3.client("s3", endpoint_url=os.environ["S3_URL"])
 assert s3.head_object(Bucket="help-me-sam", Key="clip.mp4")["ContentLength"] == 7 * 1024 * 1024
-deadline = time.time() + 90
-while time.time() < deadline:
-    try:
-        print(s3.get_object(Bucket="help-me-sam", Key="thumbnails/clip.png")["Body"].read()[:4].hex())
-        break
-    except s3.exceptions.NoSuchKey:
-        time.sleep(0.05)
-else:
-    raise SystemExit("no thumbnail")
 "#,
     );
-    assert_eq!(out.trim(), "89504e47");
+    assert_frame_of(&wait_thumbnail(&ssam, "thumbnails/clip.png"), [0, 255, 0]);
     let log = ssam.stop();
     assert!(
         log.iter()

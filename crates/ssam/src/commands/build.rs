@@ -51,6 +51,12 @@ pub struct Args {
     /// Rebuild Image functions' images even when their inputs did not change.
     #[arg(long = "force-image-build")]
     pub force_image_build: bool,
+
+    /// A dependency manifest to use instead of each function's own, as `sam build
+    /// --manifest`: a `*.json` (package.json) for nodejs functions, any other file
+    /// (requirements.txt) for python ones.
+    #[arg(short = 'm', long = "manifest", value_name = "FILE")]
+    pub manifest: Option<PathBuf>,
 }
 
 pub fn run(mut args: Args) -> anyhow::Result<ExitCode> {
@@ -74,6 +80,14 @@ pub fn run(mut args: Args) -> anyhow::Result<ExitCode> {
         tracing::info!("{} is not built: {}", n.logical_id, n.reason);
     }
     let build_dir = std::env::current_dir()?.join(&args.build_dir);
+    let manifest = match &args.manifest {
+        Some(m) if !m.is_file() => anyhow::bail!(
+            "the manifest {} does not exist; hint: give --manifest a requirements.txt or package.json path relative to the current directory",
+            m.display()
+        ),
+        Some(m) => Some(std::env::current_dir()?.join(m)),
+        None => None,
+    };
     let needs_docker = units
         .iter()
         .any(|u| matches!(u.kind, ssam_build::UnitKind::Image(_)));
@@ -97,6 +111,7 @@ pub fn run(mut args: Args) -> anyhow::Result<ExitCode> {
             force_image_build: args.force_image_build,
             docker,
             docker_error,
+            manifest,
         });
         for unit in &units {
             eprintln!("Building {}", unit.resources.join(", "));
