@@ -24,7 +24,7 @@ pub mod yaml;
 use std::path::{Path, PathBuf};
 
 pub use plan::{plan, Method, Unit, UnitKind};
-pub use run::{build, BuildRequest, OnLine, Outcome, Report, UnitReport};
+pub use run::{build, BuildRequest, OnProgress, Outcome, Progress, Report, UnitReport};
 
 /// A build step that failed.
 #[derive(Debug, thiserror::Error)]

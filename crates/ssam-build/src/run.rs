@@ -15,8 +15,19 @@ use crate::rewrite::{self, Built};
 use crate::tree::{self, COPY_EXCLUDED, PYTHON_EXCLUDED};
 use crate::BuildError;
 
-/// Receives `(resource, line)` for every line of build output.
-pub type OnLine = Arc<dyn Fn(&str, &str) + Send + Sync>;
+/// What a build reports while it runs, per unit (named by its first resource).
+#[derive(Clone, Copy, Debug)]
+pub enum Progress<'a> {
+    /// A step begins: "hashing sources", "installing dependencies", "docker build", ...
+    Step(&'a str),
+    /// A line of a tool's output (pip, npm, make, cargo, docker build).
+    Line(&'a str),
+    /// The unit ended (built, up to date or failed).
+    Done(&'a UnitReport),
+}
+
+/// Receives `(resource, progress)` for every step, line and ending of every unit.
+pub type OnProgress = Arc<dyn Fn(&str, Progress<'_>) + Send + Sync>;
 
 pub struct BuildRequest {
     /// The source template's directory (relative paths in it are resolved against it).
@@ -107,7 +118,7 @@ fn read_state(build_dir: &Path) -> BTreeMap<String, String> {
 pub async fn build(
     req: Arc<BuildRequest>,
     units: Vec<Unit>,
-    on_line: OnLine,
+    on_progress: OnProgress,
 ) -> Result<Report, BuildError> {
     std::fs::create_dir_all(&req.build_dir).map_err(|e| BuildError::io(&req.build_dir, e))?;
     let state = Arc::new(read_state(&req.build_dir));
@@ -120,11 +131,14 @@ pub async fn build(
     };
     let results: Vec<(Unit, UnitReport, Option<Built>, Option<String>)> =
         futures::stream::iter(units.into_iter().map(|unit| {
-            let (req, state, on_line) =
-                (Arc::clone(&req), Arc::clone(&state), Arc::clone(&on_line));
+            let (req, state, on_progress) = (
+                Arc::clone(&req),
+                Arc::clone(&state),
+                Arc::clone(&on_progress),
+            );
             async move {
                 let started = Instant::now();
-                let result = build_unit(&req, &unit, &state, on_line).await;
+                let result = build_unit(&req, &unit, &state, Arc::clone(&on_progress)).await;
                 let (outcome, built, key) = match result {
                     Ok((fresh, built, key)) => (
                         if fresh {
@@ -142,6 +156,7 @@ pub async fn build(
                     outcome,
                     duration: started.elapsed(),
                 };
+                on_progress(&unit.resources[0], Progress::Done(&report));
                 (unit, report, built, key)
             }
         }))
@@ -243,7 +258,7 @@ async fn build_unit(
     req: &BuildRequest,
     unit: &Unit,
     state: &BTreeMap<String, String>,
-    on_line: OnLine,
+    on_progress: OnProgress,
 ) -> Result<(bool, Built, Option<String>), BuildError> {
     let first = unit.resources[0].clone();
     if let UnitKind::Image(spec) = &unit.kind {
@@ -254,9 +269,12 @@ async fn build_unit(
                 .clone()
                 .unwrap_or_else(|| "no Docker engine".into()),
         })?;
-        let print = Arc::clone(&on_line);
+        on_progress(&first, Progress::Step("docker build"));
+        let print = Arc::clone(&on_progress);
         let built = docker
-            .ensure_image(spec, req.force_image_build, move |line| print(&first, line))
+            .ensure_image(spec, req.force_image_build, move |line| {
+                print(&first, Progress::Line(line))
+            })
             .await
             .map_err(|e| BuildError::Step {
                 step: "docker build".into(),
@@ -272,6 +290,7 @@ async fn build_unit(
     let resources = unit.resources.clone();
     let state = state.clone();
     tokio::task::spawn_blocking(move || {
+        on_progress(&resources[0], Progress::Step("hashing sources"));
         let key = unit_key(&kind, custom.as_deref())?;
         let up_to_date = use_cache
             && resources.iter().all(|id| {
@@ -281,13 +300,15 @@ async fn build_unit(
             return Ok((false, Built::Dir(resources[0].clone()), key));
         }
         let dest = build_dir.join(&resources[0]);
-        let mut print = |line: &str| on_line(&resources[0], line);
+        let step = |name: &str| on_progress(&resources[0], Progress::Step(name));
+        let mut print = |line: &str| on_progress(&resources[0], Progress::Line(line));
         make_artifact(
             &kind,
             &resources[0],
             &dest,
             &cache_dir,
             custom.as_deref(),
+            &step,
             &mut print,
         )?;
         // Tools that build in the source directory may write there (cargo's Cargo.lock, a
@@ -319,6 +340,7 @@ fn make_artifact(
     dest: &Path,
     cache_dir: &Path,
     custom_manifest: Option<&Path>,
+    step: &dyn Fn(&str),
     on_line: &mut dyn FnMut(&str),
 ) -> Result<(), BuildError> {
     let _ = std::fs::remove_dir_all(dest);
@@ -342,6 +364,7 @@ fn make_artifact(
     match method {
         Method::Python { minor } => {
             if let Some(manifest) = manifest.filter(|m| m.is_file()) {
+                step("dependencies (pip)");
                 let deps = crate::python::dependencies(
                     cache_dir,
                     &manifest,
@@ -352,24 +375,32 @@ fn make_artifact(
                 tree::link_tree(&deps, &root).map_err(|e| BuildError::io(&root, e))?;
                 let _ = std::fs::remove_file(root.join(".complete"));
             }
+            step("copying sources");
             tree::copy_tree(src, &root, PYTHON_EXCLUDED).map_err(|e| BuildError::io(src, e))
         }
         Method::Copy => {
+            step("copying sources");
             tree::copy_tree(src, &root, COPY_EXCLUDED).map_err(|e| BuildError::io(src, e))
         }
         Method::Node => {
             let mut exclude = COPY_EXCLUDED.to_vec();
             exclude.push("node_modules");
+            step("copying sources");
             tree::copy_tree(src, &root, &exclude).map_err(|e| BuildError::io(src, e))?;
             let manifest = manifest.unwrap_or_else(|| src.join("package.json"));
+            step("dependencies (npm)");
             if let Some(modules) = crate::node::dependencies(cache_dir, &manifest, on_line)? {
                 let target = root.join("node_modules");
                 tree::link_tree(&modules, &target).map_err(|e| BuildError::io(&target, e))?;
             }
             Ok(())
         }
-        Method::Cargo => crate::cargo::build(src, architecture, dest, on_line),
+        Method::Cargo => {
+            step("cargo build");
+            crate::cargo::build(src, architecture, dest, on_line)
+        }
         Method::Makefile => {
+            step(&format!("make build-{logical_id}"));
             let out = std::process::Command::new("make")
                 .arg(format!("build-{logical_id}"))
                 .current_dir(src)

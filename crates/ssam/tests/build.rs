@@ -222,6 +222,54 @@ fn a_custom_manifest_replaces_the_functions_own() {
     );
 }
 
+/// On a terminal (a pseudo-terminal from util-linux `script` here), each unit gets its own
+/// progress line that ends with its outcome; a failing unit's tool output is printed under
+/// its name; in a pipe the same build prints plain `[Resource] line`s (the other tests).
+#[test]
+fn a_terminal_shows_one_progress_line_per_unit() {
+    let dir = tempfile::tempdir().unwrap();
+    project(dir.path());
+    write(
+        dir.path(),
+        "template.yaml",
+        &std::fs::read_to_string(dir.path().join("template.yaml"))
+            .unwrap()
+            .replace(
+                "  Api:\n",
+                "  Broken:\n    Type: AWS::Serverless::Function\n    Properties:\n      CodeUri: src/broken\n      Handler: app.h\n      Runtime: python3.12\n  Api:\n",
+            ),
+    );
+    write(dir.path(), "src/broken/app.py", "def h(e, c): pass\n");
+    write(
+        dir.path(),
+        "src/broken/requirements.txt",
+        "no-such-package-ssam-test==9.9.9\n",
+    );
+    let command = format!("{} build", ssam_testkit::ssam_bin().display());
+    let out = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .current_dir(dir.path())
+        .env("PATH", ssam_testkit::path_with_venv())
+        .env_remove("CI")
+        .env_remove("NO_COLOR")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "Broken fails the build: {text}");
+    assert!(text.contains("FuncA, FuncB"), "{text}");
+    assert!(text.contains("built ("), "a finished unit's line: {text}");
+    assert!(text.contains("✖ failed"), "the failed unit's line: {text}");
+    assert!(text.contains("── output of Broken ──"), "{text}");
+    assert!(
+        text.contains("[Broken] ") && text.contains("no-such-package-ssam-test"),
+        "pip's output under the unit's name: {text}"
+    );
+    assert!(
+        !text.contains("Building FuncA"),
+        "no plain lines on a terminal: {text}"
+    );
+}
+
 #[test]
 fn building_one_function_points_the_others_at_their_sources() {
     let dir = tempfile::tempdir().unwrap();

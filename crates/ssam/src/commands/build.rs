@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use ssam_build::{BuildRequest, Outcome};
+use ssam_build::BuildRequest;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -113,24 +113,15 @@ pub fn run(mut args: Args) -> anyhow::Result<ExitCode> {
             docker_error,
             manifest,
         });
-        for unit in &units {
-            eprintln!("Building {}", unit.resources.join(", "));
-        }
-        let on_line: ssam_build::run::OnLine = Arc::new(|resource: &str, line: &str| {
-            eprintln!("[{resource}] {line}");
-        });
-        let report = ssam_build::build(request, units, on_line)
+        let names: Vec<Vec<String>> = units.iter().map(|u| u.resources.clone()).collect();
+        let view = Arc::new(super::build_view::BuildView::new(&names));
+        let on_progress: ssam_build::OnProgress = {
+            let view = Arc::clone(&view);
+            Arc::new(move |resource: &str, event| view.progress(resource, event))
+        };
+        let report = ssam_build::build(request, units, on_progress)
             .await
             .context("the build failed")?;
-        for unit in &report.units {
-            let names = unit.resources.join(", ");
-            let ms = unit.duration.as_secs_f64() * 1000.0;
-            match &unit.outcome {
-                Outcome::Built => eprintln!("Built {names} ({ms:.0} ms)"),
-                Outcome::UpToDate => eprintln!("Up to date: {names}"),
-                Outcome::Failed(e) => tracing::error!("{names}: {e}"),
-            }
-        }
         let shown = args.build_dir.display();
         if report.failed() {
             eprintln!("\nBuild Failed (the other units were built; the template points the failed ones at their sources)");

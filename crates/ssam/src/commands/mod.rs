@@ -1,6 +1,7 @@
 //! One module per command. Each exposes `Args` (clap) and `run(Args) -> Result<ExitCode>`.
 
 pub mod build;
+pub mod build_view;
 pub mod common;
 pub mod generate_event;
 pub mod invoke;
