@@ -23,6 +23,7 @@ pub mod binary;
 pub mod cors;
 pub mod errors;
 pub mod event;
+pub mod function_url;
 pub mod functions;
 pub mod gateway;
 pub mod header_case;

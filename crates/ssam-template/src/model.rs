@@ -138,7 +138,9 @@ pub struct FunctionUrl {
     pub auth_type: String,
     /// `BUFFERED` or `RESPONSE_STREAM`.
     pub invoke_mode: String,
-    pub cors: Option<serde_json::Value>,
+    /// `FunctionUrlConfig.Cors` (the Lambda API's `Cors` type, the same fields as an HTTP
+    /// API's `CorsConfiguration`, applied the same way).
+    pub cors: Option<Cors>,
 }
 
 /// One Lambda function (`AWS::Serverless::Function` or `AWS::Lambda::Function`) after Globals.

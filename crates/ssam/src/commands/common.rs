@@ -191,9 +191,78 @@ pub struct ApiArgs {
     /// Let every request through without running Lambda authorizers.
     #[arg(long = "disable-authorizer")]
     pub disable_authorizer: bool,
+
+    /// Port of the first function URL (functions with `FunctionUrlConfig`, in template
+    /// order, take this port and the ones after it; 0: any free port).
+    #[arg(
+        long = "function-url-port",
+        default_value_t = 3010,
+        value_name = "PORT"
+    )]
+    pub function_url_port: u16,
 }
 
 impl ApiArgs {
+    /// Serves every function URL of `app` on `host`, printing each address; the servers run
+    /// until their handles are aborted.
+    pub async fn serve_function_urls(
+        &self,
+        app: &ssam_template::App,
+        host: std::net::IpAddr,
+        service: &std::sync::Arc<ssam_lambda::LambdaService>,
+    ) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
+        use ssam_apigw::function_url::{serve, FunctionUrl};
+        let mut servers = Vec::new();
+        let with_url = app
+            .functions
+            .iter()
+            .filter_map(|f| Some((f, f.function_url.as_ref()?)));
+        for (i, (f, config)) in with_url.enumerate() {
+            let port = match self.function_url_port {
+                0 => 0,
+                base => u16::try_from(usize::from(base) + i).unwrap_or(0),
+            };
+            let addr = std::net::SocketAddr::new(host, port);
+            let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot listen on {addr} for the function URL of {}: {e}\n  hint: pick other ports with --function-url-port",
+                    f.logical_id
+                )
+            })?;
+            let url = FunctionUrl {
+                function: f.logical_id.clone(),
+                url_id: FunctionUrl::url_id_for(&f.logical_id),
+                region: app.region.clone(),
+                account_id: app.account_id.clone(),
+                iam: config.auth_type == "AWS_IAM",
+                streaming: config.invoke_mode == "RESPONSE_STREAM",
+                cors: config.cors.clone(),
+            };
+            if service.name_of(&f.logical_id).is_none() {
+                tracing::warn!(
+                    "the function URL of {} answers 404: the function is not served",
+                    f.logical_id
+                );
+            }
+            eprintln!(
+                "Function URL {} at http://{}/ ({}, {}{})",
+                f.logical_id,
+                listener.local_addr()?,
+                config.auth_type,
+                config.invoke_mode,
+                if config.cors.is_some() { ", CORS" } else { "" }
+            );
+            let url = std::sync::Arc::new(url);
+            servers.push(tokio::spawn(serve(
+                url,
+                std::sync::Arc::clone(service),
+                listener,
+                std::future::pending::<()>(),
+            )));
+        }
+        Ok(servers)
+    }
+
     /// The gateway's options for an app (the static directory is served when it exists).
     pub fn gateway_options(&self, app: &ssam_template::App) -> ssam_apigw::GatewayOptions {
         let static_dir = if self.static_dir.is_absolute() {

@@ -144,8 +144,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 let _ = api_stop_rx.await;
             }))
         });
+        let url_servers = args.api.serve_function_urls(&app, args.host, &lambda).await?;
         print_console(&app, &s3_url, &lambda_url, &bindings, &lambda);
         stop.await;
+        for s in &url_servers {
+            s.abort();
+        }
         eprintln!("stopping: functions, API, Lambda Invoke API, S3");
         // Sandboxes first, so in-flight invocations end now rather than at their timeout.
         lambda.shutdown().await;

@@ -55,9 +55,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         env_vars.as_ref(),
         " (its routes answer 502)",
     );
-    if first.app.routes.is_empty() {
+    let has_urls = first.app.functions.iter().any(|f| f.function_url.is_some());
+    if first.app.routes.is_empty() && !has_urls {
         anyhow::bail!(
-            "{} has no API routes (Api or HttpApi events, or OpenAPI definitions with Lambda proxy integrations)",
+            "{} has no API routes (Api or HttpApi events, or OpenAPI definitions with Lambda proxy integrations) and no function URLs",
             first.app.template_path.display()
         );
     }
@@ -107,6 +108,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 );
             }
         }
+        let url_servers = args
+            .api
+            .serve_function_urls(&first.app, args.host, gateway.functions.service())
+            .await?;
         super::common::print_concurrency(gateway.functions.service());
         let _reloader = if args.functions.no_watch {
             None
@@ -140,6 +145,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             on_signal.functions.shutdown().await;
         })
         .await;
+        for s in &url_servers {
+            s.abort();
+        }
         Ok(ExitCode::SUCCESS)
     })
 }

@@ -164,7 +164,15 @@ fn function(f: &Function) -> String {
             "url auth={} mode={} cors={}",
             u.auth_type,
             u.invoke_mode,
-            opt(u.cors.as_ref())
+            opt(u.cors.as_ref().map(|c| format!(
+                "origins={:?} methods={:?} headers={:?} expose={:?} credentials={} max_age={}",
+                c.allow_origins,
+                c.allow_methods,
+                c.allow_headers,
+                c.expose_headers,
+                c.allow_credentials,
+                opt(c.max_age)
+            )))
         ));
     }
     for e in &f.events {
@@ -397,7 +405,7 @@ fn event_invoke_config_and_function_url_defaults() {
           event_invoke retries=0 max_age=60
           url auth=AWS_IAM mode=BUFFERED cors=-
         Streaming Zip code=dir:. runtime=nodejs20.x handler=index.h memory=128 timeout=3 arch=x86_64
-          url auth=NONE mode=RESPONSE_STREAM cors={"AllowOrigins":["*"]}
+          url auth=NONE mode=RESPONSE_STREAM cors=origins=["*"] methods=[] headers=[] expose=[] credentials=false max_age=-
         "#,
     );
 }
