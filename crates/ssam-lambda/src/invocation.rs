@@ -238,7 +238,7 @@ impl LambdaService {
                 let force = self.options.docker.force_image_build
                     && !pool.forced_build.swap(true, Ordering::AcqRel);
                 let log = self.instance_log(pool);
-                Launch::Container(
+                Launch::Container(Box::new(
                     crate::container::prepare(
                         &pool.spec,
                         c,
@@ -249,7 +249,7 @@ impl LambdaService {
                         &self.cache_dir,
                     )
                     .await?,
-                )
+                ))
             }
         };
         let launch = Arc::new(launch);

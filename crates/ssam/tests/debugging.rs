@@ -321,3 +321,47 @@ fn a_debug_port_with_several_functions_needs_debug_function() {
         "{err}"
     );
 }
+
+/// A Zip function in its runtime image (`--docker`, the stand-in for AWS's Python image):
+/// debugpy from ssam's cache is mounted into the container and started before the image's
+/// runtime client imports the handler; the client attaches through the port on the host's
+/// loopback, on the host network and on a bridge network (where ssam publishes it).
+#[test]
+fn python_in_docker_is_debugged_through_the_published_port() {
+    use ssam_testkit::lambda_image;
+    if let Err(e) = lambda_image::docker_engine() {
+        eprintln!("skipped: {e}");
+        return;
+    }
+    let base = lambda_image::python_base_image("ssam-test/python:3.11").unwrap();
+    let (dir, _) = project("python3.11", "app.handler", "app.py", PY_HANDLER);
+    let event = dir.path().join("event.json");
+    std::fs::write(&event, r#"{"greeting": "container"}"#).unwrap();
+    for network in ["host", "bridge"] {
+        let port = ssam_testkit::free_port();
+        let child = invoke_debugged(
+            &dir.path().join("template.yaml"),
+            port,
+            &[
+                "-e",
+                event.to_str().unwrap(),
+                "--docker",
+                "--invoke-image",
+                &base,
+                "--docker-network",
+                network,
+            ],
+        );
+        let in_container = Path::new("/var/task/app.py");
+        let stop = client(DAP_CLIENT, port, in_container, PY_LINE, "1.5");
+        assert_eq!(stop["reason"], "breakpoint", "{network}: {stop}");
+        assert_eq!(stop["file"], "/var/task/app.py", "{network}: {stop}");
+        assert_eq!(
+            stop["locals"]["event"], "{'greeting': 'container'}",
+            "{stop}"
+        );
+        let (resp, err) = finished(child);
+        assert_eq!(resp["greeting"], "container", "{network}: {err}");
+        assert!(!err.contains("Task timed out"), "{err}");
+    }
+}
