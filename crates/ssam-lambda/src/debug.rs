@@ -113,6 +113,7 @@ pub(crate) fn wrap_native(
                 extra.push(debugpy_dir(&launch.program, cache_dir)?);
             }
             append_path(&mut launch.env, "PYTHONPATH", &extra);
+            launch.env.extend(quiet_debugpy());
             let loader = std::mem::take(&mut launch.args);
             launch.args = python_args(debug, "127.0.0.1", loader);
         }
@@ -128,6 +129,12 @@ pub(crate) fn wrap_native(
         RuntimeKind::Unsupported(_) => {}
     }
     Ok(())
+}
+
+/// debugpy warns on Python 3.11+ that frozen modules may hide breakpoints in the standard
+/// library, on every start, in the function's log; handler code is never frozen.
+fn quiet_debugpy() -> [(String, String); 1] {
+    [("PYDEVD_DISABLE_FILE_VALIDATION".into(), "1".into())]
 }
 
 /// Makes a container of `spec` start under its debugger. The port is published on the host's
@@ -191,6 +198,7 @@ pub(crate) fn wrap_container(
             }
             run.env.push(("PYTHONPATH".into(), python_path));
             run.env.push(("_SSAM_DEBUGPY_LISTEN".into(), listen));
+            run.env.extend(quiet_debugpy());
         }
         RuntimeKind::Python { minor } => {
             let rest = vec!["/var/runtime/bootstrap.py".to_string()];

@@ -85,9 +85,14 @@ print(json.dumps({"reason": stopped["reason"], "line": top["line"],
                   "file": top["source"]["path"], "verified": bps["breakpoints"][0]["verified"],
                   "locals": {v["name"]: v["value"] for v in variables}}), flush=True)
 time.sleep(hold)
-response(send("continue", {"threadId": thread}))
-send("disconnect", {"terminateDebuggee": False})
-time.sleep(0.2)
+send("continue", {"threadId": thread})
+# The invocation ends at once: ssam may stop the runtime before debugpy answers.
+try:
+    response(seq)
+    send("disconnect", {"terminateDebuggee": False})
+    time.sleep(0.2)
+except (EOFError, OSError):
+    pass
 "#;
 
 /// A V8 inspector client (what VS Code's and Chrome's Node debuggers speak): finds the
