@@ -9,12 +9,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 /// A Debug Adapter Protocol client (what VS Code speaks to debugpy): initialize, attach,
-/// a breakpoint at `SRC:LINE`, configurationDone; then, at the `stopped` event, the top
-/// frame's locals are printed as JSON; `HOLD` seconds later, continue and disconnect.
+/// a breakpoint at `SRC:LINE`, configurationDone; then, at each of `COUNT` `stopped`
+/// events, the top frame's locals are printed as a JSON line; `HOLD` seconds later,
+/// continue; then disconnect.
 const DAP_CLIENT: &str = r#"
 import json, os, socket, sys, time
 port, src, line = int(os.environ["PORT"]), os.environ["SRC"], int(os.environ["LINE"])
 hold = float(os.environ.get("HOLD", "0"))
+count = int(os.environ.get("COUNT", "1"))
 deadline = time.time() + 120
 while True:
     try:
@@ -75,23 +77,28 @@ event("initialized")
 bps = response(send("setBreakpoints", {"source": {"path": src}, "breakpoints": [{"line": line}]}))
 response(send("configurationDone"))
 response(attach)
-stopped = event("stopped")["body"]
-thread = stopped["threadId"]
-top = response(send("stackTrace", {"threadId": thread}))["stackFrames"][0]
-scopes = response(send("scopes", {"frameId": top["id"]}))["scopes"]
-local = [s for s in scopes if s["name"] == "Locals"][0]
-variables = response(send("variables", {"variablesReference": local["variablesReference"]}))["variables"]
-print(json.dumps({"reason": stopped["reason"], "line": top["line"],
-                  "file": top["source"]["path"], "verified": bps["breakpoints"][0]["verified"],
-                  "locals": {v["name"]: v["value"] for v in variables}}), flush=True)
-time.sleep(hold)
-send("continue", {"threadId": thread})
-# The invocation ends at once: ssam may stop the runtime before debugpy answers.
+for n in range(count):
+    stopped = event("stopped")["body"]
+    thread = stopped["threadId"]
+    top = response(send("stackTrace", {"threadId": thread}))["stackFrames"][0]
+    scopes = response(send("scopes", {"frameId": top["id"]}))["scopes"]
+    local = [s for s in scopes if s["name"] == "Locals"][0]
+    variables = response(send("variables", {"variablesReference": local["variablesReference"]}))["variables"]
+    print(json.dumps({"reason": stopped["reason"], "line": top["line"], "at": time.time(),
+                      "file": top["source"]["path"], "verified": bps["breakpoints"][0]["verified"],
+                      "locals": {v["name"]: v["value"] for v in variables}}), flush=True)
+    time.sleep(hold)
+    send("continue", {"threadId": thread})
+    # After the last stop the invocation ends at once: ssam may stop the runtime before
+    # debugpy answers.
+    try:
+        response(seq)
+    except (EOFError, OSError):
+        break
 try:
-    response(seq)
     send("disconnect", {"terminateDebuggee": False})
     time.sleep(0.2)
-except (EOFError, OSError):
+except OSError:
     pass
 "#;
 
@@ -208,6 +215,18 @@ fn invoke_debugged(template: &Path, port: u16, extra: &[&str]) -> Child {
 }
 
 fn client(script: &str, port: u16, src: &Path, line: u32, hold: &str) -> serde_json::Value {
+    stops(script, port, src, line, hold, 1).remove(0)
+}
+
+/// What the client printed at each of `count` stops.
+fn stops(
+    script: &str,
+    port: u16,
+    src: &Path,
+    line: u32,
+    hold: &str,
+    count: u32,
+) -> Vec<serde_json::Value> {
     let out = ssam_testkit::run_python(
         script,
         &[
@@ -215,9 +234,13 @@ fn client(script: &str, port: u16, src: &Path, line: u32, hold: &str) -> serde_j
             ("SRC", src.to_str().unwrap()),
             ("LINE", &line.to_string()),
             ("HOLD", hold),
+            ("COUNT", &count.to_string()),
         ],
     );
-    serde_json::from_slice(&out.stdout).unwrap()
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
 }
 
 fn finished(child: Child) -> (serde_json::Value, String) {
@@ -369,4 +392,169 @@ fn python_in_docker_is_debugged_through_the_published_port() {
         assert_eq!(resp["greeting"], "container", "{network}: {err}");
         assert!(!err.contains("Task timed out"), "{err}");
     }
+}
+
+/// `start-lambda` with two functions and `--debug-function`: the debugged one runs one
+/// instance (its port is one), so of two parallel invocations the second waits for the
+/// first to leave the breakpoint, then stops there on the same instance; both answer.
+#[test]
+fn start_lambda_debugs_one_instance_and_parallel_requests_wait() {
+    let (dir, src) = project("python3.12", "app.handler", "app.py", PY_HANDLER);
+    let template = dir.path().join("template.yaml");
+    let mut text = std::fs::read_to_string(&template).unwrap();
+    text.push_str(
+        "  Other:\n    Type: AWS::Serverless::Function\n    Properties:\n      Runtime: python3.12\n      Handler: app.handler\n      CodeUri: src\n",
+    );
+    std::fs::write(&template, text).unwrap();
+    let port = ssam_testkit::free_port();
+    let port_s = port.to_string();
+    let words = [
+        "local",
+        "start-lambda",
+        "--port",
+        "0",
+        "-d",
+        &port_s,
+        "--debug-function",
+        "Fn",
+        "-t",
+    ];
+    let args: Vec<&std::ffi::OsStr> = words
+        .iter()
+        .map(std::ffi::OsStr::new)
+        .chain([template.as_os_str()])
+        .collect();
+    let server = ssam_testkit::Server::start(&args, "Running on");
+    let endpoint = server.word_after(" * Running on ").unwrap();
+    assert!(
+        server.lines().iter().any(|l| l.contains(&format!(
+            "Debugging Fn: debugpy waits for a client on 127.0.0.1:{port}"
+        ))),
+        "{:?}",
+        server.lines()
+    );
+    let script = format!(
+        r#"
+import json, threading, time, boto3, botocore.config
+c = boto3.client("lambda", endpoint_url="{endpoint}", region_name="us-east-1",
+                 aws_access_key_id="k", aws_secret_access_key="s",
+                 config=botocore.config.Config(read_timeout=120, retries={{"max_attempts": 0}}))
+out = {{}}
+def call(name, greeting):
+    r = c.invoke(FunctionName=name, Payload=json.dumps({{"greeting": greeting}}).encode())
+    out[greeting] = [r.get("FunctionError"), json.loads(r["Payload"].read()), time.time()]
+threads = [threading.Thread(target=call, args=("Fn", g)) for g in ("one", "two")]
+for t in threads:
+    t.start()
+    time.sleep(0.3)
+call("Other", "not debugged")
+for t in threads:
+    t.join()
+print(json.dumps(out))
+"#
+    );
+    let invoker = std::thread::spawn(move || ssam_testkit::run_python(&script, &[]));
+    let seen = stops(DAP_CLIENT, port, &src, PY_LINE, "1", 2);
+    let out: serde_json::Value = serde_json::from_slice(&invoker.join().unwrap().stdout).unwrap();
+    let events: Vec<&str> = seen
+        .iter()
+        .map(|s| s["locals"]["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        events,
+        ["{'greeting': 'one'}", "{'greeting': 'two'}"],
+        "{seen:?}"
+    );
+    // The second stop came after the first was held and continued.
+    let gap = seen[1]["at"].as_f64().unwrap() - seen[0]["at"].as_f64().unwrap();
+    assert!(gap >= 1.0, "{seen:?}");
+    for g in ["one", "two"] {
+        assert_eq!(out[g][0], serde_json::Value::Null, "{out}");
+        assert_eq!(out[g][1]["greeting"], g, "{out}");
+    }
+    // The other function is not held by the debugger: it answered before the debugged ones.
+    assert_eq!(out["not debugged"][1]["greeting"], "not debugged", "{out}");
+    assert!(
+        out["not debugged"][2].as_f64() < out["one"][2].as_f64(),
+        "{out}"
+    );
+    let lines = server.stop();
+    let cold = lines
+        .iter()
+        .filter(|l| l.contains("Fn: starting an instance"))
+        .count();
+    assert_eq!(cold, 1, "one instance of the debugged function: {lines:?}");
+}
+
+/// `provided` runtimes: `--debugger-path` + `--debug-args` wrap the bootstrap in
+/// gdbserver; the runtime waits under it until gdb (a real client, over gdb's remote
+/// protocol) attaches and lets it go, then the invocation answers.
+#[test]
+fn provided_bootstrap_runs_under_gdbserver() {
+    let (Some(gdbserver), Some(_)) = (which("gdbserver"), which("gdb")) else {
+        panic!("gdb and gdbserver are needed (scripts/test installs them: apt-get install gdb gdbserver)");
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let code = dir.path().join("code");
+    std::fs::create_dir_all(&code).unwrap();
+    // A Runtime API client in Python, as a custom runtime's bootstrap.
+    let bootstrap = code.join("bootstrap");
+    std::fs::write(
+        &bootstrap,
+        "#!/usr/bin/env python3\nimport json, os, urllib.request\napi = 'http://' + os.environ['AWS_LAMBDA_RUNTIME_API'] + '/2018-06-01/runtime/invocation/'\nwhile True:\n    r = urllib.request.urlopen(api + 'next')\n    rid = r.headers['Lambda-Runtime-Aws-Request-Id']\n    event = json.loads(r.read())\n    body = json.dumps({'echo': event, 'handler': os.environ['_HANDLER']}).encode()\n    urllib.request.urlopen(urllib.request.Request(api + rid + '/response', data=body, method='POST')).read()\n",
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(&bootstrap, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let template = dir.path().join("template.yaml");
+    std::fs::write(
+        &template,
+        "Transform: AWS::Serverless-2016-10-31\nResources:\n  Custom:\n    Type: AWS::Serverless::Function\n    Properties:\n      Runtime: provided.al2023\n      Handler: my.handler\n      CodeUri: code\n      Timeout: 1\n",
+    )
+    .unwrap();
+    let event = dir.path().join("event.json");
+    std::fs::write(&event, r#"{"n": 7}"#).unwrap();
+    let port = ssam_testkit::free_port();
+    let debugger_dir = gdbserver.parent().unwrap().to_str().unwrap().to_string();
+    let mut child = invoke_debugged(
+        &template,
+        port,
+        &[
+            "-e",
+            event.to_str().unwrap(),
+            "--debugger-path",
+            &debugger_dir,
+            "--debug-args",
+            &format!("gdbserver 127.0.0.1:{port}"),
+        ],
+    );
+    // Held by gdbserver longer than the 1 s Timeout: still running.
+    std::thread::sleep(std::time::Duration::from_millis(2000));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the runtime waits for gdb"
+    );
+    let gdb = Command::new("gdb")
+        .args(["-batch", "-nx", "-ex"])
+        .arg(format!("target remote 127.0.0.1:{port}"))
+        .args(["-ex", "info inferiors", "-ex", "detach"])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&gdb.stdout);
+    assert!(
+        gdb.status.success() && said.contains("process"),
+        "{said}{}",
+        String::from_utf8_lossy(&gdb.stderr)
+    );
+    let (resp, err) = finished(child);
+    assert_eq!(resp["echo"]["n"], 7, "{err}");
+    assert_eq!(resp["handler"], "my.handler", "{err}");
+}
+
+fn which(program: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .map(|d| d.join(program))
+        .find(|p| p.is_file())
 }
