@@ -558,3 +558,64 @@ fn which(program: &str) -> Option<PathBuf> {
         .map(|d| d.join(program))
         .find(|p| p.is_file())
 }
+
+/// `start-api` with `--debug-function`: the request through API Gateway reaches the
+/// breakpoint, waits while the debugger holds it, and gets the function's answer.
+#[test]
+fn start_api_request_stops_at_the_breakpoint_of_the_debugged_function() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("src")).unwrap();
+    std::fs::write(
+        dir.path().join("src/app.py"),
+        "import json\n\ndef handler(event, context):\n    path = event[\"rawPath\"]\n    return {\"statusCode\": 200, \"body\": json.dumps({\"path\": path})}\n",
+    )
+    .unwrap();
+    let src = dir.path().join("src/app.py").canonicalize().unwrap();
+    let template = dir.path().join("template.yaml");
+    std::fs::write(
+        &template,
+        "Transform: AWS::Serverless-2016-10-31\nGlobals:\n  Function:\n    Runtime: python3.12\n    Handler: app.handler\n    CodeUri: src\n    Timeout: 1\nResources:\n  One:\n    Type: AWS::Serverless::Function\n    Properties:\n      Events:\n        A:\n          Type: HttpApi\n          Properties: {Path: /one, Method: get}\n  Two:\n    Type: AWS::Serverless::Function\n    Properties:\n      Events:\n        B:\n          Type: HttpApi\n          Properties: {Path: /two, Method: get}\n",
+    )
+    .unwrap();
+    let port = ssam_testkit::free_port();
+    let port_s = port.to_string();
+    let words = [
+        "local",
+        "start-api",
+        "--port",
+        "0",
+        "-d",
+        &port_s,
+        "--debug-function",
+        "One",
+        "-t",
+    ];
+    let args: Vec<&std::ffi::OsStr> = words
+        .iter()
+        .map(std::ffi::OsStr::new)
+        .chain([template.as_os_str()])
+        .collect();
+    let server = ssam_testkit::Server::start(&args, "Running on");
+    let base = server.word_after(" * Running on ").unwrap();
+    let url = format!("{}one", base);
+    let curl = std::thread::spawn(move || {
+        Command::new("curl")
+            .args(["-s", "-w", "\n%{http_code}", &url])
+            .output()
+            .unwrap()
+    });
+    let stop = client(DAP_CLIENT, port, &src, 4, "1.5");
+    assert_eq!(stop["reason"], "breakpoint", "{stop}");
+    assert!(
+        stop["locals"]["event"]
+            .as_str()
+            .unwrap()
+            .contains("'rawPath': '/one'"),
+        "{stop}"
+    );
+    let out = curl.join().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.ends_with("\n200"), "{text}");
+    assert!(text.contains(r#""path": "/one""#), "{text}");
+    drop(server);
+}
