@@ -99,6 +99,13 @@ impl Functions {
                 .unwrap_or_else(|| "the template has no such function".into());
             return Err(InvokeFailure::NotRunnable(format!("{logical_id}: {why}")));
         };
+        // A breakpoint holds the function longer than any integration timeout; as SAM CLI
+        // suspends timeouts while debugging, the gateway waits for it too.
+        let timeout = if self.service.is_debugged(&name) {
+            timeout.max(ssam_lambda::DEBUG_TIMEOUT)
+        } else {
+            timeout
+        };
         let mut req = InvokeRequest::event(name, payload);
         req.trace_id = trace_id;
         let invoked = self.service.invoke_waiting(req, Some(timeout));

@@ -66,6 +66,9 @@ pub struct ContainerConfig {
     /// `host:ip` entries for `/etc/hosts` (`host.docker.internal:host-gateway`).
     pub extra_hosts: Vec<String>,
     pub labels: HashMap<String, String>,
+    /// Container ports published on the host's 127.0.0.1 at the same number (a debugger's
+    /// port); on the host network they are the host's already.
+    pub publish: Vec<u16>,
 }
 
 /// A chunk of a container's output.
@@ -167,6 +170,7 @@ impl Docker {
             memory: config.memory_mb.map(|mb| (mb * 1024 * 1024) as i64),
             memory_swap: config.memory_mb.map(|mb| (mb * 1024 * 1024) as i64),
             extra_hosts: Some(config.extra_hosts.clone()),
+            port_bindings: published(config),
             ..Default::default()
         };
         let body = ContainerCreateBody {
@@ -180,6 +184,7 @@ impl Docker {
             attach_stderr: Some(true),
             tty: Some(false),
             host_config: Some(host_config),
+            exposed_ports: published(config).map(|ports| ports.into_keys().collect()),
             ..Default::default()
         };
         let created = self
@@ -381,6 +386,26 @@ fn bind_spec(b: &Bind) -> String {
         b.host.display(),
         b.container,
         if b.read_only { ":ro" } else { "" }
+    )
+}
+
+/// `PORT/tcp` → `127.0.0.1:PORT` for each published port (none on the host network).
+fn published(config: &ContainerConfig) -> Option<bollard::models::PortMap> {
+    if config.publish.is_empty() || config.network == Network::Host {
+        return None;
+    }
+    Some(
+        config
+            .publish
+            .iter()
+            .map(|port| {
+                let binding = bollard::models::PortBinding {
+                    host_ip: Some("127.0.0.1".to_string()),
+                    host_port: Some(port.to_string()),
+                };
+                (format!("{port}/tcp"), Some(vec![binding]))
+            })
+            .collect(),
     )
 }
 

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 const PYTHON: &str = include_str!("bootstrap/python/_ssam_bootstrap.py");
 const NODE: &str = include_str!("bootstrap/node/bootstrap.js");
+const DEBUGPY_HOOK: &str = include_str!("bootstrap/debug/sitecustomize.py");
 
 /// Runs the Python bootstrap as an imported module rather than as a script, so Python caches
 /// its bytecode (compiling it costs ~2 ms of every cold start); its directory is on
@@ -20,6 +21,8 @@ import _ssam_bootstrap as b;del sys.path[0];b.main()";
 pub(crate) enum Bootstrap {
     Python,
     Node,
+    /// `sitecustomize.py` starting debugpy in a container (`--debug-port`).
+    DebugpyHook,
 }
 
 impl Bootstrap {
@@ -27,6 +30,7 @@ impl Bootstrap {
         match self {
             Bootstrap::Python => ("_ssam_bootstrap.py", PYTHON),
             Bootstrap::Node => ("bootstrap.js", NODE),
+            Bootstrap::DebugpyHook => ("sitecustomize.py", DEBUGPY_HOOK),
         }
     }
 }

@@ -45,6 +45,10 @@ pub(crate) struct RunSpec {
     pub binds: Vec<Bind>,
     /// `_HANDLER` for a Zip function whose bootstrap ssam names itself (provided runtimes).
     pub handler: Option<String>,
+    /// Variables added after the function's own (a debugger's, `--debug-port`).
+    pub env: Vec<(String, String)>,
+    /// Ports published on the host's loopback (the debugger's).
+    pub publish: Vec<u16>,
 }
 
 /// The containers alive (not yet removed), so shutdown can wait for them.
@@ -149,6 +153,8 @@ pub(crate) async fn prepare(
         working_dir: container.working_dir.clone(),
         binds: Vec::new(),
         handler: None,
+        env: Vec::new(),
+        publish: Vec::new(),
     };
     // Docker drops the image's CMD when the entrypoint is replaced; Lambda keeps it.
     if run.entrypoint.is_some() && run.cmd.is_none() && !facts.cmd.is_empty() {
@@ -157,6 +163,7 @@ pub(crate) async fn prepare(
     if container.mount_code {
         mount_code(spec, &mut run, cache_dir)?;
     }
+    crate::debug::wrap_container(spec, container.mount_code, &mut run, cache_dir)?;
     Ok(Prepared {
         run,
         docker: docker.clone(),
@@ -352,6 +359,8 @@ pub(crate) async fn start(
         }
     };
     let run = &prepared.run;
+    let mut env = env;
+    env.extend(run.env.iter().cloned());
     let config = ContainerConfig {
         image: run.image.clone(),
         entrypoint: run.entrypoint.clone(),
@@ -363,6 +372,7 @@ pub(crate) async fn start(
         network,
         extra_hosts,
         labels,
+        publish: run.publish.clone(),
     };
     let started = docker
         .run_container(&config)
@@ -414,6 +424,8 @@ mod tests {
             working_dir: None,
             binds: Vec::new(),
             handler: None,
+            env: Vec::new(),
+            publish: Vec::new(),
         }
     }
 

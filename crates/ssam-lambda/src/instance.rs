@@ -169,7 +169,7 @@ impl Instance {
             peak_rss: None,
             generation: 0,
             function_arn: spec.arn(),
-            timeout: spec.timeout,
+            timeout: crate::debug::timeout(spec),
             memory_mb: spec.memory_mb,
         };
         let mut init = api.init;

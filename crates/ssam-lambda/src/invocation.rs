@@ -179,11 +179,18 @@ impl LambdaService {
             spec: &pool.spec,
             launch: &launch,
             extra_env: &self.options.extra_env,
-            init_timeout: self.options.init_timeout,
+            init_timeout: crate::debug::init_timeout(&pool.spec, self.options.init_timeout),
             pids: &pool.pids,
             docker: &self.options.docker,
             containers: &self.containers,
         };
+        if let Some(d) = &pool.spec.debug {
+            tracing::info!(
+                "{}: starting an instance; it waits for its debugger on port {}",
+                pool.spec.name,
+                d.port
+            );
+        }
         let mut inst = Instance::start(how, self.instance_log(pool), request_id).await?;
         inst.generation = generation;
         Ok(inst)
@@ -206,14 +213,18 @@ impl LambdaService {
             // that off the async workers.
             SandboxKind::Native => {
                 let (spec, dir) = (pool.spec.clone(), self.cache_dir.clone());
-                let native = tokio::task::spawn_blocking(move || launch_for(&spec, &dir))
-                    .await
-                    .unwrap_or_else(|e| {
-                        Err(LaunchError {
-                            error_type: "Runtime.Unknown",
-                            message: format!("could not prepare the runtime: {e}"),
-                        })
-                    })?;
+                let native = tokio::task::spawn_blocking(move || {
+                    let mut launch = launch_for(&spec, &dir)?;
+                    crate::debug::wrap_native(&spec, &mut launch, &dir)?;
+                    Ok(launch)
+                })
+                .await
+                .unwrap_or_else(|e| {
+                    Err(LaunchError {
+                        error_type: "Runtime.Unknown",
+                        message: format!("could not prepare the runtime: {e}"),
+                    })
+                })?;
                 if let Some(w) = &native.warning {
                     tracing::warn!("{}: {w}", pool.spec.name);
                 }
@@ -227,7 +238,7 @@ impl LambdaService {
                 let force = self.options.docker.force_image_build
                     && !pool.forced_build.swap(true, Ordering::AcqRel);
                 let log = self.instance_log(pool);
-                Launch::Container(
+                Launch::Container(Box::new(
                     crate::container::prepare(
                         &pool.spec,
                         c,
@@ -238,7 +249,7 @@ impl LambdaService {
                         &self.cache_dir,
                     )
                     .await?,
-                )
+                ))
             }
         };
         let launch = Arc::new(launch);

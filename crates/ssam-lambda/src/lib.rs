@@ -9,6 +9,7 @@
 mod async_invoke;
 mod bootstrap;
 mod container;
+mod debug;
 mod deps;
 pub mod env_vars;
 mod error;
@@ -33,6 +34,7 @@ mod streaming;
 pub mod watch;
 
 pub use bootstrap::default_cache_dir;
+pub use debug::{attach_hint, DebugSpec, DEBUG_TIMEOUT};
 pub use error::InvokeError;
 pub use interpreter::Interpreter;
 pub use logs::{LogListener, Report};

@@ -52,7 +52,11 @@ pub(crate) struct Lease {
 impl Pool {
     /// A pool for `spec`, capped at its ReservedConcurrentExecutions, else at `max_instances`.
     pub fn new(spec: FunctionSpec, max_instances: u32) -> Self {
-        let cap = spec.reserved_concurrency.unwrap_or(max_instances).max(1);
+        // A debugged function has one debug port, so one instance (as SAM CLI runs it).
+        let cap = match spec.debug {
+            Some(_) => 1,
+            None => spec.reserved_concurrency.unwrap_or(max_instances).max(1),
+        };
         Pool {
             spec,
             permits: Arc::new(Semaphore::new(cap as usize)),

@@ -106,7 +106,31 @@ fn decide(python: &Path, cache_dir: &Path) -> Option<PathBuf> {
         "ssam: installing boto3 into {} (Lambda's Python runtimes include it; this happens once)",
         dir.display()
     );
-    let staging = cache_dir.join(format!("python-sdk.tmp-{}", std::process::id()));
+    match pip_install_into(python, cache_dir, &dir, "boto3") {
+        Ok(()) => can_import(python, Some(&dir)).then_some(dir),
+        Err(e) => {
+            tracing::warn!(
+                "boto3 could not be installed for {} ({e}); functions importing it will fail\n  hint: pip install boto3 for that interpreter, or vendor it in the function's CodeUri",
+                python.display(),
+            );
+            None
+        }
+    }
+}
+
+/// Installs `requirement` with `python`'s pip into `dir` (staged in `cache_dir`, then renamed
+/// into place, so a concurrent ssam never sees half an install). `Err` is pip's last line.
+pub(crate) fn pip_install_into(
+    python: &Path,
+    cache_dir: &Path,
+    dir: &Path,
+    requirement: &str,
+) -> Result<(), String> {
+    let staging = cache_dir.join(format!(
+        "pip.tmp-{}-{:016x}",
+        std::process::id(),
+        crate::bootstrap::fnv1a(&dir.to_string_lossy())
+    ));
     if let Some(parent) = dir.parent() {
         let _ = std::fs::create_dir_all(parent);
     }
@@ -122,31 +146,23 @@ fn decide(python: &Path, cache_dir: &Path) -> Option<PathBuf> {
             "--target",
         ])
         .arg(&staging)
-        .arg("boto3")
+        .arg(requirement)
         .stdin(Stdio::null())
         .output();
     match out {
         Ok(o) if o.status.success() => {
             // Rename into place atomically; another ssam may have won the race, which is fine.
-            let _ = std::fs::remove_dir_all(&dir);
-            if std::fs::rename(&staging, &dir).is_err() {
+            let _ = std::fs::remove_dir_all(dir);
+            if std::fs::rename(&staging, dir).is_err() {
                 let _ = std::fs::remove_dir_all(&staging);
             }
-            can_import(python, Some(&dir)).then_some(dir)
+            Ok(())
         }
         Ok(o) => {
             let _ = std::fs::remove_dir_all(&staging);
             let err = String::from_utf8_lossy(&o.stderr);
-            tracing::warn!(
-                "boto3 could not be installed for {} ({}); functions importing it will fail\n  hint: pip install boto3 for that interpreter, or vendor it in the function's CodeUri",
-                python.display(),
-                err.lines().last().unwrap_or("pip failed")
-            );
-            None
+            Err(err.lines().last().unwrap_or("pip failed").to_string())
         }
-        Err(e) => {
-            tracing::warn!("cannot run {} -m pip: {e}", python.display());
-            None
-        }
+        Err(e) => Err(format!("cannot run {} -m pip: {e}", python.display())),
     }
 }

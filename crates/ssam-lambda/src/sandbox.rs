@@ -91,7 +91,7 @@ pub(crate) struct LaunchError {
 /// How to start a function's runtime, worked out once per pool generation.
 pub(crate) enum Launch {
     Native(NativeLaunch),
-    Container(crate::container::Prepared),
+    Container(Box<crate::container::Prepared>),
 }
 
 /// The program, arguments and extra environment of a native runtime.

@@ -283,6 +283,12 @@ impl LambdaService {
         self.pool(name_or_arn).ok().map(|p| p.cap())
     }
 
+    /// Whether the function runs under a debugger (`--debug-port`): front doors then wait
+    /// for it as long as the debugger holds it.
+    pub fn is_debugged(&self, name_or_arn: &str) -> bool {
+        self.pool(name_or_arn).is_ok_and(|p| p.spec.debug.is_some())
+    }
+
     fn pool(&self, name_or_arn: &str) -> Result<Arc<Pool>, InvokeError> {
         let reg = self.registry();
         let (name, qualifier) = split_function_ref(name_or_arn);
@@ -365,7 +371,9 @@ impl LambdaService {
         max_wait: Option<Duration>,
     ) -> Result<InvokeResponse, InvokeError> {
         let (pool, payload) = self.check(&req, SYNC_REQUEST_MAX)?;
-        let lease = pool.admit(max_wait.unwrap_or(pool.spec.timeout)).await?;
+        let lease = pool
+            .admit(max_wait.unwrap_or(crate::debug::timeout(&pool.spec)))
+            .await?;
         let service = Arc::clone(self);
         tokio::spawn(async move { service.run_buffered(&pool, lease, &req, payload).await })
             .await
@@ -387,7 +395,7 @@ impl LambdaService {
         req: InvokeRequest,
     ) -> Result<InvokeStream, InvokeError> {
         let (pool, payload) = self.check(&req, SYNC_REQUEST_MAX)?;
-        let lease = pool.admit(pool.spec.timeout).await?;
+        let lease = pool.admit(crate::debug::timeout(&pool.spec)).await?;
         let service = Arc::clone(self);
         let (head_tx, head_rx) = tokio::sync::oneshot::channel();
         tokio::spawn(async move {
@@ -403,6 +411,11 @@ impl LambdaService {
     /// Starts one instance of `function` ahead of its first invocation (`--warm-containers EAGER`).
     pub async fn prewarm(&self, function: &str) -> Result<(), InvokeError> {
         let pool = self.pool(function)?;
+        // A debugged instance waits for its debugger: started ahead, it would hold up the
+        // start of every other function until one attaches.
+        if pool.spec.debug.is_some() {
+            return Ok(());
+        }
         let Ok(lease) = pool.try_lease() else {
             return Ok(());
         };

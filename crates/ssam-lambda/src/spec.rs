@@ -42,6 +42,8 @@ pub struct FunctionSpec {
     pub layers: Vec<PathBuf>,
     /// Where the function runs: a native process, or a container.
     pub sandbox: SandboxKind,
+    /// Set for the function being debugged (`--debug-port`).
+    pub debug: Option<crate::debug::DebugSpec>,
 }
 
 /// Where a function's instances run.
@@ -121,6 +123,7 @@ impl FunctionSpec {
             max_event_age: Duration::from_secs(6 * 60 * 60),
             layers: Vec::new(),
             sandbox: SandboxKind::Native,
+            debug: None,
         }
     }
 

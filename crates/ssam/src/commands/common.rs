@@ -88,6 +88,165 @@ pub struct FunctionArgs {
 
     #[command(flatten)]
     pub docker: DockerArgs,
+
+    #[command(flatten)]
+    pub debug: DebugArgs,
+}
+
+/// SAM CLI's debugging flags (`sam local invoke|start-api|start-lambda --debug-port`).
+#[derive(clap::Args, Clone, Debug, Default)]
+pub struct DebugArgs {
+    /// Run the function under a debugger listening on this port (Python: debugpy, waiting
+    /// for the client; Node: --inspect-brk; provided: --debug-args). Its Timeout is
+    /// suspended and it runs one instance at a time.
+    #[arg(
+        short = 'd',
+        long = "debug-port",
+        value_name = "PORT",
+        env = "SAM_DEBUG_PORT"
+    )]
+    pub debug_port: Option<u16>,
+
+    /// The function to debug when several run (its logical id or FunctionName).
+    #[arg(long = "debug-function", value_name = "NAME", requires = "debug_port")]
+    pub debug_function: Option<String>,
+
+    /// A directory holding the debugger: on PYTHONPATH for Python, where the first word of
+    /// --debug-args is found for provided runtimes; mounted at /tmp/lambci_debug_files in
+    /// containers.
+    #[arg(long = "debugger-path", value_name = "DIR", requires = "debug_port")]
+    pub debugger_path: Option<PathBuf>,
+
+    /// The debugger's arguments: Python's in place of ssam's debugpy ones (e.g. "-m debugpy
+    /// --listen 0.0.0.0:5890"), Node's before the bootstrap, a provided runtime's command
+    /// wrapping the bootstrap (e.g. "gdbserver :5890").
+    #[arg(
+        long = "debug-args",
+        value_name = "ARGS",
+        env = "DEBUGGER_ARGS",
+        allow_hyphen_values = true,
+        requires = "debug_port"
+    )]
+    pub debug_args: Option<String>,
+}
+
+impl DebugArgs {
+    /// Marks the function to debug among `specs` (`--debug-function`, else the only one):
+    /// as SAM CLI, a debug port with several functions needs `--debug-function`.
+    pub fn apply(&self, specs: &mut [ssam_lambda::FunctionSpec]) -> anyhow::Result<()> {
+        let Some(port) = self.debug_port else {
+            return Ok(());
+        };
+        let debug_args = match &self.debug_args {
+            Some(a) => split_args(a).map_err(|e| anyhow::anyhow!("--debug-args: {e}"))?,
+            None => Vec::new(),
+        };
+        if let Some(dir) = &self.debugger_path {
+            if !dir.is_dir() {
+                anyhow::bail!(
+                    "--debugger-path {} is not a directory\n  hint: give the directory holding the debugger",
+                    dir.display()
+                );
+            }
+        }
+        let names = || {
+            specs
+                .iter()
+                .map(|s| s.logical_id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let index = match &self.debug_function {
+            Some(name) => specs
+                .iter()
+                .position(|s| s.logical_id == *name || s.name == *name)
+                .ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "--debug-function {name}: no such function runs here\n  hint: the functions are: {}",
+                        names()
+                    )
+                })?,
+            None if specs.len() == 1 => 0,
+            None => anyhow::bail!(
+                "--debug-port with {} functions: say which one to debug\n  hint: add --debug-function NAME, one of: {}",
+                specs.len(),
+                names()
+            ),
+        };
+        if let Some(spec) = specs.get_mut(index) {
+            let debugger_path = match &self.debugger_path {
+                Some(d) => Some(std::path::absolute(d)?),
+                None => None,
+            };
+            spec.debug = Some(ssam_lambda::DebugSpec {
+                port,
+                debugger_path,
+                debug_args,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Splits `--debug-args` as a POSIX shell would (quotes and backslashes), as SAM CLI does
+/// with `shlex.split`.
+pub fn split_args(s: &str) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut in_word = false;
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' => {
+                in_word = true;
+                loop {
+                    match chars.next() {
+                        Some('\'') => break,
+                        Some(c) => cur.push(c),
+                        None => return Err("unterminated single quote".into()),
+                    }
+                }
+            }
+            '"' => {
+                in_word = true;
+                loop {
+                    match chars.next() {
+                        Some('"') => break,
+                        Some('\\') => match chars.next() {
+                            Some(c @ ('"' | '\\' | '$' | '`')) => cur.push(c),
+                            Some(c) => {
+                                cur.push('\\');
+                                cur.push(c);
+                            }
+                            None => return Err("unterminated double quote".into()),
+                        },
+                        Some(c) => cur.push(c),
+                        None => return Err("unterminated double quote".into()),
+                    }
+                }
+            }
+            '\\' => {
+                in_word = true;
+                if let Some(c) = chars.next() {
+                    cur.push(c);
+                }
+            }
+            c if c.is_whitespace() => {
+                if in_word {
+                    out.push(std::mem::take(&mut cur));
+                    in_word = false;
+                }
+            }
+            c => {
+                in_word = true;
+                cur.push(c);
+            }
+        }
+    }
+    if in_word {
+        out.push(cur);
+    }
+    Ok(out)
 }
 
 impl FunctionArgs {
@@ -118,12 +277,14 @@ impl FunctionArgs {
         app: &ssam_template::App,
         env_vars: Option<&EnvVarsFile>,
     ) -> anyhow::Result<ssam_lambda::from_template::FromTemplate> {
-        Ok(ssam_lambda::from_template::specs_with_sandboxes(
+        let mut mapped = ssam_lambda::from_template::specs_with_sandboxes(
             app,
             env_vars,
             &ssam_lambda::default_cache_dir(),
             &self.docker.sandboxes()?,
-        ))
+        );
+        self.debug.apply(&mut mapped.specs)?;
+        Ok(mapped)
     }
 
     pub fn eager(&self) -> bool {
@@ -153,11 +314,15 @@ pub fn warn_unservable(
     }
 }
 
-/// The concurrency line every function-serving command prints at start.
+/// The concurrency line every function-serving command prints at start, and where to
+/// attach a debugger.
 pub fn print_concurrency(service: &LambdaService) {
     let mut reserved = Vec::new();
     let mut cap = None;
     for f in service.functions() {
+        if let Some(hint) = ssam_lambda::attach_hint(&f) {
+            tracing::info!("{hint}");
+        }
         match f.reserved_concurrency {
             Some(n) => reserved.push(format!("{} {n}", f.name)),
             None => cap = service.concurrency_cap(&f.name),
@@ -649,5 +814,52 @@ pub fn s3_bucket_spec(b: &ssam_template::Bucket) -> ssam_s3::BucketSpec {
         name: b.name.clone(),
         versioning: b.versioning,
         cors,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn debug_args_split_as_a_shell_does() {
+        assert_eq!(
+            split_args(r#"-m debugpy --listen "0.0.0.0:5890" --x 'a b' c\ d"#).unwrap(),
+            [
+                "-m",
+                "debugpy",
+                "--listen",
+                "0.0.0.0:5890",
+                "--x",
+                "a b",
+                "c d"
+            ]
+        );
+        assert!(split_args("'open").is_err());
+        assert_eq!(split_args("  ").unwrap(), Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_debug_port_with_several_functions_needs_debug_function() {
+        let mut specs = vec![
+            ssam_lambda::FunctionSpec::new("A", "python3.12", "app.h", "/tmp"),
+            ssam_lambda::FunctionSpec::new("B", "nodejs20.x", "app.h", "/tmp"),
+        ];
+        let mut args = DebugArgs {
+            debug_port: Some(5890),
+            ..Default::default()
+        };
+        let err = args.apply(&mut specs).unwrap_err().to_string();
+        assert!(
+            err.contains("hint: add --debug-function NAME, one of: A, B"),
+            "{err}"
+        );
+        args.debug_function = Some("B".into());
+        args.apply(&mut specs).unwrap();
+        assert!(specs[0].debug.is_none());
+        assert_eq!(specs[1].debug.as_ref().map(|d| d.port), Some(5890));
+        args.debug_function = Some("C".into());
+        assert!(args.apply(&mut specs).is_err());
     }
 }

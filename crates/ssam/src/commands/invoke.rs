@@ -33,6 +33,9 @@ pub struct Args {
 
     #[command(flatten)]
     pub docker: super::common::DockerArgs,
+
+    #[command(flatten)]
+    pub debug: super::common::DebugArgs,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -97,11 +100,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let Some(skipped) = mapped.skipped.iter().find(|s| s.is(&target)) {
         anyhow::bail!("{target} cannot run locally: {}", skipped.reason);
     }
-    let spec = mapped
+    let mut spec = mapped
         .specs
         .into_iter()
         .find(|s| s.name == target)
         .ok_or_else(|| anyhow::anyhow!("{target} cannot run locally"))?;
+    args.debug.apply(std::slice::from_mut(&mut spec))?;
+    if let Some(hint) = ssam_lambda::attach_hint(&spec) {
+        tracing::info!("{hint}");
+    }
 
     let in_container = spec.sandbox != ssam_lambda::SandboxKind::Native;
     let payload = read_event(&args)?;
