@@ -55,6 +55,9 @@ pub struct App {
     pub functions: Vec<Function>,
     pub apis: Vec<Api>,
     pub routes: Vec<Route>,
+    /// REST methods with a `MOCK` integration (CDK's CORS `OPTIONS` methods), answered by
+    /// the gateway itself.
+    pub mock_methods: Vec<MockMethod>,
     pub buckets: Vec<Bucket>,
     pub layers: Vec<Layer>,
     pub s3_bindings: Vec<S3Binding>,
@@ -412,6 +415,37 @@ pub struct RouteAuthorizer {
     pub authorizer: Authorizer,
     /// Logical id of the authorizer function.
     pub function: String,
+}
+
+/// An `AWS::ApiGateway::Method` whose integration is `MOCK`: API Gateway answers it with
+/// the integration response its request template's `statusCode` selects (the one whose
+/// `SelectionPattern` matches, else the one without a pattern), mapped through
+/// `ResponseParameters` ("Set up mock integrations in API Gateway").
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct MockMethod {
+    pub api: String,
+    /// Upper-case method, or `ANY`.
+    pub method: String,
+    pub path: String,
+    /// The method response's status code.
+    pub status: u16,
+    /// `method.response.header.*` mappings, in declaration order.
+    pub headers: Vec<(String, MockValue)>,
+    /// The `application/json` response template when it is static text (no VTL).
+    pub body: Option<String>,
+    pub location: Location,
+}
+
+/// Where a mock response header's value comes from.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "kind", content = "value", rename_all = "camelCase")]
+pub enum MockValue {
+    /// `'text'`: a static value.
+    Literal(String),
+    /// `method.request.header.NAME`.
+    RequestHeader(String),
+    /// `method.request.querystring.NAME`.
+    RequestQuery(String),
 }
 
 /// An `AWS::S3::Bucket`.

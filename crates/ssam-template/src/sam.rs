@@ -19,6 +19,7 @@ use crate::resolve::{contains_intrinsic, ParamValue, Pseudo, Resolver, ResourceI
 use crate::{LoadOptions, Loaded};
 
 mod apis;
+mod assets;
 mod buckets;
 mod foreach;
 mod functions;
@@ -370,6 +371,7 @@ fn read_app(ctx: &mut Ctx<'_>, mut app: App) -> App {
     }
     app.apis = apis;
     app.routes = routes;
+    app.mock_methods = apis::mock_methods(ctx);
     app.s3_bindings = buckets::s3_bindings(ctx, &app.functions);
     app.resources = ctx
         .resources
@@ -485,15 +487,24 @@ fn parameters(
                     format!("parameter {name} has no Type"),
                 ));
             }
-            diags.push(
-                Diagnostic::error(
+            if is_cdk_asset_parameter(name) {
+                // The legacy CDK synthesizer's asset parameters name the S3 location the CLI
+                // uploads to; locally the code is read from the resource's asset metadata.
+                diags.push(Diagnostic::warning(
                     src.location(pos),
-                    format!("parameter {name} has no Default and no value was given"),
-                )
-                .with_hint(format!(
-                    "pass --parameter-overrides {name}=VALUE or add a Default"
-                )),
-            );
+                    format!("parameter {name} has no value: it is a CDK asset parameter, used only to deploy; ssam reads the asset from its aws:asset:path"),
+                ));
+            } else {
+                diags.push(
+                    Diagnostic::error(
+                        src.location(pos),
+                        format!("parameter {name} has no Default and no value was given"),
+                    )
+                    .with_hint(format!(
+                        "pass --parameter-overrides {name}=VALUE or add a Default"
+                    )),
+                );
+            }
             out.insert(name.to_string(), ParamValue::Unknown);
             continue;
         };
@@ -535,6 +546,18 @@ fn parameters(
         out.insert(name.to_string(), ParamValue::Known(node));
     }
     out
+}
+
+/// `AssetParameters<sha256>S3Bucket<hash>` (and `S3VersionKey`, `ArtifactHash`): what CDK's
+/// legacy stack synthesizer declares for each asset, filled in by `cdk deploy`.
+fn is_cdk_asset_parameter(name: &str) -> bool {
+    name.strip_prefix("AssetParameters").is_some_and(|rest| {
+        rest.len() > 64
+            && rest.as_bytes()[..64].iter().all(u8::is_ascii_hexdigit)
+            && ["S3Bucket", "S3VersionKey", "ArtifactHash"]
+                .iter()
+                .any(|k| rest[64..].starts_with(k))
+    })
 }
 
 fn list_text(n: &Node) -> Option<String> {
