@@ -63,6 +63,21 @@ pub struct App {
     pub s3_bindings: Vec<S3Binding>,
     /// Every resource of the processed template (after SAM expansion of implicit APIs).
     pub resources: Vec<ResourceSummary>,
+    /// The template's `Outputs`, resolved as far as ssam can.
+    pub outputs: IndexMap<String, Text>,
+    /// Nested stacks (`AWS::Serverless::Application`, `AWS::CloudFormation::Stack`) loaded
+    /// from local templates: their resources are merged into this app under `Child/Id`.
+    pub nested_stacks: Vec<NestedStack>,
+}
+
+/// A nested stack loaded from a local template.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct NestedStack {
+    /// The logical id of the stack resource in its parent, with the parent's own prefix
+    /// (`Outer/Inner` for a stack nested two levels deep).
+    pub logical_id: String,
+    pub template_path: PathBuf,
+    pub location: Location,
 }
 
 impl App {

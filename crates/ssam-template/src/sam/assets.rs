@@ -66,10 +66,14 @@ impl CdkAsset {
         })
     }
 
-    /// Whether the asset stands for `property` (an asset without `aws:asset:property` is
-    /// taken to be the resource's code, as SAM CLI does).
+    /// Whether the asset stands for `property` or a part of it (`Code.ImageUri` is part of
+    /// `Code`); an asset without `aws:asset:property` is taken to be the resource's code.
     pub fn replaces(&self, property: &str) -> bool {
-        self.property.as_deref().is_none_or(|p| p == property)
+        self.property.as_deref().is_none_or(|p| {
+            p == property
+                || p.strip_prefix(property)
+                    .is_some_and(|rest| rest.starts_with('.'))
+        })
     }
 }
 
