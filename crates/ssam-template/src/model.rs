@@ -519,4 +519,8 @@ pub struct ResourceSummary {
     pub logical_id: String,
     pub resource_type: String,
     pub location: Location,
+    /// The last line the resource's definition uses (in `location`'s file): a diagnostic
+    /// between `location` and this line is about this resource.
+    #[serde(skip)]
+    pub last_line: usize,
 }

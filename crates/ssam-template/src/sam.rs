@@ -447,10 +447,21 @@ fn read_app(ctx: &mut Ctx<'_>, mut app: App) -> App {
             logical_id: r.id.clone(),
             resource_type: r.rtype.clone(),
             location: ctx.loc(r.key_pos),
+            last_line: last_line(r.node) as usize,
         })
         .collect();
     limits::check(ctx, &app);
     app
+}
+
+/// The last line any part of `n` is written on.
+fn last_line(n: &Node) -> u32 {
+    let inner = match &n.value {
+        Value::Seq(items) => items.iter().map(last_line).max(),
+        Value::Map(m) => m.iter().map(|(_, v)| last_line(v)).max(),
+        _ => None,
+    };
+    inner.unwrap_or(0).max(n.pos.line)
 }
 
 fn dedupe(diags: &mut Diagnostics) {
