@@ -197,3 +197,100 @@ fn cdk_template_validates_and_lists_its_functions() {
         "the code is the staged asset: {text}"
     );
 }
+
+/// The nested stack's function, named as SAM CLI names it (`StackResource/Function`).
+fn child_function(template: &Path) -> String {
+    let out = Command::new(ssam_testkit::ssam_bin())
+        .args(["list", "functions", "-t"])
+        .arg(template)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .find(|n| n.contains("/ChildFn"))
+        .unwrap_or_else(|| panic!("no nested function in {}", String::from_utf8_lossy(&out.stdout)))
+        .to_string()
+}
+
+#[test]
+fn cdk_nested_stack_function_runs_with_local_invoke() {
+    let t = template();
+    let name = child_function(&t);
+    assert!(name.starts_with("ChildNestedStack"), "{name}");
+    let out = Command::new(ssam_testkit::ssam_bin())
+        .args(["local", "invoke", &name, "-e", "-", "-t"])
+        .arg(&t)
+        .env("PATH", ssam_testkit::path_with_venv())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write as _;
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(br#"{"from": "test"}"#)?;
+            child.wait_with_output()
+        })
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let result: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    let body: serde_json::Value = serde_json::from_str(result["body"].as_str().unwrap()).unwrap();
+    assert_eq!(body["function"], "child");
+    assert_eq!(body["event"]["from"], "test");
+}
+
+// `ssam build` on cdk.out: the built template's asset metadata names the artifact.
+#[test]
+fn cdk_output_builds_and_the_built_template_runs() {
+    let work = tempfile::tempdir().unwrap();
+    let out_dir = synth();
+    let copy = work.path().join("cdk.out");
+    let status = Command::new("cp")
+        .arg("-r")
+        .arg(&out_dir)
+        .arg(&copy)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let build = Command::new(ssam_testkit::ssam_bin())
+        .args(["build", "-t", "cdk.out/MyStack.template.json"])
+        .current_dir(work.path())
+        .env("PATH", ssam_testkit::path_with_venv())
+        .output()
+        .unwrap();
+    assert!(
+        build.status.success(),
+        "{}",
+        String::from_utf8_lossy(&build.stderr)
+    );
+    let built = work.path().join(".aws-sam/build/template.yaml");
+    let list = Command::new(ssam_testkit::ssam_bin())
+        .args(["list", "--json", "-t"])
+        .arg(&built)
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
+    let hello = v["functions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["logicalId"].as_str().unwrap().starts_with("Hello"))
+        .unwrap();
+    assert_eq!(
+        hello["codeUri"],
+        hello["logicalId"],
+        "the built function runs from its artifact: {hello}"
+    );
+    let (server, url) = start_api(&built);
+    let (status, _, body) = curl(&[&format!("{url}/prod/built")]);
+    assert_eq!(status, 200, "{body}\n{}", server.lines().join("\n"));
+}
