@@ -209,7 +209,12 @@ fn child_function(template: &Path) -> String {
         .lines()
         .filter_map(|l| l.split_whitespace().next())
         .find(|n| n.contains("/ChildFn"))
-        .unwrap_or_else(|| panic!("no nested function in {}", String::from_utf8_lossy(&out.stdout)))
+        .unwrap_or_else(|| {
+            panic!(
+                "no nested function in {}",
+                String::from_utf8_lossy(&out.stdout)
+            )
+        })
         .to_string()
 }
 
@@ -286,8 +291,7 @@ fn cdk_output_builds_and_the_built_template_runs() {
         .find(|f| f["logicalId"].as_str().unwrap().starts_with("Hello"))
         .unwrap();
     assert_eq!(
-        hello["codeUri"],
-        hello["logicalId"],
+        hello["codeUri"], hello["logicalId"],
         "the built function runs from its artifact: {hello}"
     );
     let (server, url) = start_api(&built);

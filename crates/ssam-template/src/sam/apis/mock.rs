@@ -11,7 +11,8 @@ use crate::sam::functions::normalize_method;
 use crate::sam::Ctx;
 
 /// Every unauthenticated mock method of a REST API in the template. A mock that declares an
-/// authorization is left out (with a warning): ssam does not open what AWS would guard.
+/// authorization is left out (with a warning): ssam does not open what AWS would guard. A
+/// method without any integration is an error here, as it is at deployment.
 pub(crate) fn mock_methods(ctx: &mut Ctx<'_>) -> Vec<MockMethod> {
     let paths = ResourcePaths::of(ctx);
     let mut out = Vec::new();
@@ -27,6 +28,11 @@ pub(crate) fn mock_methods(ctx: &mut Ctx<'_>) -> Vec<MockMethod> {
         };
         let Some(p) = ctx.resolve(raw) else { continue };
         let Some(integ) = p.get("Integration") else {
+            ctx.error_hint(
+                key_pos,
+                format!("{id}: the method has no Integration"),
+                "API Gateway refuses to deploy an API with such a method (\"No integration defined for method\"); add an Integration: AWS_PROXY to a function, or MOCK",
+            );
             continue;
         };
         let itype = integ

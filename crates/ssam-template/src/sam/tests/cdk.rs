@@ -191,6 +191,9 @@ fn mock_methods_answer_from_their_integration_response() {
               HttpMethod: PUT
               AuthorizationType: AWS_IAM
               Integration: {Type: MOCK}
+          NoIntegration:
+            Type: AWS::ApiGateway::Method
+            Properties: {RestApiId: !Ref Rest, ResourceId: !Ref Items, HttpMethod: PATCH}
         "#,
         |a| {
             a.mock_methods
@@ -223,6 +226,7 @@ fn mock_methods_answer_from_their_integration_response() {
         Rest GET / 418 [] {"tea": true}
         Rest DELETE /items 500 [] {"message": "Internal server error"}
         warning 38:3: Guarded: a MOCK method with AuthorizationType AWS_IAM is not served
+        error 46:3: NoIntegration: the method has no Integration
         "#,
     );
 }
