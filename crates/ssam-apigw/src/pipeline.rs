@@ -295,6 +295,17 @@ fn mock_response(mock: &MockMethod, ctx: &RequestCtx) -> Response<Body> {
             resp.headers_mut().insert(name, v);
         }
     }
+    if let Some(origin) = ctx.header("origin") {
+        if mock
+            .echo_origins
+            .iter()
+            .any(|p| cors::glob_match(p, &origin))
+        {
+            if let Ok(v) = HeaderValue::from_str(&origin) {
+                resp.headers_mut().insert("access-control-allow-origin", v);
+            }
+        }
+    }
     resp
 }
 

@@ -448,6 +448,10 @@ pub struct MockMethod {
     pub headers: Vec<(String, MockValue)>,
     /// The `application/json` response template when it is static text (no VTL).
     pub body: Option<String>,
+    /// CDK's response template for several allowed origins: when the request's `Origin`
+    /// matches one of these (`*` a wildcard), `Access-Control-Allow-Origin` is set to it
+    /// (`$context.responseOverride.header.Access-Control-Allow-Origin = $origin`).
+    pub echo_origins: Vec<String>,
     pub location: Location,
 }
 

@@ -298,3 +298,56 @@ fn cdk_output_builds_and_the_built_template_runs() {
     let (status, _, body) = curl(&[&format!("{url}/prod/built")]);
     assert_eq!(status, 200, "{body}\n{}", server.lines().join("\n"));
 }
+
+// CDK's CORS preflight for several origins: a response template that sets the allow-origin
+// header to the request's Origin when it is one of them (aws-cdk's `Cors` integration
+// response); other origins get the first one, from the ResponseParameters.
+#[test]
+fn cdk_multi_origin_preflight_echoes_an_allowed_origin() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = dir.path().join("template.json");
+    let template = serde_json::json!({"Resources": {
+        "Fn": {"Type": "AWS::Lambda::Function", "Properties": {"Runtime": "python3.12",
+            "Handler": "index.handler", "Code": {"ZipFile": "def handler(e, c):\n    return {'statusCode': 200}\n"}}},
+        "Rest": {"Type": "AWS::ApiGateway::RestApi", "Properties": {"Name": "r"}},
+        "Stage": {"Type": "AWS::ApiGateway::Stage", "Properties": {"RestApiId": {"Ref": "Rest"}, "StageName": "prod"}},
+        "Any": {"Type": "AWS::ApiGateway::Method", "Properties": {"RestApiId": {"Ref": "Rest"},
+            "ResourceId": {"Fn::GetAtt": ["Rest", "RootResourceId"]}, "HttpMethod": "GET", "AuthorizationType": "NONE",
+            "Integration": {"Type": "AWS_PROXY", "IntegrationHttpMethod": "POST",
+                "Uri": {"Fn::Sub": "arn:aws:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${Fn.Arn}/invocations"}}}},
+        "Options": {"Type": "AWS::ApiGateway::Method", "Properties": {"RestApiId": {"Ref": "Rest"},
+            "ResourceId": {"Fn::GetAtt": ["Rest", "RootResourceId"]}, "HttpMethod": "OPTIONS", "AuthorizationType": "NONE",
+            "Integration": {"Type": "MOCK", "RequestTemplates": {"application/json": "{ statusCode: 200 }"},
+                "IntegrationResponses": [{"StatusCode": "204",
+                    "ResponseParameters": {
+                        "method.response.header.Access-Control-Allow-Origin": "'https://a.example'",
+                        "method.response.header.Vary": "'Origin'"},
+                    "ResponseTemplates": {"application/json":
+                        "#set($origin = $input.params(\"Origin\"))\n#if($origin == \"\") #set($origin = $input.params(\"origin\")) #end\n#if($origin.matches(\"https://b\\.example\") || $origin.matches(\"https://.+\\.c\\.example\"))\n  #set($context.responseOverride.header.Access-Control-Allow-Origin = $origin)\n#end"}}]}}}
+    }});
+    std::fs::write(&t, template.to_string()).unwrap();
+    let (server, url) = start_api(&t);
+    let allow = |origin: &str| {
+        let (status, headers, _) = curl(&[
+            "-X",
+            "OPTIONS",
+            "-H",
+            &format!("Origin: {origin}"),
+            &format!("{url}/prod/"),
+        ]);
+        assert_eq!(status, 204, "{}", server.lines().join("\n"));
+        header(&headers, "access-control-allow-origin").map(str::to_string)
+    };
+    assert_eq!(
+        allow("https://b.example").as_deref(),
+        Some("https://b.example")
+    );
+    assert_eq!(
+        allow("https://x.c.example").as_deref(),
+        Some("https://x.c.example")
+    );
+    assert_eq!(
+        allow("https://evil.example").as_deref(),
+        Some("https://a.example")
+    );
+}

@@ -67,7 +67,7 @@ pub(crate) fn mock_methods(ctx: &mut Ctx<'_>) -> Vec<MockMethod> {
             .and_then(Node::scalar_text)
             .map(|m| normalize_method(&m))
             .unwrap_or_else(|| "ANY".into());
-        let (status, headers, body) = answer(integ);
+        let (status, headers, body, echo_origins) = answer(integ);
         out.push(MockMethod {
             api,
             method,
@@ -75,6 +75,7 @@ pub(crate) fn mock_methods(ctx: &mut Ctx<'_>) -> Vec<MockMethod> {
             status,
             headers,
             body,
+            echo_origins,
             location: ctx.loc(key_pos),
         });
     }
@@ -103,7 +104,9 @@ fn mock_status(integ: &Node) -> String {
 
 /// The selected integration response: status, headers and static body. No response to
 /// select is API Gateway's 500 `{"message": "Internal server error"}`.
-fn answer(integ: &Node) -> (u16, Vec<(String, MockValue)>, Option<String>) {
+type Answer = (u16, Vec<(String, MockValue)>, Option<String>, Vec<String>);
+
+fn answer(integ: &Node) -> Answer {
     let status = mock_status(integ);
     let responses = integ
         .get("IntegrationResponses")
@@ -124,6 +127,7 @@ fn answer(integ: &Node) -> (u16, Vec<(String, MockValue)>, Option<String>) {
             500,
             Vec::new(),
             Some(r#"{"message": "Internal server error"}"#.to_string()),
+            Vec::new(),
         );
     };
     let code = r
@@ -150,10 +154,44 @@ fn answer(integ: &Node) -> (u16, Vec<(String, MockValue)>, Option<String>) {
             headers.push((name.to_string(), value));
         }
     }
-    let body = r
+    let template = r
         .get("ResponseTemplates")
         .and_then(|t| t.get("application/json"))
-        .and_then(Node::scalar_text)
-        .filter(|t| !t.contains('$') && !t.contains('#'));
-    (code, headers, body)
+        .and_then(Node::scalar_text);
+    let echo = template.as_deref().map(echo_origins).unwrap_or_default();
+    let body = template.filter(|t| !t.contains('$') && !t.contains('#'));
+    (code, headers, body, echo)
+}
+
+/// The origins of CDK's multi-origin CORS template (`#if($origin == "https://a.example" ||
+/// $origin.matches("https://.+\.example"))` then `responseOverride` of the allow-origin
+/// header to `$origin`), as patterns with `*` wildcards; empty for any other template.
+fn echo_origins(template: &str) -> Vec<String> {
+    let compact: String = template.chars().filter(|c| !c.is_whitespace()).collect();
+    if !compact.contains("responseOverride.header.Access-Control-Allow-Origin=$origin") {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for (marker, regex) in [("$origin==\"", false), ("$origin.matches(\"", true)] {
+        let mut rest = compact.as_str();
+        while let Some(i) = rest.find(marker) {
+            rest = &rest[i + marker.len()..];
+            let Some(end) = rest.find('"') else { break };
+            let value = &rest[..end];
+            rest = &rest[end..];
+            if value.is_empty() {
+                continue;
+            }
+            out.push(if regex {
+                value
+                    .replace(".+", "*")
+                    .replace(".*", "*")
+                    // Escaped dots (`\.`, or `\\.` through one more quoting level).
+                    .replace('\\', "")
+            } else {
+                value.to_string()
+            });
+        }
+    }
+    out
 }

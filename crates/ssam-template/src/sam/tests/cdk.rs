@@ -145,7 +145,7 @@ fn raw_api_stages_are_named_as_written() {
 #[test]
 fn mock_methods_answer_from_their_integration_response() {
     check(
-        r#"
+        r##"
         Resources:
           Rest: {Type: AWS::ApiGateway::RestApi, Properties: {Name: r}}
           Items: {Type: AWS::ApiGateway::Resource, Properties: {RestApiId: !Ref Rest, ParentId: !GetAtt Rest.RootResourceId, PathPart: items}}
@@ -191,10 +191,24 @@ fn mock_methods_answer_from_their_integration_response() {
               HttpMethod: PUT
               AuthorizationType: AWS_IAM
               Integration: {Type: MOCK}
+          Multi:
+            Type: AWS::ApiGateway::Method
+            Properties:
+              RestApiId: !Ref Rest
+              ResourceId: !GetAtt Rest.RootResourceId
+              HttpMethod: OPTIONS
+              Integration:
+                Type: MOCK
+                RequestTemplates: {application/json: "{ statusCode: 200 }"}
+                IntegrationResponses:
+                  - StatusCode: "204"
+                    ResponseParameters: {method.response.header.Access-Control-Allow-Origin: "'https://a.example'"}
+                    ResponseTemplates:
+                      application/json: "#set($origin = $input.params(\"Origin\"))\n#if($origin == \"\") #set($origin = $input.params(\"origin\")) #end\n#if($origin == \"https://b.example\" || $origin.matches(\"https://.+\\\\.c\\\\.example\"))\n  #set($context.responseOverride.header.Access-Control-Allow-Origin = $origin)\n#end"
           NoIntegration:
             Type: AWS::ApiGateway::Method
             Properties: {RestApiId: !Ref Rest, ResourceId: !Ref Items, HttpMethod: PATCH}
-        "#,
+        "##,
         |a| {
             a.mock_methods
                 .iter()
@@ -209,24 +223,26 @@ fn mock_methods_answer_from_their_integration_response() {
                         })
                         .collect();
                     format!(
-                        "{} {} {} {} [{}] {}",
+                        "{} {} {} {} [{}] {} echo={:?}",
                         m.api,
                         m.method,
                         m.path,
                         m.status,
                         headers.join(", "),
-                        m.body.as_deref().unwrap_or("-")
+                        m.body.as_deref().unwrap_or("-"),
+                        m.echo_origins
                     )
                 })
                 .collect::<Vec<_>>()
                 .join("\n")
         },
         r#"
-        Rest OPTIONS /items 204 [Access-Control-Allow-Origin='*', Vary=header:Origin] -
-        Rest GET / 418 [] {"tea": true}
-        Rest DELETE /items 500 [] {"message": "Internal server error"}
+        Rest OPTIONS /items 204 [Access-Control-Allow-Origin='*', Vary=header:Origin] - echo=[]
+        Rest GET / 418 [] {"tea": true} echo=[]
+        Rest DELETE /items 500 [] {"message": "Internal server error"} echo=[]
+        Rest OPTIONS / 204 [Access-Control-Allow-Origin='https://a.example'] - echo=["https://b.example", "https://*.c.example"]
         warning 38:3: Guarded: a MOCK method with AuthorizationType AWS_IAM is not served
-        error 46:3: NoIntegration: the method has no Integration
+        error 60:3: NoIntegration: the method has no Integration
         "#,
     );
 }
