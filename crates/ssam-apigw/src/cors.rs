@@ -48,6 +48,34 @@ fn origin_allowed(cors: &Cors, origin: &str) -> Option<String> {
 
 /// Whether a request is a CORS preflight (`OPTIONS` with `Origin` and
 /// `Access-Control-Request-Method`).
+/// Whether `origin` matches `pattern`, where each `*` stands for one or more characters
+/// (CDK writes a wildcard origin as `.+` in its response template).
+pub fn glob_match(pattern: &str, origin: &str) -> bool {
+    let mut parts = pattern.split('*');
+    let Some(first) = parts.next() else {
+        return false;
+    };
+    let Some(mut rest) = origin.strip_prefix(first) else {
+        return false;
+    };
+    let parts: Vec<&str> = parts.collect();
+    for (i, part) in parts.iter().enumerate() {
+        let last = i + 1 == parts.len();
+        // A wildcard takes at least one character.
+        let Some(after_one) = rest.get(rest.chars().next().map_or(1, char::len_utf8)..) else {
+            return false;
+        };
+        if last {
+            return after_one.len() >= part.len() && rest.ends_with(part);
+        }
+        match after_one.find(part) {
+            Some(at) => rest = &after_one[at + part.len()..],
+            None => return false,
+        }
+    }
+    rest.is_empty()
+}
+
 pub fn is_preflight(method: &str, origin: Option<&str>, request_method: Option<&str>) -> bool {
     method.eq_ignore_ascii_case("OPTIONS") && origin.is_some() && request_method.is_some()
 }
@@ -155,6 +183,16 @@ mod tests {
             max_age: Some(600),
             ..Cors::default()
         }
+    }
+
+    #[test]
+    fn glob_match_wildcards_take_one_or_more_characters() {
+        assert!(glob_match("https://a.example", "https://a.example"));
+        assert!(!glob_match("https://a.example", "https://b.example"));
+        assert!(glob_match("https://*.example", "https://app.example"));
+        assert!(!glob_match("https://*.example", "https://.example"));
+        assert!(!glob_match("https://*.example", "https://app.example.org"));
+        assert!(glob_match("*", "x"));
     }
 
     #[test]

@@ -15,7 +15,7 @@ use http_body_util::{BodyExt as _, Full};
 use ssam_events::apigw::Request;
 use ssam_lambda::limits::SYNC_REQUEST_MAX;
 use ssam_lambda::{InvokeError, InvokeResponse};
-use ssam_template::{ApiType, RouteAuthorizer};
+use ssam_template::{ApiType, MockMethod, MockValue, RouteAuthorizer};
 
 use crate::authorizer::{self, AuthorizerContext};
 use crate::binary;
@@ -154,6 +154,9 @@ where
             format!("{why}: 500"),
         ));
     }
+    if let Some(mock) = &m.route.mock {
+        return Ok(mock_response(mock, ctx));
+    }
     let body = receive(ctx, body).await?;
     // The event's request is made once: the authorizer's event is made from it (without
     // the body), then the body and the authorizer's context are put in.
@@ -268,6 +271,58 @@ fn preflight(table: &RouteTable, raw_path: &str, ctx: &RequestCtx) -> Option<Res
             .insert("content-type", HeaderValue::from_static("application/json"));
     }
     Some(resp)
+}
+
+/// A `MOCK` integration's answer: the selected integration response's status, its
+/// `method.response.header.*` mappings and static body, as `application/json` (API
+/// Gateway's default content type).
+fn mock_response(mock: &MockMethod, ctx: &RequestCtx) -> Response<Body> {
+    let body = mock.body.clone().unwrap_or_default();
+    let mut resp = Response::new(Full::new(Bytes::from(body)));
+    *resp.status_mut() = StatusCode::from_u16(mock.status).unwrap_or(StatusCode::OK);
+    resp.headers_mut()
+        .insert("content-type", HeaderValue::from_static("application/json"));
+    for (name, value) in &mock.headers {
+        let value = match value {
+            MockValue::Literal(v) => Some(v.clone()),
+            MockValue::RequestHeader(h) => ctx.header(h).map(|v| v.into_owned()),
+            MockValue::RequestQuery(q) => query_param(ctx.parts.uri.query(), q),
+        };
+        let (Some(value), Ok(name)) = (value, http::HeaderName::from_bytes(name.as_bytes())) else {
+            continue;
+        };
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            resp.headers_mut().insert(name, v);
+        }
+    }
+    if let Some(origin) = ctx.header("origin") {
+        if mock
+            .echo_origins
+            .iter()
+            .any(|p| cors::glob_match(p, &origin))
+        {
+            if let Ok(v) = HeaderValue::from_str(&origin) {
+                resp.headers_mut().insert("access-control-allow-origin", v);
+            }
+        }
+    }
+    resp
+}
+
+/// The last value of a query string parameter, decoded (the one a REST mapping reads).
+fn query_param(query: Option<&str>, name: &str) -> Option<String> {
+    query?
+        .split('&')
+        .filter_map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            let k = percent_encoding::percent_decode_str(k).decode_utf8_lossy();
+            (k == name).then(|| {
+                percent_encoding::percent_decode_str(v)
+                    .decode_utf8_lossy()
+                    .into_owned()
+            })
+        })
+        .next_back()
 }
 
 /// Methods declared on the routes that match a path (for REST preflight defaults).

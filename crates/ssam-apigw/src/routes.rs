@@ -11,7 +11,9 @@
 use std::time::Duration;
 
 use percent_encoding::percent_decode_str;
-use ssam_template::{ApiType, App, Cors, RouteAuth, RouteAuthorizer};
+use std::sync::Arc;
+
+use ssam_template::{ApiType, App, Cors, MockMethod, RouteAuth, RouteAuthorizer};
 
 use crate::ids;
 
@@ -70,6 +72,8 @@ pub struct RouteInfo {
     pub timeout: Duration,
     /// REST `requestContext.resourceId`.
     pub resource_id: String,
+    /// A `MOCK` integration the gateway answers itself (`function` is empty).
+    pub mock: Option<Arc<MockMethod>>,
     segs: Vec<Seg>,
     catch_all: bool,
 }
@@ -237,12 +241,41 @@ impl RouteTable {
                 refused,
                 timeout,
                 resource_id: ids::resource_id(&r.api, &r.path),
+                mock: None,
                 segs: if catch_all {
                     Vec::new()
                 } else {
                     parse_segments(&r.path)
                 },
                 catch_all,
+            });
+        }
+        for mock in &app.mock_methods {
+            let Some(api_index) = table.apis.iter().position(|a| a.logical_id == mock.api) else {
+                continue;
+            };
+            // A function route for the same method and path wins (CloudFormation allows one).
+            let taken = table.routes.iter().any(|r| {
+                r.api == api_index
+                    && r.path == mock.path
+                    && r.method.as_deref().unwrap_or("ANY") == mock.method
+            });
+            if taken {
+                continue;
+            }
+            table.routes.push(RouteInfo {
+                api: api_index,
+                method: (mock.method != "ANY").then(|| mock.method.clone()),
+                path: mock.path.clone(),
+                function: String::new(),
+                payload: PayloadVersion::V1,
+                authorizer: None,
+                refused: None,
+                timeout: REST_INTEGRATION_TIMEOUT,
+                resource_id: ids::resource_id(&mock.api, &mock.path),
+                mock: Some(Arc::new(mock.clone())),
+                segs: parse_segments(&mock.path),
+                catch_all: false,
             });
         }
         table
@@ -429,6 +462,7 @@ mod tests {
                 refused: None,
                 timeout: HTTP_INTEGRATION_TIMEOUT,
                 resource_id: String::new(),
+                mock: None,
                 segs: parse_segments(p),
                 catch_all: *p == "$default",
             });

@@ -90,14 +90,19 @@ pub fn rewrite(
                 .unwrap_or_default()
                 .to_string();
             match built.get(id) {
-                Some(b) => point_at_artifact(id, &kind, resource, b, template_dir),
-                None => relocate_properties(&kind, resource, &moved),
-            }
-            if let Some(asset) = resource
-                .get_mut("Metadata")
-                .and_then(|m| m.get_mut("aws:asset:path"))
-            {
-                relocate_value(asset, &moved);
+                Some(b) => {
+                    point_at_artifact(id, &kind, resource, b, template_dir);
+                    point_cdk_asset_at_artifact(resource, b);
+                }
+                None => {
+                    relocate_properties(&kind, resource, &moved);
+                    if let Some(asset) = resource
+                        .get_mut("Metadata")
+                        .and_then(|m| m.get_mut("aws:asset:path"))
+                    {
+                        relocate_value(asset, &moved);
+                    }
+                }
             }
         }
     }
@@ -111,6 +116,23 @@ pub fn rewrite(
     }
     relocate_includes(&mut out, &moved);
     out
+}
+
+/// A built CDK resource: its `aws:asset:path` (which the loader prefers to `Code`) names
+/// the artifact, as `sam build` writes it; a built image has no asset left to build.
+fn point_cdk_asset_at_artifact(resource: &mut Map<String, Value>, built: &Built) {
+    let Some(metadata) = resource.get_mut("Metadata").and_then(Value::as_object_mut) else {
+        return;
+    };
+    if !metadata.contains_key("aws:asset:path") {
+        return;
+    }
+    match built {
+        Built::Dir(d) => {
+            metadata.insert("aws:asset:path".into(), json!(d));
+        }
+        Built::Image(_) => metadata.retain(|k, _| !k.starts_with("aws:asset:")),
+    }
 }
 
 fn point_at_artifact(
@@ -268,6 +290,45 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
+
+    /// A CDK function's `aws:asset:path` names what was built (the loader reads the asset
+    /// before `Code`); an unbuilt one is relocated; a built image keeps no asset to rebuild.
+    #[test]
+    fn cdk_asset_metadata_points_at_the_artifact() {
+        let template = json!({"Resources": {
+            "Fn": {"Type": "AWS::Lambda::Function",
+                "Properties": {"Code": {"S3Bucket": "b", "S3Key": "k.zip"}},
+                "Metadata": {"aws:asset:path": "asset.abc", "aws:asset:property": "Code"}},
+            "Other": {"Type": "AWS::Lambda::Function",
+                "Properties": {"Code": {"S3Bucket": "b", "S3Key": "o.zip"}},
+                "Metadata": {"aws:asset:path": "asset.other", "aws:asset:property": "Code"}},
+            "Img": {"Type": "AWS::Lambda::Function",
+                "Properties": {"PackageType": "Image", "Code": {"ImageUri": "x"}},
+                "Metadata": {"aws:asset:path": "asset.img", "aws:asset:dockerfile-path": "Dockerfile",
+                    "aws:asset:property": "Code.ImageUri", "aws:cdk:path": "S/Img"}}
+        }});
+        let built = HashMap::from([
+            ("Fn".to_string(), Built::Dir("Fn".into())),
+            ("Img".to_string(), Built::Image("img:latest".into())),
+        ]);
+        let out = rewrite(
+            &template,
+            Path::new("/proj/cdk.out"),
+            Path::new("/proj/cdk.out/.aws-sam/build"),
+            &built,
+        );
+        let r = &out["Resources"];
+        assert_eq!(r["Fn"]["Properties"]["Code"], "Fn");
+        assert_eq!(r["Fn"]["Metadata"]["aws:asset:path"], "Fn");
+        assert_eq!(
+            r["Other"]["Metadata"]["aws:asset:path"],
+            "../../asset.other"
+        );
+        assert_eq!(
+            r["Img"]["Metadata"],
+            json!({"aws:cdk:path": "S/Img", "SamResourceId": "Img"})
+        );
+    }
 
     /// SAM CLI 1.170's rewrite of the research template (build-and-docker.md §1.2–1.4).
     #[test]

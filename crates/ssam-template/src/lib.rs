@@ -10,6 +10,7 @@ pub mod model;
 pub mod node;
 pub mod params;
 pub mod resolve;
+pub mod runnable;
 pub mod sam;
 
 use std::path::{Path, PathBuf};

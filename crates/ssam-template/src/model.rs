@@ -55,11 +55,29 @@ pub struct App {
     pub functions: Vec<Function>,
     pub apis: Vec<Api>,
     pub routes: Vec<Route>,
+    /// REST methods with a `MOCK` integration (CDK's CORS `OPTIONS` methods), answered by
+    /// the gateway itself.
+    pub mock_methods: Vec<MockMethod>,
     pub buckets: Vec<Bucket>,
     pub layers: Vec<Layer>,
     pub s3_bindings: Vec<S3Binding>,
     /// Every resource of the processed template (after SAM expansion of implicit APIs).
     pub resources: Vec<ResourceSummary>,
+    /// The template's `Outputs`, resolved as far as ssam can.
+    pub outputs: IndexMap<String, Text>,
+    /// Nested stacks (`AWS::Serverless::Application`, `AWS::CloudFormation::Stack`) loaded
+    /// from local templates: their resources are merged into this app under `Child/Id`.
+    pub nested_stacks: Vec<NestedStack>,
+}
+
+/// A nested stack loaded from a local template.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct NestedStack {
+    /// The logical id of the stack resource in its parent, with the parent's own prefix
+    /// (`Outer/Inner` for a stack nested two levels deep).
+    pub logical_id: String,
+    pub template_path: PathBuf,
+    pub location: Location,
 }
 
 impl App {
@@ -416,6 +434,41 @@ pub struct RouteAuthorizer {
     pub function: String,
 }
 
+/// An `AWS::ApiGateway::Method` whose integration is `MOCK`: API Gateway answers it with
+/// the integration response its request template's `statusCode` selects (the one whose
+/// `SelectionPattern` matches, else the one without a pattern), mapped through
+/// `ResponseParameters` ("Set up mock integrations in API Gateway").
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct MockMethod {
+    pub api: String,
+    /// Upper-case method, or `ANY`.
+    pub method: String,
+    pub path: String,
+    /// The method response's status code.
+    pub status: u16,
+    /// `method.response.header.*` mappings, in declaration order.
+    pub headers: Vec<(String, MockValue)>,
+    /// The `application/json` response template when it is static text (no VTL).
+    pub body: Option<String>,
+    /// CDK's response template for several allowed origins: when the request's `Origin`
+    /// matches one of these (`*` a wildcard), `Access-Control-Allow-Origin` is set to it
+    /// (`$context.responseOverride.header.Access-Control-Allow-Origin = $origin`).
+    pub echo_origins: Vec<String>,
+    pub location: Location,
+}
+
+/// Where a mock response header's value comes from.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "kind", content = "value", rename_all = "camelCase")]
+pub enum MockValue {
+    /// `'text'`: a static value.
+    Literal(String),
+    /// `method.request.header.NAME`.
+    RequestHeader(String),
+    /// `method.request.querystring.NAME`.
+    RequestQuery(String),
+}
+
 /// An `AWS::S3::Bucket`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Bucket {
@@ -472,4 +525,8 @@ pub struct ResourceSummary {
     pub logical_id: String,
     pub resource_type: String,
     pub location: Location,
+    /// The last line the resource's definition uses (in `location`'s file): a diagnostic
+    /// between `location` and this line is about this resource.
+    #[serde(skip)]
+    pub last_line: usize,
 }

@@ -56,11 +56,13 @@ impl Pseudo {
 }
 
 /// What a resource contributes to `Ref` and `Fn::GetAtt`.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct ResourceInfo {
     pub resource_type: String,
     /// The value of `Ref` (logical id, function name, bucket name...).
     pub ref_value: String,
+    /// Attributes known from elsewhere: a nested stack's `Outputs.NAME`.
+    pub attributes: IndexMap<String, String>,
 }
 
 /// A parameter's value: known, or declared without a value (no default, no override).
@@ -572,6 +574,9 @@ impl<'a> Resolver<'a> {
 
     /// Attributes ssam can compute locally (real-format ARNs); `None` for the rest.
     fn attribute(&self, logical_id: &str, info: &ResourceInfo, attr: &str) -> Option<String> {
+        if let Some(v) = info.attributes.get(attr) {
+            return Some(v.clone());
+        }
         let p = &self.pseudo;
         let (part, region, acct) = (&p.partition, &p.region, &p.account_id);
         let name = &info.ref_value;
@@ -787,6 +792,7 @@ mod tests {
             ResourceInfo {
                 resource_type: "AWS::Serverless::Function".into(),
                 ref_value: "Fn".into(),
+                ..ResourceInfo::default()
             },
         );
         resources.insert(
@@ -794,6 +800,7 @@ mod tests {
             ResourceInfo {
                 resource_type: "AWS::S3::Bucket".into(),
                 ref_value: "my-bucket".into(),
+                ..ResourceInfo::default()
             },
         );
         Resolver::new(

@@ -19,11 +19,13 @@ use crate::resolve::{contains_intrinsic, ParamValue, Pseudo, Resolver, ResourceI
 use crate::{LoadOptions, Loaded};
 
 mod apis;
+mod assets;
 mod buckets;
 mod foreach;
 mod functions;
 mod globals;
 mod limits;
+mod nested;
 
 pub use buckets::{generated_bucket_name, valid_bucket_name};
 
@@ -144,7 +146,8 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, Diagnostics> {
     let mut diags = Diagnostics::default();
     let path = absolute(&opts.template);
     let src = node::parse_file(&path, &mut diags).ok_or_else(|| diags.clone())?;
-    load_source(src, path, opts, diags)
+    let top = vec![path.canonicalize().unwrap_or_else(|_| path.clone())];
+    load_source(src, path, opts, diags, &top)
 }
 
 /// Loads template text; `opts.template` names it in diagnostics and anchors relative paths.
@@ -153,14 +156,18 @@ pub fn load_from_str(text: &str, opts: &LoadOptions) -> Result<Loaded, Diagnosti
     let path = absolute(&opts.template);
     let src = node::parse_str(text, std::sync::Arc::new(path.clone()), &mut diags)
         .ok_or_else(|| diags.clone())?;
-    load_source(src, path, opts, diags)
+    let top = vec![path.clone()];
+    load_source(src, path, opts, diags, &top)
 }
 
-fn load_source(
+/// Loads one parsed template; `ancestors` are the templates above it (itself last), so a
+/// nested stack that points back is reported as a cycle.
+pub(crate) fn load_source(
     src: Source,
     path: PathBuf,
     opts: &LoadOptions,
     mut diags: Diagnostics,
+    ancestors: &[PathBuf],
 ) -> Result<Loaded, Diagnostics> {
     let base_dir = path
         .parent()
@@ -220,6 +227,39 @@ fn load_source(
     add_implicit_resources(&raw, &mut infos);
     phase1.drain_diagnostics(&mut diags);
 
+    // Nested stacks, loaded with the Parameters their parent passes (resolved with the
+    // names of phase 1); their Outputs are then known to the parent's `Fn::GetAtt`.
+    let children = if raw
+        .iter()
+        .any(|r| nested::NESTED_TYPES.contains(&r.rtype.as_str()))
+    {
+        let for_children = Resolver::new(
+            src.file.clone(),
+            pseudo.clone(),
+            params.clone(),
+            infos.clone(),
+            mappings,
+            conditions,
+        );
+        let children = nested::load_children(
+            &src,
+            &base_dir,
+            &raw,
+            &for_children,
+            opts,
+            ancestors,
+            &mut diags,
+        );
+        for child in &children {
+            if let Some(info) = infos.get_mut(&child.id) {
+                info.attributes = nested::output_attributes(&child.loaded);
+            }
+        }
+        children
+    } else {
+        Vec::new()
+    };
+
     let resolver = Resolver::new(
         src.file.clone(),
         pseudo.clone(),
@@ -253,13 +293,40 @@ fn load_source(
             ..App::default()
         },
     );
+    let mut app = app;
+    app.outputs = outputs(&mut ctx, root.get("Outputs"));
     let mut diags = std::mem::take(&mut ctx.diags);
     ctx.resolver.drain_diagnostics(&mut diags);
     dedupe(&mut diags);
+    for mut child in children {
+        diags.0.append(&mut child.loaded.diagnostics.0);
+        nested::merge(&mut app, child);
+    }
     Ok(Loaded {
         app,
         diagnostics: diags,
     })
+}
+
+/// The template's `Outputs`, each `Value` resolved (an intrinsic ssam cannot evaluate stays
+/// in its long form).
+fn outputs(ctx: &mut Ctx<'_>, section: Option<&Node>) -> IndexMap<String, Text> {
+    let mut out = IndexMap::new();
+    let Some(map) = section.and_then(Node::as_map) else {
+        return out;
+    };
+    for (name, o) in map.iter() {
+        let Some(v) = o.get("Value") else { continue };
+        let Some(resolved) = ctx.resolve(v) else {
+            continue;
+        };
+        let text = match resolved.scalar_text() {
+            Some(s) if !contains_intrinsic(&resolved) => Text::Known(s),
+            _ => Text::Unresolved(Unresolved(resolved.to_json())),
+        };
+        out.insert(name.to_string(), text);
+    }
+    out
 }
 
 /// The template's root mapping and its Resources; `None` (with the error in `diags`) when
@@ -298,6 +365,7 @@ fn logical_id_refs(resources_map: &Map) -> IndexMap<String, ResourceInfo> {
                 ResourceInfo {
                     resource_type: rtype,
                     ref_value: id.to_string(),
+                    ..ResourceInfo::default()
                 },
             )
         })
@@ -370,6 +438,7 @@ fn read_app(ctx: &mut Ctx<'_>, mut app: App) -> App {
     }
     app.apis = apis;
     app.routes = routes;
+    app.mock_methods = apis::mock_methods(ctx);
     app.s3_bindings = buckets::s3_bindings(ctx, &app.functions);
     app.resources = ctx
         .resources
@@ -378,10 +447,21 @@ fn read_app(ctx: &mut Ctx<'_>, mut app: App) -> App {
             logical_id: r.id.clone(),
             resource_type: r.rtype.clone(),
             location: ctx.loc(r.key_pos),
+            last_line: last_line(r.node) as usize,
         })
         .collect();
     limits::check(ctx, &app);
     app
+}
+
+/// The last line any part of `n` is written on.
+fn last_line(n: &Node) -> u32 {
+    let inner = match &n.value {
+        Value::Seq(items) => items.iter().map(last_line).max(),
+        Value::Map(m) => m.iter().map(|(_, v)| last_line(v)).max(),
+        _ => None,
+    };
+    inner.unwrap_or(0).max(n.pos.line)
 }
 
 fn dedupe(diags: &mut Diagnostics) {
@@ -485,15 +565,24 @@ fn parameters(
                     format!("parameter {name} has no Type"),
                 ));
             }
-            diags.push(
-                Diagnostic::error(
+            if is_cdk_asset_parameter(name) {
+                // The legacy CDK synthesizer's asset parameters name the S3 location the CLI
+                // uploads to; locally the code is read from the resource's asset metadata.
+                diags.push(Diagnostic::warning(
                     src.location(pos),
-                    format!("parameter {name} has no Default and no value was given"),
-                )
-                .with_hint(format!(
-                    "pass --parameter-overrides {name}=VALUE or add a Default"
-                )),
-            );
+                    format!("parameter {name} has no value: it is a CDK asset parameter, used only to deploy; ssam reads the asset from its aws:asset:path"),
+                ));
+            } else {
+                diags.push(
+                    Diagnostic::error(
+                        src.location(pos),
+                        format!("parameter {name} has no Default and no value was given"),
+                    )
+                    .with_hint(format!(
+                        "pass --parameter-overrides {name}=VALUE or add a Default"
+                    )),
+                );
+            }
             out.insert(name.to_string(), ParamValue::Unknown);
             continue;
         };
@@ -537,6 +626,18 @@ fn parameters(
     out
 }
 
+/// `AssetParameters<sha256>S3Bucket<hash>` (and `S3VersionKey`, `ArtifactHash`): what CDK's
+/// legacy stack synthesizer declares for each asset, filled in by `cdk deploy`.
+fn is_cdk_asset_parameter(name: &str) -> bool {
+    name.strip_prefix("AssetParameters").is_some_and(|rest| {
+        rest.len() > 64
+            && rest.as_bytes()[..64].iter().all(u8::is_ascii_hexdigit)
+            && ["S3Bucket", "S3VersionKey", "ArtifactHash"]
+                .iter()
+                .any(|k| rest[64..].starts_with(k))
+    })
+}
+
 fn list_text(n: &Node) -> Option<String> {
     let items = n.as_seq()?;
     let parts: Option<Vec<String>> = items.iter().map(Node::scalar_text).collect();
@@ -571,6 +672,7 @@ fn add_implicit_resources(raw: &[RawResource<'_>], infos: &mut IndexMap<String, 
         infos.entry(id.clone()).or_insert(ResourceInfo {
             resource_type: t.to_string(),
             ref_value: id,
+            ..ResourceInfo::default()
         });
     };
     let mut rest = false;

@@ -8,6 +8,9 @@
 
 use std::collections::HashSet;
 
+mod mock;
+pub(crate) use mock::mock_methods;
+
 use indexmap::IndexMap;
 
 use super::functions::{function_target, normalize_method};
@@ -142,8 +145,14 @@ impl Declared {
         if api_type == ApiType::Http && is_true(props.get("FailOnWarnings")) {
             self.fail_on_warnings.insert(id.to_string());
         }
-        self.apis
-            .push(api_model(id, api_type, &props, false, functions));
+        let mut api = api_model(id, api_type, &props, false, functions);
+        if let Some(stage) = cfn_stage(ctx, id, rtype) {
+            api.stage_name = stage.name;
+            if !stage.variables.is_empty() {
+                api.stage_variables = stage.variables;
+            }
+        }
+        self.apis.push(api);
     }
 
     /// The paths of a REST API's own definition (see [`Declared::customer_paths`]).
@@ -163,6 +172,69 @@ impl Declared {
             }
         }
     }
+}
+
+/// The stage a plain CloudFormation API is deployed to.
+struct CfnStage {
+    name: String,
+    variables: IndexMap<String, String>,
+}
+
+/// The stage of an `AWS::ApiGateway::RestApi` (its `AWS::ApiGateway::Stage`, else the
+/// `StageName` of its `AWS::ApiGateway::Deployment`) or `AWS::ApiGatewayV2::Api` (its
+/// `AWS::ApiGatewayV2::Stage`), named as written: CDK's `prod` stage is served under
+/// `/prod`, as its invoke URL `https://{api-id}.execute-api.{region}.amazonaws.com/prod/`
+/// has it ("Invoking a REST API in API Gateway"). The first stage in template order wins.
+fn cfn_stage(ctx: &Ctx<'_>, api: &str, rtype: &str) -> Option<CfnStage> {
+    let (candidates, api_key, vars_key): (&[&str], &str, &str) = match rtype {
+        "AWS::ApiGateway::RestApi" => (
+            &["AWS::ApiGateway::Stage", "AWS::ApiGateway::Deployment"],
+            "RestApiId",
+            "Variables",
+        ),
+        "AWS::ApiGatewayV2::Api" => (&["AWS::ApiGatewayV2::Stage"], "ApiId", "StageVariables"),
+        _ => return None,
+    };
+    for wanted in candidates {
+        for r in ctx.resources.iter().filter(|r| r.rtype == *wanted) {
+            let Some(p) = r.properties() else { continue };
+            if p.get(api_key).and_then(ref_target).as_deref() != Some(api) {
+                continue;
+            }
+            let Some(name) = p
+                .get("StageName")
+                .and_then(|n| ctx.resolve(n))
+                .filter(|n| n.intrinsic().is_none())
+                .and_then(|n| n.scalar_text())
+            else {
+                continue;
+            };
+            let mut variables = IndexMap::new();
+            let vars_key = if r.rtype == "AWS::ApiGateway::Deployment" {
+                "StageDescription"
+            } else {
+                vars_key
+            };
+            let vars = p.get(vars_key).and_then(|v| {
+                if vars_key == "StageDescription" {
+                    v.get("Variables")
+                } else {
+                    Some(v)
+                }
+            });
+            if let Some(vars) = vars.and_then(|v| ctx.resolve(v)) {
+                if let Some(m) = vars.as_map() {
+                    for (k, v) in m.iter() {
+                        if let Some(t) = v.scalar_text().filter(|_| v.intrinsic().is_none()) {
+                            variables.insert(k.to_string(), t);
+                        }
+                    }
+                }
+            }
+            return Some(CfnStage { name, variables });
+        }
+    }
+    None
 }
 
 /// `ServerlessRestApi` / `ServerlessHttpApi`, when an event needs them and the template does

@@ -5,6 +5,7 @@ use std::path::Path;
 
 use indexmap::IndexMap;
 
+use super::assets::{staged_asset_name, CdkAsset};
 use super::{Ctx, FUNCTION_EVENT_TYPES, IMPLICIT_HTTP_API, IMPLICIT_REST_API};
 use crate::model::*;
 use crate::node::{Node, Value};
@@ -139,8 +140,12 @@ fn serverless_function(
     raw: &Node,
     props: &Node,
 ) -> Function {
-    let package_type = serverless_package_type(ctx, id, node, props);
-    let code = serverless_code(ctx, id, props, package_type);
+    let mut package_type = serverless_package_type(ctx, id, node, props);
+    let asset = CdkAsset::of(node).filter(|a| a.replaces("CodeUri") || a.replaces("ImageUri"));
+    let mut code = match &asset {
+        Some(a) => asset_code(ctx, a),
+        None => serverless_code(ctx, id, props, package_type),
+    };
     let metadata = node.get("Metadata").and_then(|m| ctx.resolve(m));
     let meta_str = |k: &str| {
         metadata
@@ -148,10 +153,15 @@ fn serverless_function(
             .and_then(|m| m.get(k))
             .and_then(Node::scalar_text)
     };
-    let image_build = match package_type {
+    let mut image_build = match package_type {
         PackageType::Image => metadata.as_ref().and_then(|m| image_build(ctx, m)),
         PackageType::Zip => None,
     };
+    if let Some(built) = asset.as_ref().and_then(|a| asset_image(ctx, a)) {
+        package_type = PackageType::Image;
+        code = Code::Image { uri: None };
+        image_build = Some(built);
+    }
     let events = read_events(ctx, id, raw, props);
     let Sizing {
         memory_size,
@@ -320,37 +330,86 @@ fn function_url(props: &Node) -> Option<FunctionUrl> {
     })
 }
 
+/// The code of a CDK asset: the directory (or archive) `cdk synth` staged, relative to the
+/// template's directory.
+fn asset_code(ctx: &Ctx<'_>, asset: &CdkAsset) -> Code {
+    if asset.docker.is_some() {
+        return Code::Image { uri: None };
+    }
+    code_from_string(&ctx.base_dir, &asset.path)
+}
+
+/// How a CDK Docker image asset is built: the staged directory is the context.
+fn asset_image(ctx: &Ctx<'_>, asset: &CdkAsset) -> Option<ImageBuild> {
+    let docker = asset.docker.as_ref()?;
+    Some(ImageBuild {
+        dockerfile: docker.dockerfile.clone(),
+        docker_context: ctx.base_dir.join(&asset.path),
+        docker_tag: None,
+        build_args: docker.build_args.clone(),
+        build_target: docker.build_target.clone(),
+    })
+}
+
+/// CDK's staged copy of an S3 asset (`asset.<hash>` beside the template) when the template
+/// carries no asset metadata; the S3 location otherwise.
+fn staged_or_s3(ctx: &Ctx<'_>, code: Code) -> Code {
+    if let Code::S3 {
+        key: Text::Known(key),
+        ..
+    } = &code
+    {
+        if let Some(name) = staged_asset_name(key) {
+            let dir = ctx.base_dir.join(&name);
+            if dir.is_dir() {
+                return Code::Dir {
+                    path: dir,
+                    as_written: name,
+                };
+            }
+        }
+    }
+    code
+}
+
 fn lambda_function(ctx: &mut Ctx<'_>, id: &str, node: &Node, props: &Node) -> Function {
-    let package_type = match props.get("PackageType").and_then(Node::as_str) {
+    let mut package_type = match props.get("PackageType").and_then(Node::as_str) {
         Some("Image") => PackageType::Image,
         _ => PackageType::Zip,
     };
+    let asset = CdkAsset::of(node).filter(|a| a.replaces("Code"));
+    let image_build = asset.as_ref().and_then(|a| asset_image(ctx, a));
+    if image_build.is_some() {
+        package_type = PackageType::Image;
+    }
     let code_node = props.get("Code");
-    let code = match code_node {
-        Some(c) if c.get("ImageUri").is_some() || package_type == PackageType::Image => {
+    let code = match (&asset, code_node) {
+        (Some(a), _) => asset_code(ctx, a),
+        (None, Some(c)) if c.get("ImageUri").is_some() || package_type == PackageType::Image => {
             Code::Image {
                 uri: c.get("ImageUri").map(text),
             }
         }
-        Some(c) if c.get("ZipFile").is_some() => Code::Inline {
+        (None, Some(c)) if c.get("ZipFile").is_some() => Code::Inline {
             source: c
                 .get("ZipFile")
                 .and_then(Node::scalar_text)
                 .unwrap_or_default(),
         },
-        Some(c) if c.get("S3Bucket").is_some() => {
-            code_from_s3_map(c, "S3Bucket", "S3Key", "S3ObjectVersion")
-        }
-        Some(c) if c.intrinsic().is_some() => Code::Unresolved {
+        (None, Some(c)) if c.get("S3Bucket").is_some() => staged_or_s3(
+            ctx,
+            code_from_s3_map(c, "S3Bucket", "S3Key", "S3ObjectVersion"),
+        ),
+        (None, Some(c)) if c.intrinsic().is_some() => Code::Unresolved {
             value: Unresolved(c.to_json()),
         },
-        Some(c) => match c.scalar_text() {
+        (None, Some(c)) => match c.scalar_text() {
             Some(s) => code_from_string(&ctx.base_dir, &s),
             None => Code::Unresolved {
                 value: Unresolved(c.to_json()),
             },
         },
-        None => {
+        (None, None) => {
             ctx.error(node.pos, format!("{id}: AWS::Lambda::Function needs Code"));
             Code::Dir {
                 path: ctx.base_dir.clone(),
@@ -371,7 +430,7 @@ fn lambda_function(ctx: &mut Ctx<'_>, id: &str, node: &Node, props: &Node) -> Fu
         runtime: string_prop(props, "Runtime"),
         handler: string_prop(props, "Handler"),
         code,
-        image_build: None,
+        image_build,
         image_config: image_config(props),
         build_method: None,
         memory_size,
@@ -691,18 +750,27 @@ pub(crate) fn read_layers(ctx: &mut Ctx<'_>) -> Vec<Layer> {
         let raw = ctx.merged_properties(&rtype, node);
         let props = ctx.resolve(&raw).unwrap_or(raw);
         let content_node = props.get("ContentUri").or_else(|| props.get("Content"));
-        let content = match content_node {
-            Some(c) if c.get("S3Bucket").is_some() => {
-                code_from_s3_map(c, "S3Bucket", "S3Key", "S3ObjectVersion")
+        // CDK before 1.28 wrote `Code` as a layer's asset property (aws-sam-cli#1411).
+        let asset = CdkAsset::of(node).filter(|a| {
+            a.docker.is_none()
+                && (a.replaces("Content") || a.replaces("ContentUri") || a.replaces("Code"))
+        });
+        let content = match (&asset, content_node) {
+            (Some(a), _) => asset_code(ctx, a),
+            (None, Some(c)) if c.get("S3Bucket").is_some() => staged_or_s3(
+                ctx,
+                code_from_s3_map(c, "S3Bucket", "S3Key", "S3ObjectVersion"),
+            ),
+            (None, Some(c)) if c.get("Bucket").is_some() => {
+                code_from_s3_map(c, "Bucket", "Key", "Version")
             }
-            Some(c) if c.get("Bucket").is_some() => code_from_s3_map(c, "Bucket", "Key", "Version"),
-            Some(c) => match c.scalar_text() {
+            (None, Some(c)) => match c.scalar_text() {
                 Some(s) if c.intrinsic().is_none() => code_from_string(&ctx.base_dir, &s),
                 _ => Code::Unresolved {
                     value: Unresolved(c.to_json()),
                 },
             },
-            None => Code::Dir {
+            (None, None) => Code::Dir {
                 path: ctx.base_dir.clone(),
                 as_written: ".".into(),
             },

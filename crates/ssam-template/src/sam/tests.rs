@@ -516,7 +516,9 @@ fn an_unknown_runtime_is_a_warning_with_the_likely_identifier() {
 }
 
 mod buckets;
+mod cdk;
 mod functions;
+mod nested;
 
 /// rust-analyzer style data-driven check: loads `yaml` (indented like the test around it;
 /// the common indentation is removed, so line numbers count from its first line), renders

@@ -86,6 +86,11 @@ pub struct FunctionArgs {
     #[arg(long = "max-instances", value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub max_instances: Option<u32>,
 
+    /// Refuse to start when the template has errors (by default they are printed and every
+    /// resource they do not affect is served).
+    #[arg(long = "strict")]
+    pub strict: bool,
+
     #[command(flatten)]
     pub docker: DockerArgs,
 
@@ -743,6 +748,51 @@ pub fn load_app(args: &TemplateArgs, sam_command: &str) -> anyhow::Result<ssam_t
         anyhow::bail!("the template has errors; `ssam validate` lists them");
     }
     Ok(loaded.app)
+}
+
+/// Loads the template for a `local` command: its problems are printed, and unless `strict`
+/// the command goes on with every resource they do not affect, saying what is left out and
+/// why (SAM CLI starts on templates CloudFormation would reject; `validate` stays strict).
+pub fn load_runnable(
+    args: &TemplateArgs,
+    sam_command: &str,
+    strict: bool,
+) -> anyhow::Result<ssam_template::App> {
+    let loaded = load_template(args, sam_command)?;
+    print_diagnostics(&loaded.diagnostics);
+    let errors = loaded.diagnostics.errors().count();
+    if errors == 0 {
+        return Ok(loaded.app);
+    }
+    if strict {
+        anyhow::bail!("the template has errors; `ssam validate` lists them (--strict)");
+    }
+    let mut app = loaded.app;
+    let left_out = ssam_template::runnable::leave_out_broken(&mut app, &loaded.diagnostics);
+    for l in &left_out {
+        tracing::warn!(
+            "left out {} ({}): {}: {}",
+            l.logical_id,
+            l.resource_type,
+            l.reason.location,
+            l.reason.message
+        );
+    }
+    tracing::warn!(
+        "the template has {errors} error{}; serving what {} not affect{}\n  hint: fix them (`ssam validate` lists them), or pass --strict to refuse to start",
+        if errors == 1 { "" } else { "s" },
+        if errors == 1 { "it does" } else { "they do" },
+        if left_out.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " ({} resource{} left out)",
+                left_out.len(),
+                if left_out.len() == 1 { "" } else { "s" }
+            )
+        }
+    );
+    Ok(app)
 }
 
 /// The runtime every serving command runs on.

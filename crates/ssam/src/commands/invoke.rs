@@ -31,6 +31,11 @@ pub struct Args {
     #[arg(short = 'n', long = "env-vars", value_name = "PATH")]
     pub env_vars: Option<PathBuf>,
 
+    /// Refuse to run when the template has errors (by default they are printed and the
+    /// function runs unless an error is about it).
+    #[arg(long = "strict")]
+    pub strict: bool,
+
     #[command(flatten)]
     pub docker: super::common::DockerArgs,
 
@@ -39,12 +44,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let loaded = super::common::load_template(&args.template, "local_invoke")?;
-    if loaded.diagnostics.has_errors() {
-        super::common::print_diagnostics(&loaded.diagnostics);
-        anyhow::bail!("the template has errors; `ssam validate` lists them");
-    }
-    let app = loaded.app;
+    let app = super::common::load_runnable(&args.template, "local_invoke", args.strict)?;
     let env_vars = match &args.env_vars {
         Some(p) => Some(EnvVarsFile::read(p).map_err(anyhow::Error::msg)?),
         None => None,

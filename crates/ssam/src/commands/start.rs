@@ -10,7 +10,7 @@ use ssam_lambda::{LambdaService, ServiceOptions};
 use ssam_notify::{Bindings, Dispatcher};
 
 use super::common::{
-    load_app, parse_host, s3_bucket_spec, shutdown_signal, ApiArgs, FunctionArgs, S3Args,
+    load_runnable, parse_host, s3_bucket_spec, shutdown_signal, ApiArgs, FunctionArgs, S3Args,
     TemplateArgs,
 };
 
@@ -51,7 +51,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let app = load_app(&args.template, "local_start")?;
+    let app = load_runnable(&args.template, "local_start", args.functions.strict)?;
     let env_vars = args.functions.env_vars_file()?;
     let mut s3_config = args.s3.config()?;
     s3_config.host = args.host;

@@ -37,7 +37,7 @@ fn load(
     functions: &FunctionArgs,
     env_vars: Option<&EnvVarsFile>,
 ) -> anyhow::Result<Reloaded> {
-    let app = super::common::load_app(args, "local_start_api")?;
+    let app = super::common::load_runnable(args, "local_start_api", functions.strict)?;
     let mapped = functions.specs(&app, env_vars)?;
     Ok(Reloaded {
         app,

@@ -26,7 +26,8 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let app = super::common::load_app(&args.template, "local_start_lambda")?;
+    let app =
+        super::common::load_runnable(&args.template, "local_start_lambda", args.functions.strict)?;
     let env_vars = args.functions.env_vars_file()?;
     let mapped = args.functions.specs(&app, env_vars.as_ref())?;
     super::common::warn_unservable(
