@@ -2,6 +2,7 @@
 
 pub mod build;
 pub mod common;
+pub mod dashboard;
 pub mod generate_event;
 pub mod invoke;
 pub mod list;
