@@ -617,15 +617,14 @@ async fn send(State(d): State<Shared>, Json(req): Json<SendRequest>) -> Response
 
 // ---------------------------------------------------------------- S3
 
-fn s3(d: &Dashboard) -> Result<&crate::s3::S3View, Response> {
-    d.s3.as_ref()
-        .ok_or_else(|| error(StatusCode::NOT_FOUND, "this command serves no S3"))
+fn no_s3() -> Response {
+    error(StatusCode::NOT_FOUND, "this command serves no S3")
 }
 
 async fn buckets(State(d): State<Shared>) -> Response {
-    match s3(&d) {
-        Ok(s) => Json(s.buckets()).into_response(),
-        Err(r) => r,
+    match &d.s3 {
+        Some(s) => Json(s.buckets()).into_response(),
+        None => no_s3(),
     }
 }
 
@@ -640,9 +639,8 @@ async fn objects(
     Path(bucket): Path<String>,
     Query(q): Query<PrefixQuery>,
 ) -> Response {
-    let s = match s3(&d) {
-        Ok(s) => s,
-        Err(r) => return r,
+    let Some(s) = d.s3.as_ref() else {
+        return no_s3();
     };
     match s.list(&bucket, &q.prefix) {
         Ok(l) => Json(l).into_response(),
@@ -713,9 +711,8 @@ async fn object(
     Path(bucket): Path<String>,
     Query(q): Query<KeyQuery>,
 ) -> Response {
-    let s = match s3(&d) {
-        Ok(s) => s,
-        Err(r) => return r,
+    let Some(s) = d.s3.as_ref() else {
+        return no_s3();
     };
     match s.versions(&bucket, &q.key) {
         Ok(versions) if !versions.is_empty() => Json(ObjectView {
@@ -783,9 +780,8 @@ async fn content(
     Path(bucket): Path<String>,
     Query(q): Query<KeyQuery>,
 ) -> Response {
-    let s = match s3(&d) {
-        Ok(s) => s,
-        Err(r) => return r,
+    let Some(s) = d.s3.as_ref() else {
+        return no_s3();
     };
     let req = d
         .http
@@ -803,9 +799,8 @@ async fn upload(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let s = match s3(&d) {
-        Ok(s) => s,
-        Err(r) => return r,
+    let Some(s) = d.s3.as_ref() else {
+        return no_s3();
     };
     let mut req = d.http.put(s.object_url(&bucket, &q.key)).body(body);
     for (name, value) in &headers {
@@ -822,9 +817,8 @@ async fn delete_object(
     Path(bucket): Path<String>,
     Query(q): Query<KeyQuery>,
 ) -> Response {
-    let s = match s3(&d) {
-        Ok(s) => s,
-        Err(r) => return r,
+    let Some(s) = d.s3.as_ref() else {
+        return no_s3();
     };
     let req = d
         .http

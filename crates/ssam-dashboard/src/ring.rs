@@ -84,6 +84,10 @@ impl Ring {
         self.entries.len()
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
     pub fn bytes(&self) -> usize {
         self.bytes
     }
