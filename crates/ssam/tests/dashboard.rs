@@ -20,7 +20,13 @@ fn fixture() -> PathBuf {
 
 impl Ssam {
     fn start(extra: &[&str]) -> Ssam {
-        let mut flags = vec!["--ephemeral", "--dashboard-port", "0"];
+        let mut flags = vec![
+            "--ephemeral",
+            "--dashboard-port",
+            "0",
+            "--async-retry-delay",
+            "0.1",
+        ];
         flags.extend_from_slice(extra);
         let server = ssam_testkit::Server::local_start(&fixture(), &flags);
         let dashboard = server.word_after("Dashboard ").expect("the Dashboard line");
@@ -102,7 +108,7 @@ fn json_api_shows_functions_routes_buckets_and_invocations() {
         "{HELPERS}{}",
         r###"
 fns = {f["name"]: f for f in get_json("/api/functions")}
-assert set(fns) == {"Hello", "Boom", "Slow", "OnUpload"}, fns
+assert set(fns) == {"Hello", "Boom", "Slow", "OnUpload", "Rejects"}, fns
 assert fns["Hello"]["runtime"] == "python3.12" and fns["Hello"]["sandbox"] == "native", fns["Hello"]
 routes = get_json("/api/routes")
 assert {(r["method"], r["path"], r["function"]) for r in routes["routes"]} == {("GET", "/hello", "Hello"), ("GET", "/boom", "Boom")}, routes
@@ -174,6 +180,18 @@ assert raw == b"some text", raw
 status, _ = call("DELETE", DASH + "/api/s3/buckets/dash-uploads/object?key=in/api.txt")
 assert status == 204, status
 assert get_json("/api/s3/buckets/dash-uploads/objects?prefix=in/")["objects"] == []
+# An S3 event whose function always fails: one retry (EventInvokeConfig), then the event
+# is dropped and kept with its payload.
+call("PUT", DASH + "/api/s3/buckets/dash-uploads/object?key=bad/doc.txt", b"x")
+dropped = wait_for("the dropped event", lambda: get_json("/api/async")["dropped"], within=10)
+assert dropped[0]["function"] == "Rejects" and dropped[0]["attempts"] == 2, dropped
+assert "this object is rejected" in dropped[0]["error"], dropped
+status, raw = get(DASH + f"/api/async/dropped/{dropped[0]['id']}/payload")
+assert json.loads(raw)["Records"][0]["s3"]["object"]["key"] == "bad/doc.txt", raw
+q = {f["function"]: f for f in get_json("/api/async")["functions"]}
+assert q["Rejects"] == {"function": "Rejects", "pending": 0, "retries": 1, "dropped": 1}, q
+tries = get_json("/api/invocations?function=Rejects")
+assert [t["attempt"] for t in tries] == [0, 1] and all(t["invocation_type"] == "Event" for t in tries), tries
 fns = {f["name"]: f for f in get_json("/api/functions")}
 assert fns["Hello"]["invocations"] == 3 and fns["Hello"]["warm"] == 1, fns["Hello"]
 assert fns["Boom"]["errors"] == 1 and fns["Hello"]["p50_ms"] is not None, fns
@@ -214,7 +232,7 @@ with sync_playwright() as p:
 
     # The functions, routes and buckets of the template.
     page.click("a[data-view=functions]")
-    for fn in ["Hello", "Boom", "Slow", "OnUpload"]:
+    for fn in ["Hello", "Boom", "Slow", "OnUpload", "Rejects"]:
         expect(page.locator(f"#functions-table tr[data-function={fn}]")).to_contain_text("python3.12")
     page.click("a[data-view=routes]")
     expect(page.locator("#routes-table")).to_contain_text("/hello")
