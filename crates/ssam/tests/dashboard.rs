@@ -345,3 +345,78 @@ print("ok")
     assert!(out.trim().ends_with("ok"), "{out}");
     ssam.server.stop();
 }
+
+/// `--no-dashboard` serves none; a host reachable from other machines gets a warning, as
+/// the dashboard shows payloads.
+#[test]
+fn no_dashboard_flag_and_the_non_loopback_warning() {
+    let off = ssam_testkit::Server::local_start(&fixture(), &["--ephemeral", "--no-dashboard"]);
+    assert!(off.word_after("Dashboard ").is_none(), "{:?}", off.lines());
+    off.stop();
+    let wide = ssam_testkit::Server::local_start(
+        &fixture(),
+        &["--ephemeral", "--dashboard-port", "0", "--host", "0.0.0.0"],
+    );
+    let lines = wide.stop();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("warning: the dashboard listens on 0.0.0.0")),
+        "{lines:?}"
+    );
+}
+
+/// `start-lambda` and `start-s3` serve the dashboard too: functions for the one, buckets
+/// for the other.
+#[test]
+fn start_lambda_and_start_s3_serve_the_dashboard() {
+    let t = fixture();
+    let lambda = ssam_testkit::Server::start(
+        &[
+            "local".as_ref(),
+            "start-lambda".as_ref(),
+            "--port".as_ref(),
+            "0".as_ref(),
+            "--dashboard-port".as_ref(),
+            "0".as_ref(),
+            "-t".as_ref(),
+            t.as_os_str(),
+        ],
+        "Running on",
+    );
+    let dash = lambda.word_after("Dashboard ").expect("the Dashboard line");
+    let out = ssam_testkit::run_python(
+        &format!("{HELPERS}\nprint(sorted(f['name'] for f in get_json('/api/functions')))"),
+        &[("DASH", &dash), ("API", "")],
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "['Boom', 'Hello', 'OnUpload', 'Rejects', 'Slow']"
+    );
+    lambda.stop();
+
+    let s3 = ssam_testkit::Server::start(
+        &[
+            "local".as_ref(),
+            "start-s3".as_ref(),
+            "--port".as_ref(),
+            "0".as_ref(),
+            "--ephemeral".as_ref(),
+            "--dashboard-port".as_ref(),
+            "0".as_ref(),
+            "-t".as_ref(),
+            t.as_os_str(),
+        ],
+        "Dashboard ",
+    );
+    let dash = s3.word_after("Dashboard ").expect("the Dashboard line");
+    let out = ssam_testkit::run_python(
+        &format!("{HELPERS}\nprint([b['name'] for b in get_json('/api/s3/buckets')], get_json('/api/functions'))"),
+        &[("DASH", &dash), ("API", "")],
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "['dash-uploads'] []"
+    );
+    s3.stop();
+}

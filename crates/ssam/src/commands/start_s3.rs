@@ -74,16 +74,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             format!("data in {}", data_dir.display())
         };
         // A closed stdout (a supervisor that stopped reading) must not stop the server.
-        let mut banner = format!(
+        let banner = format!(
             "S3 listening on {url} ({store})\n  aws --endpoint-url {url} s3 ls\n",
             url = running.endpoint_url()
         );
-        if let Some((url, _)) = &dashboard {
-            banner.push_str(&format!("Dashboard {url}\n"));
-        }
+
         let mut out = std::io::stdout().lock();
         let _ = out.write_all(banner.as_bytes()).and_then(|()| out.flush());
         drop(out);
+        if let Some((url, _)) = &dashboard {
+            eprintln!("Dashboard {url}");
+        }
         stop.await;
         eprintln!("stopping S3");
         running.shutdown().await;
