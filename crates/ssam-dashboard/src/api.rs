@@ -6,8 +6,9 @@ use std::convert::Infallible;
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -42,7 +43,10 @@ pub fn router(dash: Shared) -> Router {
         .route("/api/s3/buckets/{bucket}/objects", get(objects))
         .route(
             "/api/s3/buckets/{bucket}/object",
-            get(object).put(upload).delete(delete_object),
+            get(object)
+                .put(upload)
+                .layer(DefaultBodyLimit::max(UPLOAD_MAX))
+                .delete(delete_object),
         )
         .route("/api/s3/buckets/{bucket}/content", get(content))
         .route("/api/s3/events", get(object_events))
@@ -50,7 +54,41 @@ pub fn router(dash: Shared) -> Router {
         .route("/api/async/dropped/{id}/payload", get(dropped_payload))
         .route("/api/stream", get(stream))
         .fallback(|| async { error(StatusCode::NOT_FOUND, "no such page or API") })
+        .layer(DefaultBodyLimit::max(EVENT_MAX))
+        .layer(middleware::from_fn(same_origin))
         .with_state(dash)
+}
+
+/// Largest event a replay or invoke takes: Lambda's 6 MB synchronous payload, with room.
+const EVENT_MAX: usize = 8 * 1024 * 1024;
+/// Largest upload through the S3 view (held in memory while it is sent on).
+pub const UPLOAD_MAX: usize = 256 * 1024 * 1024;
+
+/// Refuses requests that change something (invoke, replay, upload, delete) when another web
+/// page sent them: a page on another origin may post to localhost, but its browser says
+/// where it comes from (`Origin`), and that is not the dashboard's own address.
+async fn same_origin(req: axum::extract::Request, next: middleware::Next) -> Response {
+    let safe = matches!(*req.method(), http::Method::GET | http::Method::HEAD);
+    if !safe {
+        let host = req
+            .headers()
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok());
+        let origin = req
+            .headers()
+            .get(header::ORIGIN)
+            .and_then(|o| o.to_str().ok());
+        if let Some(origin) = origin {
+            let origin_host = origin.split_once("://").map_or(origin, |(_, rest)| rest);
+            if Some(origin_host) != host {
+                return error(
+                    StatusCode::FORBIDDEN,
+                    format!("a page from {origin} may not change anything through the dashboard"),
+                );
+            }
+        }
+    }
+    next.run(req).await
 }
 
 /// `{"error": "..."}` with a status.

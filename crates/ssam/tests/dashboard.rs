@@ -145,6 +145,10 @@ d = get_json(f"/api/invocations/{slow['id']}")
 assert d["error"]["errorType"] == "Sandbox.Timedout", d
 assert "Timeout of 1 s" in d["hint"], d["hint"]
 
+# Another web page may not invoke through the dashboard (its browser names its origin).
+status, body = call("POST", DASH + "/api/functions/Hello/invoke", b"{}", {"Origin": "http://elsewhere.example"})
+assert status == 403 and b"may not change anything" in body, (status, body)
+
 # Filters: by status and by text in the log.
 failed = get_json("/api/invocations?status=error")
 assert {i["function"] for i in failed} == {"Boom", "Slow"}, failed
