@@ -226,6 +226,7 @@ async fn direct_invoke(
                 Bytes::from(event.clone()),
                 Duration::from_secs(30),
                 None,
+                None,
             )
             .await
         {

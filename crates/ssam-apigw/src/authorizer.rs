@@ -310,7 +310,13 @@ async fn call(
 ) -> Result<Output, GatewayError> {
     let a = &ra.authorizer;
     let resp = match functions
-        .invoke(&ra.function, Bytes::from(payload), AUTHORIZER_TIMEOUT, None)
+        .invoke(
+            &ra.function,
+            Bytes::from(payload),
+            AUTHORIZER_TIMEOUT,
+            None,
+            None,
+        )
         .await
     {
         Ok(r) => r,

@@ -92,6 +92,7 @@ impl Functions {
         payload: Bytes,
         timeout: Duration,
         trace_id: Option<String>,
+        source: Option<ssam_lambda::InvokeSource>,
     ) -> Result<InvokeResponse, InvokeFailure> {
         let Some(name) = self.service.name_of(logical_id) else {
             let why = self
@@ -108,6 +109,9 @@ impl Functions {
         };
         let mut req = InvokeRequest::event(name, payload);
         req.trace_id = trace_id;
+        if let Some(source) = source {
+            req.source = source;
+        }
         let invoked = self.service.invoke_waiting(req, Some(timeout));
         match tokio::time::timeout(timeout, invoked).await {
             Ok(Ok(resp)) => Ok(resp),
@@ -115,6 +119,12 @@ impl Functions {
             Ok(Err(InvokeError::InstanceCapReached { .. })) | Err(_) => Err(InvokeFailure::Timeout),
             Ok(Err(e)) => Err(InvokeFailure::Lambda(e)),
         }
+    }
+
+    /// Whether the Lambda service has an observer (the dashboard): only then does a
+    /// request describe itself as the invocation's source.
+    pub fn observed(&self) -> bool {
+        self.service.observed()
     }
 
     /// Starts one instance of every function (`--warm-containers EAGER`), now and whenever

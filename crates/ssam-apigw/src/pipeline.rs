@@ -452,6 +452,15 @@ async fn invoke(
     let (method, raw_path) = (ctx.method(), ctx.raw_path());
     let function = &m.route.function;
     let timeout = gw.options.integration_timeout.unwrap_or(m.route.timeout);
+    let source = gw
+        .functions
+        .observed()
+        .then(|| ssam_lambda::InvokeSource::Api {
+            api: m.api.logical_id.clone(),
+            method: method.to_string(),
+            route: m.route.path.clone(),
+            path: raw_path.to_string(),
+        });
     let started = Instant::now();
     let result = gw
         .functions
@@ -460,6 +469,7 @@ async fn invoke(
             Bytes::from(payload),
             timeout,
             Some(ctx.forwarded.trace_id.clone()),
+            source,
         )
         .await;
     *invoke_time = started.elapsed();

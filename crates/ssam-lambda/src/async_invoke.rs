@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
+use crate::observe::AsyncEvent;
 use crate::pool::Pool;
 use crate::service::{InvokeRequest, LambdaService};
 
@@ -26,6 +27,16 @@ impl LambdaService {
         let mut last_error = String::from("no attempt ran");
         let mut req = req;
         req.log_tail = false;
+        req.asynchronous = true;
+        let observer = self.observer().cloned();
+        let function = &pool.spec.name;
+        let done = || {
+            if let Some(o) = &observer {
+                o.async_event(AsyncEvent::Done {
+                    function: function.clone(),
+                });
+            }
+        };
         for attempt in 0..=retries {
             // EventInvokeConfig MaximumEventAgeInSeconds: an event that waited too long
             // (retries included) is dropped, never run late.
@@ -37,10 +48,13 @@ impl LambdaService {
                 break;
             }
             let Some(lease) = pool.lease().await else {
+                done();
                 return;
             };
+            req.attempt = attempt;
             let resp = self.run_buffered(&pool, lease, &req, payload.clone()).await;
             if resp.failure.is_none() {
+                done();
                 return;
             }
             last_error = String::from_utf8_lossy(&resp.payload).into_owned();
@@ -51,12 +65,29 @@ impl LambdaService {
                     attempt + 1,
                     delay.as_secs_f64()
                 );
+                if let Some(o) = &observer {
+                    o.async_event(AsyncEvent::Retrying {
+                        function: function.clone(),
+                        attempt: attempt + 1,
+                        delay,
+                        error: last_error.clone(),
+                    });
+                }
                 tokio::time::sleep(delay).await;
                 delay *= 2;
             }
         }
+        done();
         if self.closed.load(Ordering::Acquire) {
             return;
+        }
+        if let Some(o) = &observer {
+            o.async_event(AsyncEvent::Dropped {
+                function: function.clone(),
+                attempts: retries + 1,
+                error: last_error.trim().to_string(),
+                payload: payload.clone(),
+            });
         }
         // Nothing is lost silently: the event is printed so it can be replayed
         // (`ssam local invoke -e`), as a dead-letter queue would keep it on AWS.

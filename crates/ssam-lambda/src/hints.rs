@@ -86,6 +86,32 @@ pub(crate) fn init_hint(spec: &FunctionSpec, error_type: &str, body: &[u8]) -> O
     }
 }
 
+/// A one-line hint for a failed invocation, when ssam can say what to change: the Timeout,
+/// the MemorySize, the response size, or a dependency missing at init.
+pub(crate) fn failure_hint(
+    spec: &FunctionSpec,
+    kind: crate::outcome::FailureKind,
+    body: &[u8],
+) -> Option<String> {
+    use crate::outcome::FailureKind;
+    let error_type = crate::outcome::error_type_of(body).unwrap_or_default();
+    match kind {
+        FailureKind::Timeout => Some(format!(
+            "the function ran past its Timeout of {:.0} s and was stopped; raise Timeout in \
+             the template, or find what the handler waits on",
+            spec.timeout.as_secs_f64()
+        )),
+        FailureKind::Crash if error_type == "Runtime.OutOfMemory" => Some(format!(
+            "the function used more than its MemorySize of {} MB and was stopped; raise \
+             MemorySize in the template, or process the data in smaller pieces",
+            spec.memory_mb
+        )),
+        FailureKind::ResponseTooLarge => Some(crate::limits::OVERSIZE_HINT.to_string()),
+        FailureKind::Init => init_hint(spec, &error_type, body),
+        FailureKind::Crash | FailureKind::Function => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

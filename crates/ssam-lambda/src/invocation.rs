@@ -11,6 +11,7 @@ use tokio::sync::OwnedSemaphorePermit;
 
 use crate::instance::{Ended, InitFailure, Instance, Job, StartWith};
 use crate::logs::{InstanceLog, Report};
+use crate::observe::{InvocationRecord, InvocationType, Status};
 use crate::outcome::{error_doc, Outcome};
 use crate::pool::{Lease, Pool};
 use crate::sandbox::{launch_for, Launch, LaunchError};
@@ -145,6 +146,17 @@ impl LambdaService {
             init_duration,
         };
         inst.log.end(&request_id, &report);
+        if let Some(o) = self.observer() {
+            o.invocation(record(
+                pool,
+                req,
+                &request_id,
+                &outcome,
+                &inst.log,
+                duration,
+                init_duration,
+            ));
+        }
         let keep = outcome.keep_instance;
         let resp = response(
             outcome,
@@ -295,6 +307,17 @@ impl LambdaService {
             },
         );
         let outcome = Outcome::init_failed(f.body);
+        if let Some(o) = self.observer() {
+            o.invocation(record(
+                pool,
+                req,
+                request_id,
+                &outcome,
+                &log,
+                Duration::ZERO,
+                Some(f.duration),
+            ));
+        }
         response(
             outcome,
             request_id,
@@ -317,6 +340,46 @@ pub(crate) fn job(request_id: &str, req: &InvokeRequest, payload: Bytes) -> Job 
             .unwrap_or_else(crate::ids::trace_header),
         client_context: req.client_context.clone(),
         cognito_identity: req.cognito_identity.clone(),
+    }
+}
+
+/// What an observer is told about a finished invocation.
+fn record(
+    pool: &Pool,
+    req: &InvokeRequest,
+    request_id: &str,
+    outcome: &Outcome,
+    log: &InstanceLog,
+    duration: Duration,
+    init_duration: Option<Duration>,
+) -> InvocationRecord {
+    let event = if req.payload.iter().all(u8::is_ascii_whitespace) {
+        Bytes::from_static(b"{}")
+    } else {
+        req.payload.clone()
+    };
+    InvocationRecord {
+        function: pool.spec.name.clone(),
+        request_id: request_id.to_string(),
+        source: req.source.clone(),
+        invocation_type: if req.asynchronous {
+            InvocationType::Event
+        } else {
+            InvocationType::RequestResponse
+        },
+        attempt: req.attempt,
+        started: std::time::SystemTime::now()
+            .checked_sub(duration + init_duration.unwrap_or_default())
+            .unwrap_or(std::time::UNIX_EPOCH),
+        duration,
+        init_duration,
+        status: Status::of(outcome.failure),
+        event,
+        response: outcome.payload.clone(),
+        log: log.tail_text(),
+        hint: outcome
+            .failure
+            .and_then(|kind| crate::hints::failure_hint(&pool.spec, kind, &outcome.payload)),
     }
 }
 

@@ -120,6 +120,8 @@ fn parse_request(
         trace_id: header(headers, "x-amzn-trace-id").map(str::to_string),
         // A user's payload: the service checks that it is JSON.
         payload_is_json: false,
+        source: crate::observe::InvokeSource::InvokeApi,
+        ..Default::default()
     })
 }
 

@@ -23,6 +23,7 @@ mod invocation;
 pub mod invoke_api;
 pub mod limits;
 mod logs;
+pub mod observe;
 mod outcome;
 mod pool;
 mod python_sdk;
@@ -38,6 +39,10 @@ pub use debug::{attach_hint, DebugSpec, DEBUG_TIMEOUT};
 pub use error::InvokeError;
 pub use interpreter::Interpreter;
 pub use logs::{LogListener, Report};
+pub use observe::{
+    AsyncEvent, FunctionState, InvocationObserver, InvocationRecord, InvocationType, InvokeSource,
+    Status,
+};
 pub use outcome::FailureKind;
 pub use pool::default_max_instances;
 pub use runtime_api::StreamEvent;

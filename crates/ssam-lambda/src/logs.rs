@@ -100,6 +100,18 @@ impl InstanceLog {
         base64::engine::general_purpose::STANDARD.encode(&tail[start..])
     }
 
+    /// The last 4 KB of the current invocation's log, as text (cut at a line start).
+    pub(crate) fn tail_text(&self) -> String {
+        let tail = self.tail.lock().unwrap_or_else(|p| p.into_inner());
+        let mut start = tail.len().saturating_sub(LOG_TAIL_MAX);
+        if start > 0 {
+            if let Some(nl) = tail[start..].iter().position(|b| *b == b'\n') {
+                start += nl + 1;
+            }
+        }
+        String::from_utf8_lossy(&tail[start..]).into_owned()
+    }
+
     /// Streams a pipe into the log until it closes. Lines are capped at [`MAX_LINE`] so a
     /// function printing without newlines cannot grow ssam's memory.
     pub(crate) fn pump(self: &Arc<Self>, rx: pipe::Receiver) {

@@ -75,6 +75,16 @@ impl Pool {
         self.cap
     }
 
+    /// Idle instances now.
+    pub fn idle_count(&self) -> usize {
+        self.lock_idle().len()
+    }
+
+    /// Invocations holding a permit now.
+    pub fn busy(&self) -> usize {
+        (self.cap as usize).saturating_sub(self.permits.available_permits())
+    }
+
     fn lock_idle(&self) -> MutexGuard<'_, Vec<Instance>> {
         self.idle.lock().unwrap_or_else(|p| p.into_inner())
     }

@@ -22,6 +22,7 @@ use tokio::sync::mpsc;
 use crate::error::InvokeError;
 use crate::limits::{ASYNC_REQUEST_MAX, SYNC_REQUEST_MAX};
 use crate::logs::LogListener;
+use crate::observe::{AsyncEvent, FunctionState, InvocationObserver, InvokeSource};
 use crate::outcome::FailureKind;
 use crate::pool::Pool;
 use crate::runtime_api::StreamEvent;
@@ -45,6 +46,12 @@ pub struct InvokeRequest {
     /// The payload was serialised by ssam itself (API Gateway and S3 events), so it is not
     /// parsed again to check that it is JSON; payloads from users are.
     pub payload_is_json: bool,
+    /// Who asked (shown by an [`InvocationObserver`]; never changes the invocation).
+    pub source: InvokeSource,
+    /// Which attempt of an asynchronous invocation this is (0 for the first).
+    pub(crate) attempt: u32,
+    /// Set for asynchronous (Event) invocations.
+    pub(crate) asynchronous: bool,
 }
 
 impl InvokeRequest {
@@ -128,6 +135,8 @@ pub struct LambdaService {
     pub(crate) options: ServiceOptions,
     pub(crate) cache_dir: std::path::PathBuf,
     pub(crate) listener: Option<Arc<dyn LogListener>>,
+    /// Told about every finished invocation, once attached ([`LambdaService::observe`]).
+    observer: std::sync::OnceLock<Arc<dyn InvocationObserver>>,
     pub(crate) closed: AtomicBool,
     /// The Docker engine, connected on first use (only container sandboxes need it).
     docker: tokio::sync::OnceCell<Result<ssam_docker::Docker, String>>,
@@ -159,6 +168,7 @@ impl LambdaService {
             options,
             cache_dir,
             listener,
+            observer: std::sync::OnceLock::new(),
             closed: AtomicBool::new(false),
             docker: tokio::sync::OnceCell::new(),
             containers: Default::default(),
@@ -246,6 +256,62 @@ impl LambdaService {
                 }
             }
         });
+    }
+
+    /// Attaches the observer told about every invocation from now on (one per service);
+    /// false when one is attached already.
+    pub fn observe(&self, observer: Arc<dyn InvocationObserver>) -> bool {
+        self.observer.set(observer).is_ok()
+    }
+
+    /// The attached observer, if any (front doors report what happens before an invocation,
+    /// such as a stopped recursive loop, through it).
+    pub fn observer(&self) -> Option<&Arc<dyn InvocationObserver>> {
+        self.observer.get()
+    }
+
+    /// Whether an observer is attached: front doors skip describing the source otherwise.
+    pub fn observed(&self) -> bool {
+        self.observer.get().is_some()
+    }
+
+    /// Each function's runtime, sandbox and instances right now.
+    pub fn function_states(&self) -> Vec<FunctionState> {
+        self.registry()
+            .pools
+            .iter()
+            .map(|p| {
+                let s = &p.spec;
+                FunctionState {
+                    name: s.name.clone(),
+                    logical_id: s.logical_id.clone(),
+                    runtime: s.runtime.clone(),
+                    sandbox: match s.sandbox {
+                        crate::spec::SandboxKind::Native => "native",
+                        crate::spec::SandboxKind::Container(_) => "docker",
+                    },
+                    code_dir: s.code_dir.clone(),
+                    memory_mb: s.memory_mb,
+                    timeout_ms: s.timeout.as_millis() as u64,
+                    warm: p.idle_count(),
+                    busy: p.busy(),
+                    cap: p.cap(),
+                    reserved_concurrency: s.reserved_concurrency,
+                }
+            })
+            .collect()
+    }
+
+    /// Tells the observer a synchronous invocation of `pool`'s function was refused.
+    fn note_throttle<T>(&self, pool: &Pool, r: Result<T, InvokeError>) -> Result<T, InvokeError> {
+        if let (
+            Err(InvokeError::TooManyRequests | InvokeError::InstanceCapReached { .. }),
+            Some(o),
+        ) = (&r, self.observer())
+        {
+            o.throttled(&pool.spec.name);
+        }
+        r
     }
 
     fn registry(&self) -> Arc<Registry> {
@@ -371,9 +437,11 @@ impl LambdaService {
         max_wait: Option<Duration>,
     ) -> Result<InvokeResponse, InvokeError> {
         let (pool, payload) = self.check(&req, SYNC_REQUEST_MAX)?;
-        let lease = pool
-            .admit(max_wait.unwrap_or(crate::debug::timeout(&pool.spec)))
-            .await?;
+        let lease = self.note_throttle(
+            &pool,
+            pool.admit(max_wait.unwrap_or(crate::debug::timeout(&pool.spec)))
+                .await,
+        )?;
         let service = Arc::clone(self);
         tokio::spawn(async move { service.run_buffered(&pool, lease, &req, payload).await })
             .await
@@ -384,6 +452,11 @@ impl LambdaService {
     /// retries on function errors; waits for a free instance rather than throttling.
     pub async fn invoke_async(self: &Arc<Self>, req: InvokeRequest) -> Result<(), InvokeError> {
         let (pool, payload) = self.check(&req, ASYNC_REQUEST_MAX)?;
+        if let Some(o) = self.observer() {
+            o.async_event(AsyncEvent::Queued {
+                function: pool.spec.name.clone(),
+            });
+        }
         tokio::spawn(Arc::clone(self).run_async(pool, req, payload));
         Ok(())
     }
@@ -395,7 +468,8 @@ impl LambdaService {
         req: InvokeRequest,
     ) -> Result<InvokeStream, InvokeError> {
         let (pool, payload) = self.check(&req, SYNC_REQUEST_MAX)?;
-        let lease = pool.admit(crate::debug::timeout(&pool.spec)).await?;
+        let lease =
+            self.note_throttle(&pool, pool.admit(crate::debug::timeout(&pool.spec)).await)?;
         let service = Arc::clone(self);
         let (head_tx, head_rx) = tokio::sync::oneshot::channel();
         tokio::spawn(async move {

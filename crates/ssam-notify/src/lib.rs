@@ -148,6 +148,14 @@ impl Dispatcher {
             };
             let (trace, hops) = recursion::next_hop(ev.trace_id.as_deref(), &b.function);
             if hops > recursion::MAX_CHAIN {
+                if let Some(o) = self.lambda.observer() {
+                    o.async_event(ssam_lambda::AsyncEvent::LoopStopped {
+                        function: b.function.clone(),
+                        bucket: ev.bucket.clone(),
+                        key: ev.key.clone(),
+                        hops,
+                    });
+                }
                 tracing::info!(
                     "ssam: recursive loop detected: {} writes to s3://{} which invokes it again; stopped after {} invocations, as Lambda's recursive loop detection does (event for s3://{}/{} dropped)\n  hint: write the output to another bucket or prefix, and filter the S3 event on the input prefix or suffix",
                     b.function,
@@ -160,6 +168,14 @@ impl Dispatcher {
             }
             let mut req = InvokeRequest::event(b.function.clone(), payload);
             req.trace_id = Some(trace);
+            if self.lambda.observed() {
+                req.source = ssam_lambda::InvokeSource::S3 {
+                    bucket: ev.bucket.clone(),
+                    key: ev.key.clone(),
+                    event_name: ev.event_name.clone(),
+                    sequencer: ev.sequencer.clone(),
+                };
+            }
             match self.lambda.invoke_async(req).await {
                 Ok(()) => {
                     queued += 1;

@@ -41,6 +41,7 @@ pub struct RunningS3 {
     stop: watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
     data_dir: std::path::PathBuf,
+    store: Arc<Store>,
     _ephemeral: Option<tempfile::TempDir>,
 }
 
@@ -57,6 +58,12 @@ impl RunningS3 {
     /// Object events (created, removed) from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<ObjectEvent> {
         self.events.subscribe()
+    }
+
+    /// The object store, for readers in the same process (the dashboard lists buckets and
+    /// objects through it). Writes go through the S3 protocol, so they publish events.
+    pub fn store(&self) -> Arc<Store> {
+        Arc::clone(&self.store)
     }
 
     /// Where the store lives (a temporary directory when ephemeral).
@@ -267,7 +274,7 @@ impl S3Server {
         }
         let ctx = Arc::new(Ctx {
             s3: builder.build(),
-            store,
+            store: Arc::clone(&store),
             strict: config.strict_auth,
         });
 
@@ -284,6 +291,7 @@ impl S3Server {
             stop,
             task,
             data_dir,
+            store,
             _ephemeral: ephemeral,
         })
     }

@@ -3,6 +3,7 @@
 pub mod build;
 pub mod build_view;
 pub mod common;
+pub mod dashboard;
 pub mod generate_event;
 pub mod invoke;
 pub mod list;

@@ -44,6 +44,9 @@ pub struct Args {
     #[command(flatten)]
     pub s3: S3Args,
 
+    #[command(flatten)]
+    pub dashboard: super::dashboard::DashboardArgs,
+
     /// Delay before the first retry of a failed asynchronous invocation (Lambda waits about
     /// a minute; locally a second is enough to see it happen).
     #[arg(long, default_value_t = 1.0, value_name = "SECONDS")]
@@ -89,6 +92,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             options.extra_env.insert(k.to_string(), v.to_string());
         }
         let lambda = LambdaService::new(mapped.specs, options);
+        // Bound before anything is invoked, so the dashboard sees every invocation.
+        let dashboard_bound = args.dashboard.bind(args.host).await?;
+        let dashboard = dashboard_bound.as_ref().map(|_| {
+            ssam_dashboard::Dashboard::new(args.dashboard.dashboard_history).with_lambda(lambda.clone())
+        });
         super::common::prepare_functions(&lambda).await;
         if args.functions.eager() {
             for e in lambda.prewarm_all().await {
@@ -126,6 +134,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let _watcher = super::common::code_watcher(&lambda, args.functions.no_watch);
 
         let bindings = Bindings::from_app(&app);
+        let dashboard = dashboard.map(|d| d.with_s3(s3.store(), s3_url.clone(), bindings.clone(), s3.subscribe()));
         let dispatcher = Dispatcher::new(bindings.clone(), lambda.clone(), app.region.clone());
         tokio::spawn(dispatcher.run(s3.subscribe()));
 
@@ -135,6 +144,22 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }));
 
         let (api_stop_tx, api_stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let api_url = api.as_ref().map(|(_, _, local)| format!("http://{local}"));
+        if let (Some(d), Some((gateway, _, local))) = (&dashboard, &api) {
+            d.set_gateway(gateway.clone(), format!("http://{local}"));
+        }
+        let dashboard_url = dashboard_bound.as_ref().map(|b| b.url.clone());
+        let dashboard_server = match (dashboard, dashboard_bound) {
+            (Some(d), Some(bound)) => {
+                if let Some(u) = &api_url {
+                    d.add_address("API", u);
+                }
+                d.add_address("Lambda", &lambda_url);
+                d.add_address("S3", &s3_url);
+                Some(super::dashboard::serve(d, bound))
+            }
+            _ => None,
+        };
         let api_server = api.map(|(gateway, listener, local)| {
             for m in gateway.mounts() {
                 eprintln!("Mounting {} at http://{local}{} [{}]", m.function, m.path, m.methods.join(", "));
@@ -145,7 +170,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             }))
         });
         let url_servers = args.api.serve_function_urls(&app, args.host, &lambda).await?;
-        print_console(&app, &s3_url, &lambda_url, &bindings, &lambda);
+        print_console(&app, &s3_url, &lambda_url, &bindings, &lambda, dashboard_url.as_deref());
         stop.await;
         for s in &url_servers {
             s.abort();
@@ -159,6 +184,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         let _ = stop_tx.send(());
         let _ = server.await;
+        if let Some((task, stop)) = dashboard_server {
+            let _ = stop.send(());
+            let _ = task.await;
+        }
         s3.shutdown().await;
         Ok(ExitCode::SUCCESS)
     })
@@ -170,6 +199,7 @@ fn print_console(
     lambda_url: &str,
     bindings: &Bindings,
     lambda: &LambdaService,
+    dashboard_url: Option<&str>,
 ) {
     use owo_colors::OwoColorize;
     for f in lambda.functions() {
@@ -213,6 +243,9 @@ fn print_console(
         "{} {lambda_url}  (aws lambda invoke --endpoint-url {lambda_url} ...)",
         "Lambda".cyan().bold()
     );
+    if let Some(url) = dashboard_url {
+        anstream::eprintln!("{} {url}", "Dashboard".cyan().bold());
+    }
     super::common::print_concurrency(lambda);
     anstream::eprintln!("Press CTRL+C to quit");
 }

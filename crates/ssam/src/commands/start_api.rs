@@ -29,6 +29,9 @@ pub struct Args {
 
     #[command(flatten)]
     pub api: ApiArgs,
+
+    #[command(flatten)]
+    pub dashboard: super::dashboard::DashboardArgs,
 }
 
 /// Loads the template and maps its functions.
@@ -85,6 +88,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         for w in &warnings {
             tracing::warn!("{w}");
         }
+        let dashboard = match args.dashboard.bind(args.host).await? {
+            Some(bound) => {
+                let d = ssam_dashboard::Dashboard::new(args.dashboard.dashboard_history)
+                    .with_lambda(gateway.functions.service().clone());
+                d.set_gateway(gateway.clone(), format!("http://{local}"));
+                d.add_address("API", &format!("http://{local}"));
+                let url = bound.url.clone();
+                Some((url, super::dashboard::serve(d, bound)))
+            }
+            None => None,
+        };
         super::common::prepare_functions(gateway.functions.service()).await;
         if args.functions.eager() {
             for e in gateway.functions.prewarm_all().await {
@@ -138,6 +152,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 ""
             }
         );
+        if let Some((url, _)) = &dashboard {
+            eprintln!("Dashboard {url}");
+        }
         eprintln!(" * Running on http://{local}/ (Press CTRL+C to quit)");
         let on_signal = Arc::clone(&gateway);
         ssam_apigw::serve(Arc::clone(&gateway), listener, async move {

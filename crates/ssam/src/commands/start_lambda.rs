@@ -23,6 +23,9 @@ pub struct Args {
 
     #[command(flatten)]
     pub functions: FunctionArgs,
+
+    #[command(flatten)]
+    pub dashboard: super::dashboard::DashboardArgs,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -46,6 +49,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
         let local = listener.local_addr()?;
+        let dashboard = match args.dashboard.bind(args.host).await? {
+            Some(bound) => {
+                let d = ssam_dashboard::Dashboard::new(args.dashboard.dashboard_history)
+                    .with_lambda(service.clone());
+                d.add_address("Lambda", &format!("http://{local}"));
+                let url = bound.url.clone();
+                Some((url, super::dashboard::serve(d, bound)))
+            }
+            None => None,
+        };
         super::common::prepare_functions(&service).await;
         if args.functions.eager() {
             for e in service.prewarm_all().await {
@@ -59,6 +72,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         eprintln!(
             "Starting the Local Lambda Service. You can now invoke your Lambda Functions defined in your template through the endpoint."
         );
+        if let Some((url, _)) = &dashboard {
+            eprintln!("Dashboard {url}");
+        }
         eprintln!(" * Running on http://{local}/ (Press CTRL+C to quit)");
         // Kept alive until the server stops; dropping it stops watching.
         let _watcher = super::common::code_watcher(&service, args.functions.no_watch);

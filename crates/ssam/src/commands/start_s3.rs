@@ -19,6 +19,9 @@ pub struct Args {
     #[command(flatten)]
     pub s3: super::common::S3Args,
 
+    #[command(flatten)]
+    pub dashboard: super::dashboard::DashboardArgs,
+
     /// Create the template's `AWS::S3::Bucket`s (with their versioning and CORS rules) at start.
     #[command(flatten)]
     pub template: super::common::TemplateArgs,
@@ -51,6 +54,20 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let running = ssam_s3::S3Server::start(config)
             .await
             .context("cannot start the local S3")?;
+        let dashboard = match args.dashboard.bind(args.host).await? {
+            Some(bound) => {
+                let d = ssam_dashboard::Dashboard::new(args.dashboard.dashboard_history).with_s3(
+                    running.store(),
+                    running.endpoint_url(),
+                    ssam_notify::Bindings(Vec::new()),
+                    running.subscribe(),
+                );
+                d.add_address("S3", &running.endpoint_url());
+                let url = bound.url.clone();
+                Some((url, super::dashboard::serve(d, bound)))
+            }
+            None => None,
+        };
         let store = if ephemeral {
             "ephemeral store".to_owned()
         } else {
@@ -61,9 +78,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             "S3 listening on {url} ({store})\n  aws --endpoint-url {url} s3 ls\n",
             url = running.endpoint_url()
         );
+
         let mut out = std::io::stdout().lock();
         let _ = out.write_all(banner.as_bytes()).and_then(|()| out.flush());
         drop(out);
+        if let Some((url, _)) = &dashboard {
+            eprintln!("Dashboard {url}");
+        }
         stop.await;
         eprintln!("stopping S3");
         running.shutdown().await;
