@@ -32,6 +32,10 @@ pub enum GatewayError {
     Unauthorized,
     /// The authorizer failed or returned something unreadable.
     AuthorizerFailure,
+    /// An `AWS_IAM` route got a request without a SigV4 signature.
+    MissingAuthenticationToken,
+    /// An `AWS_IAM` route got a request signed with an access key that is not accepted.
+    InvalidSecurityToken,
 }
 
 /// A ready-to-send gateway answer.
@@ -115,6 +119,19 @@ impl GatewayError {
             ),
             GatewayError::AuthorizerFailure => {
                 (500, r#"{"message":"Internal Server Error"}"#.into(), None)
+            }
+            GatewayError::MissingAuthenticationToken if rest => (
+                403,
+                r#"{"message":"Missing Authentication Token"}"#.into(),
+                Some("MissingAuthenticationTokenException"),
+            ),
+            GatewayError::InvalidSecurityToken if rest => (
+                403,
+                r#"{"message":"The security token included in the request is invalid."}"#.into(),
+                Some("UnrecognizedClientException"),
+            ),
+            GatewayError::MissingAuthenticationToken | GatewayError::InvalidSecurityToken => {
+                (403, r#"{"message":"Forbidden"}"#.into(), None)
             }
         };
         ErrorAnswer {

@@ -17,6 +17,10 @@ use ssam_lambda::limits::SYNC_REQUEST_MAX;
 use ssam_lambda::{InvokeError, InvokeResponse};
 use ssam_template::{ApiType, RouteAuthorizer};
 
+use crate::iam;
+use crate::jwt;
+use crate::routes::Guard;
+
 use crate::authorizer::{self, AuthorizerContext};
 use crate::binary;
 use crate::cors;
@@ -143,16 +147,22 @@ where
     B: http_body::Body<Data = Bytes> + Send,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    if let Some(why) = m
-        .route
-        .refused
-        .as_ref()
-        .filter(|_| !gw.options.disable_authorizer)
-    {
-        return Err(Reject::info(
-            GatewayError::AuthorizerFailure,
-            format!("{why}: 500"),
-        ));
+    let guard = if gw.options.disable_authorizer {
+        &Guard::Open
+    } else {
+        &m.route.guard
+    };
+    match guard {
+        Guard::Refused(why) => {
+            return Err(Reject::info(
+                GatewayError::AuthorizerFailure,
+                format!("{why}: 500"),
+            ))
+        }
+        Guard::Iam => {
+            iam::check(&gw.options.iam, m, ctx).map_err(|(e, why)| Reject::info(e, why))?;
+        }
+        _ => {}
     }
     let body = receive(ctx, body).await?;
     // The event's request is made once: the authorizer's event is made from it (without
@@ -164,13 +174,23 @@ where
         &ids.extended_id,
         &config.account_id,
     );
-    if let Some(ra) = m
-        .route
-        .authorizer
-        .as_ref()
-        .filter(|_| !gw.options.disable_authorizer)
-    {
-        req.authorizer = authorize(gw, config, m, ra, ctx, &req, preflight.is_some()).await?;
+    let authorized = match guard {
+        Guard::Lambda(ra) => {
+            Some(authorize(gw, config, m, ra, ctx, &req, preflight.is_some()).await)
+        }
+        Guard::Jwt(j) => {
+            let identity =
+                authorizer::identity_values(&j.authorizer.identity_sources, ctx, &req, m);
+            Some(
+                jwt::authorize(&gw.options.jwks, m, j, identity)
+                    .map(Some)
+                    .map_err(Reject::quiet),
+            )
+        }
+        _ => None,
+    };
+    if let Some(authorized) = authorized {
+        req.authorizer = authorized?;
         if let Some(answer) = preflight {
             return Ok(answer);
         }
@@ -205,7 +225,7 @@ async fn route<'a>(gw: &Gateway, table: &'a RouteTable, ctx: &RequestCtx) -> Rou
         Lookup::Found(m) => match preflight {
             Some(answer)
                 if m.api.api_type == ApiType::Rest
-                    || (m.route.authorizer.is_none() && m.route.refused.is_none())
+                    || m.route.guard.is_open()
                     || gw.options.disable_authorizer =>
             {
                 Routed::Answered(answer)

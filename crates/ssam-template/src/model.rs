@@ -313,7 +313,8 @@ pub struct Cors {
     pub max_age: Option<u32>,
 }
 
-/// A Lambda authorizer of an API.
+/// An authorizer of an API: SAM `Auth.Authorizers`, `AWS::ApiGateway::Authorizer`,
+/// `AWS::ApiGatewayV2::Authorizer` or an OpenAPI `x-amazon-apigateway-authorizer`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Authorizer {
     pub name: String,
@@ -325,6 +326,23 @@ pub struct Authorizer {
     pub payload_format_version: Option<String>,
     pub simple_responses: bool,
     pub ttl_seconds: u32,
+    /// What a JWT or Cognito user-pool authorizer accepts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jwt: Option<JwtConfig>,
+}
+
+/// The tokens a JWT authorizer (HTTP APIs) or a Cognito user-pool authorizer accepts.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct JwtConfig {
+    /// `JwtConfiguration.Issuer`, or the issuer of each Cognito user pool
+    /// (`https://cognito-idp.{region}.amazonaws.com/{poolId}`).
+    pub issuers: Vec<String>,
+    /// True when an issuer is only known once deployed (a pool or a `!Ref` of this
+    /// template): any issuer is accepted then, and the start-up says so.
+    pub issuer_unknown: bool,
+    /// `JwtConfiguration.Audience`: the token's `aud` or `client_id` must be one of them.
+    /// Empty for Cognito user-pool authorizers of REST APIs (no client is configured).
+    pub audience: Vec<String>,
 }
 
 /// What kind of authorizer an `Auth.Authorizers` entry is.
@@ -399,11 +417,26 @@ pub enum RouteAuth {
     Iam,
     /// A Lambda authorizer (`TOKEN` or `REQUEST`) whose function is in this template.
     Lambda(RouteAuthorizer),
+    /// A JWT authorizer (HTTP APIs) or a Cognito user-pool authorizer (REST APIs).
+    Jwt(RouteJwt),
     /// The name is not under the API's `Auth.Authorizers`.
     Undefined { name: String },
-    /// An authorizer that is not a Lambda authorizer of this template (JWT, Cognito, a
-    /// function elsewhere).
-    Foreign { name: String, kind: AuthorizerKind },
+    /// An authorizer ssam cannot emulate (an API key, a function outside the template, a
+    /// declaration AWS would reject): the route fails closed; `reason` says why.
+    Foreign {
+        name: String,
+        kind: AuthorizerKind,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+}
+
+/// A JWT or Cognito authorizer a route is protected by, with the route's scopes.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RouteJwt {
+    pub authorizer: Authorizer,
+    /// `AuthorizationScopes` of the route: the token's `scope` must hold one of them.
+    pub scopes: Vec<String>,
 }
 
 /// A Lambda authorizer a route is protected by.

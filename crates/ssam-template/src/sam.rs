@@ -19,6 +19,7 @@ use crate::resolve::{contains_intrinsic, ParamValue, Pseudo, Resolver, ResourceI
 use crate::{LoadOptions, Loaded};
 
 mod apis;
+mod authorizers;
 mod buckets;
 mod foreach;
 mod functions;

@@ -222,8 +222,8 @@ fn samconfig_flags_apply() {
     assert_eq!(s.body("/v"), (200, "cfg".to_string()));
 }
 
-/// Authorization declared outside SAM's `Auth` (an OpenAPI body's security schemes, a
-/// CloudFormation `AWS::ApiGateway::Method`'s `AuthorizationType`) that ssam cannot check
+/// Authorization declared outside SAM's `Auth` (an OpenAPI body's API-key scheme, a
+/// CloudFormation authorizer whose function is not in the template) that ssam cannot check
 /// fails closed: 500 and a line saying why, never an open route; `--disable-authorizer`
 /// opens it explicitly; an open operation next to it stays open.
 #[test]
@@ -257,12 +257,8 @@ Resources:
           securitySchemes:
             Pool:
               type: apiKey
-              name: Authorization
+              name: x-api-key
               in: header
-              x-amazon-apigateway-authtype: cognito_user_pools
-              x-amazon-apigateway-authorizer:
-                type: cognito_user_pools
-                providerARNs: ["arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_x"]
         paths:
           /secret:
             get:
@@ -285,14 +281,14 @@ Resources:
     Properties: {RestApiId: !Ref Raw, ParentId: !GetAtt Raw.RootResourceId, PathPart: guarded}
   RawAuth:
     Type: AWS::ApiGateway::Authorizer
-    Properties: {RestApiId: !Ref Raw, Type: COGNITO_USER_POOLS, Name: pool, IdentitySource: method.request.header.Authorization, ProviderARNs: ["arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_x"]}
+    Properties: {RestApiId: !Ref Raw, Type: TOKEN, Name: elsewhere, IdentitySource: method.request.header.Authorization, AuthorizerUri: "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:function:elsewhere/invocations"}
   RawGet:
     Type: AWS::ApiGateway::Method
     Properties:
       RestApiId: !Ref Raw
       ResourceId: !Ref RawRes
       HttpMethod: GET
-      AuthorizationType: COGNITO_USER_POOLS
+      AuthorizationType: CUSTOM
       AuthorizerId: !Ref RawAuth
       Integration:
         Type: AWS_PROXY
@@ -311,12 +307,14 @@ Resources:
     assert_eq!(status, 500, "{body}");
     let lines = api.lines().join("\n");
     assert!(
-        lines.contains("authorizer Pool (COGNITO_USER_POOLS) cannot run locally")
+        lines.contains("authorizer Pool (API key) cannot run locally")
             && lines.contains("--disable-authorizer opens them"),
         "{lines}"
     );
     assert!(
-        lines.contains("authorizer RawAuth (COGNITO_USER_POOLS)"),
+        lines.contains(
+            "authorizer RawAuth (TOKEN) cannot run: its function is not in this template"
+        ),
         "{lines}"
     );
     drop(api);
