@@ -52,7 +52,7 @@ pub(crate) fn read_apis(ctx: &mut Ctx<'_>, functions: &[Function]) -> (Vec<Api>,
         // they declare; a name that is a Lambda authorizer of the API's `Auth` runs it.
         let declared = std::mem::take(&mut r.auth);
         let kept = |f: &str| kept_function(functions, &apis, f).is_some();
-        r.auth = match (authorizers::route_auth(functions, &apis, r, kept), declared) {
+        r.auth = match (authorizers::route_auth(&apis, r, kept), declared) {
             (RouteAuth::Lambda(a), _) => RouteAuth::Lambda(a),
             (resolved, RouteAuth::Open) => resolved,
             (_, declared) => declared,

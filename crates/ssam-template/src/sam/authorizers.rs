@@ -124,12 +124,7 @@ fn sam_authorizer(
 /// `Auth.Authorizer`, else the API's `DefaultAuthorizer`; `NONE` opts out, `AWS_IAM` is IAM
 /// authorization (SAM's reserved names). Lambda authorizers run when their function is in
 /// the template; JWT and Cognito authorizers are checked by the gateway.
-pub(crate) fn route_auth(
-    functions: &[Function],
-    apis: &[Api],
-    r: &Route,
-    kept: impl Fn(&str) -> bool,
-) -> RouteAuth {
+pub(crate) fn route_auth(apis: &[Api], r: &Route, kept: impl Fn(&str) -> bool) -> RouteAuth {
     let Some(api) = apis.iter().find(|a| a.logical_id == r.api) else {
         return RouteAuth::Open;
     };
@@ -144,8 +139,7 @@ pub(crate) fn route_auth(
     let Some(a) = api.authorizers.iter().find(|a| &a.name == name) else {
         return RouteAuth::Undefined { name: name.clone() };
     };
-    let _ = functions;
-    protect(a.clone(), Vec::new(), |f| kept(f))
+    protect(a.clone(), Vec::new(), kept)
 }
 
 /// What an authorizer comes to for one route.
@@ -591,7 +585,7 @@ fn jwt_config(ctx: &Ctx<'_>, issuer: Option<&Node>, audience: Option<&Node>) -> 
     }
     if let Some(a) = audience.and_then(|a| ctx.resolve(a)) {
         conf.audience = match &a.value {
-            Value::Seq(items) => items.iter().filter_map(|i| resolved_text(i)).collect(),
+            Value::Seq(items) => items.iter().filter_map(resolved_text).collect(),
             _ => resolved_text(&a).into_iter().collect(),
         };
     }
