@@ -461,6 +461,7 @@ mod tests {
                 payload_format_version: None,
                 simple_responses: false,
                 ttl_seconds: 0,
+                default_scopes: vec![],
                 jwt: Some(JwtConfig {
                     issuers: vec!["https://issuer.example".into()],
                     issuer_unknown: false,

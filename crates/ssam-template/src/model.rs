@@ -258,6 +258,9 @@ pub struct ApiEvent {
     pub path: String,
     pub payload_format_version: Option<String>,
     pub authorizer: Option<String>,
+    /// `Auth.AuthorizationScopes` of the event (JWT and Cognito authorizers).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub authorization_scopes: Vec<String>,
     pub timeout_ms: Option<u32>,
 }
 
@@ -326,6 +329,10 @@ pub struct Authorizer {
     pub payload_format_version: Option<String>,
     pub simple_responses: bool,
     pub ttl_seconds: u32,
+    /// `AuthorizationScopes` of a SAM JWT / Cognito authorizer: the scopes of routes that
+    /// name none themselves.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub default_scopes: Vec<String>,
     /// What a JWT or Cognito user-pool authorizer accepts.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub jwt: Option<JwtConfig>,
@@ -398,6 +405,9 @@ pub struct Route {
     pub payload_format_version: String,
     /// `Auth.Authorizer` of the event, as written.
     pub authorizer: Option<String>,
+    /// `Auth.AuthorizationScopes` of the event, as written.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub authorization_scopes: Vec<String>,
     /// How the route is authorized: its own `Auth.Authorizer`, else the API's
     /// `DefaultAuthorizer`, resolved against the API's `Auth.Authorizers`.
     pub auth: RouteAuth,

@@ -507,6 +507,9 @@ fn jwt_and_cognito_without_key_set_check_claims_and_say_signatures_are_not_check
         Sam:
           Type: HttpApi
           Properties: {{ApiId: !Ref Http, Path: /samjwt, Method: GET}}
+        Scoped:
+          Type: HttpApi
+          Properties: {{ApiId: !Ref Http, Path: /samscoped, Method: GET, Auth: {{AuthorizationScopes: [admin]}}}}
 "#
     )));
     let keys = Keys::new(dir.path());

@@ -259,7 +259,7 @@ fn event_routes(functions: &[Function], declared: &Declared) -> Vec<Route> {
             } else {
                 ev.path.clone()
             };
-            out.push(route(
+            let mut r = route(
                 api_type,
                 &ev.api,
                 ev.method.clone(),
@@ -267,7 +267,9 @@ fn event_routes(functions: &[Function], declared: &Declared) -> Vec<Route> {
                 f.logical_id.clone(),
                 pfv,
                 ev.authorizer.clone(),
-            ));
+            );
+            r.authorization_scopes = ev.authorization_scopes.clone();
+            out.push(r);
         }
     }
     out
@@ -291,6 +293,7 @@ fn route(
         function,
         payload_format_version,
         authorizer,
+        authorization_scopes: Vec::new(),
         auth: RouteAuth::Open,
         timeout_ms: None,
     }

@@ -116,6 +116,7 @@ fn sam_authorizer(
             .and_then(Node::scalar_text),
         simple_responses: is_true(a.get("EnableSimpleResponses")),
         ttl_seconds,
+        default_scopes: split_list(a.get("AuthorizationScopes")),
         jwt,
     }
 }
@@ -139,7 +140,13 @@ pub(crate) fn route_auth(apis: &[Api], r: &Route, kept: impl Fn(&str) -> bool) -
     let Some(a) = api.authorizers.iter().find(|a| &a.name == name) else {
         return RouteAuth::Undefined { name: name.clone() };
     };
-    protect(a.clone(), Vec::new(), kept)
+    // The event's scopes, else the authorizer's (SAM `AuthorizationScopes`).
+    let scopes = if r.authorization_scopes.is_empty() {
+        a.default_scopes.clone()
+    } else {
+        r.authorization_scopes.clone()
+    };
+    protect(a.clone(), scopes, kept)
 }
 
 /// What an authorizer comes to for one route.
@@ -317,6 +324,7 @@ fn openapi_authorizer(
             .and_then(|n| text(ctx, n)),
         simple_responses: is_true(ext.get("enableSimpleResponses")),
         ttl_seconds,
+        default_scopes: Vec::new(),
         jwt,
     }
 }
@@ -462,6 +470,7 @@ fn rest_authorizer(ctx: &Ctx<'_>, id: &str, p: &Node, functions: &[Function]) ->
             .and_then(|n| text(ctx, n))
             .and_then(|s| s.parse().ok())
             .unwrap_or(300),
+        default_scopes: Vec::new(),
         jwt,
     }
 }
@@ -507,6 +516,7 @@ fn http_authorizer(ctx: &Ctx<'_>, id: &str, p: &Node, functions: &[Function]) ->
             .and_then(|n| text(ctx, n))
             .and_then(|s| s.parse().ok())
             .unwrap_or(0),
+        default_scopes: Vec::new(),
         jwt,
     }
 }
