@@ -3,7 +3,10 @@
 //!
 //! HTTP APIs answer `{"message":"Not Found"}` for an unknown route; REST APIs answer 403
 //! `{"message":"Missing Authentication Token"}` (SAM CLI answers 403 for both). A function
-//! error or a response API Gateway cannot read is a 502 (SAM CLI answers 500).
+//! error or a response API Gateway cannot read is a REST API's 502 `{"message": "Internal
+//! server error"}` ("Handling Lambda errors with an API Gateway API") and an HTTP API's 500
+//! `{"message":"Internal Server Error"}` ("Troubleshooting issues with HTTP API Lambda
+//! integrations").
 
 use ssam_template::ApiType;
 
@@ -57,11 +60,14 @@ impl GatewayError {
                 Some("MissingAuthenticationTokenException"),
             ),
             GatewayError::NoRoute => (404, r#"{"message":"Not Found"}"#.into(), None),
-            GatewayError::BadGateway => (
+            GatewayError::BadGateway if rest => (
                 502,
                 r#"{"message":"Internal server error"}"#.into(),
-                rest.then_some("InternalServerErrorException"),
+                Some("InternalServerErrorException"),
             ),
+            GatewayError::BadGateway => {
+                (500, r#"{"message":"Internal Server Error"}"#.into(), None)
+            }
             GatewayError::IntegrationTimeout if rest => (
                 504,
                 r#"{"message": "Endpoint request timed out"}"#.into(),

@@ -428,6 +428,7 @@ async fn invoke(
         )
         .await;
     *invoke_time = started.elapsed();
+    let bad = bad_gateway_status(m);
     let resp = result.map_err(|e| match e {
         InvokeFailure::Timeout => Reject::info(
             GatewayError::IntegrationTimeout,
@@ -439,7 +440,7 @@ async fn invoke(
         ),
         InvokeFailure::NotRunnable(why) => Reject::info(
             GatewayError::BadGateway,
-            format!("{method} {raw_path}: cannot invoke {why}: 502"),
+            format!("{method} {raw_path}: cannot invoke {why}: {bad}"),
         ),
         InvokeFailure::Lambda(InvokeError::TooManyRequests) => Reject::warn(
             GatewayError::LambdaThrottled,
@@ -449,19 +450,24 @@ async fn invoke(
         ),
         InvokeFailure::Lambda(e) => Reject::info(
             GatewayError::BadGateway,
-            format!("{method} {raw_path}: Lambda refused the invocation: {e}: 502"),
+            format!("{method} {raw_path}: Lambda refused the invocation: {e}: {bad}"),
         ),
     })?;
     if resp.function_error().is_some() {
         return Err(Reject::info(
             GatewayError::BadGateway,
             format!(
-                "{method} {raw_path}: {function} failed: {}: 502",
+                "{method} {raw_path}: {function} failed: {}: {bad}",
                 String::from_utf8_lossy(&resp.payload)
             ),
         ));
     }
     Ok(resp)
+}
+
+/// What a failing integration is answered with: 502 on REST APIs, 500 on HTTP APIs.
+fn bad_gateway_status(m: &Matched<'_>) -> u16 {
+    GatewayError::BadGateway.answer(m.api.api_type).status
 }
 
 /// The respond stage: the function's answer mapped to HTTP, binary decoding, CORS headers.
@@ -472,11 +478,12 @@ fn respond(
 ) -> Result<Response<Body>, Reject> {
     let rest = m.api.api_type == ApiType::Rest;
     let function = &m.route.function;
+    let bad = bad_gateway_status(m);
     let mapped = response::map(&resp.payload, m.route.payload, rest).map_err(|why| {
         Reject::info(
             GatewayError::BadGateway,
             format!(
-                "{} {}: malformed Lambda proxy response from {function}: {why}: 502",
+                "{} {}: malformed Lambda proxy response from {function}: {why}: {bad}",
                 ctx.method(),
                 ctx.raw_path()
             ),
@@ -496,9 +503,12 @@ fn respond(
             "{function}: isBase64Encoded response passed on as base64 text, as API Gateway does: neither the request's Accept nor the response's Content-Type is one of the API's BinaryMediaTypes"
         );
     }
-    let body = mapped
-        .body_bytes(decode)
-        .map_err(|why| Reject::info(GatewayError::BadGateway, format!("{function}: {why}: 502")))?;
+    let body = mapped.body_bytes(decode).map_err(|why| {
+        Reject::info(
+            GatewayError::BadGateway,
+            format!("{function}: {why}: {bad}"),
+        )
+    })?;
     Ok(http_response(m, ctx, &mapped, body))
 }
 

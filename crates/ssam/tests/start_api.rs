@@ -85,7 +85,7 @@ fn mounts_like_sam_and_serves_with_and_without_stage() {
     );
     assert_eq!(
         s.body("/fail"),
-        (502, r#"{"message":"Internal server error"}"#.to_string())
+        (500, r#"{"message":"Internal Server Error"}"#.to_string())
     );
     // Every request is logged.
     assert!(s
@@ -322,4 +322,37 @@ Resources:
     let open = StartApi::start(&template, &["--disable-authorizer"]);
     let (status, body) = open.body("/v1/secret");
     assert_eq!((status, body.as_str()), (200, "reached the function"));
+}
+
+/// Quick create ("AWS::ApiGatewayV2::Api" `Target` with `RouteKey`): the function serves the
+/// route the key names, nothing else; `--language-extensions` (SAM CLI's flag) is accepted.
+#[test]
+fn quick_create_http_api_serves_its_route_key() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("src")).unwrap();
+    std::fs::write(
+        dir.path().join("src/app.py"),
+        "def handler(event, context):\n    return {'statusCode': 200, 'body': event['routeKey']}\n",
+    )
+    .unwrap();
+    let template = dir.path().join("template.yaml");
+    std::fs::write(
+        &template,
+        r#"Transform: AWS::Serverless-2016-10-31
+Resources:
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties: {CodeUri: src/, Handler: app.handler, Runtime: python3.11}
+  Quick:
+    Type: AWS::ApiGatewayV2::Api
+    Properties: {Name: q, ProtocolType: HTTP, RouteKey: "GET /quick", Target: !GetAtt Fn.Arn}
+"#,
+    )
+    .unwrap();
+    let api = StartApi::start(&template, &["--language-extensions"]);
+    assert_eq!(api.body("/quick"), (200, "GET /quick".to_string()));
+    assert_eq!(
+        api.body("/other"),
+        (404, r#"{"message":"Not Found"}"#.to_string())
+    );
 }

@@ -105,16 +105,26 @@ impl Declared {
             if protocol != "HTTP" {
                 return;
             }
-            // Quick create: `Target` is the function of the `$default` route.
+            // Quick create: `Target` is the function of the route `RouteKey` names
+            // (`$default` when absent), "AWS::ApiGatewayV2::Api" Target / RouteKey.
             if let Some(target) = raw
                 .get("Target")
                 .and_then(|t| function_target(t, functions))
             {
+                let key = raw
+                    .get("RouteKey")
+                    .and_then(|k| ctx.resolve(k))
+                    .and_then(|k| k.scalar_text())
+                    .unwrap_or_else(|| "$default".into());
+                let (method, path) = match key.split_once(' ') {
+                    Some((m, p)) => (normalize_method(m), p.to_string()),
+                    None => ("ANY".to_string(), key),
+                };
                 self.routes.push(route(
                     api_type,
                     id,
-                    "ANY".into(),
-                    "$default".into(),
+                    method,
+                    path,
                     target,
                     "2.0".into(),
                     None,
@@ -129,7 +139,11 @@ impl Declared {
         if raw.get(body_key).is_none() && raw.get("DefinitionUri").is_some() {
             self.external.insert(id.to_string());
         }
+        let mut definition_binary_types = Vec::new();
         if let Some(def) = definition(ctx, &raw, body_key) {
+            // "x-amazon-apigateway-binary-media-types": the definition's binary types add to
+            // the API's BinaryMediaTypes.
+            definition_binary_types = split_list(def.get("x-amazon-apigateway-binary-media-types"));
             if api_type == ApiType::Rest
                 && rtype == "AWS::Serverless::Api"
                 && raw.get(body_key).is_some()
@@ -144,8 +158,14 @@ impl Declared {
         if api_type == ApiType::Http && is_true(props.get("FailOnWarnings")) {
             self.fail_on_warnings.insert(id.to_string());
         }
-        self.apis
-            .push(api_model(ctx, id, api_type, &props, false, functions));
+        let mut api = api_model(ctx, id, api_type, &props, false, functions);
+        for t in definition_binary_types {
+            let t = t.replace("~1", "/");
+            if !api.binary_media_types.contains(&t) {
+                api.binary_media_types.push(t);
+            }
+        }
+        self.apis.push(api);
     }
 
     /// The paths of a REST API's own definition (see [`Declared::customer_paths`]).

@@ -392,7 +392,7 @@ pub(crate) fn resource_auth(
         other => {
             return foreign(
                 AuthorizerKind::Other(other.to_string()),
-                format!("AuthorizerId names {id}, a {other}, which cannot authorize this API"),
+                format!("AuthorizerId names {id} ({other}), which cannot authorize this API"),
             )
         }
     };
@@ -680,7 +680,208 @@ fn is_true(n: Option<&Node>) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use super::super::tests::check;
     use super::*;
+
+    /// Each route as `METHOD path: auth`, then each API's binary media types.
+    fn render(app: &crate::App) -> String {
+        let mut out = String::new();
+        for r in &app.routes {
+            let auth = match &r.auth {
+                RouteAuth::Open => "open".to_string(),
+                RouteAuth::Iam => "iam".to_string(),
+                RouteAuth::Lambda(l) => format!(
+                    "lambda {} {} fn={} ttl={} ids={}",
+                    l.authorizer.name,
+                    l.authorizer.kind.as_str(),
+                    l.function,
+                    l.authorizer.ttl_seconds,
+                    l.authorizer.identity_sources.join(",")
+                ),
+                RouteAuth::Jwt(j) => {
+                    let c = j.authorizer.jwt.clone().unwrap_or_default();
+                    format!(
+                        "jwt {} {} iss={} unknown={} aud={} scopes={}",
+                        j.authorizer.name,
+                        j.authorizer.kind.as_str(),
+                        c.issuers.join(","),
+                        c.issuer_unknown,
+                        c.audience.join(","),
+                        j.scopes.join(",")
+                    )
+                }
+                RouteAuth::Undefined { name } => format!("undefined {name}"),
+                RouteAuth::Foreign { name, kind, reason } => format!(
+                    "closed {name} {}: {}",
+                    kind.as_str(),
+                    reason.as_deref().unwrap_or("-")
+                ),
+            };
+            out.push_str(&format!("{} {} {}: {auth}\n", r.api, r.method, r.path));
+        }
+        for a in &app.apis {
+            if !a.binary_media_types.is_empty() {
+                out.push_str(&format!(
+                    "{} binary {}\n",
+                    a.logical_id,
+                    a.binary_media_types.join(",")
+                ));
+            }
+        }
+        out
+    }
+
+    const FN: &str = "
+          Fn:
+            Type: AWS::Serverless::Function
+            Properties: {CodeUri: src/, Handler: app.handler, Runtime: python3.12}
+          AuthFn:
+            Type: AWS::Serverless::Function
+            Properties: {CodeUri: src/, Handler: auth.handler, Runtime: python3.12}";
+
+    #[test]
+    fn cloudformation_authorizers_of_rest_and_http_apis() {
+        check(
+            &format!(
+                "
+        Resources:{FN}
+          Rest:
+            Type: AWS::ApiGateway::RestApi
+            Properties: {{Name: r}}
+          Tok:
+            Type: AWS::ApiGateway::Authorizer
+            Properties:
+              RestApiId: !Ref Rest
+              Type: TOKEN
+              IdentitySource: method.request.header.X-Token
+              AuthorizerResultTtlInSeconds: 60
+              AuthorizerUri: !Join ['', ['arn:aws:apigateway:', !Ref 'AWS::Region', ':lambda:path/2015-03-31/functions/', !GetAtt AuthFn.Arn, '/invocations']]
+          Pool:
+            Type: AWS::ApiGateway::Authorizer
+            Properties: {{RestApiId: !Ref Rest, Type: COGNITO_USER_POOLS, ProviderARNs: ['arn:aws:cognito-idp:eu-west-1:1:userpool/eu-west-1_P']}}
+          Get:
+            Type: AWS::ApiGateway::Method
+            Properties:
+              RestApiId: !Ref Rest
+              ResourceId: !GetAtt Rest.RootResourceId
+              HttpMethod: GET
+              AuthorizationType: CUSTOM
+              AuthorizerId: !Ref Tok
+              Integration: {{Type: AWS_PROXY, Uri: !Sub 'arn:aws:apigateway:${{AWS::Region}}:lambda:path/2015-03-31/functions/${{Fn.Arn}}/invocations'}}
+          Post:
+            Type: AWS::ApiGateway::Method
+            Properties:
+              RestApiId: !Ref Rest
+              ResourceId: !GetAtt Rest.RootResourceId
+              HttpMethod: POST
+              AuthorizationType: COGNITO_USER_POOLS
+              AuthorizerId: !Ref Pool
+              AuthorizationScopes: [email]
+              Integration: {{Type: AWS_PROXY, Uri: !Sub 'arn:aws:apigateway:${{AWS::Region}}:lambda:path/2015-03-31/functions/${{Fn.Arn}}/invocations'}}
+          Put:
+            Type: AWS::ApiGateway::Method
+            Properties:
+              RestApiId: !Ref Rest
+              ResourceId: !GetAtt Rest.RootResourceId
+              HttpMethod: PUT
+              AuthorizationType: CUSTOM
+              AuthorizerId: !Ref Pool
+              Integration: {{Type: AWS_PROXY, Uri: !Sub 'arn:aws:apigateway:${{AWS::Region}}:lambda:path/2015-03-31/functions/${{Fn.Arn}}/invocations'}}
+          Http:
+            Type: AWS::ApiGatewayV2::Api
+            Properties: {{Name: h, ProtocolType: HTTP}}
+          Integ:
+            Type: AWS::ApiGatewayV2::Integration
+            Properties: {{ApiId: !Ref Http, IntegrationType: AWS_PROXY, IntegrationUri: !GetAtt Fn.Arn}}
+          Jwt:
+            Type: AWS::ApiGatewayV2::Authorizer
+            Properties: {{ApiId: !Ref Http, AuthorizerType: JWT, JwtConfiguration: {{Issuer: 'https://i.example', Audience: [a1, a2]}}}}
+          Route:
+            Type: AWS::ApiGatewayV2::Route
+            Properties: {{ApiId: !Ref Http, RouteKey: GET /j, AuthorizationType: JWT, AuthorizerId: !Ref Jwt, AuthorizationScopes: [read], Target: !Sub 'integrations/${{Integ}}'}}
+          Other:
+            Type: AWS::ApiGatewayV2::Route
+            Properties: {{ApiId: !Ref Http, RouteKey: GET /t, AuthorizationType: CUSTOM, AuthorizerId: !Ref Tok, Target: !Sub 'integrations/${{Integ}}'}}
+        "
+            ),
+            render,
+            "
+        Rest GET /: lambda Tok TOKEN fn=AuthFn ttl=60 ids=method.request.header.X-Token
+        Rest POST /: jwt Pool COGNITO_USER_POOLS iss=https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_P unknown=false aud= scopes=email
+        Rest PUT /: closed Pool COGNITO_USER_POOLS: AuthorizationType CUSTOM does not fit authorizer Pool of type COGNITO_USER_POOLS
+        Http GET /j: jwt Jwt JWT iss=https://i.example unknown=false aud=a1,a2 scopes=read
+        Http GET /t: closed Tok AWS::ApiGateway::Authorizer: AuthorizerId names Tok (AWS::ApiGateway::Authorizer), which cannot authorize this API
+        ",
+        );
+    }
+
+    #[test]
+    fn openapi_security_schemes_and_binary_media_types() {
+        check(
+            &format!(
+                "
+        Transform: AWS::Serverless-2016-10-31
+        Resources:{FN}
+          Api:
+            Type: AWS::Serverless::HttpApi
+            Properties:
+              DefinitionBody:
+                openapi: '3.0.1'
+                x-amazon-apigateway-binary-media-types: [image~1png]
+                components:
+                  securitySchemes:
+                    Req:
+                      type: apiKey
+                      x-amazon-apigateway-authorizer:
+                        type: request
+                        identitySource: $request.header.Authorization, $request.querystring.k
+                        authorizerPayloadFormatVersion: '2.0'
+                        authorizerResultTtlInSeconds: 30
+                        authorizerUri: !Sub 'arn:aws:apigateway:${{AWS::Region}}:lambda:path/2015-03-31/functions/${{AuthFn.Arn}}/invocations'
+                    Jwt:
+                      type: oauth2
+                      x-amazon-apigateway-authorizer:
+                        type: jwt
+                        jwtConfiguration: {{issuer: 'https://i.example', audience: [a]}}
+                    NoVersion:
+                      type: apiKey
+                      x-amazon-apigateway-authorizer:
+                        type: request
+                        authorizerUri: !GetAtt AuthFn.Arn
+                security: [{{Req: []}}]
+                paths:
+                  /a:
+                    get:
+                      x-amazon-apigateway-integration: {{type: aws_proxy, uri: !GetAtt Fn.Arn}}
+                  /b:
+                    get:
+                      security: [{{Jwt: [s1, s2]}}]
+                      x-amazon-apigateway-integration: {{type: aws_proxy, uri: !GetAtt Fn.Arn}}
+                  /c:
+                    get:
+                      security: []
+                      x-amazon-apigateway-integration: {{type: aws_proxy, uri: !GetAtt Fn.Arn}}
+                  /d:
+                    get:
+                      security: [{{NoVersion: []}}]
+                      x-amazon-apigateway-integration: {{type: aws_proxy, uri: !GetAtt Fn.Arn}}
+                  /e:
+                    get:
+                      security: [{{Missing: []}}]
+                      x-amazon-apigateway-integration: {{type: aws_proxy, uri: !GetAtt Fn.Arn}}
+        "
+            ),
+            render,
+            "
+        Api GET /a: lambda Req REQUEST fn=AuthFn ttl=30 ids=$request.header.Authorization,$request.querystring.k
+        Api GET /b: jwt Jwt JWT iss=https://i.example unknown=false aud=a scopes=s1,s2
+        Api GET /c: open
+        Api GET /d: closed NoVersion REQUEST: a REQUEST authorizer of an HTTP API needs AuthorizerPayloadFormatVersion (1.0 or 2.0)
+        Api GET /e: undefined Missing
+        Api binary image/png
+        ",
+        );
+    }
 
     #[test]
     fn cognito_issuer_from_pool_arn() {

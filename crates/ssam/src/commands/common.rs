@@ -36,6 +36,11 @@ pub struct TemplateArgs {
     #[arg(long = "region", env = "AWS_REGION", value_name = "REGION")]
     pub region: Option<String>,
 
+    /// Accepted for compatibility: the AWS::LanguageExtensions transform (`Fn::ForEach`,
+    /// `Fn::Length`, `Fn::ToJsonString`, ...) is always applied when the template names it.
+    #[arg(long = "language-extensions", hide = true)]
+    pub language_extensions: bool,
+
     /// Always the source template, never `.aws-sam/build/template.yaml` (`ssam build`).
     #[arg(skip)]
     pub source_only: bool,
