@@ -68,6 +68,8 @@ pub struct RouteInfo {
     pub timeout: Duration,
     /// REST `requestContext.resourceId`.
     pub resource_id: String,
+    /// REST `requestContext.operationName` (the OpenAPI `operationId`).
+    pub operation_name: Option<String>,
     segs: Vec<Seg>,
     catch_all: bool,
 }
@@ -229,6 +231,7 @@ impl RouteTable {
                 guard: guard(r, warnings),
                 timeout,
                 resource_id: ids::resource_id(&r.api, &r.path),
+                operation_name: r.operation_name.clone(),
                 segs: if catch_all {
                     Vec::new()
                 } else {
@@ -432,6 +435,7 @@ mod tests {
                 guard: Guard::Open,
                 timeout: HTTP_INTEGRATION_TIMEOUT,
                 resource_id: String::new(),
+                operation_name: None,
                 segs: parse_segments(p),
                 catch_all: *p == "$default",
             });

@@ -408,6 +408,9 @@ pub struct Route {
     /// `Auth.AuthorizationScopes` of the event, as written.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub authorization_scopes: Vec<String>,
+    /// The OpenAPI `operationId` of the route's operation (REST `requestContext.operationName`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub operation_name: Option<String>,
     /// How the route is authorized: its own `Auth.Authorizer`, else the API's
     /// `DefaultAuthorizer`, resolved against the API's `Auth.Authorizers`.
     pub auth: RouteAuth,

@@ -66,7 +66,7 @@ fn project(template: &str) -> (tempfile::TempDir, PathBuf) {
     std::fs::create_dir_all(dir.path().join("src")).unwrap();
     std::fs::write(
         dir.path().join("src/app.py"),
-        "import json\ndef handler(event, context):\n    return {'statusCode': 200, 'body': 'reached the function ' + json.dumps(event.get('requestContext', {}).get('authorizer'))}\n",
+        "import json\ndef handler(event, context):\n    rc = event.get('requestContext', {})\n    return {'statusCode': 200, 'body': 'reached the function ' + json.dumps(rc.get('authorizer')) + ' operationName=' + str(rc.get('operationName'))}\n",
     )
     .unwrap();
     std::fs::write(
@@ -247,6 +247,7 @@ fn openapi_lambda_authorizers_swagger2_and_openapi3_reject_then_admit() {
         paths:
           /guarded:
             get:
+              operationId: getGuarded
               x-amazon-apigateway-integration: {type: aws_proxy, httpMethod: POST, uri: !Sub "arn:aws:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${Fn.Arn}/invocations"}
           /open:
             get:
@@ -283,6 +284,7 @@ fn openapi_lambda_authorizers_swagger2_and_openapi3_reject_then_admit() {
     assert_eq!(status, 403, "{body}");
     let (status, body) = api.with_header("/v1/guarded", "Authorization: allow");
     assert_eq!(status, 200, "{body}");
+    assert!(body.contains("operationName=getGuarded"), "{body}");
     let (status, body) = api.get("/v1/open", &[]);
     assert_eq!(status, 200, "an empty security list is open: {body}");
 

@@ -314,6 +314,7 @@ fn route(
         payload_format_version,
         authorizer,
         authorization_scopes: Vec::new(),
+        operation_name: None,
         auth: RouteAuth::Open,
         timeout_ms: None,
     }
@@ -478,6 +479,11 @@ fn openapi_routes(
                 pfv,
                 None,
             );
+            // "Set up a method using the API Gateway console": REST events carry the
+            // operationId as `requestContext.operationName`.
+            if api_type == ApiType::Rest {
+                r.operation_name = op.get("operationId").and_then(Node::scalar_text);
+            }
             if let Some((name, auth)) =
                 authorizers::openapi_security(ctx, def, op, api_type, functions)
             {
