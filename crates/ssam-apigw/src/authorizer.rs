@@ -118,7 +118,7 @@ impl AuthCache {
 }
 
 /// The values of the identity sources; `None` when one is missing or empty.
-fn identity_values(
+pub(crate) fn identity_values(
     sources: &[String],
     ctx: &RequestCtx,
     req: &Request,

@@ -106,10 +106,8 @@ pub fn preflight(
                     h.push(("access-control-allow-headers", req.to_string()));
                 }
             } else if !cors.allow_headers.is_empty() {
-                h.push((
-                    "access-control-allow-headers",
-                    cors.allow_headers.join(",").to_ascii_lowercase(),
-                ));
+                // Kept as the template writes them (issue #13).
+                h.push(("access-control-allow-headers", cors.allow_headers.join(",")));
             }
             if let Some(age) = cors.max_age {
                 h.push(("access-control-max-age", age.to_string()));
@@ -211,6 +209,8 @@ mod tests {
             "https://app.example.com".into()
         )));
         assert!(h.contains(&("access-control-max-age", "600".into())));
+        // AllowHeaders as the template writes them.
+        assert!(h.contains(&("access-control-allow-headers", "Content-Type".into())));
         let (_, h) = preflight(ApiType::Http, &c, Some("https://evil.example"), None, &[]);
         assert!(h.is_empty());
     }

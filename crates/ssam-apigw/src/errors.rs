@@ -3,7 +3,10 @@
 //!
 //! HTTP APIs answer `{"message":"Not Found"}` for an unknown route; REST APIs answer 403
 //! `{"message":"Missing Authentication Token"}` (SAM CLI answers 403 for both). A function
-//! error or a response API Gateway cannot read is a 502 (SAM CLI answers 500).
+//! error or a response API Gateway cannot read is a REST API's 502 `{"message": "Internal
+//! server error"}` ("Handling Lambda errors with an API Gateway API") and an HTTP API's 500
+//! `{"message":"Internal Server Error"}` ("Troubleshooting issues with HTTP API Lambda
+//! integrations").
 
 use ssam_template::ApiType;
 
@@ -32,6 +35,10 @@ pub enum GatewayError {
     Unauthorized,
     /// The authorizer failed or returned something unreadable.
     AuthorizerFailure,
+    /// An `AWS_IAM` route got a request without a SigV4 signature.
+    MissingAuthenticationToken,
+    /// An `AWS_IAM` route got a request signed with an access key that is not accepted.
+    InvalidSecurityToken,
 }
 
 /// A ready-to-send gateway answer.
@@ -53,11 +60,14 @@ impl GatewayError {
                 Some("MissingAuthenticationTokenException"),
             ),
             GatewayError::NoRoute => (404, r#"{"message":"Not Found"}"#.into(), None),
-            GatewayError::BadGateway => (
+            GatewayError::BadGateway if rest => (
                 502,
                 r#"{"message":"Internal server error"}"#.into(),
-                rest.then_some("InternalServerErrorException"),
+                Some("InternalServerErrorException"),
             ),
+            GatewayError::BadGateway => {
+                (500, r#"{"message":"Internal Server Error"}"#.into(), None)
+            }
             GatewayError::IntegrationTimeout if rest => (
                 504,
                 r#"{"message": "Endpoint request timed out"}"#.into(),
@@ -115,6 +125,19 @@ impl GatewayError {
             ),
             GatewayError::AuthorizerFailure => {
                 (500, r#"{"message":"Internal Server Error"}"#.into(), None)
+            }
+            GatewayError::MissingAuthenticationToken if rest => (
+                403,
+                r#"{"message":"Missing Authentication Token"}"#.into(),
+                Some("MissingAuthenticationTokenException"),
+            ),
+            GatewayError::InvalidSecurityToken if rest => (
+                403,
+                r#"{"message":"The security token included in the request is invalid."}"#.into(),
+                Some("UnrecognizedClientException"),
+            ),
+            GatewayError::MissingAuthenticationToken | GatewayError::InvalidSecurityToken => {
+                (403, r#"{"message":"Forbidden"}"#.into(), None)
             }
         };
         ErrorAnswer {

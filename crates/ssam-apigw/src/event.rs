@@ -56,6 +56,7 @@ pub fn request(
     req.account_id = account_id.to_string();
     req.api_id = m.api.api_id.clone();
     req.resource_id = m.route.resource_id.clone();
+    req.operation_name = m.route.operation_name.clone();
     req.request_id = request_id.to_string();
     req.extended_request_id = Some(extended_request_id.to_string());
     req.domain_name = ctx

@@ -26,8 +26,12 @@ pub struct GatewayOptions {
     pub integration_timeout: Option<Duration>,
     /// Files served as they are for GET/HEAD (`--static-dir`).
     pub static_dir: Option<PathBuf>,
-    /// Let every request through without running Lambda authorizers.
+    /// Let every request through without running authorizers.
     pub disable_authorizer: bool,
+    /// Key sets of JWT / Cognito issuers (`--jwks`): their tokens' signatures are checked.
+    pub jwks: std::sync::Arc<crate::jwt::Jwks>,
+    /// What `AWS_IAM` routes accept.
+    pub iam: crate::iam::IamOptions,
     /// Print one access-log line per request on stderr.
     pub log_requests: bool,
     /// Record the gateway's own time per request (benchmarks; see [`Gateway::take_overhead`]).
@@ -70,7 +74,7 @@ impl Gateway {
         options: GatewayOptions,
         warnings: &mut Vec<String>,
     ) -> Arc<Self> {
-        let config = Self::config_of(app, warnings);
+        let config = Self::config_of(app, &options, warnings);
         Arc::new(Gateway {
             config: RwLock::new(Arc::new(config)),
             functions: Functions::owned(LambdaService::new(specs, service_options), skipped),
@@ -92,7 +96,7 @@ impl Gateway {
         options: GatewayOptions,
         warnings: &mut Vec<String>,
     ) -> Arc<Self> {
-        let config = Self::config_of(app, warnings);
+        let config = Self::config_of(app, &options, warnings);
         Arc::new(Gateway {
             config: RwLock::new(Arc::new(config)),
             functions: Functions::shared(service, skipped),
@@ -104,9 +108,13 @@ impl Gateway {
         })
     }
 
-    fn config_of(app: &App, warnings: &mut Vec<String>) -> Config {
+    fn config_of(app: &App, options: &GatewayOptions, warnings: &mut Vec<String>) -> Config {
+        let table = RouteTable::from_app(app, warnings);
+        if !options.disable_authorizer {
+            jwt_warnings(&table, &options.jwks, warnings);
+        }
         Config {
-            table: RouteTable::from_app(app, warnings),
+            table,
             region: app.region.clone(),
             account_id: app.account_id.clone(),
         }
@@ -126,7 +134,7 @@ impl Gateway {
         skipped: Vec<Skipped>,
         warnings: &mut Vec<String>,
     ) -> Vec<String> {
-        let config = Self::config_of(app, warnings);
+        let config = Self::config_of(app, &self.options, warnings);
         *self.config.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(config);
         self.auth_cache.clear();
         self.functions.update(specs, skipped)
@@ -216,5 +224,35 @@ impl Gateway {
             .as_ref()
             .map(|s| std::mem::take(&mut *s.lock().unwrap_or_else(|p| p.into_inner())))
             .unwrap_or_default()
+    }
+}
+
+/// Says at start which tokens are accepted without a signature check: the issuers of JWT
+/// and Cognito authorizers that no `--jwks` key set covers, once each.
+fn jwt_warnings(table: &RouteTable, jwks: &crate::jwt::Jwks, warnings: &mut Vec<String>) {
+    let mut said = std::collections::HashSet::new();
+    for r in &table.routes {
+        let crate::routes::Guard::Jwt(j) = &r.guard else {
+            continue;
+        };
+        let Some(conf) = &j.authorizer.jwt else {
+            continue;
+        };
+        let api = table.apis.get(r.api).map_or("", |a| a.logical_id.as_str());
+        for iss in &conf.issuers {
+            if !jwks.checks(iss) && said.insert(iss.clone()) {
+                warnings.push(format!(
+                    "{api}: authorizer {}: token signatures of issuer {iss} are not checked (claims are)\n  hint: pass its key set: --jwks {iss}=jwks.json (a file or an http URL on this machine)",
+                    j.authorizer.name
+                ));
+            }
+        }
+        if conf.issuer_unknown && said.insert(format!("?{}", j.authorizer.name)) {
+            warnings.push(format!(
+                "{api}: authorizer {}: its issuer is only known once deployed; tokens of any {}issuer are accepted and their signatures are not checked",
+                j.authorizer.name,
+                if j.authorizer.kind == ssam_template::AuthorizerKind::CognitoUserPools { "Cognito " } else { "" }
+            ));
+        }
     }
 }

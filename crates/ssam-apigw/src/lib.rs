@@ -11,7 +11,9 @@
 //! - [`errors`]: the gateway's own answers, as each API type writes them.
 //! - [`binary`]: which bodies travel base64-encoded.
 //! - [`cors`]: preflights answered by the gateway, CORS headers on responses.
-//! - [`authorizer`]: Lambda authorizers with their TTL cache.
+//! - [`authorizer`]: Lambda authorizers with their TTL cache; [`jwt`]: JWT and Cognito
+//!   user-pool authorizers (claims, scopes, RS256 signatures with `--jwks`); [`iam`]:
+//!   `AWS_IAM` routes (a SigV4 signature required).
 //! - [`functions`]: one Lambda service per function, queueing, the integration timeout.
 //! - [`gateway`]: the configuration requests are served with, reloads, `Mounting` lines;
 //!   [`server`]: the HTTP server; [`header_case`]: header names as the client spelled them.
@@ -27,7 +29,9 @@ pub mod function_url;
 pub mod functions;
 pub mod gateway;
 pub mod header_case;
+pub mod iam;
 pub mod ids;
+pub mod jwt;
 pub mod pipeline;
 pub mod reload;
 pub mod request;

@@ -17,6 +17,10 @@ use ssam_lambda::limits::SYNC_REQUEST_MAX;
 use ssam_lambda::{InvokeError, InvokeResponse};
 use ssam_template::{ApiType, MockMethod, MockValue, RouteAuthorizer};
 
+use crate::iam;
+use crate::jwt;
+use crate::routes::Guard;
+
 use crate::authorizer::{self, AuthorizerContext};
 use crate::binary;
 use crate::cors;
@@ -143,16 +147,22 @@ where
     B: http_body::Body<Data = Bytes> + Send,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    if let Some(why) = m
-        .route
-        .refused
-        .as_ref()
-        .filter(|_| !gw.options.disable_authorizer)
-    {
-        return Err(Reject::info(
-            GatewayError::AuthorizerFailure,
-            format!("{why}: 500"),
-        ));
+    let guard = if gw.options.disable_authorizer {
+        &Guard::Open
+    } else {
+        &m.route.guard
+    };
+    match guard {
+        Guard::Refused(why) => {
+            return Err(Reject::info(
+                GatewayError::AuthorizerFailure,
+                format!("{why}: 500"),
+            ))
+        }
+        Guard::Iam => {
+            iam::check(&gw.options.iam, m, ctx).map_err(|(e, why)| Reject::info(e, why))?;
+        }
+        _ => {}
     }
     if let Some(mock) = &m.route.mock {
         return Ok(mock_response(mock, ctx));
@@ -167,13 +177,23 @@ where
         &ids.extended_id,
         &config.account_id,
     );
-    if let Some(ra) = m
-        .route
-        .authorizer
-        .as_ref()
-        .filter(|_| !gw.options.disable_authorizer)
-    {
-        req.authorizer = authorize(gw, config, m, ra, ctx, &req, preflight.is_some()).await?;
+    let authorized = match guard {
+        Guard::Lambda(ra) => {
+            Some(authorize(gw, config, m, ra, ctx, &req, preflight.is_some()).await)
+        }
+        Guard::Jwt(j) => {
+            let identity =
+                authorizer::identity_values(&j.authorizer.identity_sources, ctx, &req, m);
+            Some(
+                jwt::authorize(&gw.options.jwks, m, j, identity)
+                    .map(Some)
+                    .map_err(Reject::quiet),
+            )
+        }
+        _ => None,
+    };
+    if let Some(authorized) = authorized {
+        req.authorizer = authorized?;
         if let Some(answer) = preflight {
             return Ok(answer);
         }
@@ -208,7 +228,7 @@ async fn route<'a>(gw: &Gateway, table: &'a RouteTable, ctx: &RequestCtx) -> Rou
         Lookup::Found(m) => match preflight {
             Some(answer)
                 if m.api.api_type == ApiType::Rest
-                    || (m.route.authorizer.is_none() && m.route.refused.is_none())
+                    || m.route.guard.is_open()
                     || gw.options.disable_authorizer =>
             {
                 Routed::Answered(answer)
@@ -473,6 +493,7 @@ async fn invoke(
         )
         .await;
     *invoke_time = started.elapsed();
+    let bad = bad_gateway_status(m);
     let resp = result.map_err(|e| match e {
         InvokeFailure::Timeout => Reject::info(
             GatewayError::IntegrationTimeout,
@@ -484,7 +505,7 @@ async fn invoke(
         ),
         InvokeFailure::NotRunnable(why) => Reject::info(
             GatewayError::BadGateway,
-            format!("{method} {raw_path}: cannot invoke {why}: 502"),
+            format!("{method} {raw_path}: cannot invoke {why}: {bad}"),
         ),
         InvokeFailure::Lambda(InvokeError::TooManyRequests) => Reject::warn(
             GatewayError::LambdaThrottled,
@@ -494,19 +515,24 @@ async fn invoke(
         ),
         InvokeFailure::Lambda(e) => Reject::info(
             GatewayError::BadGateway,
-            format!("{method} {raw_path}: Lambda refused the invocation: {e}: 502"),
+            format!("{method} {raw_path}: Lambda refused the invocation: {e}: {bad}"),
         ),
     })?;
     if resp.function_error().is_some() {
         return Err(Reject::info(
             GatewayError::BadGateway,
             format!(
-                "{method} {raw_path}: {function} failed: {}: 502",
+                "{method} {raw_path}: {function} failed: {}: {bad}",
                 String::from_utf8_lossy(&resp.payload)
             ),
         ));
     }
     Ok(resp)
+}
+
+/// What a failing integration is answered with: 502 on REST APIs, 500 on HTTP APIs.
+fn bad_gateway_status(m: &Matched<'_>) -> u16 {
+    GatewayError::BadGateway.answer(m.api.api_type).status
 }
 
 /// The respond stage: the function's answer mapped to HTTP, binary decoding, CORS headers.
@@ -517,11 +543,12 @@ fn respond(
 ) -> Result<Response<Body>, Reject> {
     let rest = m.api.api_type == ApiType::Rest;
     let function = &m.route.function;
+    let bad = bad_gateway_status(m);
     let mapped = response::map(&resp.payload, m.route.payload, rest).map_err(|why| {
         Reject::info(
             GatewayError::BadGateway,
             format!(
-                "{} {}: malformed Lambda proxy response from {function}: {why}: 502",
+                "{} {}: malformed Lambda proxy response from {function}: {why}: {bad}",
                 ctx.method(),
                 ctx.raw_path()
             ),
@@ -541,9 +568,12 @@ fn respond(
             "{function}: isBase64Encoded response passed on as base64 text, as API Gateway does: neither the request's Accept nor the response's Content-Type is one of the API's BinaryMediaTypes"
         );
     }
-    let body = mapped
-        .body_bytes(decode)
-        .map_err(|why| Reject::info(GatewayError::BadGateway, format!("{function}: {why}: 502")))?;
+    let body = mapped.body_bytes(decode).map_err(|why| {
+        Reject::info(
+            GatewayError::BadGateway,
+            format!("{function}: {why}: {bad}"),
+        )
+    })?;
     Ok(http_response(m, ctx, &mapped, body))
 }
 

@@ -13,7 +13,7 @@ use std::time::Duration;
 use percent_encoding::percent_decode_str;
 use std::sync::Arc;
 
-use ssam_template::{ApiType, App, Cors, MockMethod, RouteAuth, RouteAuthorizer};
+use ssam_template::{ApiType, App, Cors, MockMethod, RouteAuth, RouteAuthorizer, RouteJwt};
 
 use crate::ids;
 
@@ -65,15 +65,15 @@ pub struct RouteInfo {
     /// Logical id of the function.
     pub function: String,
     pub payload: PayloadVersion,
-    pub authorizer: Option<RouteAuthorizer>,
-    /// Why the route refuses every request: it is protected by an authorization ssam
-    /// cannot check (fail closed; `--disable-authorizer` opens it).
-    pub refused: Option<String>,
+    /// What a request must pass before the function runs.
+    pub guard: Guard,
     pub timeout: Duration,
     /// REST `requestContext.resourceId`.
     pub resource_id: String,
     /// A `MOCK` integration the gateway answers itself (`function` is empty).
     pub mock: Option<Arc<MockMethod>>,
+    /// REST `requestContext.operationName` (the OpenAPI `operationId`).
+    pub operation_name: Option<String>,
     segs: Vec<Seg>,
     catch_all: bool,
 }
@@ -222,11 +222,6 @@ impl RouteTable {
                 .timeout_ms
                 .map(|ms| Duration::from_millis(u64::from(ms)).min(default_timeout))
                 .unwrap_or(default_timeout);
-            let (authorizer, refused) = match guard(r, warnings) {
-                Guard::Open => (None, None),
-                Guard::Lambda(a) => (Some(a), None),
-                Guard::Refused(why) => (None, Some(why)),
-            };
             table.routes.push(RouteInfo {
                 api: api_index,
                 method,
@@ -237,11 +232,11 @@ impl RouteTable {
                 } else {
                     PayloadVersion::V2
                 },
-                authorizer,
-                refused,
+                guard: guard(r, warnings),
                 timeout,
                 resource_id: ids::resource_id(&r.api, &r.path),
                 mock: None,
+                operation_name: r.operation_name.clone(),
                 segs: if catch_all {
                     Vec::new()
                 } else {
@@ -269,10 +264,11 @@ impl RouteTable {
                 path: mock.path.clone(),
                 function: String::new(),
                 payload: PayloadVersion::V1,
-                authorizer: None,
-                refused: None,
+                // Mock methods that need authorization are not served (`App::mock_methods`).
+                guard: Guard::Open,
                 timeout: REST_INTEGRATION_TIMEOUT,
                 resource_id: ids::resource_id(&mock.api, &mock.path),
+                operation_name: None,
                 mock: Some(Arc::new(mock.clone())),
                 segs: parse_segments(&mock.path),
                 catch_all: false,
@@ -385,42 +381,54 @@ impl RouteTable {
 }
 
 /// What a route's authorization comes to locally.
-enum Guard {
+#[derive(Clone, Debug)]
+pub enum Guard {
     Open,
+    /// A Lambda authorizer of this template runs.
     Lambda(RouteAuthorizer),
+    /// A JWT (HTTP API) or Cognito user-pool (REST API) authorizer: the gateway checks the
+    /// token itself.
+    Jwt(RouteJwt),
+    /// `AWS_IAM`: a SigV4 signature is required.
+    Iam,
     /// Protected by something ssam cannot check: every request is refused (500).
     Refused(String),
 }
 
+impl Guard {
+    pub fn is_open(&self) -> bool {
+        matches!(self, Guard::Open)
+    }
+}
+
 /// The authorization protecting a route, as the template resolved it. Lambda authorizers of
-/// this template run; what ssam cannot check (JWT, Cognito, API keys, authorizers declared
-/// elsewhere or not at all) fails closed, said once per API; AWS_IAM is let through with a
-/// warning.
+/// this template run, JWT and Cognito tokens and SigV4 signatures are checked; what ssam
+/// cannot check (API keys, authorizers declared elsewhere, not at all, or as AWS would
+/// refuse) fails closed, said once per API.
 fn guard(r: &ssam_template::Route, warnings: &mut Vec<String>) -> Guard {
     let api = &r.api;
     let closed = "its routes answer 500 (--disable-authorizer opens them)";
     match &r.auth {
         RouteAuth::Open => Guard::Open,
         RouteAuth::Lambda(a) => Guard::Lambda(a.clone()),
-        RouteAuth::Iam => {
-            warn_once(
-                warnings,
-                format!(
-                    "{api}: AWS_IAM authorization is not checked locally; requests are let through"
-                ),
-            );
-            Guard::Open
-        }
+        RouteAuth::Jwt(j) => Guard::Jwt(j.clone()),
+        RouteAuth::Iam => Guard::Iam,
         RouteAuth::Undefined { name } => {
             let why = format!("{api}: authorizer {name} is not defined; {closed}");
             warn_once(warnings, why.clone());
             Guard::Refused(why)
         }
-        RouteAuth::Foreign { name, kind } => {
-            let why = format!(
-                "{api}: authorizer {name} ({}) cannot run locally (only Lambda authorizers of this template's Auth can); {closed}",
-                kind.as_str()
-            );
+        RouteAuth::Foreign { name, kind, reason } => {
+            let why = match reason {
+                Some(reason) => format!(
+                    "{api}: authorizer {name} ({}) cannot run: {reason}; {closed}",
+                    kind.as_str()
+                ),
+                None => format!(
+                    "{api}: authorizer {name} ({}) cannot run locally; {closed}",
+                    kind.as_str()
+                ),
+            };
             warn_once(warnings, why.clone());
             Guard::Refused(why)
         }
@@ -458,11 +466,11 @@ mod tests {
                 path: p.to_string(),
                 function: format!("{m} {p}"),
                 payload: PayloadVersion::V2,
-                authorizer: None,
-                refused: None,
+                guard: Guard::Open,
                 timeout: HTTP_INTEGRATION_TIMEOUT,
                 resource_id: String::new(),
                 mock: None,
+                operation_name: None,
                 segs: parse_segments(p),
                 catch_all: *p == "$default",
             });

@@ -14,6 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
+use ssam_apigw::routes::Guard;
 use ssam_lambda::{InvokeRequest, InvokeSource, Status};
 
 use crate::model::{Detail, Summary};
@@ -554,11 +555,16 @@ async fn routes(State(d): State<Shared>) -> Json<RoutesView> {
             method: r.method.clone().unwrap_or_else(|| "ANY".into()),
             path: r.path.clone(),
             function: r.function.clone(),
-            authorizer: r
-                .authorizer
-                .as_ref()
-                .map(|a| format!("{} ({})", a.authorizer.name, a.function)),
-            refused: r.refused.clone(),
+            authorizer: match &r.guard {
+                Guard::Open | Guard::Refused(_) => None,
+                Guard::Lambda(a) => Some(format!("{} ({})", a.authorizer.name, a.function)),
+                Guard::Jwt(j) => Some(format!("{} (JWT)", j.authorizer.name)),
+                Guard::Iam => Some("AWS_IAM".into()),
+            },
+            refused: match &r.guard {
+                Guard::Refused(why) => Some(why.clone()),
+                _ => None,
+            },
             timeout_ms: r.timeout.as_millis() as u64,
         })
         .collect();

@@ -54,6 +54,8 @@ pub struct Request {
     pub raw_query: Option<String>,
     /// REST APIs: `requestContext.extendedRequestId` (API Gateway's own id of the request).
     pub extended_request_id: Option<String>,
+    /// REST APIs: `requestContext.operationName`, the OpenAPI `operationId` of the method.
+    pub operation_name: Option<String>,
 }
 
 impl Request {
@@ -88,6 +90,7 @@ impl Request {
             raw_path: None,
             raw_query: None,
             extended_request_id: None,
+            operation_name: None,
         }
     }
 
@@ -199,6 +202,8 @@ pub struct ProxyRequestContext {
     pub authorizer: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub extended_request_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operation_name: Option<String>,
 }
 
 /// `requestContext.identity`: null fields stay in the event, as API Gateway sends them.
@@ -276,6 +281,7 @@ impl ProxyRequest {
                 domain_prefix: req.domain_prefix(),
                 authorizer: req.authorizer.clone(),
                 extended_request_id: req.extended_request_id.clone(),
+                operation_name: req.operation_name.clone(),
             },
         }
     }

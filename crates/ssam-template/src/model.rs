@@ -278,6 +278,9 @@ pub struct ApiEvent {
     pub path: String,
     pub payload_format_version: Option<String>,
     pub authorizer: Option<String>,
+    /// `Auth.AuthorizationScopes` of the event (JWT and Cognito authorizers).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub authorization_scopes: Vec<String>,
     pub timeout_ms: Option<u32>,
 }
 
@@ -333,7 +336,8 @@ pub struct Cors {
     pub max_age: Option<u32>,
 }
 
-/// A Lambda authorizer of an API.
+/// An authorizer of an API: SAM `Auth.Authorizers`, `AWS::ApiGateway::Authorizer`,
+/// `AWS::ApiGatewayV2::Authorizer` or an OpenAPI `x-amazon-apigateway-authorizer`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Authorizer {
     pub name: String,
@@ -345,6 +349,27 @@ pub struct Authorizer {
     pub payload_format_version: Option<String>,
     pub simple_responses: bool,
     pub ttl_seconds: u32,
+    /// `AuthorizationScopes` of a SAM JWT / Cognito authorizer: the scopes of routes that
+    /// name none themselves.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub default_scopes: Vec<String>,
+    /// What a JWT or Cognito user-pool authorizer accepts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jwt: Option<JwtConfig>,
+}
+
+/// The tokens a JWT authorizer (HTTP APIs) or a Cognito user-pool authorizer accepts.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct JwtConfig {
+    /// `JwtConfiguration.Issuer`, or the issuer of each Cognito user pool
+    /// (`https://cognito-idp.{region}.amazonaws.com/{poolId}`).
+    pub issuers: Vec<String>,
+    /// True when an issuer is only known once deployed (a pool or a `!Ref` of this
+    /// template): any issuer is accepted then, and the start-up says so.
+    pub issuer_unknown: bool,
+    /// `JwtConfiguration.Audience`: the token's `aud` or `client_id` must be one of them.
+    /// Empty for Cognito user-pool authorizers of REST APIs (no client is configured).
+    pub audience: Vec<String>,
 }
 
 /// What kind of authorizer an `Auth.Authorizers` entry is.
@@ -400,6 +425,12 @@ pub struct Route {
     pub payload_format_version: String,
     /// `Auth.Authorizer` of the event, as written.
     pub authorizer: Option<String>,
+    /// `Auth.AuthorizationScopes` of the event, as written.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub authorization_scopes: Vec<String>,
+    /// The OpenAPI `operationId` of the route's operation (REST `requestContext.operationName`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub operation_name: Option<String>,
     /// How the route is authorized: its own `Auth.Authorizer`, else the API's
     /// `DefaultAuthorizer`, resolved against the API's `Auth.Authorizers`.
     pub auth: RouteAuth,
@@ -419,11 +450,26 @@ pub enum RouteAuth {
     Iam,
     /// A Lambda authorizer (`TOKEN` or `REQUEST`) whose function is in this template.
     Lambda(RouteAuthorizer),
+    /// A JWT authorizer (HTTP APIs) or a Cognito user-pool authorizer (REST APIs).
+    Jwt(RouteJwt),
     /// The name is not under the API's `Auth.Authorizers`.
     Undefined { name: String },
-    /// An authorizer that is not a Lambda authorizer of this template (JWT, Cognito, a
-    /// function elsewhere).
-    Foreign { name: String, kind: AuthorizerKind },
+    /// An authorizer ssam cannot emulate (an API key, a function outside the template, a
+    /// declaration AWS would reject): the route fails closed; `reason` says why.
+    Foreign {
+        name: String,
+        kind: AuthorizerKind,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+}
+
+/// A JWT or Cognito authorizer a route is protected by, with the route's scopes.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RouteJwt {
+    pub authorizer: Authorizer,
+    /// `AuthorizationScopes` of the route: the token's `scope` must hold one of them.
+    pub scopes: Vec<String>,
 }
 
 /// A Lambda authorizer a route is protected by.

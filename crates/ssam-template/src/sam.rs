@@ -20,6 +20,7 @@ use crate::{LoadOptions, Loaded};
 
 mod apis;
 mod assets;
+mod authorizers;
 mod buckets;
 mod foreach;
 mod functions;

@@ -644,7 +644,10 @@ fn start_api_serves_an_image_function_and_shows_a_failing_build_step() {
     assert!(good.starts_with("200 "), "{good}");
     assert!(good.contains(r#""path": "/good""#), "{good}");
     let bad = get("/bad");
-    assert!(bad.starts_with("502 "), "{bad}");
+    assert!(
+        bad.starts_with("500 "),
+        "an HTTP API's function error: {bad}"
+    );
     let pid = server.child.id();
     let lines = server.stop().join("\n");
     assert!(

@@ -1,4 +1,4 @@
-//! A function the template has but ssam cannot run: its routes answer 502 and the log says
+//! A function the template has but ssam cannot run: its routes answer 500 (HTTP API) and the log says
 //! why. Regression: skipped functions were stored under their FunctionName and looked up by
 //! logical id, so a function with a FunctionName was reported as "the template has no such
 //! function" instead of the reason.
@@ -54,7 +54,7 @@ fn a_skipped_function_with_a_function_name_is_reported_with_its_reason() {
         .expect("curl");
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
-        "502",
+        "500",
         "{}",
         server.lines().join("\n")
     );

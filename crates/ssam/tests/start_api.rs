@@ -85,7 +85,7 @@ fn mounts_like_sam_and_serves_with_and_without_stage() {
     );
     assert_eq!(
         s.body("/fail"),
-        (502, r#"{"message":"Internal server error"}"#.to_string())
+        (500, r#"{"message":"Internal Server Error"}"#.to_string())
     );
     // Every request is logged.
     assert!(s
@@ -222,8 +222,8 @@ fn samconfig_flags_apply() {
     assert_eq!(s.body("/v"), (200, "cfg".to_string()));
 }
 
-/// Authorization declared outside SAM's `Auth` (an OpenAPI body's security schemes, a
-/// CloudFormation `AWS::ApiGateway::Method`'s `AuthorizationType`) that ssam cannot check
+/// Authorization declared outside SAM's `Auth` (an OpenAPI body's API-key scheme, a
+/// CloudFormation authorizer whose function is not in the template) that ssam cannot check
 /// fails closed: 500 and a line saying why, never an open route; `--disable-authorizer`
 /// opens it explicitly; an open operation next to it stays open.
 #[test]
@@ -257,12 +257,8 @@ Resources:
           securitySchemes:
             Pool:
               type: apiKey
-              name: Authorization
+              name: x-api-key
               in: header
-              x-amazon-apigateway-authtype: cognito_user_pools
-              x-amazon-apigateway-authorizer:
-                type: cognito_user_pools
-                providerARNs: ["arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_x"]
         paths:
           /secret:
             get:
@@ -285,14 +281,14 @@ Resources:
     Properties: {RestApiId: !Ref Raw, ParentId: !GetAtt Raw.RootResourceId, PathPart: guarded}
   RawAuth:
     Type: AWS::ApiGateway::Authorizer
-    Properties: {RestApiId: !Ref Raw, Type: COGNITO_USER_POOLS, Name: pool, IdentitySource: method.request.header.Authorization, ProviderARNs: ["arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_x"]}
+    Properties: {RestApiId: !Ref Raw, Type: TOKEN, Name: elsewhere, IdentitySource: method.request.header.Authorization, AuthorizerUri: "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:function:elsewhere/invocations"}
   RawGet:
     Type: AWS::ApiGateway::Method
     Properties:
       RestApiId: !Ref Raw
       ResourceId: !Ref RawRes
       HttpMethod: GET
-      AuthorizationType: COGNITO_USER_POOLS
+      AuthorizationType: CUSTOM
       AuthorizerId: !Ref RawAuth
       Integration:
         Type: AWS_PROXY
@@ -311,12 +307,14 @@ Resources:
     assert_eq!(status, 500, "{body}");
     let lines = api.lines().join("\n");
     assert!(
-        lines.contains("authorizer Pool (COGNITO_USER_POOLS) cannot run locally")
+        lines.contains("authorizer Pool (API key) cannot run locally")
             && lines.contains("--disable-authorizer opens them"),
         "{lines}"
     );
     assert!(
-        lines.contains("authorizer RawAuth (COGNITO_USER_POOLS)"),
+        lines.contains(
+            "authorizer RawAuth (TOKEN) cannot run: its function is not in this template"
+        ),
         "{lines}"
     );
     drop(api);
@@ -324,4 +322,37 @@ Resources:
     let open = StartApi::start(&template, &["--disable-authorizer"]);
     let (status, body) = open.body("/v1/secret");
     assert_eq!((status, body.as_str()), (200, "reached the function"));
+}
+
+/// Quick create ("AWS::ApiGatewayV2::Api" `Target` with `RouteKey`): the function serves the
+/// route the key names, nothing else; `--language-extensions` (SAM CLI's flag) is accepted.
+#[test]
+fn quick_create_http_api_serves_its_route_key() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("src")).unwrap();
+    std::fs::write(
+        dir.path().join("src/app.py"),
+        "def handler(event, context):\n    return {'statusCode': 200, 'body': event['routeKey']}\n",
+    )
+    .unwrap();
+    let template = dir.path().join("template.yaml");
+    std::fs::write(
+        &template,
+        r#"Transform: AWS::Serverless-2016-10-31
+Resources:
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties: {CodeUri: src/, Handler: app.handler, Runtime: python3.11}
+  Quick:
+    Type: AWS::ApiGatewayV2::Api
+    Properties: {Name: q, ProtocolType: HTTP, RouteKey: "GET /quick", Target: !GetAtt Fn.Arn}
+"#,
+    )
+    .unwrap();
+    let api = StartApi::start(&template, &["--language-extensions"]);
+    assert_eq!(api.body("/quick"), (200, "GET /quick".to_string()));
+    assert_eq!(
+        api.body("/other"),
+        (404, r#"{"message":"Not Found"}"#.to_string())
+    );
 }

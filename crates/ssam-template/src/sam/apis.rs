@@ -13,6 +13,7 @@ pub(crate) use mock::mock_methods;
 
 use indexmap::IndexMap;
 
+use super::authorizers::{self, ref_target};
 use super::functions::{function_target, normalize_method};
 use super::{Ctx, IMPLICIT_HTTP_API, IMPLICIT_REST_API};
 use crate::model::*;
@@ -53,7 +54,8 @@ pub(crate) fn read_apis(ctx: &mut Ctx<'_>, functions: &[Function]) -> (Vec<Api>,
         // Routes from an OpenAPI body or CloudFormation resources carry the authorization
         // they declare; a name that is a Lambda authorizer of the API's `Auth` runs it.
         let declared = std::mem::take(&mut r.auth);
-        r.auth = match (route_auth(functions, &apis, r), declared) {
+        let kept = |f: &str| kept_function(functions, &apis, f).is_some();
+        r.auth = match (authorizers::route_auth(&apis, r, kept), declared) {
             (RouteAuth::Lambda(a), _) => RouteAuth::Lambda(a),
             (resolved, RouteAuth::Open) => resolved,
             (_, declared) => declared,
@@ -106,16 +108,26 @@ impl Declared {
             if protocol != "HTTP" {
                 return;
             }
-            // Quick create: `Target` is the function of the `$default` route.
+            // Quick create: `Target` is the function of the route `RouteKey` names
+            // (`$default` when absent), "AWS::ApiGatewayV2::Api" Target / RouteKey.
             if let Some(target) = raw
                 .get("Target")
                 .and_then(|t| function_target(t, functions))
             {
+                let key = raw
+                    .get("RouteKey")
+                    .and_then(|k| ctx.resolve(k))
+                    .and_then(|k| k.scalar_text())
+                    .unwrap_or_else(|| "$default".into());
+                let (method, path) = match key.split_once(' ') {
+                    Some((m, p)) => (normalize_method(m), p.to_string()),
+                    None => ("ANY".to_string(), key),
+                };
                 self.routes.push(route(
                     api_type,
                     id,
-                    "ANY".into(),
-                    "$default".into(),
+                    method,
+                    path,
                     target,
                     "2.0".into(),
                     None,
@@ -130,7 +142,11 @@ impl Declared {
         if raw.get(body_key).is_none() && raw.get("DefinitionUri").is_some() {
             self.external.insert(id.to_string());
         }
+        let mut definition_binary_types = Vec::new();
         if let Some(def) = definition(ctx, &raw, body_key) {
+            // "x-amazon-apigateway-binary-media-types": the definition's binary types add to
+            // the API's BinaryMediaTypes.
+            definition_binary_types = split_list(def.get("x-amazon-apigateway-binary-media-types"));
             if api_type == ApiType::Rest
                 && rtype == "AWS::Serverless::Api"
                 && raw.get(body_key).is_some()
@@ -139,17 +155,23 @@ impl Declared {
             }
             self.defined.extend(integrated_operations(&def, id));
             self.routes
-                .extend(openapi_routes(&def, id, api_type, functions));
+                .extend(openapi_routes(ctx, &def, id, api_type, functions));
         }
         let props = ctx.resolve(&raw).unwrap_or(raw);
         if api_type == ApiType::Http && is_true(props.get("FailOnWarnings")) {
             self.fail_on_warnings.insert(id.to_string());
         }
-        let mut api = api_model(id, api_type, &props, false, functions);
+        let mut api = api_model(ctx, id, api_type, &props, false, functions);
         if let Some(stage) = cfn_stage(ctx, id, rtype) {
             api.stage_name = stage.name;
             if !stage.variables.is_empty() {
                 api.stage_variables = stage.variables;
+            }
+        }
+        for t in definition_binary_types {
+            let t = t.replace("~1", "/");
+            if !api.binary_media_types.contains(&t) {
+                api.binary_media_types.push(t);
             }
         }
         self.apis.push(api);
@@ -258,6 +280,7 @@ fn implicit_apis(
     if needs_rest && !api_ids.iter().any(|(id, _, _)| id == IMPLICIT_REST_API) {
         let props = implicit_props(ctx, "AWS::Serverless::Api");
         declared.apis.push(api_model(
+            ctx,
             IMPLICIT_REST_API,
             ApiType::Rest,
             &props,
@@ -273,6 +296,7 @@ fn implicit_apis(
                 .insert(IMPLICIT_HTTP_API.to_string());
         }
         declared.apis.push(api_model(
+            ctx,
             IMPLICIT_HTTP_API,
             ApiType::Http,
             &props,
@@ -327,7 +351,7 @@ fn event_routes(functions: &[Function], declared: &Declared) -> Vec<Route> {
             } else {
                 ev.path.clone()
             };
-            out.push(route(
+            let mut r = route(
                 api_type,
                 &ev.api,
                 ev.method.clone(),
@@ -335,7 +359,9 @@ fn event_routes(functions: &[Function], declared: &Declared) -> Vec<Route> {
                 f.logical_id.clone(),
                 pfv,
                 ev.authorizer.clone(),
-            ));
+            );
+            r.authorization_scopes = ev.authorization_scopes.clone();
+            out.push(r);
         }
     }
     out
@@ -359,6 +385,8 @@ fn route(
         function,
         payload_format_version,
         authorizer,
+        authorization_scopes: Vec::new(),
+        operation_name: None,
         auth: RouteAuth::Open,
         timeout_ms: None,
     }
@@ -384,40 +412,6 @@ fn event_timeout(functions: &[Function], apis: &[Api], r: &Route) -> Option<u32>
         }
         _ => None,
     })
-}
-
-/// The authorizer protecting a route: its own `Auth.Authorizer`, else the API's
-/// `DefaultAuthorizer`; `NONE` opts out, `AWS_IAM` is IAM authorization (SAM's reserved
-/// names). Only `TOKEN` / `REQUEST` authorizers whose function is in the template can run.
-fn route_auth(functions: &[Function], apis: &[Api], r: &Route) -> RouteAuth {
-    let Some(api) = apis.iter().find(|a| a.logical_id == r.api) else {
-        return RouteAuth::Open;
-    };
-    let Some(name) = r.authorizer.as_ref().or(api.default_authorizer.as_ref()) else {
-        return RouteAuth::Open;
-    };
-    match name.as_str() {
-        "NONE" => return RouteAuth::Open,
-        "AWS_IAM" => return RouteAuth::Iam,
-        _ => {}
-    }
-    let Some(a) = api.authorizers.iter().find(|a| &a.name == name) else {
-        return RouteAuth::Undefined { name: name.clone() };
-    };
-    match (&a.function, &a.kind) {
-        (Some(f), AuthorizerKind::Token | AuthorizerKind::Request)
-            if kept_function(functions, apis, f).is_some() =>
-        {
-            RouteAuth::Lambda(RouteAuthorizer {
-                authorizer: a.clone(),
-                function: f.clone(),
-            })
-        }
-        (_, kind) => RouteAuth::Foreign {
-            name: name.clone(),
-            kind: kind.clone(),
-        },
-    }
 }
 
 fn is_true(n: Option<&Node>) -> bool {
@@ -506,7 +500,13 @@ fn integrated_operations(def: &Node, api: &str) -> Vec<(String, String, String)>
     out
 }
 
-fn openapi_routes(def: &Node, api: &str, api_type: ApiType, functions: &[Function]) -> Vec<Route> {
+fn openapi_routes(
+    ctx: &Ctx<'_>,
+    def: &Node,
+    api: &str,
+    api_type: ApiType,
+    functions: &[Function],
+) -> Vec<Route> {
     let mut out = Vec::new();
     let Some(paths) = def.get("paths").and_then(Node::as_map) else {
         return out;
@@ -551,7 +551,14 @@ fn openapi_routes(def: &Node, api: &str, api_type: ApiType, functions: &[Functio
                 pfv,
                 None,
             );
-            if let Some((name, auth)) = openapi_security(def, op) {
+            // "Set up a method using the API Gateway console": REST events carry the
+            // operationId as `requestContext.operationName`.
+            if api_type == ApiType::Rest {
+                r.operation_name = op.get("operationId").and_then(Node::scalar_text);
+            }
+            if let Some((name, auth)) =
+                authorizers::openapi_security(ctx, def, op, api_type, functions)
+            {
                 r.authorizer = Some(name);
                 r.auth = auth;
             }
@@ -559,86 +566,6 @@ fn openapi_routes(def: &Node, api: &str, api_type: ApiType, functions: &[Functio
         }
     }
     out
-}
-
-/// The authorization an OpenAPI operation declares: its `security` (else the document's),
-/// whose first scheme is looked up in `securityDefinitions` (Swagger 2) or
-/// `components.securitySchemes` (OpenAPI 3) with API Gateway's extensions. `None` when the
-/// operation is open (no security, an empty requirement, or schemes that are not API
-/// Gateway authorization).
-fn openapi_security(def: &Node, op: &Node) -> Option<(String, RouteAuth)> {
-    let security = op.get("security").or_else(|| def.get("security"))?;
-    let requirements = security.as_seq()?;
-    // `[]` or a `{}` alternative: callers may come without credentials.
-    if requirements.is_empty()
-        || requirements
-            .iter()
-            .any(|r| r.as_map().is_some_and(|m| m.is_empty()))
-    {
-        return None;
-    }
-    let schemes = def
-        .get("securityDefinitions")
-        .or_else(|| def.get("components").and_then(|c| c.get("securitySchemes")));
-    // The first scheme of the first requirement decides (API Gateway applies one).
-    let name = requirements
-        .iter()
-        .filter_map(Node::as_map)
-        .find_map(|m| m.keys().next().map(str::to_string))?;
-    let scheme = schemes.and_then(|s| s.get(&name));
-    let authtype = scheme
-        .and_then(|s| s.get("x-amazon-apigateway-authtype"))
-        .and_then(Node::scalar_text)
-        .unwrap_or_default()
-        .to_ascii_lowercase();
-    let atype = scheme
-        .and_then(|s| s.get("x-amazon-apigateway-authorizer"))
-        .and_then(|a| a.get("type"))
-        .and_then(Node::scalar_text)
-        .unwrap_or_default()
-        .to_ascii_lowercase();
-    let kind = match (authtype.as_str(), atype.as_str()) {
-        ("awssigv4", _) => return Some((name, RouteAuth::Iam)),
-        (_, "jwt") => AuthorizerKind::Jwt,
-        (_, "cognito_user_pools") | ("cognito_user_pools", _) => AuthorizerKind::CognitoUserPools,
-        (_, "token") => AuthorizerKind::Token,
-        (_, "request") => AuthorizerKind::Request,
-        _ if scheme.and_then(|s| s.get("type")).and_then(Node::as_str) == Some("apiKey") => {
-            AuthorizerKind::Other("API key".into())
-        }
-        _ if scheme.is_none() => {
-            let undefined = RouteAuth::Undefined { name: name.clone() };
-            return Some((name, undefined));
-        }
-        _ => AuthorizerKind::Other(format!("security scheme {name}")),
-    };
-    let auth = RouteAuth::Foreign {
-        name: name.clone(),
-        kind,
-    };
-    Some((name, auth))
-}
-
-/// `AuthorizationType` of an `AWS::ApiGateway::Method` or `AWS::ApiGatewayV2::Route`, with
-/// its `AuthorizerId`: what protects the route.
-fn resource_auth(p: &Node) -> Option<(String, RouteAuth)> {
-    let atype = p
-        .get("AuthorizationType")
-        .and_then(Node::scalar_text)
-        .unwrap_or_default()
-        .to_ascii_uppercase();
-    let name = p
-        .get("AuthorizerId")
-        .and_then(ref_target)
-        .unwrap_or_else(|| atype.clone());
-    let kind = match atype.as_str() {
-        "" | "NONE" => return None,
-        "AWS_IAM" => return Some(("AWS_IAM".into(), RouteAuth::Iam)),
-        "JWT" => AuthorizerKind::Jwt,
-        "COGNITO_USER_POOLS" => AuthorizerKind::CognitoUserPools,
-        other => AuthorizerKind::Other(other.to_string()),
-    };
-    Some((name.clone(), RouteAuth::Foreign { name, kind }))
 }
 
 /// Routes declared as plain resources: `AWS::ApiGateway::Method` with an `AWS_PROXY`
@@ -649,7 +576,7 @@ fn resource_routes(ctx: &Ctx<'_>, functions: &[Function]) -> Vec<Route> {
     for r in &ctx.resources {
         let Some(p) = r.properties() else { continue };
         let route = match r.rtype.as_str() {
-            "AWS::ApiGateway::Method" => rest_method_route(p, &paths, functions),
+            "AWS::ApiGateway::Method" => rest_method_route(ctx, p, &paths, functions),
             "AWS::ApiGatewayV2::Route" => http_route(ctx, p, functions),
             _ => None,
         };
@@ -708,7 +635,12 @@ impl ResourcePaths {
 }
 
 /// An `AWS::ApiGateway::Method` with an `AWS_PROXY` integration to a template function.
-fn rest_method_route(p: &Node, paths: &ResourcePaths, functions: &[Function]) -> Option<Route> {
+fn rest_method_route(
+    ctx: &Ctx<'_>,
+    p: &Node,
+    paths: &ResourcePaths,
+    functions: &[Function],
+) -> Option<Route> {
     let integ = p.get("Integration")?;
     let itype = integ
         .get("Type")
@@ -739,7 +671,7 @@ fn rest_method_route(p: &Node, paths: &ResourcePaths, functions: &[Function]) ->
         "1.0".into(),
         None,
     );
-    if let Some((name, auth)) = resource_auth(p) {
+    if let Some((name, auth)) = authorizers::resource_auth(ctx, p, &api, ApiType::Rest, functions) {
         r.authorizer = Some(name);
         r.auth = auth;
     }
@@ -787,24 +719,11 @@ fn http_route(ctx: &Ctx<'_>, p: &Node, functions: &[Function]) -> Option<Route> 
         .and_then(Node::scalar_text)
         .unwrap_or_else(|| "2.0".into());
     let mut r = route(ApiType::Http, &api, method, path, function, pfv, None);
-    if let Some((name, auth)) = resource_auth(p) {
+    if let Some((name, auth)) = authorizers::resource_auth(ctx, p, &api, ApiType::Http, functions) {
         r.authorizer = Some(name);
         r.auth = auth;
     }
     Some(r)
-}
-
-/// `!Ref X` or `!GetAtt X.RootResourceId` → `X`.
-fn ref_target(n: &Node) -> Option<String> {
-    match n.intrinsic()? {
-        ("Ref", a) => a.as_str().map(str::to_string),
-        ("Fn::GetAtt", a) => match &a.value {
-            Value::String(s) => s.split('.').next().map(str::to_string),
-            Value::Seq(items) => items.first().and_then(Node::as_str).map(str::to_string),
-            _ => None,
-        },
-        _ => None,
-    }
 }
 
 /// `integrations/${Integ}` (Sub) or `!Join [/, [integrations, !Ref Integ]]` → `Integ`.
@@ -832,7 +751,7 @@ fn unquote(s: &str) -> String {
     s.trim().trim_matches('\'').to_string()
 }
 
-fn split_list(n: Option<&Node>) -> Vec<String> {
+pub(super) fn split_list(n: Option<&Node>) -> Vec<String> {
     match n.map(|n| &n.value) {
         Some(Value::Seq(items)) => items.iter().filter_map(Node::scalar_text).collect(),
         Some(_) => n
@@ -850,6 +769,7 @@ fn split_list(n: Option<&Node>) -> Vec<String> {
 }
 
 fn api_model(
+    ctx: &Ctx<'_>,
     id: &str,
     api_type: ApiType,
     props: &Node,
@@ -865,15 +785,7 @@ fn api_model(
         });
     let cors = cors_of(api_type, props);
     let auth = props.get("Auth");
-    let authorizers = auth
-        .and_then(|a| a.get("Authorizers"))
-        .and_then(Node::as_map)
-        .map(|defs| {
-            defs.iter()
-                .map(|(name, a)| authorizer_model(name, a, api_type, functions))
-                .collect()
-        })
-        .unwrap_or_default();
+    let authorizers = authorizers::sam_authorizers(ctx, auth, api_type, functions);
     let mut stage_variables = IndexMap::new();
     let vars_key = if api_type == ApiType::Rest {
         "Variables"
@@ -951,65 +863,5 @@ fn cors_of(api_type: ApiType, props: &Node) -> Option<Cors> {
                 ..Cors::default()
             }),
         }),
-    }
-}
-
-/// One entry of `Auth.Authorizers`.
-fn authorizer_model(name: &str, a: &Node, api_type: ApiType, functions: &[Function]) -> Authorizer {
-    let function = a
-        .get("FunctionArn")
-        .and_then(|n| function_target(n, functions));
-    let identity = a.get("Identity");
-    let mut identity_sources = Vec::new();
-    if let Some(h) = identity
-        .and_then(|i| i.get("Header"))
-        .and_then(Node::scalar_text)
-    {
-        identity_sources.push(format!("method.request.header.{h}"));
-    }
-    for (key, prefix) in [
-        ("Headers", "method.request.header."),
-        ("QueryStrings", "method.request.querystring."),
-        ("StageVariables", "stageVariables."),
-        ("Context", "context."),
-    ] {
-        for v in split_list(identity.and_then(|i| i.get(key))) {
-            identity_sources.push(format!("{prefix}{v}"));
-        }
-    }
-    // SAM's defaults: a Lambda authorizer is TOKEN on REST APIs and REQUEST on HTTP APIs.
-    let kind = if function.is_some() || a.get("FunctionArn").is_some() {
-        match a.get("FunctionPayloadType").and_then(Node::scalar_text) {
-            Some(t) => AuthorizerKind::of_payload_type(t),
-            None => match api_type {
-                ApiType::Rest => AuthorizerKind::Token,
-                ApiType::Http => AuthorizerKind::Request,
-            },
-        }
-    } else if a.get("UserPoolArn").is_some() {
-        AuthorizerKind::CognitoUserPools
-    } else {
-        AuthorizerKind::Jwt
-    };
-    if api_type == ApiType::Rest && kind == AuthorizerKind::Token && identity_sources.is_empty() {
-        identity_sources.push("method.request.header.Authorization".into());
-    }
-    let ttl_seconds = identity
-        .and_then(|i| i.get("ReauthorizeEvery"))
-        .and_then(Node::scalar_text)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(if api_type == ApiType::Rest { 300 } else { 0 });
-    Authorizer {
-        name: name.to_string(),
-        function,
-        kind,
-        identity_sources,
-        payload_format_version: a
-            .get("AuthorizerPayloadFormatVersion")
-            .and_then(Node::scalar_text),
-        simple_responses: a
-            .get("EnableSimpleResponses")
-            .is_some_and(|v| matches!(v.value, Value::Bool(true))),
-        ttl_seconds,
     }
 }

@@ -599,6 +599,12 @@ fn api_event(p: &Node, raw_p: Option<&Node>, implicit: &str) -> ApiEvent {
         path,
         payload_format_version: p.get("PayloadFormatVersion").and_then(Node::scalar_text),
         authorizer,
+        authorization_scopes: p
+            .get("Auth")
+            .and_then(|a| a.get("AuthorizationScopes"))
+            .and_then(Node::as_seq)
+            .map(|s| s.iter().filter_map(Node::scalar_text).collect())
+            .unwrap_or_default(),
         timeout_ms: p
             .get("TimeoutInMillis")
             .and_then(Node::scalar_text)

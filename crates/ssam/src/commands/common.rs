@@ -36,6 +36,11 @@ pub struct TemplateArgs {
     #[arg(long = "region", env = "AWS_REGION", value_name = "REGION")]
     pub region: Option<String>,
 
+    /// Accepted for compatibility: the AWS::LanguageExtensions transform (`Fn::ForEach`,
+    /// `Fn::Length`, `Fn::ToJsonString`, ...) is always applied when the template names it.
+    #[arg(long = "language-extensions", hide = true)]
+    pub language_extensions: bool,
+
     /// Always the source template, never `.aws-sam/build/template.yaml` (`ssam build`).
     #[arg(skip)]
     pub source_only: bool,
@@ -358,7 +363,7 @@ pub struct ApiArgs {
     )]
     pub static_dir: PathBuf,
 
-    /// Let every request through without running Lambda authorizers.
+    /// Let every request through without running authorizers.
     #[arg(long = "disable-authorizer")]
     pub disable_authorizer: bool,
 
@@ -370,6 +375,16 @@ pub struct ApiArgs {
         value_name = "PORT"
     )]
     pub function_url_port: u16,
+
+    /// Check the RS256 signatures of an issuer's JWTs with its key set: a JWKS file or an
+    /// http URL on this machine (repeatable). Without it, claims are checked, not signatures.
+    #[arg(long = "jwks", value_name = "ISSUER=FILE_OR_URL")]
+    pub jwks: Vec<String>,
+
+    /// Access key ids AWS_IAM routes accept (repeatable; `KEY` or `KEY:SECRET`). Without
+    /// it, any SigV4-signed request is accepted.
+    #[arg(long = "iam-credentials", value_name = "ACCESS_KEY[:SECRET]")]
+    pub iam_credentials: Vec<String>,
 }
 
 impl ApiArgs {
@@ -434,18 +449,31 @@ impl ApiArgs {
     }
 
     /// The gateway's options for an app (the static directory is served when it exists).
-    pub fn gateway_options(&self, app: &ssam_template::App) -> ssam_apigw::GatewayOptions {
+    pub fn gateway_options(
+        &self,
+        app: &ssam_template::App,
+    ) -> anyhow::Result<ssam_apigw::GatewayOptions> {
         let static_dir = if self.static_dir.is_absolute() {
             self.static_dir.clone()
         } else {
             app.base_dir.join(&self.static_dir)
         };
-        ssam_apigw::GatewayOptions {
+        let jwks = ssam_apigw::jwt::Jwks::load(&self.jwks, &app.base_dir)
+            .map_err(|e| anyhow::anyhow!(e))?;
+        Ok(ssam_apigw::GatewayOptions {
             static_dir: static_dir.is_dir().then_some(static_dir),
             disable_authorizer: self.disable_authorizer,
+            jwks: std::sync::Arc::new(jwks),
+            iam: ssam_apigw::iam::IamOptions {
+                access_keys: self
+                    .iam_credentials
+                    .iter()
+                    .map(|c| c.split(':').next().unwrap_or_default().to_string())
+                    .collect(),
+            },
             log_requests: true,
             ..Default::default()
-        }
+        })
     }
 }
 

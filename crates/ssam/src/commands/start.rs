@@ -120,7 +120,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 &app,
                 lambda.clone(),
                 mapped.skipped.clone(),
-                args.api.gateway_options(&app),
+                args.api.gateway_options(&app)?,
                 &mut warnings,
             );
             for w in &warnings {

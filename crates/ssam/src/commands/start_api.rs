@@ -65,7 +65,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             first.app.template_path.display()
         );
     }
-    let options = args.api.gateway_options(&first.app);
+    let options = args.api.gateway_options(&first.app)?;
     let service_options = args.functions.service_options(&first.app.template_path);
     let addr = std::net::SocketAddr::new(args.host, args.port);
     let rt = super::common::runtime()?;

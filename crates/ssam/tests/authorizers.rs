@@ -1,0 +1,651 @@
+//! Authorizers declared every way a template can (issue #13): `AWS::ApiGateway::Authorizer`,
+//! `AWS::ApiGatewayV2::Authorizer`, OpenAPI `securityDefinitions` /
+//! `components.securitySchemes`, JWT and Cognito user pools, `AWS_IAM`. Each test first
+//! checks that the route REJECTS the request without credentials, then that the right
+//! credentials reach the function. The real binary, curl as the client, real Python
+//! functions; JWTs are RS256 tokens made by PyJWT with a key made for the test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+struct StartApi {
+    server: ssam_testkit::Server,
+    base: String,
+}
+
+impl StartApi {
+    fn start(template: &Path, extra: &[&str]) -> StartApi {
+        let args: Vec<&std::ffi::OsStr> = ["local", "start-api", "--port", "0", "-t"]
+            .iter()
+            .map(std::ffi::OsStr::new)
+            .chain([template.as_os_str()])
+            .chain(extra.iter().map(std::ffi::OsStr::new))
+            .collect();
+        let server = ssam_testkit::Server::start(&args, " * Running on ");
+        let base = server
+            .word_after(" * Running on ")
+            .expect("the Running on line")
+            .trim_end_matches('/')
+            .to_string();
+        StartApi { server, base }
+    }
+
+    /// `curl -s -i ARGS URL`: (status, body).
+    fn get(&self, path: &str, args: &[&str]) -> (u16, String) {
+        let out = Command::new("curl")
+            .args(["-s", "-i", "--max-time", "30"])
+            .args(args)
+            .arg(format!("{}{path}", self.base))
+            .output()
+            .expect("run curl");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let status = text
+            .lines()
+            .next()
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let body = text
+            .split("\r\n\r\n")
+            .nth(1)
+            .unwrap_or_default()
+            .to_string();
+        (status, body)
+    }
+
+    fn with_header(&self, path: &str, header: &str) -> (u16, String) {
+        self.get(path, &["-H", header])
+    }
+}
+
+/// A project directory: `app.py` (the function, echoing its event) and `auth.py` (a Lambda
+/// authorizer: token `allow` → Allow with a context, `deny` → Deny, else `Unauthorized`).
+fn project(template: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("src")).unwrap();
+    std::fs::write(
+        dir.path().join("src/app.py"),
+        "import json\ndef handler(event, context):\n    rc = event.get('requestContext', {})\n    return {'statusCode': 200, 'body': 'reached the function ' + json.dumps(rc.get('authorizer')) + ' operationName=' + str(rc.get('operationName'))}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("src/auth.py"),
+        r#"
+def token(event):
+    if 'authorizationToken' in event:
+        return event['authorizationToken']
+    headers = {k.lower(): v for k, v in (event.get('headers') or {}).items()}
+    return headers.get('authorization', '')
+
+def handler(event, context):
+    t = token(event)
+    if event.get('version') == '2.0' and 'methodArn' not in event and 'routeArn' in event and event.get('type') == 'REQUEST' and t in ('allow', 'deny') and 'simple' in (event.get('rawPath') or ''):
+        return {'isAuthorized': t == 'allow', 'context': {'who': 'simple'}}
+    if t not in ('allow', 'deny'):
+        raise Exception('Unauthorized')
+    arn = event.get('methodArn') or event.get('routeArn')
+    return {
+        'principalId': 'user-1',
+        'policyDocument': {'Version': '2012-10-17', 'Statement': [
+            {'Action': 'execute-api:Invoke', 'Effect': 'Allow' if t == 'allow' else 'Deny', 'Resource': arn}]},
+        'context': {'who': 'lambda-authorizer'},
+    }
+"#,
+    )
+    .unwrap();
+    let path = dir.path().join("template.yaml");
+    std::fs::write(&path, template).unwrap();
+    (dir, path)
+}
+
+const FUNCTIONS: &str = r#"  Fn:
+    Type: AWS::Serverless::Function
+    Properties: {CodeUri: src/, Handler: app.handler, Runtime: python3.11}
+  AuthFn:
+    Type: AWS::Serverless::Function
+    Properties: {CodeUri: src/, Handler: auth.handler, Runtime: python3.11}
+"#;
+
+fn template(resources: &str) -> String {
+    format!("Transform: AWS::Serverless-2016-10-31\nResources:\n{FUNCTIONS}{resources}")
+}
+
+const UNAUTHORIZED: &str = r#"{"message":"Unauthorized"}"#;
+
+#[test]
+fn cloudformation_rest_token_and_request_authorizers_reject_then_admit() {
+    let (_dir, t) = project(&template(
+        r#"  Raw:
+    Type: AWS::ApiGateway::RestApi
+    Properties: {Name: raw}
+  TokRes:
+    Type: AWS::ApiGateway::Resource
+    Properties: {RestApiId: !Ref Raw, ParentId: !GetAtt Raw.RootResourceId, PathPart: token}
+  ReqRes:
+    Type: AWS::ApiGateway::Resource
+    Properties: {RestApiId: !Ref Raw, ParentId: !GetAtt Raw.RootResourceId, PathPart: request}
+  TokenAuth:
+    Type: AWS::ApiGateway::Authorizer
+    Properties:
+      RestApiId: !Ref Raw
+      Name: tok
+      Type: TOKEN
+      IdentitySource: method.request.header.Authorization
+      AuthorizerUri: !Sub arn:aws:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${AuthFn.Arn}/invocations
+  RequestAuth:
+    Type: AWS::ApiGateway::Authorizer
+    Properties:
+      RestApiId: !Ref Raw
+      Name: req
+      Type: REQUEST
+      IdentitySource: method.request.header.Authorization
+      AuthorizerResultTtlInSeconds: 0
+      AuthorizerUri: !Join ["", ["arn:aws:apigateway:", !Ref "AWS::Region", ":lambda:path/2015-03-31/functions/", !GetAtt AuthFn.Arn, "/invocations"]]
+  TokGet:
+    Type: AWS::ApiGateway::Method
+    Properties:
+      RestApiId: !Ref Raw
+      ResourceId: !Ref TokRes
+      HttpMethod: GET
+      AuthorizationType: CUSTOM
+      AuthorizerId: !Ref TokenAuth
+      Integration: {Type: AWS_PROXY, IntegrationHttpMethod: POST, Uri: !Sub "arn:aws:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${Fn.Arn}/invocations"}
+  ReqGet:
+    Type: AWS::ApiGateway::Method
+    Properties:
+      RestApiId: !Ref Raw
+      ResourceId: !Ref ReqRes
+      HttpMethod: GET
+      AuthorizationType: CUSTOM
+      AuthorizerId: !Ref RequestAuth
+      Integration: {Type: AWS_PROXY, IntegrationHttpMethod: POST, Uri: !Sub "arn:aws:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${Fn.Arn}/invocations"}
+"#,
+    ));
+    let api = StartApi::start(&t, &[]);
+    for path in ["/token", "/request"] {
+        // "Use API Gateway Lambda authorizers": no identity source is a 401 without a call.
+        assert_eq!(
+            api.get(path, &[]),
+            (401, UNAUTHORIZED.to_string()),
+            "{path}"
+        );
+        let (status, body) = api.with_header(path, "Authorization: nonsense");
+        assert_eq!((status, body.as_str()), (401, UNAUTHORIZED), "{path}");
+        let (status, body) = api.with_header(path, "Authorization: deny");
+        assert_eq!(status, 403, "{path}: {body}");
+        assert!(body.contains("explicit deny"), "{body}");
+        let (status, body) = api.with_header(path, "Authorization: allow");
+        assert_eq!(status, 200, "{path}: {body}");
+        assert!(body.contains(r#""who": "lambda-authorizer""#), "{body}");
+        assert!(body.contains(r#""principalId": "user-1""#), "{body}");
+    }
+}
+
+#[test]
+fn cloudformation_http_request_authorizer_rejects_then_admits_with_simple_responses() {
+    let (_dir, t) = project(&template(
+        r#"  Http:
+    Type: AWS::ApiGatewayV2::Api
+    Properties: {Name: http, ProtocolType: HTTP}
+  Stage:
+    Type: AWS::ApiGatewayV2::Stage
+    Properties: {ApiId: !Ref Http, StageName: $default, AutoDeploy: true}
+  Integ:
+    Type: AWS::ApiGatewayV2::Integration
+    Properties: {ApiId: !Ref Http, IntegrationType: AWS_PROXY, PayloadFormatVersion: "2.0", IntegrationUri: !GetAtt Fn.Arn}
+  Auth:
+    Type: AWS::ApiGatewayV2::Authorizer
+    Properties:
+      ApiId: !Ref Http
+      Name: lambda
+      AuthorizerType: REQUEST
+      AuthorizerPayloadFormatVersion: "2.0"
+      EnableSimpleResponses: true
+      IdentitySource: [$request.header.Authorization]
+      AuthorizerUri: !Sub arn:aws:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${AuthFn.Arn}/invocations
+  Route:
+    Type: AWS::ApiGatewayV2::Route
+    Properties:
+      ApiId: !Ref Http
+      RouteKey: GET /simple
+      AuthorizationType: CUSTOM
+      AuthorizerId: !Ref Auth
+      Target: !Sub integrations/${Integ}
+"#,
+    ));
+    let api = StartApi::start(&t, &[]);
+    assert_eq!(api.get("/simple", &[]), (401, UNAUTHORIZED.to_string()));
+    let (status, body) = api.with_header("/simple", "Authorization: deny");
+    assert_eq!((status, body.as_str()), (403, r#"{"message":"Forbidden"}"#));
+    let (status, body) = api.with_header("/simple", "Authorization: allow");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(r#"{"lambda": {"who": "simple"}}"#), "{body}");
+}
+
+#[test]
+fn openapi_lambda_authorizers_swagger2_and_openapi3_reject_then_admit() {
+    let (_dir, t) = project(&template(
+        r#"  Rest:
+    Type: AWS::Serverless::Api
+    Properties:
+      StageName: v1
+      DefinitionBody:
+        swagger: "2.0"
+        info: {title: rest, version: "1"}
+        securityDefinitions:
+          Tok:
+            type: apiKey
+            name: Authorization
+            in: header
+            x-amazon-apigateway-authtype: custom
+            x-amazon-apigateway-authorizer:
+              type: token
+              authorizerResultTtlInSeconds: 0
+              authorizerUri: !Sub arn:aws:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${AuthFn.Arn}/invocations
+        security: [{Tok: []}]
+        paths:
+          /guarded:
+            get:
+              operationId: getGuarded
+              x-amazon-apigateway-integration: {type: aws_proxy, httpMethod: POST, uri: !Sub "arn:aws:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${Fn.Arn}/invocations"}
+          /open:
+            get:
+              security: []
+              x-amazon-apigateway-integration: {type: aws_proxy, httpMethod: POST, uri: !Sub "arn:aws:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${Fn.Arn}/invocations"}
+  Http:
+    Type: AWS::Serverless::HttpApi
+    Properties:
+      StageName: h
+      DefinitionBody:
+        openapi: "3.0.1"
+        info: {title: http, version: "1"}
+        components:
+          securitySchemes:
+            Req:
+              type: apiKey
+              name: Authorization
+              in: header
+              x-amazon-apigateway-authorizer:
+                type: request
+                identitySource: $request.header.Authorization
+                authorizerPayloadFormatVersion: "1.0"
+                authorizerUri: !Sub arn:aws:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${AuthFn.Arn}/invocations
+        paths:
+          /hguarded:
+            get:
+              security: [{Req: []}]
+              x-amazon-apigateway-integration: {type: aws_proxy, httpMethod: POST, payloadFormatVersion: "2.0", uri: !GetAtt Fn.Arn}
+"#,
+    ));
+    let api = StartApi::start(&t, &[]);
+    assert_eq!(api.get("/v1/guarded", &[]), (401, UNAUTHORIZED.to_string()));
+    let (status, body) = api.with_header("/v1/guarded", "Authorization: deny");
+    assert_eq!(status, 403, "{body}");
+    let (status, body) = api.with_header("/v1/guarded", "Authorization: allow");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("operationName=getGuarded"), "{body}");
+    let (status, body) = api.get("/v1/open", &[]);
+    assert_eq!(status, 200, "an empty security list is open: {body}");
+
+    assert_eq!(api.get("/h/hguarded", &[]), (401, UNAUTHORIZED.to_string()));
+    let (status, body) = api.with_header("/h/hguarded", "Authorization: deny");
+    assert_eq!((status, body.as_str()), (403, r#"{"message":"Forbidden"}"#));
+    let (status, body) = api.with_header("/h/hguarded", "Authorization: allow");
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains(r#""lambda": {"who": "lambda-authorizer"}"#),
+        "{body}"
+    );
+}
+
+/// An RSA key for the test, its JWKS (`jwks.json`), and a token maker.
+struct Keys {
+    dir: PathBuf,
+}
+
+impl Keys {
+    fn new(dir: &Path) -> Keys {
+        let script = r#"
+import json, sys
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives import serialization
+import jwt
+d = sys.argv[1]
+for name in ('key', 'other'):
+    k = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    open(f'{d}/{name}.pem', 'wb').write(k.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    if name == 'key':
+        jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(k.public_key()))
+        jwk.update({'kid': 'test', 'alg': 'RS256', 'use': 'sig'})
+        open(f'{d}/jwks.json', 'w').write(json.dumps({'keys': [jwk]}))
+"#;
+        let out = ssam_testkit::run_python(
+            &format!(
+                "import sys; sys.argv = ['k', {:?}]\n{script}",
+                dir.display().to_string()
+            ),
+            &[],
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Keys {
+            dir: dir.to_path_buf(),
+        }
+    }
+
+    /// A token with `claims` (`exp` relative to now when it is a small number), signed with
+    /// the JWKS key, or with another key when `key` is `other`.
+    fn token(&self, claims: &str, key: &str) -> String {
+        let script = format!(
+            r#"
+import json, time, jwt
+c = json.loads({claims:?})
+for k in ('exp', 'nbf', 'iat'):
+    if k in c: c[k] = int(time.time()) + c[k]
+print(jwt.encode(c, open({pem:?}).read(), algorithm='RS256', headers={{'kid': 'test'}}))
+"#,
+            pem = self.dir.join(format!("{key}.pem")).display().to_string()
+        );
+        let out = ssam_testkit::run_python(&script, &[]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+}
+
+const ISSUER: &str = "https://issuer.example.com";
+
+#[test]
+fn jwt_authorizer_checks_issuer_audience_expiry_scope_and_signature() {
+    let (dir, t) = project(&template(&format!(
+        r#"  Http:
+    Type: AWS::ApiGatewayV2::Api
+    Properties: {{Name: http, ProtocolType: HTTP}}
+  Integ:
+    Type: AWS::ApiGatewayV2::Integration
+    Properties: {{ApiId: !Ref Http, IntegrationType: AWS_PROXY, PayloadFormatVersion: "2.0", IntegrationUri: !GetAtt Fn.Arn}}
+  Jwt:
+    Type: AWS::ApiGatewayV2::Authorizer
+    Properties:
+      ApiId: !Ref Http
+      Name: jwt
+      AuthorizerType: JWT
+      IdentitySource: [$request.header.Authorization]
+      JwtConfiguration: {{Issuer: {ISSUER}, Audience: [my-client]}}
+  Route:
+    Type: AWS::ApiGatewayV2::Route
+    Properties:
+      ApiId: !Ref Http
+      RouteKey: GET /jwt
+      AuthorizationType: JWT
+      AuthorizerId: !Ref Jwt
+      AuthorizationScopes: [read]
+      Target: !Sub integrations/${{Integ}}
+"#
+    )));
+    let keys = Keys::new(dir.path());
+    let jwks = format!("{ISSUER}={}", dir.path().join("jwks.json").display());
+    let api = StartApi::start(&t, &["--jwks", &jwks]);
+    let bearer =
+        |claims: &str, key: &str| format!("Authorization: Bearer {}", keys.token(claims, key));
+    let good = format!(
+        r#"{{"iss": "{ISSUER}", "aud": "my-client", "exp": 600, "scope": "read write", "sub": "alice"}}"#
+    );
+
+    assert_eq!(
+        api.get("/jwt", &[]),
+        (401, UNAUTHORIZED.to_string()),
+        "no token"
+    );
+    assert_eq!(
+        api.with_header("/jwt", "Authorization: Bearer not.a.jwt"),
+        (401, UNAUTHORIZED.to_string())
+    );
+    let expired = good.replace(r#""exp": 600"#, r#""exp": -60"#);
+    assert_eq!(
+        api.with_header("/jwt", &bearer(&expired, "key")).0,
+        401,
+        "expired"
+    );
+    let wrong_aud = good.replace("my-client", "someone-else");
+    assert_eq!(
+        api.with_header("/jwt", &bearer(&wrong_aud, "key")).0,
+        401,
+        "audience"
+    );
+    let wrong_iss = good.replace(ISSUER, "https://evil.example.com");
+    assert_eq!(
+        api.with_header("/jwt", &bearer(&wrong_iss, "key")).0,
+        401,
+        "issuer"
+    );
+    assert_eq!(
+        api.with_header("/jwt", &bearer(&good, "other")).0,
+        401,
+        "signed by another key"
+    );
+    let no_scope = good.replace("read write", "write");
+    assert_eq!(
+        api.with_header("/jwt", &bearer(&no_scope, "key")),
+        (403, r#"{"message":"Forbidden"}"#.to_string()),
+        "scope"
+    );
+    let (status, body) = api.with_header("/jwt", &bearer(&good, "key"));
+    assert_eq!(status, 200, "{body}");
+    // "Working with AWS Lambda proxy integrations for HTTP APIs": authorizer.jwt.claims/scopes.
+    assert!(body.contains(r#""jwt": {"claims": {"#), "{body}");
+    assert!(body.contains(r#""sub": "alice""#), "{body}");
+    assert!(body.contains(r#""scopes": ["read", "write"]"#), "{body}");
+}
+
+#[test]
+fn jwt_and_cognito_without_key_set_check_claims_and_say_signatures_are_not_checked() {
+    let pool_arn = "arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_Pool1";
+    let pool_iss = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Pool1";
+    let (dir, t) = project(&template(&format!(
+        r#"  Http:
+    Type: AWS::Serverless::HttpApi
+    Properties:
+      Auth:
+        DefaultAuthorizer: Jwt
+        Authorizers:
+          Jwt:
+            IdentitySource: $request.header.Authorization
+            JwtConfiguration: {{issuer: {ISSUER}, audience: [my-client]}}
+  Rest:
+    Type: AWS::Serverless::Api
+    Properties:
+      StageName: v1
+      DefinitionBody:
+        openapi: "3.0.1"
+        info: {{title: rest, version: "1"}}
+        components:
+          securitySchemes:
+            Pool:
+              type: apiKey
+              name: Authorization
+              in: header
+              x-amazon-apigateway-authtype: cognito_user_pools
+              x-amazon-apigateway-authorizer:
+                type: cognito_user_pools
+                providerARNs: ["{pool_arn}"]
+        paths:
+          /cognito:
+            get:
+              security: [{{Pool: []}}]
+              x-amazon-apigateway-integration: {{type: aws_proxy, httpMethod: POST, uri: !Sub "arn:aws:apigateway:${{AWS::Region}}:lambda:path/2015-03-31/functions/${{Fn.Arn}}/invocations"}}
+  RawRest:
+    Type: AWS::ApiGateway::RestApi
+    Properties: {{Name: raw}}
+  RawRes:
+    Type: AWS::ApiGateway::Resource
+    Properties: {{RestApiId: !Ref RawRest, ParentId: !GetAtt RawRest.RootResourceId, PathPart: rawcognito}}
+  RawPool:
+    Type: AWS::ApiGateway::Authorizer
+    Properties: {{RestApiId: !Ref RawRest, Type: COGNITO_USER_POOLS, Name: pool, IdentitySource: method.request.header.Authorization, ProviderARNs: ["{pool_arn}"]}}
+  RawGet:
+    Type: AWS::ApiGateway::Method
+    Properties:
+      RestApiId: !Ref RawRest
+      ResourceId: !Ref RawRes
+      HttpMethod: GET
+      AuthorizationType: COGNITO_USER_POOLS
+      AuthorizerId: !Ref RawPool
+      Integration: {{Type: AWS_PROXY, IntegrationHttpMethod: POST, Uri: !Sub "arn:aws:apigateway:${{AWS::Region}}:lambda:path/2015-03-31/functions/${{Fn.Arn}}/invocations"}}
+  Fn2:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: src/
+      Handler: app.handler
+      Runtime: python3.11
+      Events:
+        Sam:
+          Type: HttpApi
+          Properties: {{ApiId: !Ref Http, Path: /samjwt, Method: GET}}
+        Scoped:
+          Type: HttpApi
+          Properties: {{ApiId: !Ref Http, Path: /samscoped, Method: GET, Auth: {{AuthorizationScopes: [admin]}}}}
+"#
+    )));
+    let keys = Keys::new(dir.path());
+    let api = StartApi::start(&t, &[]);
+    let lines = api.server.lines().join("\n");
+    assert!(
+        lines.contains(&format!(
+            "token signatures of issuer {ISSUER} are not checked"
+        )),
+        "{lines}"
+    );
+    assert!(
+        lines.contains(&format!("issuer {pool_iss} are not checked")),
+        "{lines}"
+    );
+
+    // SAM HttpApi JWT authorizer.
+    assert_eq!(api.get("/samjwt", &[]), (401, UNAUTHORIZED.to_string()));
+    let jwt = keys.token(
+        &format!(r#"{{"iss": "{ISSUER}", "client_id": "my-client", "exp": 600}}"#),
+        "other",
+    );
+    let (status, body) = api.with_header("/samjwt", &format!("Authorization: {jwt}"));
+    assert_eq!(
+        status, 200,
+        "without --jwks the signature is not checked: {body}"
+    );
+
+    // Cognito user pools, OpenAPI and CloudFormation: REST passes the claims on.
+    let id_token = keys.token(
+        &format!(r#"{{"iss": "{pool_iss}", "aud": "client", "token_use": "id", "exp": 600, "email": "a@example.com"}}"#),
+        "key",
+    );
+    let foreign = keys.token(
+        r#"{"iss": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Other", "token_use": "id", "exp": 600}"#,
+        "key",
+    );
+    for path in ["/v1/cognito", "/rawcognito"] {
+        assert_eq!(
+            api.get(path, &[]),
+            (401, UNAUTHORIZED.to_string()),
+            "{path}"
+        );
+        let (status, _) = api.with_header(path, &format!("Authorization: {foreign}"));
+        assert_eq!(status, 401, "{path}: another pool's token");
+        let (status, body) = api.with_header(path, &format!("Authorization: {id_token}"));
+        assert_eq!(status, 200, "{path}: {body}");
+        assert!(body.contains(r#""claims": {"#), "{body}");
+        assert!(body.contains(r#""email": "a@example.com""#), "{body}");
+    }
+}
+
+#[test]
+fn aws_iam_routes_require_a_sigv4_signature() {
+    let (_dir, t) = project(&template(
+        r#"  Rest:
+    Type: AWS::Serverless::Api
+    Properties:
+      StageName: v1
+      Auth: {DefaultAuthorizer: AWS_IAM}
+  Http:
+    Type: AWS::Serverless::HttpApi
+    Properties:
+      Auth: {DefaultAuthorizer: AWS_IAM, EnableIamAuthorizer: true}
+  Fn3:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: src/
+      Handler: app.handler
+      Runtime: python3.11
+      Events:
+        R: {Type: Api, Properties: {RestApiId: !Ref Rest, Path: /iam, Method: GET}}
+        H: {Type: HttpApi, Properties: {ApiId: !Ref Http, Path: /hiam, Method: GET}}
+"#,
+    ));
+    let api = StartApi::start(&t, &["--iam-credentials", "AKIDTEST:secret"]);
+    // "Control access to a REST API with IAM permissions": unsigned requests get 403.
+    assert_eq!(
+        api.get("/v1/iam", &[]),
+        (
+            403,
+            r#"{"message":"Missing Authentication Token"}"#.to_string()
+        )
+    );
+    assert_eq!(
+        api.get("/hiam", &[]),
+        (403, r#"{"message":"Forbidden"}"#.to_string())
+    );
+    let sign = ["--aws-sigv4", "aws:amz:us-east-1:execute-api", "--user"];
+    let (status, body) = api.get("/v1/iam", &[sign[0], sign[1], sign[2], "AKIDTEST:secret"]);
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = api.get("/hiam", &[sign[0], sign[1], sign[2], "AKIDTEST:secret"]);
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = api.get("/v1/iam", &[sign[0], sign[1], sign[2], "AKIDOTHER:secret"]);
+    assert_eq!(
+        status, 403,
+        "an access key not given with --iam-credentials: {body}"
+    );
+}
+
+#[test]
+fn invalid_authorizer_combinations_fail_closed_with_the_reason() {
+    let (_dir, t) = project(&template(
+        r#"  Http:
+    Type: AWS::ApiGatewayV2::Api
+    Properties: {Name: http, ProtocolType: HTTP}
+  Integ:
+    Type: AWS::ApiGatewayV2::Integration
+    Properties: {ApiId: !Ref Http, IntegrationType: AWS_PROXY, PayloadFormatVersion: "2.0", IntegrationUri: !GetAtt Fn.Arn}
+  NoVersion:
+    Type: AWS::ApiGatewayV2::Authorizer
+    Properties:
+      ApiId: !Ref Http
+      Name: nov
+      AuthorizerType: REQUEST
+      IdentitySource: [$request.header.Authorization]
+      AuthorizerUri: !Sub arn:aws:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${AuthFn.Arn}/invocations
+  Route:
+    Type: AWS::ApiGatewayV2::Route
+    Properties:
+      ApiId: !Ref Http
+      RouteKey: GET /broken
+      AuthorizationType: CUSTOM
+      AuthorizerId: !Ref NoVersion
+      Target: !Sub integrations/${Integ}
+"#,
+    ));
+    let api = StartApi::start(&t, &[]);
+    let (status, body) = api.with_header("/broken", "Authorization: allow");
+    assert_eq!(status, 500, "never open: {body}");
+    assert!(!body.contains("reached the function"));
+    let lines = api.server.lines().join("\n");
+    assert!(
+        lines.contains("needs AuthorizerPayloadFormatVersion"),
+        "{lines}"
+    );
+}
