@@ -20,6 +20,8 @@ pub enum Built {
     Dir(String),
     /// An image tag in the local engine.
     Image(String),
+    /// A nested stack's built template, relative to the build dir (`Child/template.yaml`).
+    Template(String),
 }
 
 /// Resource type → the properties that hold local paths (SAM's `RESOURCES_WITH_LOCAL_PATHS`).
@@ -132,6 +134,9 @@ fn point_cdk_asset_at_artifact(resource: &mut Map<String, Value>, built: &Built)
             metadata.insert("aws:asset:path".into(), json!(d));
         }
         Built::Image(_) => metadata.retain(|k, _| !k.starts_with("aws:asset:")),
+        Built::Template(t) => {
+            metadata.insert("aws:asset:path".into(), json!(t));
+        }
     }
 }
 
@@ -165,6 +170,12 @@ fn point_at_artifact(
             }
             ("AWS::Lambda::Function", Built::Image(tag)) => {
                 props.insert("Code".into(), json!({ "ImageUri": tag }));
+            }
+            ("AWS::Serverless::Application", Built::Template(t)) => {
+                props.insert("Location".into(), json!(t));
+            }
+            ("AWS::CloudFormation::Stack", Built::Template(t)) => {
+                props.insert("TemplateURL".into(), json!(t));
             }
             _ => {}
         }

@@ -50,6 +50,54 @@ pub struct BuildRequest {
     /// `--manifest`: a dependency manifest used instead of each function's own, by the
     /// workflow it belongs to (a `*.json` for nodejs, anything else for python).
     pub manifest: Option<PathBuf>,
+    /// The template's local nested stacks, at every depth: each gets its built template
+    /// at `<build dir>/<its logical id>/template.yaml`, as `sam build` writes it; their
+    /// functions (units named `Child/Function`) are built below it.
+    pub nested: Vec<NestedTemplate>,
+}
+
+/// A nested stack's source template.
+pub struct NestedTemplate {
+    /// `Child`, or `Outer/Inner` two levels deep.
+    pub logical_id: String,
+    /// Its source template as JSON (intrinsics in long form).
+    pub template: serde_json::Value,
+    /// Its directory (its relative paths are resolved against it).
+    pub template_dir: PathBuf,
+}
+
+/// What the stack at `prefix` (`""` for the root, else `Child/`) was built into, keyed by
+/// its own logical ids: artifacts relative to its own build directory, its direct nested
+/// stacks as their built templates.
+fn built_of_stack(
+    prefix: &str,
+    built: &HashMap<String, Built>,
+    nested: &[NestedTemplate],
+) -> HashMap<String, Built> {
+    let mut out = HashMap::new();
+    for (id, b) in built {
+        let Some(own) = id.strip_prefix(prefix).filter(|own| !own.contains('/')) else {
+            continue;
+        };
+        let b = match b {
+            Built::Dir(_) => Built::Dir(own.to_string()),
+            other => other.clone(),
+        };
+        out.insert(own.to_string(), b);
+    }
+    for n in nested {
+        if let Some(own) = n
+            .logical_id
+            .strip_prefix(prefix)
+            .filter(|o| !o.contains('/'))
+        {
+            out.insert(
+                own.to_string(),
+                Built::Template(format!("{own}/template.yaml")),
+            );
+        }
+    }
+    out
 }
 
 /// The manifest a unit's dependencies come from: `--manifest` when it fits the workflow,
@@ -182,11 +230,36 @@ pub async fn build(
         }
         reports.push(report);
     }
-    remove_stale_dirs(&req.build_dir, &built);
-    let out = rewrite::rewrite(&req.template, &req.template_dir, &req.build_dir, &built);
+    let top_level: Vec<String> = built
+        .keys()
+        .map(|k| k.split('/').next().unwrap_or(k).to_string())
+        .chain(req.nested.iter().map(|n| {
+            n.logical_id
+                .split('/')
+                .next()
+                .unwrap_or(&n.logical_id)
+                .to_string()
+        }))
+        .collect();
+    remove_stale_dirs(&req.build_dir, &built, &top_level);
+    let root_built = built_of_stack("", &built, &req.nested);
+    let out = rewrite::rewrite(
+        &req.template,
+        &req.template_dir,
+        &req.build_dir,
+        &root_built,
+    );
     let template = req.build_dir.join("template.yaml");
     std::fs::write(&template, crate::yaml::to_yaml(&out))
         .map_err(|e| BuildError::io(&template, e))?;
+    for n in &req.nested {
+        let dir = req.build_dir.join(&n.logical_id);
+        std::fs::create_dir_all(&dir).map_err(|e| BuildError::io(&dir, e))?;
+        let own = built_of_stack(&format!("{}/", n.logical_id), &built, &req.nested);
+        let out = rewrite::rewrite(&n.template, &n.template_dir, &dir, &own);
+        let file = dir.join("template.yaml");
+        std::fs::write(&file, crate::yaml::to_yaml(&out)).map_err(|e| BuildError::io(&file, e))?;
+    }
     let state_file = state_path(&req.build_dir);
     let text = serde_json::to_vec_pretty(&new_state).unwrap_or_default();
     std::fs::write(&state_file, text).map_err(|e| BuildError::io(&state_file, e))?;
@@ -198,15 +271,17 @@ pub async fn build(
 }
 
 /// Directories of resources that are not built any more (removed, or left out of a
-/// partial build, whose template entry points back at the source).
-fn remove_stale_dirs(build_dir: &Path, built: &HashMap<String, Built>) {
+/// partial build, whose template entry points back at the source). A nested stack's
+/// directory (`top_level` holds the first segment of every built id) stays.
+fn remove_stale_dirs(build_dir: &Path, built: &HashMap<String, Built>, top_level: &[String]) {
     let Ok(entries) = std::fs::read_dir(build_dir) else {
         return;
     };
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
         let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
-        if is_dir && !matches!(built.get(&name), Some(Built::Dir(_))) {
+        let nested_home = top_level.contains(&name) && !built.contains_key(&name);
+        if is_dir && !nested_home && !matches!(built.get(&name), Some(Built::Dir(_))) {
             let _ = std::fs::remove_dir_all(entry.path());
         }
     }

@@ -270,6 +270,87 @@ fn a_terminal_shows_one_progress_line_per_unit() {
     );
 }
 
+/// Local nested stacks are built as `sam build` builds them ("Building nested
+/// applications"): each child's functions below `.aws-sam/build/<Child>/`, its template
+/// rewritten to `.aws-sam/build/<Child>/template.yaml`, the parent's `Location` /
+/// `TemplateURL` pointing at it; `local invoke Child/Fn` runs the built code.
+#[test]
+fn nested_stacks_are_built_into_their_own_directories() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "template.yaml",
+        "Transform: AWS::Serverless-2016-10-31\nResources:\n\
+         \x20 Greeter:\n    Type: AWS::Serverless::Application\n    Properties:\n      Location: child/template.yaml\n      Parameters:\n        Greeting: hello\n\
+         \x20 Shouter:\n    Type: AWS::CloudFormation::Stack\n    Properties:\n      TemplateURL: ./child/template.yaml\n      Parameters:\n        Greeting: HEY\n",
+    );
+    write(
+        dir.path(),
+        "child/template.yaml",
+        "Transform: AWS::Serverless-2016-10-31\nParameters:\n  Greeting: {Type: String}\nResources:\n\
+         \x20 Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n      CodeUri: src/\n      Handler: app.handler\n      Runtime: python3.12\n      Environment:\n        Variables:\n          GREETING: !Ref Greeting\n",
+    );
+    write(
+        dir.path(),
+        "child/src/app.py",
+        "import os, six\ndef handler(event, context):\n    return {'greeting': os.environ['GREETING'], 'six': six.__version__}\n",
+    );
+    write(dir.path(), "child/src/requirements.txt", "six==1.17.0\n");
+    let out = build(dir.path(), &[]);
+    assert!(
+        out.contains("Greeter/Fn") && out.contains("Shouter/Fn"),
+        "{out}"
+    );
+    let b = dir.path().join(".aws-sam/build");
+    for child in ["Greeter", "Shouter"] {
+        assert!(
+            b.join(child).join("Fn/app.py").is_file(),
+            "{child}'s function"
+        );
+        assert!(
+            b.join(child).join("Fn/six.py").is_file(),
+            "{child}'s dependencies"
+        );
+        let t = std::fs::read_to_string(b.join(child).join("template.yaml")).unwrap();
+        assert!(t.contains("CodeUri: \"Fn\""), "{t}");
+    }
+    let root = std::fs::read_to_string(b.join("template.yaml")).unwrap();
+    assert!(
+        root.contains("Location: \"Greeter/template.yaml\""),
+        "{root}"
+    );
+    assert!(
+        root.contains("TemplateURL: \"Shouter/template.yaml\""),
+        "{root}"
+    );
+
+    // Nothing changed: every unit, nested ones included, is up to date.
+    let again = build(dir.path(), &[]);
+    assert!(again.contains("Up to date: Greeter/Fn"), "{again}");
+
+    // The built template runs the built child (no source tree needed for its code).
+    std::fs::remove_dir_all(dir.path().join("child/src")).unwrap();
+    let invoked = ssam(
+        dir.path(),
+        &[
+            "local",
+            "invoke",
+            "-t",
+            ".aws-sam/build/template.yaml",
+            "Shouter/Fn",
+        ],
+    );
+    let text = String::from_utf8_lossy(&invoked.stdout);
+    assert!(
+        invoked.status.success(),
+        "{text} {}",
+        String::from_utf8_lossy(&invoked.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_str(text.trim()).unwrap();
+    assert_eq!(v["greeting"], "HEY");
+    assert_eq!(v["six"], "1.17.0");
+}
+
 #[test]
 fn building_one_function_points_the_others_at_their_sources() {
     let dir = tempfile::tempdir().unwrap();

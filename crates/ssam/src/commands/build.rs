@@ -61,19 +61,24 @@ pub struct Args {
 
 pub fn run(mut args: Args) -> anyhow::Result<ExitCode> {
     args.template.source_only = true;
-    let mut app = super::common::load_app(&args.template, "build")?;
-    // Nested stacks' own build (a built child template per stack, as `sam build` writes)
-    // is not done yet: their functions keep running from their source.
+    let app = super::common::load_app(&args.template, "build")?;
+    // Local nested stacks are built as `sam build` builds them: their functions below
+    // `<build dir>/<Child>/`, their template rewritten to `<build dir>/<Child>/template.yaml`.
+    let mut nested = Vec::new();
     for n in &app.nested_stacks {
-        tracing::info!(
-            "nested stack {} is not built: ssam runs its functions from {}",
-            n.logical_id,
-            n.template_path.display()
-        );
+        let mut diags = ssam_template::Diagnostics::default();
+        let child = ssam_template::node::parse_file(&n.template_path, &mut diags)
+            .ok_or_else(|| anyhow::anyhow!("cannot read {}", n.template_path.display()))?;
+        nested.push(ssam_build::run::NestedTemplate {
+            logical_id: n.logical_id.clone(),
+            template: child.root.to_json(),
+            template_dir: n
+                .template_path
+                .parent()
+                .map(std::path::Path::to_path_buf)
+                .unwrap_or_default(),
+        });
     }
-    let nested = |id: &str| id.contains('/');
-    app.functions.retain(|f| !nested(&f.logical_id));
-    app.layers.retain(|l| !nested(&l.logical_id));
     let mut diags = ssam_template::Diagnostics::default();
     let source = ssam_template::node::parse_file(&app.template_path, &mut diags)
         .ok_or_else(|| anyhow::anyhow!("cannot read {}", app.template_path.display()))?;
@@ -124,6 +129,7 @@ pub fn run(mut args: Args) -> anyhow::Result<ExitCode> {
             docker,
             docker_error,
             manifest,
+            nested,
         });
         let names: Vec<Vec<String>> = units.iter().map(|u| u.resources.clone()).collect();
         let view = Arc::new(super::build_view::BuildView::new(&names));
