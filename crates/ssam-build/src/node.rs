@@ -38,11 +38,19 @@ pub fn dependencies(
         return Ok(None);
     }
     let mut h = Sha256::new();
-    h.update(b"ssam-node-deps-v1\n");
+    h.update(b"ssam-node-deps-v2\n");
     h.update(&text);
-    if let Ok(lock) = std::fs::read(code_dir.join("package-lock.json")) {
-        h.update(&lock);
+    let lock = std::fs::read(code_dir.join("package-lock.json")).ok();
+    if let Some(lock) = &lock {
+        h.update(lock);
     }
+    // With a lockfile, `npm ci` installs exactly what it pins, as `sam build` does with one.
+    // Local `file:` packages are relative to the function's directory, which the lockfile
+    // records too: those installs run `npm install` on a rewritten manifest instead.
+    let has_file_deps = deps
+        .values()
+        .any(|v| v.as_str().is_some_and(|s| s.starts_with("file:")));
+    let use_ci = lock.is_some() && !has_file_deps;
     let mut rewritten = manifest.clone();
     for (name, spec) in &deps {
         let Some(rel) = spec.as_str().and_then(|s| s.strip_prefix("file:")) else {
@@ -72,22 +80,38 @@ pub fn dependencies(
             "installing dependencies from {}",
             manifest_path.display()
         ));
-        let body = serde_json::to_vec_pretty(&rewritten).unwrap_or_default();
-        std::fs::write(scratch.join("package.json"), body)
-            .map_err(|e| BuildError::io(scratch, e))?;
         let mut npm = Command::new("npm");
-        npm.args([
-            "install",
-            "--omit=dev",
-            "--install-links",
-            "--no-audit",
-            "--no-fund",
-            "--no-package-lock",
-            "--ignore-scripts",
-        ])
-        .current_dir(scratch);
+        if let (true, Some(lock)) = (use_ci, &lock) {
+            // `npm ci` checks the manifest against the lockfile: both as written.
+            std::fs::write(scratch.join("package.json"), &text)
+                .map_err(|e| BuildError::io(scratch, e))?;
+            std::fs::write(scratch.join("package-lock.json"), lock)
+                .map_err(|e| BuildError::io(scratch, e))?;
+            npm.args([
+                "ci",
+                "--omit=dev",
+                "--no-audit",
+                "--no-fund",
+                "--ignore-scripts",
+            ]);
+        } else {
+            let body = serde_json::to_vec_pretty(&rewritten).unwrap_or_default();
+            std::fs::write(scratch.join("package.json"), body)
+                .map_err(|e| BuildError::io(scratch, e))?;
+            npm.args([
+                "install",
+                "--omit=dev",
+                "--install-links",
+                "--no-audit",
+                "--no-fund",
+                "--no-package-lock",
+                "--ignore-scripts",
+            ]);
+        }
+        npm.current_dir(scratch);
+        let step = if use_ci { "npm ci" } else { "npm install" };
         crate::cache::run_tool(&mut npm, on_line).map_err(|message| BuildError::Step {
-            step: format!("npm install ({})", manifest_path.display()),
+            step: format!("{step} ({})", manifest_path.display()),
             message,
         })
     })?;

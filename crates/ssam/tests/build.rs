@@ -351,6 +351,118 @@ fn nested_stacks_are_built_into_their_own_directories() {
     assert_eq!(v["six"], "1.17.0");
 }
 
+/// With a `package-lock.json`, dependencies are installed by `npm ci`, exactly as pinned: the
+/// lockfile holds leftpad 1.0.0 while the registry's latest (which `^1.0.0` would pick) is
+/// 1.1.0. No npm registry is reachable here, so the test serves one (two tarballs and the
+/// package's metadata) with Python's http.server on loopback.
+#[test]
+fn a_lockfile_is_installed_with_npm_ci() {
+    let dir = tempfile::tempdir().unwrap();
+    let registry = dir.path().join("registry");
+    let port = ssam_testkit::free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let made = ssam_testkit::run_python(
+        &format!(
+            r#"
+import base64, hashlib, io, json, os, tarfile
+root = r"{root}"
+os.makedirs(os.path.join(root, "tarballs"), exist_ok=True)
+meta = {{"name": "leftpad", "dist-tags": {{"latest": "1.1.0"}}, "versions": {{}}}}
+for v in ["1.0.0", "1.1.0"]:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as t:
+        for name, body in [("package/package.json", json.dumps({{"name": "leftpad", "version": v, "main": "index.js"}})),
+                           ("package/index.js", "module.exports = '%s';" % v)]:
+            data = body.encode()
+            info = tarfile.TarInfo(name); info.size = len(data)
+            t.addfile(info, io.BytesIO(data))
+    blob = buf.getvalue()
+    open(os.path.join(root, "tarballs", f"leftpad-{{v}}.tgz"), "wb").write(blob)
+    integrity = "sha512-" + base64.b64encode(hashlib.sha512(blob).digest()).decode()
+    meta["versions"][v] = {{"name": "leftpad", "version": v,
+        "dist": {{"tarball": f"{base}/tarballs/leftpad-{{v}}.tgz", "integrity": integrity}}}}
+    if v == "1.0.0":
+        pinned = integrity
+open(os.path.join(root, "leftpad"), "w").write(json.dumps(meta))
+print(pinned)
+"#,
+            root = registry.display()
+        ),
+        &[],
+    );
+    let pinned = String::from_utf8_lossy(&made.stdout).trim().to_string();
+    let mut server = Command::new(ssam_testkit::python())
+        .args([
+            "-m",
+            "http.server",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--directory",
+        ])
+        .arg(&registry)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the test registry did not start"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    write(
+        dir.path(),
+        "fn/package.json",
+        r#"{"name": "fn", "version": "1.0.0", "dependencies": {"leftpad": "^1.0.0"}}"#,
+    );
+    write(
+        dir.path(),
+        "fn/package-lock.json",
+        &format!(
+            r#"{{"name": "fn", "version": "1.0.0", "lockfileVersion": 3, "requires": true,
+  "packages": {{
+    "": {{"name": "fn", "version": "1.0.0", "dependencies": {{"leftpad": "^1.0.0"}}}},
+    "node_modules/leftpad": {{"version": "1.0.0", "resolved": "{base}/tarballs/leftpad-1.0.0.tgz", "integrity": "{pinned}"}}
+  }}}}"#
+        ),
+    );
+    write(
+        dir.path(),
+        "fn/index.js",
+        "exports.handler = async () => ({ leftpad: require('leftpad') });\n",
+    );
+    write(
+        dir.path(),
+        "template.yaml",
+        "Transform: AWS::Serverless-2016-10-31\nResources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n      CodeUri: fn/\n      Handler: index.handler\n      Runtime: nodejs20.x\n",
+    );
+    let out = Command::new(ssam_testkit::ssam_bin())
+        .arg("build")
+        .current_dir(dir.path())
+        .env("PATH", ssam_testkit::path_with_venv())
+        .env("npm_config_registry", format!("{base}/"))
+        .env("XDG_CACHE_HOME", dir.path().join("cache"))
+        .env("npm_config_cache", dir.path().join("npm-cache"))
+        .output()
+        .unwrap();
+    let _ = server.kill();
+    let _ = server.wait();
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{text}");
+    let installed = std::fs::read_to_string(
+        dir.path()
+            .join(".aws-sam/build/Fn/node_modules/leftpad/package.json"),
+    )
+    .unwrap();
+    assert!(
+        installed.contains("\"1.0.0\""),
+        "the pinned version: {installed}"
+    );
+}
+
 #[test]
 fn building_one_function_points_the_others_at_their_sources() {
     let dir = tempfile::tempdir().unwrap();
