@@ -205,7 +205,8 @@ async function loadFunctions() {
     el('td', {}, f.errors ? el('a', { href: '#', onclick: (e) => { e.preventDefault(); filterBy(f.name, 'error'); } }, f.errors) : 0),
     el('td', {}, f.throttles), el('td', {}, fmtMs(f.p50_ms)), el('td', {}, fmtMs(f.p99_ms)),
     el('td', {}, f.last_cold_start_ms ? `${fmtTime(f.last_cold_start_ms)} (init ${fmtMs(f.last_init_ms)})` : ''),
-    el('td', {}, el('a', { href: `file://${f.code_dir}`, title: f.code_dir }, f.code_dir.split('/').slice(-2).join('/'))),
+    el('td', {}, el('a', { href: `file://${f.code_dir}`, title: f.code_dir }, f.code_dir.split('/').slice(-2).join('/')),
+      f.template_position ? el('div', { class: 'muted', title: f.template_position }, f.template_position.split('/').pop()) : null),
     el('td', {}, el('button', { class: 'invoke', onclick: () => openInvoke(f.name) }, 'Invoke')))));
 }
 function filterBy(fn, status) {

@@ -184,6 +184,8 @@ async fn overview(State(d): State<Shared>) -> Json<Overview> {
 struct FunctionView {
     #[serde(flatten)]
     state: ssam_lambda::FunctionState,
+    /// Where the function is declared: `template.yaml:12:3`.
+    template_position: Option<String>,
     invocations: u64,
     errors: u64,
     throttles: u64,
@@ -220,6 +222,7 @@ fn function_views(d: &Dashboard) -> Vec<FunctionView> {
                 .unwrap_or_default();
             durations.sort_by(f64::total_cmp);
             FunctionView {
+                template_position: d.positions.get(&state.logical_id).cloned(),
                 invocations: s.map_or(0, |s| s.invocations),
                 errors: s.map_or(0, |s| s.errors),
                 throttles: s.map_or(0, |s| s.throttles),

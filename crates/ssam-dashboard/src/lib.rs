@@ -38,6 +38,8 @@ pub struct Dashboard {
     pub(crate) s3: Option<s3::S3View>,
     pub(crate) addresses: RwLock<Vec<(String, String)>>,
     pub(crate) http: reqwest::Client,
+    /// Where each function is declared (`template.yaml:12:3`), by logical id.
+    pub(crate) positions: std::collections::HashMap<String, String>,
 }
 
 impl Dashboard {
@@ -50,7 +52,18 @@ impl Dashboard {
             s3: None,
             addresses: RwLock::new(Vec::new()),
             http: reqwest::Client::new(),
+            positions: std::collections::HashMap::new(),
         }
+    }
+
+    /// Shows where each function is declared in the template (`file:line:column`, by
+    /// logical id), next to its code directory.
+    pub fn with_template_positions(
+        mut self,
+        positions: std::collections::HashMap<String, String>,
+    ) -> Self {
+        self.positions = positions;
+        self
     }
 
     /// Shows the Lambda service's functions and observes its invocations.

@@ -67,7 +67,7 @@ fn chromium() -> String {
 }
 
 const HELPERS: &str = r###"
-import json, os, time, urllib.request, urllib.error
+import json, os, re, time, urllib.request, urllib.error
 DASH, API = os.environ["DASH"], os.environ["API"]
 
 def get(url):
@@ -110,6 +110,8 @@ fn json_api_shows_functions_routes_buckets_and_invocations() {
 fns = {f["name"]: f for f in get_json("/api/functions")}
 assert set(fns) == {"Hello", "Boom", "Slow", "OnUpload", "Rejects"}, fns
 assert fns["Hello"]["runtime"] == "python3.12" and fns["Hello"]["sandbox"] == "native", fns["Hello"]
+# Where the function is declared: the template's file:line:column.
+assert re.fullmatch(r".*/template\.yaml:\d+:\d+", fns["Hello"]["template_position"]), fns["Hello"]
 routes = get_json("/api/routes")
 assert {(r["method"], r["path"], r["function"]) for r in routes["routes"]} == {("GET", "/hello", "Hello"), ("GET", "/boom", "Boom")}, routes
 assert routes["apis"][0]["cors"]["allow_origins"] == ["*"], routes["apis"]

@@ -71,6 +71,27 @@ impl DashboardArgs {
     }
 }
 
+/// Where each function of `app` is declared, `file:line:column` by logical id, for the
+/// dashboard's functions view.
+pub fn template_positions(app: &ssam_template::App) -> std::collections::HashMap<String, String> {
+    app.resources
+        .iter()
+        .filter(|r| {
+            matches!(
+                r.resource_type.as_str(),
+                "AWS::Serverless::Function" | "AWS::Lambda::Function"
+            )
+        })
+        .map(|r| {
+            let l = &r.location;
+            (
+                r.logical_id.clone(),
+                format!("{}:{}:{}", l.file.display(), l.line, l.column),
+            )
+        })
+        .collect()
+}
+
 /// Serves `dashboard` in the background until `stop` fires.
 pub fn serve(
     dashboard: ssam_dashboard::Dashboard,

@@ -95,7 +95,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         // Bound before anything is invoked, so the dashboard sees every invocation.
         let dashboard_bound = args.dashboard.bind(args.host).await?;
         let dashboard = dashboard_bound.as_ref().map(|_| {
-            ssam_dashboard::Dashboard::new(args.dashboard.dashboard_history).with_lambda(lambda.clone())
+            ssam_dashboard::Dashboard::new(args.dashboard.dashboard_history)
+                .with_lambda(lambda.clone())
+                .with_template_positions(super::dashboard::template_positions(&app))
         });
         super::common::prepare_functions(&lambda).await;
         if args.functions.eager() {

@@ -91,7 +91,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let dashboard = match args.dashboard.bind(args.host).await? {
             Some(bound) => {
                 let d = ssam_dashboard::Dashboard::new(args.dashboard.dashboard_history)
-                    .with_lambda(gateway.functions.service().clone());
+                    .with_lambda(gateway.functions.service().clone())
+                    .with_template_positions(super::dashboard::template_positions(&first.app));
                 d.set_gateway(gateway.clone(), format!("http://{local}"));
                 d.add_address("API", &format!("http://{local}"));
                 let url = bound.url.clone();

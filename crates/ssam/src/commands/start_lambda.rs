@@ -52,7 +52,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let dashboard = match args.dashboard.bind(args.host).await? {
             Some(bound) => {
                 let d = ssam_dashboard::Dashboard::new(args.dashboard.dashboard_history)
-                    .with_lambda(service.clone());
+                    .with_lambda(service.clone())
+                    .with_template_positions(super::dashboard::template_positions(&app));
                 d.add_address("Lambda", &format!("http://{local}"));
                 let url = bound.url.clone();
                 Some((url, super::dashboard::serve(d, bound)))
