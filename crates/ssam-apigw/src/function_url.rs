@@ -53,6 +53,8 @@ pub struct FunctionUrl {
     pub account_id: String,
     /// `AuthType: AWS_IAM`.
     pub iam: bool,
+    /// Access key ids AWS_IAM accepts (`--iam-credentials`); empty: any signed request.
+    pub access_keys: Vec<String>,
     /// `InvokeMode: RESPONSE_STREAM`.
     pub streaming: bool,
     pub cors: Option<Cors>,
@@ -136,37 +138,6 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-/// The access key of a Signature Version 4 signed request (`Authorization` header or the
-/// presigned query's `X-Amz-Credential`), `None` when the request is not signed that way.
-pub fn sigv4_access_key(headers: &HeaderMap, query: Option<&str>) -> Option<String> {
-    let credential = match header(headers, "authorization") {
-        Some(auth) => {
-            let rest = auth.strip_prefix("AWS4-HMAC-SHA256 ")?;
-            let has = |k: &str| rest.split(',').any(|p| p.trim().starts_with(k));
-            if !(has("SignedHeaders=") && has("Signature=")) {
-                return None;
-            }
-            rest.split(',')
-                .find_map(|p| p.trim().strip_prefix("Credential="))?
-                .to_string()
-        }
-        None => {
-            let pairs = ssam_events::encode::parse_query(query?);
-            let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
-            if get("X-Amz-Algorithm").as_deref() != Some("AWS4-HMAC-SHA256")
-                || get("X-Amz-Signature").is_none()
-            {
-                return None;
-            }
-            get("X-Amz-Credential")?
-        }
-    };
-    // AKID/20240101/us-east-1/lambda/aws4_request
-    let parts: Vec<&str> = credential.split('/').collect();
-    (parts.len() == 5 && parts[4] == "aws4_request" && !parts[0].is_empty())
-        .then(|| parts[0].to_string())
-}
-
 async fn handle(
     url: &FunctionUrl,
     service: &Arc<LambdaService>,
@@ -199,7 +170,18 @@ async fn handle(
     }
 
     let authorizer = if url.iam {
-        match sigv4_access_key(&parts.headers, parts.uri.query()) {
+        match crate::iam::signed_access_key(&parts.headers, parts.uri.query()) {
+            Some(key) if !url.access_keys.is_empty() && !url.access_keys.contains(&key) => {
+                tracing::info!(
+                    "function URL of {}: access key {key} is not one of --iam-credentials: 403",
+                    url.function
+                );
+                return error(
+                    403,
+                    "UnrecognizedClientException",
+                    r#"{"Message":"The security token included in the request is invalid."}"#,
+                );
+            }
             Some(key) => Some(serde_json::json!({"iam": {
                 "accessKey": key,
                 "accountId": url.account_id,
@@ -474,6 +456,7 @@ mod tests {
 
     #[test]
     fn only_sigv4_signed_requests_have_an_access_key() {
+        use crate::iam::signed_access_key as sigv4_access_key;
         let mut h = HeaderMap::new();
         assert_eq!(sigv4_access_key(&h, None), None);
         h.insert(

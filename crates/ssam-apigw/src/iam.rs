@@ -19,11 +19,13 @@ pub struct IamOptions {
     pub access_keys: Vec<String>,
 }
 
-/// The access key id of a SigV4-signed request, or `None` when it is not signed.
-fn access_key(ctx: &RequestCtx) -> Option<String> {
-    if let Some(h) = ctx.header("authorization") {
-        let h = h.trim();
-        let rest = h.strip_prefix("AWS4-HMAC-SHA256")?;
+/// The access key id of a SigV4-signed request (an `Authorization: AWS4-HMAC-SHA256
+/// Credential=...` header with a signature, or a presigned query), `None` when it is not
+/// signed. API Gateway's `AWS_IAM` routes and Lambda function URLs both use it.
+pub fn signed_access_key(headers: &http::HeaderMap, query: Option<&str>) -> Option<String> {
+    if let Some(h) = headers.get("authorization") {
+        let h = String::from_utf8_lossy(h.as_bytes());
+        let rest = h.trim().strip_prefix("AWS4-HMAC-SHA256")?;
         let cred = rest
             .split(',')
             .map(str::trim)
@@ -34,11 +36,10 @@ fn access_key(ctx: &RequestCtx) -> Option<String> {
         let key = cred.split('/').next()?.to_string();
         return (has_sig && !key.is_empty()).then_some(key);
     }
-    let query = ctx.parts.uri.query()?;
     let mut algorithm = false;
     let mut signature = false;
     let mut key = None;
-    for pair in query.split('&') {
+    for pair in query?.split('&') {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
         let v = percent_encoding::percent_decode_str(v).decode_utf8_lossy();
         match k {
@@ -49,6 +50,10 @@ fn access_key(ctx: &RequestCtx) -> Option<String> {
         }
     }
     key.filter(|k| algorithm && signature && !k.is_empty())
+}
+
+fn access_key(ctx: &RequestCtx) -> Option<String> {
+    signed_access_key(&ctx.parts.headers, ctx.parts.uri.query())
 }
 
 /// Lets a signed request through; 403 otherwise.

@@ -17,6 +17,10 @@ struct Urls {
 }
 
 fn start() -> Urls {
+    start_with(&[])
+}
+
+fn start_with(extra: &[&str]) -> Urls {
     let template = fixture();
     let args: Vec<&std::ffi::OsStr> = [
         "local",
@@ -30,6 +34,7 @@ fn start() -> Urls {
     .iter()
     .map(std::ffi::OsStr::new)
     .chain([template.as_os_str()])
+    .chain(extra.iter().map(std::ffi::OsStr::new))
     .collect();
     let server = ssam_testkit::Server::start(&args, " * Running on ");
     let mut by_function = HashMap::new();
@@ -207,26 +212,50 @@ fn aws_iam_function_urls_need_a_sigv4_signature() {
     );
     assert_eq!(status, 403);
 
+    let (status, body) = signed_get(&format!("{private}/secret?a=1"), "AKIDLOCALTEST");
+    assert_eq!(status, 200);
+    let ctx: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(ctx["authorizer"]["iam"]["accessKey"], "AKIDLOCALTEST");
+    assert_eq!(ctx["accountId"], "123456789012");
+    drop(urls.server);
+
+    // --iam-credentials names the access keys accepted, as for AWS_IAM API routes.
+    let urls = start_with(&["--iam-credentials", "AKIDALLOWED:secret"]);
+    let private = &urls.by_function["Private"];
+    let (status, body) = signed_get(&format!("{private}/secret"), "AKIDLOCALTEST");
+    assert_eq!(status, 403);
+    assert!(
+        body.contains("The security token included in the request is invalid."),
+        "{body}"
+    );
+    assert_eq!(
+        signed_get(&format!("{private}/secret"), "AKIDALLOWED").0,
+        200
+    );
+    drop(urls.server);
+}
+
+/// A GET signed with botocore's SigV4 signer (as the AWS SDKs sign): (status, body).
+fn signed_get(url: &str, access_key: &str) -> (u16, String) {
     let script = format!(
         r#"
-import json, urllib.request
+import json, urllib.request, urllib.error
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
-req = AWSRequest(method="GET", url="{private}/secret?a=1")
-SigV4Auth(Credentials("AKIDLOCALTEST", "secret"), "lambda", "us-east-1").add_auth(req)
-r = urllib.request.urlopen(urllib.request.Request(req.url, headers=dict(req.headers.items())))
-print(r.status, r.read().decode())
+req = AWSRequest(method="GET", url="{url}")
+SigV4Auth(Credentials("{access_key}", "secret"), "lambda", "us-east-1").add_auth(req)
+try:
+    r = urllib.request.urlopen(urllib.request.Request(req.url, headers=dict(req.headers.items())))
+    print(r.status, r.read().decode())
+except urllib.error.HTTPError as e:
+    print(e.code, e.read().decode())
 "#
     );
     let out = ssam_testkit::run_python(&script, &[]);
     let text = String::from_utf8_lossy(&out.stdout);
     let (status, body) = text.trim().split_once(' ').unwrap();
-    assert_eq!(status, "200");
-    let ctx: serde_json::Value = serde_json::from_str(body).unwrap();
-    assert_eq!(ctx["authorizer"]["iam"]["accessKey"], "AKIDLOCALTEST");
-    assert_eq!(ctx["accountId"], "123456789012");
-    drop(urls.server);
+    (status.parse().unwrap(), body.to_string())
 }
 
 /// `InvokeMode: RESPONSE_STREAM`: the status and headers of the function's prelude, then each

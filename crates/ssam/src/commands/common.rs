@@ -420,6 +420,11 @@ impl ApiArgs {
                 region: app.region.clone(),
                 account_id: app.account_id.clone(),
                 iam: config.auth_type == "AWS_IAM",
+                access_keys: self
+                    .iam_credentials
+                    .iter()
+                    .map(|c| c.split(':').next().unwrap_or_default().to_string())
+                    .collect(),
                 streaming: config.invoke_mode == "RESPONSE_STREAM",
                 cors: config.cors.clone(),
             };
