@@ -820,6 +820,23 @@ fn api_model(
     }
 }
 
+/// An HTTP API's `CorsConfiguration` map, or a function URL's `Cors` (the same fields).
+pub(super) fn http_cors(c: &Node) -> Cors {
+    Cors {
+        allow_origins: split_list(c.get("AllowOrigins")),
+        allow_methods: split_list(c.get("AllowMethods")),
+        allow_headers: split_list(c.get("AllowHeaders")),
+        expose_headers: split_list(c.get("ExposeHeaders")),
+        allow_credentials: c
+            .get("AllowCredentials")
+            .is_some_and(|v| matches!(v.value, Value::Bool(true))),
+        max_age: c
+            .get("MaxAge")
+            .and_then(Node::scalar_text)
+            .and_then(|s| s.parse().ok()),
+    }
+}
+
 /// `Cors` (REST: a map, or just the origin) or `CorsConfiguration` (HTTP APIs: a map, or
 /// `true` for any origin), in HTTP API's vocabulary.
 fn cors_of(api_type: ApiType, props: &Node) -> Option<Cors> {
@@ -845,19 +862,7 @@ fn cors_of(api_type: ApiType, props: &Node) -> Option<Cors> {
         }),
         ApiType::Http => props.get("CorsConfiguration").and_then(|c| match &c.value {
             Value::Bool(false) => None,
-            Value::Map(_) => Some(Cors {
-                allow_origins: split_list(c.get("AllowOrigins")),
-                allow_methods: split_list(c.get("AllowMethods")),
-                allow_headers: split_list(c.get("AllowHeaders")),
-                expose_headers: split_list(c.get("ExposeHeaders")),
-                allow_credentials: c
-                    .get("AllowCredentials")
-                    .is_some_and(|v| matches!(v.value, Value::Bool(true))),
-                max_age: c
-                    .get("MaxAge")
-                    .and_then(Node::scalar_text)
-                    .and_then(|s| s.parse().ok()),
-            }),
+            Value::Map(_) => Some(http_cors(c)),
             _ => Some(Cors {
                 allow_origins: vec!["*".into()],
                 ..Cors::default()

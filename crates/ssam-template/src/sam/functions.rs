@@ -313,20 +313,7 @@ fn function_url(props: &Node) -> Option<FunctionUrl> {
     props.get("FunctionUrlConfig").map(|c| FunctionUrl {
         auth_type: string_prop(c, "AuthType").unwrap_or_else(|| "NONE".into()),
         invoke_mode: string_prop(c, "InvokeMode").unwrap_or_else(|| "BUFFERED".into()),
-        cors: c.get("Cors").map(|cors| Cors {
-            allow_credentials: cors
-                .get("AllowCredentials")
-                .and_then(Node::scalar_text)
-                .is_some_and(|t| t.eq_ignore_ascii_case("true")),
-            allow_headers: string_list(cors.get("AllowHeaders")),
-            allow_methods: string_list(cors.get("AllowMethods")),
-            allow_origins: string_list(cors.get("AllowOrigins")),
-            expose_headers: string_list(cors.get("ExposeHeaders")),
-            max_age: cors
-                .get("MaxAge")
-                .and_then(Node::scalar_text)
-                .and_then(|t| t.trim().parse().ok()),
-        }),
+        cors: c.get("Cors").map(super::apis::http_cors),
     })
 }
 
