@@ -145,7 +145,10 @@ struct Overview {
     functions: usize,
     routes: usize,
     buckets: usize,
+    /// How many invocations the dashboard keeps at most (`--dashboard-history`).
     history: usize,
+    /// How many it holds now.
+    kept: usize,
 }
 
 #[derive(Serialize)]
@@ -171,12 +174,17 @@ async fn overview(State(d): State<Shared>) -> Json<Overview> {
         .unwrap_or_else(|p| p.into_inner())
         .as_ref()
         .map_or(0, |(g, _)| g.config().table.routes.len());
+    let ring_sizes = {
+        let rec = d.recorder.lock();
+        (rec.ring.capacity(), rec.ring.len())
+    };
     Json(Overview {
         addresses,
         functions: d.lambda.as_ref().map_or(0, |l| l.functions().len()),
         routes,
         buckets: d.s3.as_ref().map_or(0, |s| s.buckets().len()),
-        history: d.recorder.lock().ring.len(),
+        history: ring_sizes.0,
+        kept: ring_sizes.1,
     })
 }
 

@@ -80,6 +80,11 @@ impl Ring {
         self.entries.iter()
     }
 
+    /// How many invocations it keeps at most (`--dashboard-history`).
+    pub fn capacity(&self) -> usize {
+        self.max_entries
+    }
+
     pub fn len(&self) -> usize {
         self.entries.len()
     }

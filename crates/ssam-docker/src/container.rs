@@ -69,6 +69,10 @@ pub struct ContainerConfig {
     /// Container ports published on the host's 127.0.0.1 at the same number (a debugger's
     /// port); on the host network they are the host's already.
     pub publish: Vec<u16>,
+    /// The image's filesystem mounted read-only (`docker run --read-only`).
+    pub read_only_root: bool,
+    /// tmpfs mounts: path and options (`/tmp`, `size=512m`), as `docker run --tmpfs`.
+    pub tmpfs: Vec<(String, String)>,
 }
 
 /// A chunk of a container's output.
@@ -171,6 +175,8 @@ impl Docker {
             memory_swap: config.memory_mb.map(|mb| (mb * 1024 * 1024) as i64),
             extra_hosts: Some(config.extra_hosts.clone()),
             port_bindings: published(config),
+            readonly_rootfs: config.read_only_root.then_some(true),
+            tmpfs: (!config.tmpfs.is_empty()).then(|| config.tmpfs.iter().cloned().collect()),
             ..Default::default()
         };
         let body = ContainerCreateBody {

@@ -373,6 +373,17 @@ pub(crate) async fn start(
         extra_hosts,
         labels,
         publish: run.publish.clone(),
+        // Lambda's filesystem: everything read-only but /tmp, sized by EphemeralStorage
+        // (filesystem.rs).
+        read_only_root: spec.lambda_filesystem,
+        tmpfs: if spec.lambda_filesystem {
+            vec![(
+                "/tmp".to_string(),
+                format!("size={}m,mode=1777", spec.ephemeral_storage_mb),
+            )]
+        } else {
+            Vec::new()
+        },
     };
     let started = docker
         .run_container(&config)

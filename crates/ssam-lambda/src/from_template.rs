@@ -24,6 +24,9 @@ pub struct Sandboxes {
     pub invoke_images: Vec<(Option<String>, String)>,
     /// `--container-env-vars`: variables for functions in containers, after `--env-vars`.
     pub container_env: Option<EnvVarsFile>,
+    /// Lambda's filesystem rules for every function (`filesystem.rs`); `--writable-code`
+    /// turns them off.
+    pub lambda_filesystem: bool,
 }
 
 impl Sandboxes {
@@ -115,7 +118,10 @@ pub fn specs_with_sandboxes(
         } else {
             spec_from_function(app, f, cache_dir).and_then(|spec| zip_sandbox(f, spec, sandboxes))
         };
-        let spec = spec.map(|spec| with_settings(app, f, env_vars, spec));
+        let spec = spec.map(|mut spec| {
+            spec.lambda_filesystem = sandboxes.lambda_filesystem;
+            with_settings(app, f, env_vars, spec)
+        });
         let spec = spec.map(|mut spec| {
             if let (SandboxKind::Container(_), Some(ev)) = (&spec.sandbox, &sandboxes.container_env)
             {
@@ -267,6 +273,9 @@ fn with_settings(
     spec.memory_mb = f.memory_size;
     spec.timeout = Duration::from_secs(u64::from(f.timeout.max(1)));
     spec.reserved_concurrency = f.reserved_concurrency;
+    if let Some(mb) = f.ephemeral_storage_mb {
+        spec.ephemeral_storage_mb = mb;
+    }
     spec.region = app.region.clone();
     spec.account_id = app.account_id.clone();
     if let Some(a) = f.architectures.first() {

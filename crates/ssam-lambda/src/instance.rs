@@ -125,7 +125,13 @@ impl Instance {
                     extra_env,
                     &log_stream_name(),
                 );
-                Sandbox::spawn(native, &spec.code_dir, &env, &log)
+                let read_only =
+                    if spec.lambda_filesystem && crate::filesystem::native_support().is_ok() {
+                        crate::filesystem::read_only_dirs(spec)
+                    } else {
+                        Vec::new()
+                    };
+                Sandbox::spawn(native, &spec.code_dir, &read_only, &env, &log)
             }
             Launch::Container(prepared) => {
                 let env = crate::container::environment(

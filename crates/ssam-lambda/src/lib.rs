@@ -14,6 +14,7 @@ mod deps;
 pub mod env_vars;
 mod error;
 mod eventstream;
+pub mod filesystem;
 pub mod from_template;
 mod hints;
 pub mod ids;

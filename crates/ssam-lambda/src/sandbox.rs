@@ -239,6 +239,20 @@ fn layer_env(spec: &FunctionSpec) -> Vec<(String, String)> {
     out
 }
 
+/// Whether `program` (a path; a bare name is looked up by the shell) can be executed.
+fn executable(program: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt as _;
+    if program.components().count() < 2 {
+        return Ok(());
+    }
+    let meta = std::fs::metadata(program)?;
+    if meta.is_file() && meta.permissions().mode() & 0o111 != 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::from(std::io::ErrorKind::PermissionDenied))
+    }
+}
+
 fn parent_str(p: &Path) -> String {
     p.parent()
         .map(|d| d.to_string_lossy().into_owned())
@@ -356,10 +370,12 @@ pub(crate) struct Sandbox {
 }
 
 impl Sandbox {
-    /// Starts the runtime in its own process group, its output going to `log`.
+    /// Starts the runtime in its own process group, its output going to `log`; the
+    /// `read_only` directories are read-only for it (`filesystem.rs`).
     pub(crate) fn spawn(
         launch: &NativeLaunch,
         code_dir: &Path,
+        read_only: &[PathBuf],
         env: &IndexMap<String, String>,
         log: &Arc<InstanceLog>,
     ) -> Result<Sandbox, LaunchError> {
@@ -375,8 +391,20 @@ impl Sandbox {
             error_type: "Runtime.Unknown",
             message: format!("could not make the function's output pipe: {e}"),
         })?;
-        let mut cmd = tokio::process::Command::new(&launch.program);
-        cmd.args(&launch.args)
+        let (program, args) = if read_only.is_empty() {
+            (launch.program.clone(), launch.args.clone())
+        } else {
+            // The wrapper `exec`s the runtime: say what starting it directly would have.
+            if let Err(e) = executable(&launch.program) {
+                return Err(LaunchError {
+                    error_type: "Runtime.InvalidEntrypoint",
+                    message: format!("could not start {}: {e}", launch.program.display()),
+                });
+            }
+            crate::filesystem::wrap(&launch.program, &launch.args, read_only)
+        };
+        let mut cmd = tokio::process::Command::new(&program);
+        cmd.args(&args)
             .env_clear()
             .envs(env)
             .current_dir(code_dir)

@@ -10,6 +10,9 @@ use indexmap::IndexMap;
 /// The region and account used to build ARNs when the caller gives none.
 pub const DEFAULT_REGION: &str = "us-east-1";
 pub const DEFAULT_ACCOUNT_ID: &str = "123456789012";
+/// `/tmp`'s size when a function sets no `EphemeralStorage`
+/// (https://docs.aws.amazon.com/lambda/latest/dg/configuration-ephemeral-storage.html).
+pub const DEFAULT_EPHEMERAL_STORAGE_MB: u32 = 512;
 
 /// One function as the Lambda service runs it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -44,6 +47,11 @@ pub struct FunctionSpec {
     pub sandbox: SandboxKind,
     /// Set for the function being debugged (`--debug-port`).
     pub debug: Option<crate::debug::DebugSpec>,
+    /// Lambda's filesystem rules (`filesystem.rs`): the code and layers read-only, only
+    /// `/tmp` writable. Off with `--writable-code`; `FunctionSpec::new` leaves it off.
+    pub lambda_filesystem: bool,
+    /// `EphemeralStorage.Size`: the size of `/tmp` in MB (Lambda's default 512).
+    pub ephemeral_storage_mb: u32,
 }
 
 /// Where a function's instances run.
@@ -124,6 +132,8 @@ impl FunctionSpec {
             layers: Vec::new(),
             sandbox: SandboxKind::Native,
             debug: None,
+            lambda_filesystem: false,
+            ephemeral_storage_mb: DEFAULT_EPHEMERAL_STORAGE_MB,
         }
     }
 

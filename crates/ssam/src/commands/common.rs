@@ -329,7 +329,11 @@ pub fn warn_unservable(
 pub fn print_concurrency(service: &LambdaService) {
     let mut reserved = Vec::new();
     let mut cap = None;
-    for f in service.functions() {
+    let functions = service.functions();
+    if let Some(w) = ssam_lambda::filesystem::unavailable_warning(&functions) {
+        tracing::warn!("{w}");
+    }
+    for f in functions {
         if let Some(hint) = ssam_lambda::attach_hint(&f) {
             tracing::info!("{hint}");
         }
@@ -591,6 +595,12 @@ pub struct DockerArgs {
     /// Accepted for SAM CLI compatibility: ssam never pulls unless asked with --pull.
     #[arg(long = "skip-pull-image")]
     pub skip_pull_image: bool,
+
+    /// Let functions write into their code and layer directories. By default they are
+    /// read-only and only /tmp is writable, as on Lambda (in containers the whole image is
+    /// read-only and /tmp is a tmpfs of the function's EphemeralStorage size).
+    #[arg(long = "writable-code")]
+    pub writable_code: bool,
 }
 
 impl DockerArgs {
@@ -616,6 +626,7 @@ impl DockerArgs {
             docker_all: self.docker,
             invoke_images,
             container_env,
+            lambda_filesystem: !self.writable_code,
         })
     }
 

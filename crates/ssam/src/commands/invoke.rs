@@ -106,6 +106,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .find(|s| s.name == target)
         .ok_or_else(|| anyhow::anyhow!("{target} cannot run locally"))?;
     args.debug.apply(std::slice::from_mut(&mut spec))?;
+    if let Some(w) = ssam_lambda::filesystem::unavailable_warning(std::slice::from_ref(&spec)) {
+        tracing::warn!("{w}");
+    }
     if let Some(hint) = ssam_lambda::attach_hint(&spec) {
         tracing::info!("{hint}");
     }
