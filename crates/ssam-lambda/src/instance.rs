@@ -118,20 +118,24 @@ impl Instance {
         })?;
         let spawned = match launch {
             Launch::Native(native) => {
-                let env = sandbox::environment(
+                let mut env = sandbox::environment(
                     spec,
                     api.addr,
                     &native.env,
                     extra_env,
                     &log_stream_name(),
                 );
-                let read_only =
-                    if spec.lambda_filesystem && crate::filesystem::native_support().is_ok() {
-                        crate::filesystem::read_only_dirs(spec)
-                    } else {
-                        Vec::new()
-                    };
-                Sandbox::spawn(native, &spec.code_dir, &read_only, &env, &log)
+                let rules = crate::filesystem::rules(
+                    spec,
+                    &native.program,
+                    &env,
+                    &crate::bootstrap::default_cache_dir(),
+                );
+                if rules.tmp.is_some() {
+                    // Lambda sets no TMPDIR: temporary files go to the function's own /tmp.
+                    env.shift_remove("TMPDIR");
+                }
+                Sandbox::spawn(native, &spec.code_dir, &rules, &env, &log)
             }
             Launch::Container(prepared) => {
                 let env = crate::container::environment(

@@ -370,12 +370,12 @@ pub(crate) struct Sandbox {
 }
 
 impl Sandbox {
-    /// Starts the runtime in its own process group, its output going to `log`; the
-    /// `read_only` directories are read-only for it (`filesystem.rs`).
+    /// Starts the runtime in its own process group, its output going to `log`, with
+    /// Lambda's filesystem `rules` (`filesystem.rs`).
     pub(crate) fn spawn(
         launch: &NativeLaunch,
         code_dir: &Path,
-        read_only: &[PathBuf],
+        rules: &crate::filesystem::Rules,
         env: &IndexMap<String, String>,
         log: &Arc<InstanceLog>,
     ) -> Result<Sandbox, LaunchError> {
@@ -391,7 +391,7 @@ impl Sandbox {
             error_type: "Runtime.Unknown",
             message: format!("could not make the function's output pipe: {e}"),
         })?;
-        let (program, args) = if read_only.is_empty() {
+        let (program, args) = if rules.is_empty() {
             (launch.program.clone(), launch.args.clone())
         } else {
             // The wrapper `exec`s the runtime: say what starting it directly would have.
@@ -401,7 +401,7 @@ impl Sandbox {
                     message: format!("could not start {}: {e}", launch.program.display()),
                 });
             }
-            crate::filesystem::wrap(&launch.program, &launch.args, read_only)
+            crate::filesystem::wrap(&launch.program, &launch.args, code_dir, rules)
         };
         let mut cmd = tokio::process::Command::new(&program);
         cmd.args(&args)

@@ -124,6 +124,52 @@ fn the_code_directory_is_read_only_and_tmp_is_writable() {
     assert!(dir.path().join("app/written-by-function.txt").exists());
 }
 
+/// `/tmp` is the instance's own, as on Lambda: what the function writes there is not in
+/// the machine's `/tmp`, and it holds `EphemeralStorage` MB: writing past 512 MB fails with
+/// `ENOSPC` natively too.
+#[test]
+fn native_tmp_is_the_functions_own_and_sized_by_ephemeral_storage() {
+    if !native_read_only() {
+        return;
+    }
+    let tmpfs = Command::new("unshare")
+        .args([
+            "--user",
+            "--map-current-user",
+            "--mount",
+            "mount",
+            "-t",
+            "tmpfs",
+        ])
+        .args(["-o", "size=1m", "ssam-tmp", "/tmp"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !tmpfs {
+        eprintln!("skipped: this kernel does not allow a tmpfs in a user namespace");
+        return;
+    }
+    let (_dir, template) = fixture();
+    let _ = std::fs::remove_file("/tmp/ssam-fs-test-tmp.txt");
+    let got = invoke_with_event(&template, "Writer", r#"{"action": "code"}"#, &[]);
+    assert_eq!(got["tmp"], "written", "{got}");
+    assert!(
+        !Path::new("/tmp/ssam-fs-test-tmp.txt").exists(),
+        "the function's /tmp is its own"
+    );
+    let got = invoke_with_event(
+        &template,
+        "Writer",
+        r#"{"action": "fill-tmp", "mb": 600}"#,
+        &[],
+    );
+    assert_eq!(
+        got["error"], "OSError: [Errno 28] No space left on device",
+        "{got}"
+    );
+    let mb = got["written_mb"].as_u64().unwrap();
+    assert!((480..=512).contains(&mb), "{got}");
+}
+
 /// A layer's files are read-only too (`/opt` on Lambda).
 #[test]
 fn layers_are_read_only() {

@@ -141,7 +141,8 @@ fn template_layers_are_importable() {
 
 #[test]
 fn sigterm_stops_the_function_too() {
-    let dir = tempfile::tempdir().unwrap();
+    // Outside /tmp: the function has its own /tmp, as on Lambda.
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
     let pidfile = dir.path().join("pid");
     let mut child = ssam()
         .args(["ParallelFunction", "-e", "-"])
