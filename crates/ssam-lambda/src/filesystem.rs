@@ -6,9 +6,10 @@
 //! function that writes next to its code works on a laptop and fails in the cloud; ssam
 //! makes it fail locally too, with the same `EROFS` ("Read-only file system") error.
 //!
-//! Native sandboxes: the runtime is started inside its own user and mount namespaces
-//! (util-linux `unshare`, unprivileged), where the code and layer directories are bind
-//! mounted read-only onto themselves. Nothing changes outside the sandbox: the developer's
+//! Native sandboxes: the runtime is started by the sandbox launcher (`launcher.rs`, the ssam
+//! binary run as `ssam __sandbox ...`) inside its own user and mount namespaces
+//! (unprivileged), where the code and layer directories are bind mounted read-only onto
+//! themselves and `/tmp` is a private tmpfs of `EphemeralStorage` MB. Nothing changes outside the sandbox: the developer's
 //! editor still writes the same files, and ssam's watcher still sees them. The kernel
 //! must allow unprivileged user namespaces; [`native_support`] says whether it does, once.
 //!
@@ -18,34 +19,16 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-/// The shell run between `unshare` and the runtime. Its arguments:
-/// `CWD TMP_MB STAGE KEEP... -- READ_ONLY... -- PROGRAM ARGS...`.
-/// With `TMP_MB` above 0, `/tmp` becomes a private tmpfs of that size; the machine's `/tmp`
-/// is first bind-mounted onto `STAGE` (outside `/tmp`) so that each `KEEP` path, the
-/// runtime's own files that live under `/tmp`, can be mounted back in place. Then each
-/// `READ_ONLY` directory is bind-mounted read-only onto itself, the working directory is
-/// entered again (one taken before the mounts would still reach the writable directory),
-/// and the shell becomes the runtime.
-const SCRIPT: &str = r#"fail() { echo "ssam: $1; hint: run with --writable-code" >&2; exit 126; }
-cwd=$1 mb=$2 stage=$3; shift 3
-if [ "$mb" -gt 0 ]; then
-  mount --rbind /tmp "$stage" || fail "cannot keep the machine's /tmp at $stage"
-  mount -t tmpfs -o "size=${mb}m,mode=1777" ssam-tmp /tmp || fail "cannot give the function its own /tmp"
-  while [ "$1" != "--" ]; do
-    mkdir -p -- "$1" && mount --rbind -- "$stage/${1#/tmp/}" "$1" || fail "cannot keep $1"
-    shift
-  done
-else
-  while [ "$1" != "--" ]; do shift; done
-fi
-shift
-while [ "$1" != "--" ]; do
-  mount --bind -o ro -- "$1" "$1" || fail "cannot make $1 read-only as it is on Lambda"
-  shift
-done
-shift
-cd -- "$cwd" || fail "cannot enter $cwd"
-exec "$@""#;
+pub mod launcher;
+
+/// The sandbox launcher: the ssam binary, registered by it at start ([`use_launcher`]).
+static LAUNCHER: OnceLock<PathBuf> = OnceLock::new();
+
+/// Registers `exe` (the running ssam binary) as the sandbox launcher; without one, native
+/// sandboxes keep the machine's filesystem as it is.
+pub fn use_launcher(exe: PathBuf) {
+    let _ = LAUNCHER.set(exe);
+}
 
 /// What a native sandbox's filesystem looks like ([`rules`]).
 #[derive(Debug, Default, PartialEq)]
@@ -74,9 +57,6 @@ impl Rules {
     }
 }
 
-/// The namespaces a native sandbox is started in.
-const UNSHARE_ARGS: &[&str] = &["--user", "--map-current-user", "--mount", "--"];
-
 /// Whether native sandboxes can get Lambda's read-only code directory on this machine:
 /// `Err` says why not (checked once, by trying it).
 pub fn native_support() -> &'static Result<(), String> {
@@ -98,14 +78,19 @@ pub fn unavailable_warning(specs: &[crate::FunctionSpec]) -> Option<String> {
     }
 }
 
-/// Whether a native sandbox can get a private tmpfs at `/tmp` (checked once).
-fn tmpfs_support() -> bool {
+/// Whether a native sandbox can get a private tmpfs at `/tmp`, the machine's `/tmp` kept at
+/// `stage` (checked once).
+fn tmpfs_support(stage: &Path) -> bool {
     static SUPPORT: OnceLock<bool> = OnceLock::new();
     *SUPPORT.get_or_init(|| {
+        let Some(exe) = LAUNCHER.get() else {
+            return false;
+        };
         native_support().is_ok()
-            && std::process::Command::new("unshare")
-                .args(UNSHARE_ARGS)
-                .args(["mount", "-t", "tmpfs", "-o", "size=1m", "ssam-tmp", "/tmp"])
+            && std::process::Command::new(exe)
+                .arg(launcher::ARG)
+                .args([Path::new("/"), Path::new("1"), stage])
+                .args(["--", "--", "/bin/sh", "-c", ": > /tmp/probe"])
                 .stdin(std::process::Stdio::null())
                 .stderr(std::process::Stdio::null())
                 .status()
@@ -113,23 +98,28 @@ fn tmpfs_support() -> bool {
     })
 }
 
-#[cfg(target_os = "linux")]
+/// Tries the launcher once: a write into a directory it made read-only must fail as on
+/// Lambda.
 fn probe() -> Result<(), String> {
+    if !cfg!(target_os = "linux") {
+        return Err("read-only mounts for native sandboxes need Linux namespaces".into());
+    }
+    let exe = LAUNCHER
+        .get()
+        .ok_or("no sandbox launcher is registered (only the ssam binary has one)")?;
     let dir = std::env::temp_dir().join(format!("ssam-fs-probe-{}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot make {}: {e}", dir.display()))?;
-    let out = std::process::Command::new("unshare")
-        .args(UNSHARE_ARGS)
-        .args(["/bin/sh", "-c", SCRIPT, "ssam-sandbox"])
+    let out = std::process::Command::new(exe)
+        .arg(launcher::ARG)
         .arg(&dir)
         .args(["0", "/", "--"])
         .arg(&dir)
         .args(["--", "/bin/sh", "-c", ": > ./probe"])
-        .current_dir(&dir)
         .stdin(std::process::Stdio::null())
         .output();
     let _ = std::fs::remove_file(dir.join("probe"));
     let _ = std::fs::remove_dir(&dir);
-    let out = out.map_err(|e| format!("cannot run util-linux `unshare`: {e}"))?;
+    let out = out.map_err(|e| format!("cannot run the sandbox launcher: {e}"))?;
     let stderr = String::from_utf8_lossy(&out.stderr);
     // Success is the write failing, as it does on Lambda.
     if stderr.contains("Read-only file system") {
@@ -141,12 +131,9 @@ fn probe() -> Result<(), String> {
         .unwrap_or("the probe could still write into a read-only mount")
         .trim()
         .to_string();
-    Err(format!("unshare --user --mount failed ({why})"))
-}
-
-#[cfg(not(target_os = "linux"))]
-fn probe() -> Result<(), String> {
-    Err("read-only mounts for native sandboxes need Linux namespaces".into())
+    Err(format!(
+        "the sandbox's user and mount namespaces failed ({why})"
+    ))
 }
 
 /// `program args...` wrapped so that it and everything it starts see `rules`, starting in
@@ -158,8 +145,11 @@ pub(crate) fn wrap(
     rules: &Rules,
 ) -> (PathBuf, Vec<String>) {
     let path = |p: &Path| p.to_string_lossy().into_owned();
-    let mut out: Vec<String> = UNSHARE_ARGS.iter().map(|s| s.to_string()).collect();
-    out.extend(["/bin/sh", "-c", SCRIPT, "ssam-sandbox"].map(String::from));
+    let launcher = LAUNCHER
+        .get()
+        .cloned()
+        .unwrap_or_else(|| PathBuf::from("ssam"));
+    let mut out = vec![launcher::ARG.to_string()];
     out.push(path(cwd));
     match &rules.tmp {
         Some(t) => {
@@ -174,7 +164,7 @@ pub(crate) fn wrap(
     out.push("--".into());
     out.push(path(program));
     out.extend(args.iter().cloned());
-    (PathBuf::from("unshare"), out)
+    (launcher, out)
 }
 
 /// Lambda's filesystem for `spec`'s native runtime `program` with environment `env`: its
@@ -196,33 +186,34 @@ pub(crate) fn rules(
         .cloned()
         .collect();
     let stage = cache_dir.join("sandbox-tmp");
-    let tmp =
-        (tmpfs_support() && !stage.starts_with("/tmp") && std::fs::create_dir_all(&stage).is_ok())
-            .then(|| {
-                let mut keep: Vec<PathBuf> = Vec::new();
-                let candidates = read_only
-                    .iter()
-                    .cloned()
-                    .chain([program.to_path_buf(), spec.code_dir.clone()])
-                    .chain(
-                        env.values()
-                            .flat_map(|v| v.split(':'))
-                            .filter(|p| p.starts_with('/'))
-                            .map(PathBuf::from),
-                    );
-                for p in candidates {
-                    if let Some(first) = first_under_tmp(&p) {
-                        if !keep.contains(&first) {
-                            keep.push(first);
-                        }
-                    }
+    let tmp = (!stage.starts_with("/tmp")
+        && std::fs::create_dir_all(&stage).is_ok()
+        && tmpfs_support(&stage))
+    .then(|| {
+        let mut keep: Vec<PathBuf> = Vec::new();
+        let candidates = read_only
+            .iter()
+            .cloned()
+            .chain([program.to_path_buf(), spec.code_dir.clone()])
+            .chain(
+                env.values()
+                    .flat_map(|v| v.split(':'))
+                    .filter(|p| p.starts_with('/'))
+                    .map(PathBuf::from),
+            );
+        for p in candidates {
+            if let Some(first) = first_under_tmp(&p) {
+                if !keep.contains(&first) {
+                    keep.push(first);
                 }
-                PrivateTmp {
-                    size_mb: spec.ephemeral_storage_mb,
-                    stage,
-                    keep,
-                }
-            });
+            }
+        }
+        PrivateTmp {
+            size_mb: spec.ephemeral_storage_mb,
+            stage,
+            keep,
+        }
+    });
     Rules { read_only, tmp }
 }
 
@@ -257,12 +248,11 @@ mod tests {
             Path::new("/code"),
             &rules,
         );
-        assert_eq!(program, PathBuf::from("unshare"));
-        let tail: Vec<&str> = args.iter().map(String::as_str).skip(7).collect();
+        assert_eq!(program, PathBuf::from("ssam"));
         assert_eq!(
-            tail,
+            args,
             [
-                "ssam-sandbox",
+                launcher::ARG,
                 "/code",
                 "512",
                 "/cache/sandbox-tmp",
@@ -287,51 +277,5 @@ mod tests {
         assert_eq!(first_under_tmp(Path::new("/tmpfoo/x")), None);
         assert_eq!(first_under_tmp(Path::new("/tmp")), None);
         assert_eq!(first_under_tmp(Path::new("/home/x")), None);
-    }
-
-    /// On a kernel that allows it (this one when the probe says so), a write into the
-    /// code directory fails with Lambda's error and nothing lands on disk; `/tmp` is the
-    /// sandbox's own and full at its size.
-    #[test]
-    fn a_write_into_a_read_only_directory_fails_as_on_lambda() {
-        if let Err(why) = native_support() {
-            eprintln!("skipped: {why}");
-            return;
-        }
-        let dir = std::env::temp_dir().join(format!("ssam-fs-test-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("kept"), "readable").unwrap();
-        let stage = crate::bootstrap::default_cache_dir().join("sandbox-tmp");
-        std::fs::create_dir_all(&stage).unwrap();
-        let rules = Rules {
-            read_only: vec![dir.clone()],
-            tmp: (tmpfs_support() && !stage.starts_with("/tmp")).then(|| PrivateTmp {
-                size_mb: 1,
-                stage: stage.clone(),
-                keep: first_under_tmp(&dir).into_iter().collect(),
-            }),
-        };
-        let (program, args) = wrap(
-            Path::new("/bin/sh"),
-            &[
-                "-c".into(),
-                "echo x > written; cat kept; head -c 2000000 /dev/zero > /tmp/big".into(),
-            ],
-            &dir,
-            &rules,
-        );
-        let out = std::process::Command::new(program)
-            .args(args)
-            .current_dir(&dir)
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(stderr.contains("Read-only file system"), "{stderr}");
-        assert_eq!(String::from_utf8_lossy(&out.stdout), "readable");
-        assert!(!dir.join("written").exists());
-        if rules.tmp.is_some() {
-            assert!(stderr.contains("No space left on device"), "{stderr}");
-        }
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

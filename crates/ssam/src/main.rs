@@ -54,6 +54,16 @@ enum LocalCommand {
 }
 
 fn main() -> ExitCode {
+    // A native sandbox's launcher (`ssam __sandbox ...`) runs before anything else, while
+    // the process is single-threaded.
+    let mut argv = std::env::args_os();
+    if argv.nth(1).as_deref() == Some(std::ffi::OsStr::new(ssam_lambda::filesystem::launcher::ARG))
+    {
+        return ssam_lambda::filesystem::launcher::main(argv.collect());
+    }
+    if let Ok(exe) = std::env::current_exe() {
+        ssam_lambda::filesystem::use_launcher(exe);
+    }
     let args = match commands::samconfig::with_config_options(
         &Cli::command(),
         std::env::args_os().collect(),
