@@ -152,19 +152,20 @@ fn parse(headers: &http::HeaderMap, query: Option<&str>) -> Option<Signature> {
     }
     let cred = cred?;
     let (key, scope) = cred.split_once('/').unwrap_or((cred.as_str(), ""));
-    (algorithm && !key.is_empty()).then(|| Signature {
-        access_key: key.to_string(),
-        scope: scope.to_string(),
-        signed_headers: signed
-            .split(';')
-            .filter(|s| !s.is_empty())
-            .map(str::to_ascii_lowercase)
-            .collect(),
-        signature: signature.clone().unwrap_or_default(),
-        amz_date,
-        presigned: Some(expires),
-    })
-    .filter(|s| !s.signature.is_empty())
+    (algorithm && !key.is_empty())
+        .then(|| Signature {
+            access_key: key.to_string(),
+            scope: scope.to_string(),
+            signed_headers: signed
+                .split(';')
+                .filter(|s| !s.is_empty())
+                .map(str::to_ascii_lowercase)
+                .collect(),
+            signature: signature.clone().unwrap_or_default(),
+            amz_date,
+            presigned: Some(expires),
+        })
+        .filter(|s| !s.signature.is_empty())
 }
 
 fn header_str(headers: &http::HeaderMap, name: &str) -> Option<String> {
@@ -511,7 +512,7 @@ mod tests {
     #[test]
     fn recomputes_the_sigv4_test_suite_signature() {
         let opts = IamOptions::from_flags(&[
-            "AKIDEXAMPLE:wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY".to_string()
+            "AKIDEXAMPLE:wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY".to_string(),
         ]);
         let p = parts(
             "GET",

@@ -645,7 +645,10 @@ pub fn error_response(e: &GatewayError, api_type: ApiType) -> Response<Body> {
     if let Some(t) = a.error_type {
         h.insert("x-amzn-errortype", HeaderValue::from_static(t));
     }
-    if let Some(challenge) = a.www_authenticate.and_then(|c| HeaderValue::from_str(&c).ok()) {
+    if let Some(challenge) = a
+        .www_authenticate
+        .and_then(|c| HeaderValue::from_str(&c).ok())
+    {
         h.insert("www-authenticate", challenge);
     }
     resp

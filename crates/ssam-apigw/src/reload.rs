@@ -115,84 +115,88 @@ pub fn watch(
     };
     rewatch(&watcher, &mut watched, watch_dirs(&gw, &templates));
     let task_watcher = Arc::clone(&watcher);
-    let task = tokio::spawn(async move {
-        while let Some(paths) = rx.recv().await {
-            let paths: Vec<PathBuf> = paths
-                .into_iter()
-                .filter(|p| !is_noise_under(p, &watched))
-                .collect();
-            if paths.is_empty() {
-                continue;
-            }
-            let changed_template = paths.iter().find_map(|p| {
-                let canonical = p.canonicalize().unwrap_or_else(|_| p.clone());
-                templates
-                    .iter()
-                    .find(|t| **t == canonical || *t == p)
-                    .cloned()
-            });
-            let template_changed = changed_template.is_some();
-            let mut replaced = Vec::new();
-            if template_changed {
-                let loader = Arc::clone(&loader);
-                match tokio::task::spawn_blocking(move || loader()).await {
-                    Ok(Ok(r)) => {
-                        let mut warnings = Vec::new();
-                        let changed = gw.reload(&r.app, r.specs, r.skipped, &mut warnings);
-                        replaced.clone_from(&changed);
-                        for w in warnings {
-                            tracing::warn!("{w}");
-                        }
-                        tracing::info!(
-                            "{} changed: routes reloaded{}",
-                            changed_template.as_deref().unwrap_or(template.as_path()).display(),
-                            if changed.is_empty() {
-                                String::new()
-                            } else {
-                                format!("; restarted {}", changed.join(", "))
+    let task =
+        tokio::spawn(async move {
+            while let Some(paths) = rx.recv().await {
+                let paths: Vec<PathBuf> = paths
+                    .into_iter()
+                    .filter(|p| !is_noise_under(p, &watched))
+                    .collect();
+                if paths.is_empty() {
+                    continue;
+                }
+                let changed_template = paths.iter().find_map(|p| {
+                    let canonical = p.canonicalize().unwrap_or_else(|_| p.clone());
+                    templates
+                        .iter()
+                        .find(|t| **t == canonical || *t == p)
+                        .cloned()
+                });
+                let template_changed = changed_template.is_some();
+                let mut replaced = Vec::new();
+                if template_changed {
+                    let loader = Arc::clone(&loader);
+                    match tokio::task::spawn_blocking(move || loader()).await {
+                        Ok(Ok(r)) => {
+                            let mut warnings = Vec::new();
+                            let changed = gw.reload(&r.app, r.specs, r.skipped, &mut warnings);
+                            replaced.clone_from(&changed);
+                            for w in warnings {
+                                tracing::warn!("{w}");
                             }
-                        );
-                        for m in gw.mounts() {
                             tracing::info!(
-                                "Mounting {} at {} [{}]",
-                                m.function,
-                                m.path,
-                                m.methods.join(", ")
+                                "{} changed: routes reloaded{}",
+                                changed_template
+                                    .as_deref()
+                                    .unwrap_or(template.as_path())
+                                    .display(),
+                                if changed.is_empty() {
+                                    String::new()
+                                } else {
+                                    format!("; restarted {}", changed.join(", "))
+                                }
                             );
+                            for m in gw.mounts() {
+                                tracing::info!(
+                                    "Mounting {} at {} [{}]",
+                                    m.function,
+                                    m.path,
+                                    m.methods.join(", ")
+                                );
+                            }
+                            // A child stack added or moved is watched from now on.
+                            templates = template_files(&r.app);
+                            rewatch(&task_watcher, &mut watched, watch_dirs(&gw, &templates));
                         }
-                        // A child stack added or moved is watched from now on.
-                        templates = template_files(&r.app);
-                        rewatch(&task_watcher, &mut watched, watch_dirs(&gw, &templates));
-                    }
-                    Ok(Err(e)) => tracing::error!(
+                        Ok(Err(e)) => tracing::error!(
                         "{} changed but cannot be loaded; still serving the previous routes: {e}",
                         changed_template.as_deref().unwrap_or(template.as_path()).display()
                     ),
-                    Err(e) => tracing::error!("template reload failed: {e}"),
+                        Err(e) => tracing::error!("template reload failed: {e}"),
+                    }
+                }
+                let mut recycled = BTreeSet::new();
+                for (id, dir) in gw.functions.code_dirs() {
+                    if replaced.contains(&id) {
+                        continue;
+                    }
+                    let dir = dir.canonicalize().unwrap_or(dir);
+                    if paths.iter().any(|p| p.starts_with(&dir)) {
+                        recycled.insert(id);
+                    }
+                }
+                for id in &recycled {
+                    gw.functions.recycle(id);
+                }
+                if !recycled.is_empty() {
+                    let list: Vec<&str> = recycled.iter().map(String::as_str).collect();
+                    tracing::info!(
+                        "code changed: the next request to {} starts a fresh instance",
+                        list.join(", ")
+                    );
                 }
             }
-            let mut recycled = BTreeSet::new();
-            for (id, dir) in gw.functions.code_dirs() {
-                if replaced.contains(&id) {
-                    continue;
-                }
-                let dir = dir.canonicalize().unwrap_or(dir);
-                if paths.iter().any(|p| p.starts_with(&dir)) {
-                    recycled.insert(id);
-                }
-            }
-            for id in &recycled {
-                gw.functions.recycle(id);
-            }
-            if !recycled.is_empty() {
-                let list: Vec<&str> = recycled.iter().map(String::as_str).collect();
-                tracing::info!(
-                    "code changed: the next request to {} starts a fresh instance",
-                    list.join(", ")
-                );
-            }
-        }
-    });
+        });
     Ok(Reloader {
         _watcher: watcher,
         _task: task,

@@ -236,7 +236,11 @@ impl RouteTable {
                     PayloadVersion::V2
                 },
                 token_validation: match &guard {
-                    Guard::Lambda(a) => a.authorizer.identity_validation.as_deref().and_then(token_regex),
+                    Guard::Lambda(a) => a
+                        .authorizer
+                        .identity_validation
+                        .as_deref()
+                        .and_then(token_regex),
                     _ => None,
                 },
                 guard,

@@ -195,9 +195,7 @@ mod tests {
         let e = unpacked(&cache, &broken).unwrap_err();
         assert!(e.contains("broken.zip cannot be unpacked"), "{e}");
         // Nothing half-unpacked is left behind.
-        let left: Vec<_> = std::fs::read_dir(cache.join("zip-code"))
-            .unwrap()
-            .collect();
+        let left: Vec<_> = std::fs::read_dir(cache.join("zip-code")).unwrap().collect();
         assert!(left.is_empty(), "{left:?}");
     }
 

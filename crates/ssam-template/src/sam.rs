@@ -225,7 +225,12 @@ pub(crate) fn load_source(
     let raw = surviving_resources(&src, resources_map, &phase1, &mut infos, &mut diags);
     for r in &raw {
         let served_as = nested_as
-            .filter(|_| matches!(r.rtype.as_str(), "AWS::Serverless::Function" | "AWS::Lambda::Function"))
+            .filter(|_| {
+                matches!(
+                    r.rtype.as_str(),
+                    "AWS::Serverless::Function" | "AWS::Lambda::Function"
+                )
+            })
             .map(|prefix| format!("{prefix}/{}", r.id));
         if let Some(name) = ref_name(&phase1, r, &pseudo.stack_name).or(served_as) {
             if let Some(info) = infos.get_mut(&r.id) {

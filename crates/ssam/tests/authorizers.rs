@@ -65,12 +65,20 @@ impl StartApi {
         if let Some(h) = header {
             cmd.args(["-H", h]);
         }
-        let out = cmd.arg(format!("{}{path}", self.base)).output().expect("run curl");
+        let out = cmd
+            .arg(format!("{}{path}", self.base))
+            .output()
+            .expect("run curl");
         let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        let head = text.split("\r\n\r\n").next().unwrap_or_default().to_string();
+        let head = text
+            .split("\r\n\r\n")
+            .next()
+            .unwrap_or_default()
+            .to_string();
         head.lines().find_map(|l| {
             let (k, v) = l.split_once(':')?;
-            k.eq_ignore_ascii_case("www-authenticate").then(|| v.trim().to_string())
+            k.eq_ignore_ascii_case("www-authenticate")
+                .then(|| v.trim().to_string())
         })
     }
 }
@@ -264,15 +272,28 @@ fn token_not_matching_identity_validation_expression_is_401_without_invoking_the
         // "allow-me" contains "allow": the expression must match the whole token.
         for token in ["nonsense", "allow-me"] {
             let (status, body) = api.with_header(path, &format!("Authorization: {token}"));
-            assert_eq!((status, body.as_str()), (401, UNAUTHORIZED), "{path} {token}");
+            assert_eq!(
+                (status, body.as_str()),
+                (401, UNAUTHORIZED),
+                "{path} {token}"
+            );
         }
-        assert_eq!(starts(&api), before, "{path}: the authorizer was invoked: {:?}", api.server.lines());
+        assert_eq!(
+            starts(&api),
+            before,
+            "{path}: the authorizer was invoked: {:?}",
+            api.server.lines()
+        );
         let (status, body) = api.with_header(path, "Authorization: deny");
         assert_eq!(status, 403, "{path}: {body}");
         let (status, body) = api.with_header(path, "Authorization: allow");
         assert_eq!(status, 200, "{path}: {body}");
         assert!(body.contains(r#""who": "lambda-authorizer""#), "{body}");
-        assert_eq!(starts(&api), before + 3, "{path}: two authorizer calls and the function");
+        assert_eq!(
+            starts(&api),
+            before + 3,
+            "{path}: two authorizer calls and the function"
+        );
     }
     assert!(api
         .server
@@ -539,14 +560,22 @@ fn jwt_authorizer_checks_issuer_audience_expiry_scope_and_signature() {
     // "Troubleshooting issues with HTTP API JWT authorizers": the 401 says why in
     // `www-authenticate`, in AWS's words for a wrong audience.
     assert_eq!(
-        api.www_authenticate("/jwt", Some(&bearer(&wrong_aud, "key"))).as_deref(),
-        Some(r#"Bearer scope="" error="invalid_token" error_description="the token does not have a valid audience""#)
+        api.www_authenticate("/jwt", Some(&bearer(&wrong_aud, "key")))
+            .as_deref(),
+        Some(
+            r#"Bearer scope="" error="invalid_token" error_description="the token does not have a valid audience""#
+        )
     );
     assert_eq!(
-        api.www_authenticate("/jwt", Some(&bearer(&expired, "key"))).as_deref(),
+        api.www_authenticate("/jwt", Some(&bearer(&expired, "key")))
+            .as_deref(),
         Some(r#"Bearer scope="" error="invalid_token" error_description="the token has expired""#)
     );
-    assert_eq!(api.www_authenticate("/jwt", None), None, "no token: no challenge");
+    assert_eq!(
+        api.www_authenticate("/jwt", None),
+        None,
+        "no token: no challenge"
+    );
     let (status, body) = api.with_header("/jwt", &bearer(&good, "key"));
     assert_eq!(status, 200, "{body}");
     // "Working with AWS Lambda proxy integrations for HTTP APIs": authorizer.jwt.claims/scopes.
@@ -761,7 +790,10 @@ fn aws_iam_signatures_are_recomputed_when_the_secret_is_given() {
         "{:?}",
         api.server.lines()
     );
-    for (path, rest) in [("/v1/iam?a=1&b=two%20words", true), ("/hiam?a=1&b=two%20words", false)] {
+    for (path, rest) in [
+        ("/v1/iam?a=1&b=two%20words", true),
+        ("/hiam?a=1&b=two%20words", false),
+    ] {
         let url = format!("{}{path}", api.base);
         let ok = Signed::get(url.clone(), "execute-api", "AKIDTEST", "right-secret");
         let post = Signed {
@@ -773,10 +805,22 @@ fn aws_iam_signatures_are_recomputed_when_the_secret_is_given() {
             ok.clone(),
             post.clone(),
             Signed::get(url.clone(), "execute-api", "AKIDTEST", "wrong-secret"),
-            Signed { tamper: Tamper::Query, ..ok.clone() },
-            Signed { tamper: Tamper::Body, ..post.clone() },
-            Signed { minutes_ago: 10, ..ok.clone() },
-            Signed { credentials: None, ..ok.clone() },
+            Signed {
+                tamper: Tamper::Query,
+                ..ok.clone()
+            },
+            Signed {
+                tamper: Tamper::Body,
+                ..post.clone()
+            },
+            Signed {
+                minutes_ago: 10,
+                ..ok.clone()
+            },
+            Signed {
+                credentials: None,
+                ..ok.clone()
+            },
             Signed::get(url.clone(), "lambda", "AKIDTEST", "right-secret"),
         ]);
         let [good, good_post, wrong, query, body, stale, unsigned, service] = &answers[..] else {
@@ -785,7 +829,11 @@ fn aws_iam_signatures_are_recomputed_when_the_secret_is_given() {
         assert_eq!(good.status, 200, "{path}: {good:?}");
         assert!(good.body.contains("reached the function"), "{good:?}");
         assert_eq!(good_post.status, 200, "{path}: {good_post:?}");
-        for (what, a) in [("wrong secret", wrong), ("query changed", query), ("body changed", body)] {
+        for (what, a) in [
+            ("wrong secret", wrong),
+            ("query changed", query),
+            ("body changed", body),
+        ] {
             assert_eq!(a.status, 403, "{path} {what}: {a:?}");
             let message: serde_json::Value = serde_json::from_str(&a.body).unwrap();
             let message = message["message"].as_str().unwrap();
@@ -795,14 +843,22 @@ fn aws_iam_signatures_are_recomputed_when_the_secret_is_given() {
             );
             if rest {
                 assert_eq!(a.error_type, "InvalidSignatureException");
-                assert!(message.contains("The Canonical String for this request should have been"), "{a:?}");
+                assert!(
+                    message.contains("The Canonical String for this request should have been"),
+                    "{a:?}"
+                );
             }
         }
         assert_eq!(stale.status, 403, "{stale:?}");
         assert!(stale.body.contains("Signature expired: "), "{stale:?}");
         assert!(stale.body.contains(" - 5 min.)"), "{stale:?}");
         assert_eq!(service.status, 403, "{service:?}");
-        assert!(service.body.contains("Credential should be scoped to correct service: 'execute-api'"), "{service:?}");
+        assert!(
+            service
+                .body
+                .contains("Credential should be scoped to correct service: 'execute-api'"),
+            "{service:?}"
+        );
         assert_eq!(unsigned.status, 403, "{unsigned:?}");
         let expected = if rest {
             r#"{"message":"Missing Authentication Token"}"#
@@ -813,7 +869,10 @@ fn aws_iam_signatures_are_recomputed_when_the_secret_is_given() {
     }
     let log = api.server.stop();
     let reached = log.iter().filter(|l| l.contains("START RequestId")).count();
-    assert_eq!(reached, 4, "only the 4 good requests reach the function: {log:?}");
+    assert_eq!(
+        reached, 4,
+        "only the 4 good requests reach the function: {log:?}"
+    );
 }
 
 /// Without a secret, any signature passes, and the start-up says so.
@@ -837,10 +896,9 @@ fn aws_iam_without_a_secret_says_signatures_are_not_checked() {
     ));
     let api = StartApi::start(&t, &[]);
     assert!(
-        api.server
-            .lines()
-            .iter()
-            .any(|l| l.contains("Rest: AWS_IAM routes accept any SigV4-signed request: signatures are not checked")),
+        api.server.lines().iter().any(|l| l.contains(
+            "Rest: AWS_IAM routes accept any SigV4-signed request: signatures are not checked"
+        )),
         "{:?}",
         api.server.lines()
     );

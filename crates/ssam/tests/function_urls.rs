@@ -292,12 +292,18 @@ fn aws_iam_function_urls_check_the_signature_with_the_secret() {
         (403, r#"{"Message":"Forbidden"}"#)
     );
     assert_eq!(service.status, 403, "{service:?}");
-    assert!(service.body.contains("scoped to correct service: 'lambda'"), "{service:?}");
+    assert!(
+        service.body.contains("scoped to correct service: 'lambda'"),
+        "{service:?}"
+    );
     assert_eq!(stale.status, 403, "{stale:?}");
     assert!(stale.body.contains("Signature expired"), "{stale:?}");
     let log = urls.server.stop();
     let reached = log.iter().filter(|l| l.contains("START RequestId")).count();
-    assert_eq!(reached, 1, "only the good request reaches the function: {log:?}");
+    assert_eq!(
+        reached, 1,
+        "only the good request reaches the function: {log:?}"
+    );
 }
 
 /// A GET signed with botocore's SigV4 signer (as the AWS SDKs sign): (status, body).

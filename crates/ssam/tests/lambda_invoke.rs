@@ -253,13 +253,20 @@ Resources:
             .unwrap()
     };
     let out = invoke(&root.join("template.yaml"), "Fn");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["helper"], "from the layer zip");
     assert_eq!(v["exec"], true, "the 0755 entry stays executable");
     let zip_code = cache.join("ssam/zip-code");
     assert!(
-        v["here"].as_str().unwrap().starts_with(zip_code.to_str().unwrap()),
+        v["here"]
+            .as_str()
+            .unwrap()
+            .starts_with(zip_code.to_str().unwrap()),
         "{v}"
     );
     let unpacked = || std::fs::read_dir(&zip_code).unwrap().count();
@@ -293,9 +300,8 @@ Resources:
         .output()
         .unwrap()
         .stdout;
-    let v: serde_json::Value = serde_json::from_slice(&body).unwrap_or_else(|_| {
-        panic!("{}\n{:?}", String::from_utf8_lossy(&body), server.lines())
-    });
+    let v: serde_json::Value = serde_json::from_slice(&body)
+        .unwrap_or_else(|_| panic!("{}\n{:?}", String::from_utf8_lossy(&body), server.lines()));
     assert_eq!(v["helper"], "from the layer zip");
     drop(server);
     assert_eq!(unpacked(), 2, "unpacked once, not per command");
@@ -314,5 +320,9 @@ Resources:
     let built = std::fs::read_to_string(root.join(".aws-sam/build/template.yaml")).unwrap();
     assert!(built.contains("../../fn.zip"), "{built}");
     let out = invoke(&root.join(".aws-sam/build/template.yaml"), "Fn");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

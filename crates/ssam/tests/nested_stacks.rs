@@ -305,7 +305,15 @@ fn editing_a_child_template_reloads_its_routes() {
         .to_string();
     let status = |path: &str| {
         let out = Command::new("curl")
-            .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "30"])
+            .args([
+                "-s",
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_code}",
+                "--max-time",
+                "30",
+            ])
             .arg(format!("{url}{path}"))
             .output()
             .unwrap();
@@ -383,8 +391,8 @@ print(json.dumps(out))
         greet_arn = greeter["self_arn"].as_str().unwrap(),
     );
     let out = ssam_testkit::run_python(&script, &[]);
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {:?}", server.lines()));
+    let v: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {:?}", server.lines()));
     assert_eq!(v[0]["greeting"], "HEY", "Shouter's own function: {v}");
     assert_eq!(v[0]["self"], "Shouter/Fn");
     assert_eq!(v[1]["greeting"], "hello", "Greeter's own function: {v}");

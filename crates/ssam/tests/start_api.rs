@@ -407,7 +407,11 @@ fn http_1_0_requests_get_an_http_1_1_status_line() {
         3,
         "only in the bodies: {out}"
     );
-    assert_eq!(out.matches("\r\n\r\nHTTP/1.0 in a body").count(), 3, "{out}");
+    assert_eq!(
+        out.matches("\r\n\r\nHTTP/1.0 in a body").count(),
+        3,
+        "{out}"
+    );
     // HTTP/1.1 clients are answered as before.
     assert_eq!(s.body("/v"), (200, "HTTP/1.0 in a body".to_string()));
 }

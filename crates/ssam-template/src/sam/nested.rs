@@ -32,6 +32,7 @@ pub(crate) struct Child {
 
 /// Loads every nested stack of `raw` whose template is local. `ancestors` are the templates
 /// being loaded above this one (a child that is one of them is a cycle).
+#[allow(clippy::too_many_arguments)] // one call site; the loader's state, passed as it is
 pub(crate) fn load_children(
     src: &Source,
     base_dir: &Path,
