@@ -2,8 +2,9 @@
 //! authorizers for HTTP APIs"): identity sources, the authorizer's event in each format,
 //! IAM policy or simple responses, and result caching for the configured TTL.
 //!
-//! Answers, as API Gateway gives them: a missing identity source is a 401 without invoking
-//! the authorizer; a deny is a 403; an authorizer that fails or returns something
+//! Answers, as API Gateway gives them: a missing identity source, or a TOKEN that does not
+//! match the authorizer's `IdentityValidationExpression`, is a 401 without invoking the
+//! authorizer; a deny is a 403; an authorizer that fails or returns something
 //! unreadable is a 500; a REST authorizer that fails with the message `Unauthorized` is a 401.
 
 use std::borrow::Cow;
@@ -234,6 +235,19 @@ pub async fn authorize(
     let rest = m.api.api_type == ApiType::Rest;
     let v2 = !rest && a.payload_format_version.as_deref() != Some("1.0");
     let identity = identity(a, rest, ctx, req, m)?;
+    // "IdentityValidationExpression ... Otherwise, it will return a 401 Unauthorized
+    // response without calling the Lambda function" (API Gateway API Reference, Authorizer).
+    if let (Some(re), Some(token)) = (&m.route.token_validation, identity.first()) {
+        if a.kind == AuthorizerKind::Token && !re.is_match(token) {
+            tracing::info!(
+                "{}: authorizer {}: the token does not match its IdentityValidationExpression {}: 401",
+                m.api.logical_id,
+                a.name,
+                a.identity_validation.as_deref().unwrap_or_default()
+            );
+            return Err(GatewayError::Unauthorized);
+        }
+    }
     let arn = method_arn(
         "aws",
         region,

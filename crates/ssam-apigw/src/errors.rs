@@ -33,12 +33,20 @@ pub enum GatewayError {
     Forbidden,
     /// The identity source is missing, or the authorizer said `Unauthorized`.
     Unauthorized,
+    /// An HTTP API's JWT authorizer refused the token: 401 `{"message":"Unauthorized"}`
+    /// with a `www-authenticate: Bearer scope="" error="invalid_token" error_description=...`
+    /// header ("Troubleshooting issues with HTTP API JWT authorizers"); the description.
+    InvalidToken(String),
     /// The authorizer failed or returned something unreadable.
     AuthorizerFailure,
     /// An `AWS_IAM` route got a request without a SigV4 signature.
     MissingAuthenticationToken,
     /// An `AWS_IAM` route got a request signed with an access key that is not accepted.
     InvalidSecurityToken,
+    /// An `AWS_IAM` route got a request whose signature does not verify, or whose time is
+    /// more than 5 minutes away: AWS's message ("How do I troubleshoot signature mismatch
+    /// errors when making SigV4 signed requests with IAM authentication to API Gateway?").
+    InvalidSignature(String),
 }
 
 /// A ready-to-send gateway answer.
@@ -48,6 +56,8 @@ pub struct ErrorAnswer {
     pub body: String,
     /// REST APIs name the gateway response in `x-amzn-ErrorType`.
     pub error_type: Option<&'static str>,
+    /// The `www-authenticate` challenge of a 401, where API Gateway sends one.
+    pub www_authenticate: Option<String>,
 }
 
 impl GatewayError {
@@ -113,7 +123,7 @@ impl GatewayError {
                 Some("AccessDeniedException"),
             ),
             GatewayError::Forbidden => (403, r#"{"message":"Forbidden"}"#.into(), None),
-            GatewayError::Unauthorized => (
+            GatewayError::Unauthorized | GatewayError::InvalidToken(_) => (
                 401,
                 r#"{"message":"Unauthorized"}"#.into(),
                 rest.then_some("UnauthorizedException"),
@@ -136,14 +146,33 @@ impl GatewayError {
                 r#"{"message":"The security token included in the request is invalid."}"#.into(),
                 Some("UnrecognizedClientException"),
             ),
+            GatewayError::InvalidSignature(message) => {
+                #[derive(serde::Serialize)]
+                struct Body<'a> {
+                    message: &'a str,
+                }
+                let body = serde_json::to_string(&Body { message })
+                    .unwrap_or_else(|_| r#"{"message":"Forbidden"}"#.into());
+                (403, body, rest.then_some("InvalidSignatureException"))
+            }
             GatewayError::MissingAuthenticationToken | GatewayError::InvalidSecurityToken => {
                 (403, r#"{"message":"Forbidden"}"#.into(), None)
             }
+        };
+        let www_authenticate = match self {
+            // The description is quoted; a quote or backslash in it is escaped (RFC 7230
+            // quoted-string).
+            GatewayError::InvalidToken(description) => Some(format!(
+                r#"Bearer scope="" error="invalid_token" error_description="{}""#,
+                description.replace('\\', "\\\\").replace('"', "\\\"")
+            )),
+            _ => None,
         };
         ErrorAnswer {
             status,
             body,
             error_type,
+            www_authenticate,
         }
     }
 }

@@ -7,7 +7,8 @@
 //!   `200 application/json`; a function error answers 502 `Internal Server Error`;
 //! - `AuthType: AWS_IAM` needs a Signature Version 4 signed request (header or query);
 //!   unsigned requests get 403 `{"Message":"Forbidden"}` and never reach the function, and
-//!   the caller's access key is passed in `requestContext.authorizer.iam`;
+//!   the caller's access key is passed in `requestContext.authorizer.iam`; with a secret
+//!   from `--iam-credentials` the signature is recomputed for the service `lambda`;
 //! - `Cors` is applied by Lambda: preflights are answered without invoking the function
 //!   and the configured headers replace the function's own;
 //! - `InvokeMode: RESPONSE_STREAM` sends the body to the client as the function writes it
@@ -53,8 +54,9 @@ pub struct FunctionUrl {
     pub account_id: String,
     /// `AuthType: AWS_IAM`.
     pub iam: bool,
-    /// Access key ids AWS_IAM accepts (`--iam-credentials`); empty: any signed request.
-    pub access_keys: Vec<String>,
+    /// The access keys AWS_IAM accepts, and the secrets whose signatures are checked
+    /// (`--iam-credentials`); no keys: any signed request.
+    pub credentials: crate::iam::IamOptions,
     /// `InvokeMode: RESPONSE_STREAM`.
     pub streaming: bool,
     pub cors: Option<Cors>,
@@ -100,6 +102,45 @@ fn error(status: u16, error_type: &str, body: &str) -> Response<Body> {
         r.headers_mut().insert("x-amzn-errortype", v);
     }
     r
+}
+
+/// Lambda's 403 for an `AWS_IAM` URL's request it refuses, with the log line saying why.
+fn iam_refusal(
+    url: &FunctionUrl,
+    method: &str,
+    path: &str,
+    r: crate::iam::Refusal,
+) -> Response<Body> {
+    use crate::iam::Refusal;
+    let what = format!("function URL of {}: {method} {path}", url.function);
+    match r {
+        Refusal::Unsigned => {
+            tracing::info!("{what} refused: AuthType AWS_IAM needs a SigV4-signed request: 403");
+            error(403, "AccessDeniedException", r#"{"Message":"Forbidden"}"#)
+        }
+        Refusal::UnknownKey(key) => {
+            tracing::info!("{what}: access key {key} is not one of --iam-credentials: 403");
+            error(
+                403,
+                "UnrecognizedClientException",
+                r#"{"Message":"The security token included in the request is invalid."}"#,
+            )
+        }
+        Refusal::Mismatch {
+            canonical_request, ..
+        } => {
+            tracing::info!(
+                "{what}: the SigV4 signature does not verify with the secret given by --iam-credentials (service lambda): 403\n  canonical request ssam computed:\n{canonical_request}"
+            );
+            let body = serde_json::json!({ "Message": crate::iam::SIGNATURE_MISMATCH });
+            error(403, "InvalidSignatureException", &body.to_string())
+        }
+        Refusal::Invalid(message) => {
+            tracing::info!("{what}: {message}: 403");
+            let body = serde_json::json!({ "Message": message });
+            error(403, "InvalidSignatureException", &body.to_string())
+        }
+    }
 }
 
 /// Serves `url` on `listener` until `shutdown` completes.
@@ -169,40 +210,13 @@ async fn handle(
         }
     }
 
-    let authorizer = if url.iam {
-        match crate::iam::signed_access_key(&parts.headers, parts.uri.query()) {
-            Some(key) if !url.access_keys.is_empty() && !url.access_keys.contains(&key) => {
-                tracing::info!(
-                    "function URL of {}: access key {key} is not one of --iam-credentials: 403",
-                    url.function
-                );
-                return error(
-                    403,
-                    "UnrecognizedClientException",
-                    r#"{"Message":"The security token included in the request is invalid."}"#,
-                );
-            }
-            Some(key) => Some(serde_json::json!({"iam": {
-                "accessKey": key,
-                "accountId": url.account_id,
-                "callerId": format!("AIDA{}", &url.url_id[..16].to_ascii_uppercase()),
-                "cognitoIdentity": null,
-                "principalOrgId": null,
-                "userArn": format!("arn:aws:iam::{}:user/local", url.account_id),
-                "userId": format!("AIDA{}", &url.url_id[..16].to_ascii_uppercase()),
-            }})),
-            None => {
-                tracing::info!(
-                    "function URL of {}: {method} {} refused: AuthType AWS_IAM needs a SigV4-signed request",
-                    url.function,
-                    parts.uri.path()
-                );
-                return error(403, "AccessDeniedException", r#"{"Message":"Forbidden"}"#);
-            }
+    // AWS_IAM: the signature's presence and access key before the body is read, the
+    // signature itself (with `--iam-credentials KEY:SECRET`) once it is in.
+    if url.iam {
+        if let Err(r) = crate::iam::precheck(&url.credentials, &parts.headers, parts.uri.query()) {
+            return iam_refusal(url, &method, parts.uri.path(), r);
         }
-    } else {
-        None
-    };
+    }
 
     let body = match http_body_util::Limited::new(body, REQUEST_MAX)
         .collect()
@@ -216,6 +230,29 @@ async fn handle(
                 r#"{"Message":"Request must be smaller than 6291456 bytes for the InvokeFunction operation"}"#,
             )
         }
+    };
+
+    let authorizer = if url.iam {
+        match crate::iam::verify(
+            &url.credentials,
+            "lambda",
+            &parts,
+            &body,
+            OffsetDateTime::now_utc(),
+        ) {
+            Ok(key) => Some(serde_json::json!({"iam": {
+                "accessKey": key,
+                "accountId": url.account_id,
+                "callerId": format!("AIDA{}", &url.url_id[..16].to_ascii_uppercase()),
+                "cognitoIdentity": null,
+                "principalOrgId": null,
+                "userArn": format!("arn:aws:iam::{}:user/local", url.account_id),
+                "userId": format!("AIDA{}", &url.url_id[..16].to_ascii_uppercase()),
+            }})),
+            Err(r) => return iam_refusal(url, &method, parts.uri.path(), r),
+        }
+    } else {
+        None
     };
 
     let request_id = uuid::Uuid::new_v4().to_string();

@@ -112,6 +112,9 @@ impl Gateway {
         let table = RouteTable::from_app(app, warnings);
         if !options.disable_authorizer {
             jwt_warnings(&table, &options.jwks, warnings);
+            if !options.iam.checks_signatures() {
+                iam_warnings(&table, warnings);
+            }
         }
         Config {
             table,
@@ -224,6 +227,23 @@ impl Gateway {
             .as_ref()
             .map(|s| std::mem::take(&mut *s.lock().unwrap_or_else(|p| p.into_inner())))
             .unwrap_or_default()
+    }
+}
+
+/// Says at start, once per API, that its `AWS_IAM` routes take any SigV4 signature when
+/// `--iam-credentials` gives no secret to check them with.
+fn iam_warnings(table: &RouteTable, warnings: &mut Vec<String>) {
+    let mut said = std::collections::HashSet::new();
+    for r in &table.routes {
+        if !matches!(r.guard, crate::routes::Guard::Iam) {
+            continue;
+        }
+        let api = table.apis.get(r.api).map_or("", |a| a.logical_id.as_str());
+        if said.insert(api) {
+            warnings.push(format!(
+                "{api}: AWS_IAM routes accept any SigV4-signed request: signatures are not checked\n  hint: give the signing key's secret: --iam-credentials ACCESS_KEY:SECRET"
+            ));
+        }
     }
 }
 

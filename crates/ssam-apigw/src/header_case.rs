@@ -7,6 +7,10 @@
 //! It follows request boundaries (`Content-Length`, chunked bodies and their trailers) so a
 //! body is never mistaken for headers; if it loses track (a malformed chunk size) it stops
 //! noting for the rest of the connection and names fall back to title case.
+//!
+//! It also notes a connection whose first request line says `HTTP/1.0`: its responses get
+//! an `HTTP/1.1` status line on the way out ([`crate::http10`]). Other connections' writes
+//! pass straight through.
 
 use std::collections::HashMap;
 use std::pin::Pin;
@@ -57,6 +61,10 @@ pub struct Sniff<S> {
     line: Vec<u8>,
     line_too_long: bool,
     spellings: Spellings,
+    /// Set when the first request line says HTTP/1.0: its responses are rewritten.
+    http10: Option<crate::http10::Responses>,
+    /// Whether a request line has been seen (the first decides `http10`).
+    seen_request: bool,
 }
 
 impl<S> Sniff<S> {
@@ -73,6 +81,8 @@ impl<S> Sniff<S> {
                 line: Vec::with_capacity(128),
                 line_too_long: false,
                 spellings: Arc::clone(&spellings),
+                http10: None,
+                seen_request: false,
             },
             spellings,
         )
@@ -164,6 +174,7 @@ impl<S> Sniff<S> {
             return;
         }
         if std::mem::replace(first, false) {
+            self.on_request_line(line);
             return;
         }
         let Some(colon) = line.iter().position(|b| *b == b':') else {
@@ -186,6 +197,17 @@ impl<S> Sniff<S> {
     }
 }
 
+impl<S> Sniff<S> {
+    fn on_request_line(&mut self, line: &[u8]) {
+        if !std::mem::replace(&mut self.seen_request, true) && line.ends_with(b" HTTP/1.0") {
+            self.http10 = Some(crate::http10::Responses::new());
+        }
+        if let Some(r) = &mut self.http10 {
+            r.requests_head.push_back(line.starts_with(b"HEAD "));
+        }
+    }
+}
+
 impl<S: AsyncRead + Unpin> AsyncRead for Sniff<S> {
     fn poll_read(
         self: Pin<&mut Self>,
@@ -204,11 +226,23 @@ impl<S: AsyncRead + Unpin> AsyncRead for Sniff<S> {
 
 impl<S: AsyncWrite + Unpin> AsyncWrite for Sniff<S> {
     fn poll_write(
-        mut self: Pin<&mut Self>,
+        self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write(cx, buf)
+        let this = self.get_mut();
+        let Some(r) = &mut this.http10 else {
+            return Pin::new(&mut this.inner).poll_write(cx, buf);
+        };
+        // The rewrite keeps the length: bytes written of the copy are bytes of `buf`.
+        let res = match r.rewrite(buf) {
+            Some(copy) => Pin::new(&mut this.inner).poll_write(cx, &copy),
+            None => Pin::new(&mut this.inner).poll_write(cx, buf),
+        };
+        if let Poll::Ready(Ok(n)) = &res {
+            r.wrote(&buf[..*n]);
+        }
+        res
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
@@ -220,11 +254,39 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Sniff<S> {
     }
 
     fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
+        self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         bufs: &[std::io::IoSlice<'_>],
     ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+        let this = self.get_mut();
+        let Some(r) = &mut this.http10 else {
+            return Pin::new(&mut this.inner).poll_write_vectored(cx, bufs);
+        };
+        if r.at_head_start() {
+            // A head starts here: written as one buffer, so its first bytes can be rewritten.
+            let flat: Vec<u8> = bufs.iter().flat_map(|b| b.iter().copied()).collect();
+            let res = match r.rewrite(&flat) {
+                Some(copy) => Pin::new(&mut this.inner).poll_write(cx, &copy),
+                None => Pin::new(&mut this.inner).poll_write(cx, &flat),
+            };
+            if let Poll::Ready(Ok(n)) = &res {
+                r.wrote(&flat[..*n]);
+            }
+            return res;
+        }
+        let res = Pin::new(&mut this.inner).poll_write_vectored(cx, bufs);
+        if let Poll::Ready(Ok(n)) = &res {
+            let mut left = *n;
+            for b in bufs {
+                let take = left.min(b.len());
+                r.wrote(&b[..take]);
+                left -= take;
+                if left == 0 {
+                    break;
+                }
+            }
+        }
+        res
     }
 
     fn is_write_vectored(&self) -> bool {

@@ -202,17 +202,22 @@ pub(crate) fn authorize(
     let rest = m.api.api_type == ApiType::Rest;
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let token = identity.as_ref().and_then(|v| v.first()).cloned();
-    let result = match token {
+    let result = match &token {
         None => Err(Refusal::Unauthorized(format!(
             "the identity source ({}) is missing",
             j.authorizer.identity_sources.join(", ")
         ))),
-        Some(t) => check(jwks, j, &t, now),
+        Some(t) => check(jwks, j, t, now),
     };
     match result {
         Ok((claims, scopes)) => Ok(context(claims, scopes, rest, m.route.payload)),
         Err(r) => {
             let (error, why) = match r {
+                // HTTP APIs say why a token is refused in `www-authenticate`; a request
+                // without a token gets the plain 401.
+                Refusal::Unauthorized(why) if !rest && token.is_some() => {
+                    (GatewayError::InvalidToken(why.clone()), why)
+                }
                 Refusal::Unauthorized(why) => (GatewayError::Unauthorized, why),
                 Refusal::Forbidden(why) if rest => (GatewayError::Unauthorized, why),
                 Refusal::Forbidden(why) => (GatewayError::Forbidden, why),
@@ -337,9 +342,9 @@ fn check(jwks: &Jwks, j: &RouteJwt, token: &str, now: i64) -> Result<Checked, Re
             .chain(client_id)
             .any(|a| conf.audience.iter().any(|x| x == a));
         if !ok {
-            return Err(bad(
-                "neither aud nor client_id is one of the authorizer's audiences",
-            ));
+            // AWS's own description of this refusal ("Troubleshooting issues with HTTP API
+            // JWT authorizers").
+            return Err(bad("the token does not have a valid audience"));
         }
     }
     let granted: Option<Vec<String>> = match claims.get("scope").or_else(|| claims.get("scp")) {
@@ -462,6 +467,7 @@ mod tests {
                 simple_responses: false,
                 ttl_seconds: 0,
                 default_scopes: vec![],
+                identity_validation: None,
                 jwt: Some(JwtConfig {
                     issuers: vec!["https://issuer.example".into()],
                     issuer_unknown: false,

@@ -13,10 +13,11 @@
 //! - [`cors`]: preflights answered by the gateway, CORS headers on responses.
 //! - [`authorizer`]: Lambda authorizers with their TTL cache; [`jwt`]: JWT and Cognito
 //!   user-pool authorizers (claims, scopes, RS256 signatures with `--jwks`); [`iam`]:
-//!   `AWS_IAM` routes (a SigV4 signature required).
+//!   `AWS_IAM` routes (a SigV4 signature required, recomputed when the secret is given).
 //! - [`functions`]: one Lambda service per function, queueing, the integration timeout.
 //! - [`gateway`]: the configuration requests are served with, reloads, `Mounting` lines;
-//!   [`server`]: the HTTP server; [`header_case`]: header names as the client spelled them.
+//!   [`server`]: the HTTP server; [`header_case`]: header names as the client spelled them;
+//!   [`http10`]: HTTP/1.0 clients answered with an HTTP/1.1 status line.
 //! - [`static_files`]: the files of `--static-dir`.
 //! - [`reload`]: file watching for hot reload.
 
@@ -29,6 +30,7 @@ pub mod function_url;
 pub mod functions;
 pub mod gateway;
 pub mod header_case;
+mod http10;
 pub mod iam;
 pub mod ids;
 pub mod jwt;

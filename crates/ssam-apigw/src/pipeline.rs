@@ -164,10 +164,21 @@ where
         }
         _ => {}
     }
+    let iam_signature = matches!(guard, Guard::Iam) && gw.options.iam.checks_signatures();
     if let Some(mock) = &m.route.mock {
+        if iam_signature {
+            let body = receive(ctx, body).await?;
+            iam::check_signature(&gw.options.iam, ctx, &body)
+                .map_err(|(e, why)| Reject::info(e, why))?;
+        }
         return Ok(mock_response(mock, ctx));
     }
     let body = receive(ctx, body).await?;
+    if iam_signature {
+        // The payload is part of the signature: checked once the body is in.
+        iam::check_signature(&gw.options.iam, ctx, &body)
+            .map_err(|(e, why)| Reject::info(e, why))?;
+    }
     // The event's request is made once: the authorizer's event is made from it (without
     // the body), then the body and the authorizer's context are put in.
     let mut req = event::request(
@@ -633,6 +644,12 @@ pub fn error_response(e: &GatewayError, api_type: ApiType) -> Response<Body> {
     h.insert("content-type", HeaderValue::from_static("application/json"));
     if let Some(t) = a.error_type {
         h.insert("x-amzn-errortype", HeaderValue::from_static(t));
+    }
+    if let Some(challenge) = a
+        .www_authenticate
+        .and_then(|c| HeaderValue::from_str(&c).ok())
+    {
+        h.insert("www-authenticate", challenge);
     }
     resp
 }

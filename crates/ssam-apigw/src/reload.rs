@@ -1,5 +1,6 @@
 //! Hot reload: edits under a function's code directory recycle its warm instances, edits to
-//! the template reload routes and functions. No rebuild, no restart.
+//! the template, or to a nested stack's child template, reload routes and functions. No
+//! rebuild, no restart.
 //!
 //! Events are debounced (editors write a file in several steps) and filtered: access events,
 //! and files the runtimes write themselves (`__pycache__`, `*.pyc`, dot-directories), would
@@ -44,10 +45,19 @@ fn is_noise_under(path: &Path, roots: &BTreeMap<PathBuf, bool>) -> bool {
     ssam_lambda::watch::is_noise(rel)
 }
 
-/// Directories to watch, and whether recursively: code directories are, the template's
-/// directory only for the template itself (it may hold a large `node_modules` or `.git`
-/// whose watches would exhaust inotify's limit).
-fn watch_dirs(gw: &Gateway, template: &Path) -> BTreeMap<PathBuf, bool> {
+/// The template files an app was read from: the template, then each nested stack's child
+/// template (canonical paths, so events compare equal).
+pub fn template_files(app: &App) -> Vec<PathBuf> {
+    std::iter::once(&app.template_path)
+        .chain(app.nested_stacks.iter().map(|n| &n.template_path))
+        .map(|p| p.canonicalize().unwrap_or_else(|_| p.clone()))
+        .collect()
+}
+
+/// Directories to watch, and whether recursively: code directories are, the templates'
+/// directories only for the templates themselves (they may hold a large `node_modules` or
+/// `.git` whose watches would exhaust inotify's limit).
+fn watch_dirs(gw: &Gateway, templates: &[PathBuf]) -> BTreeMap<PathBuf, bool> {
     let mut dirs: BTreeMap<PathBuf, bool> = gw
         .functions
         .code_dirs()
@@ -56,16 +66,25 @@ fn watch_dirs(gw: &Gateway, template: &Path) -> BTreeMap<PathBuf, bool> {
         .filter(|d| d.is_dir())
         .map(|d| (d.canonicalize().unwrap_or(d), true))
         .collect();
-    if let Some(parent) = template.parent() {
-        dirs.entry(parent.to_path_buf()).or_insert(false);
+    for t in templates {
+        if let Some(parent) = t.parent() {
+            dirs.entry(parent.to_path_buf()).or_insert(false);
+        }
     }
     dirs
 }
 
-/// Starts watching `template` and the functions' code directories. Must be called inside
-/// a Tokio runtime.
-pub fn watch(gw: Arc<Gateway>, template: PathBuf, loader: Loader) -> Result<Reloader, String> {
-    let template = template.canonicalize().unwrap_or(template);
+/// Starts watching the app's template files ([`template_files`]: the first is the template
+/// itself) and the functions' code directories. Must be called inside a Tokio runtime.
+pub fn watch(
+    gw: Arc<Gateway>,
+    templates: Vec<PathBuf>,
+    loader: Loader,
+) -> Result<Reloader, String> {
+    let mut templates = templates;
+    let Some(template) = templates.first().cloned() else {
+        return Err("no template to watch".into());
+    };
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Vec<PathBuf>>();
     let debouncer = ssam_lambda::watch::changed_paths(tx)?;
     let watcher = Arc::new(Mutex::new(debouncer));
@@ -94,79 +113,90 @@ pub fn watch(gw: Arc<Gateway>, template: PathBuf, loader: Loader) -> Result<Relo
             }
         }
     };
-    rewatch(&watcher, &mut watched, watch_dirs(&gw, &template));
+    rewatch(&watcher, &mut watched, watch_dirs(&gw, &templates));
     let task_watcher = Arc::clone(&watcher);
-    let task = tokio::spawn(async move {
-        while let Some(paths) = rx.recv().await {
-            let paths: Vec<PathBuf> = paths
-                .into_iter()
-                .filter(|p| !is_noise_under(p, &watched))
-                .collect();
-            if paths.is_empty() {
-                continue;
-            }
-            let template_changed = paths.iter().any(|p| {
-                p.canonicalize().unwrap_or_else(|_| p.clone()) == template || *p == template
-            });
-            let mut replaced = Vec::new();
-            if template_changed {
-                let loader = Arc::clone(&loader);
-                match tokio::task::spawn_blocking(move || loader()).await {
-                    Ok(Ok(r)) => {
-                        let mut warnings = Vec::new();
-                        let changed = gw.reload(&r.app, r.specs, r.skipped, &mut warnings);
-                        replaced.clone_from(&changed);
-                        for w in warnings {
-                            tracing::warn!("{w}");
-                        }
-                        tracing::info!(
-                            "{} changed: routes reloaded{}",
-                            template.display(),
-                            if changed.is_empty() {
-                                String::new()
-                            } else {
-                                format!("; restarted {}", changed.join(", "))
-                            }
-                        );
-                        for m in gw.mounts() {
-                            tracing::info!(
-                                "Mounting {} at {} [{}]",
-                                m.function,
-                                m.path,
-                                m.methods.join(", ")
-                            );
-                        }
-                        rewatch(&task_watcher, &mut watched, watch_dirs(&gw, &template));
-                    }
-                    Ok(Err(e)) => tracing::error!(
-                        "{} changed but cannot be loaded; still serving the previous routes: {e}",
-                        template.display()
-                    ),
-                    Err(e) => tracing::error!("template reload failed: {e}"),
-                }
-            }
-            let mut recycled = BTreeSet::new();
-            for (id, dir) in gw.functions.code_dirs() {
-                if replaced.contains(&id) {
+    let task =
+        tokio::spawn(async move {
+            while let Some(paths) = rx.recv().await {
+                let paths: Vec<PathBuf> = paths
+                    .into_iter()
+                    .filter(|p| !is_noise_under(p, &watched))
+                    .collect();
+                if paths.is_empty() {
                     continue;
                 }
-                let dir = dir.canonicalize().unwrap_or(dir);
-                if paths.iter().any(|p| p.starts_with(&dir)) {
-                    recycled.insert(id);
+                let changed_template = paths.iter().find_map(|p| {
+                    let canonical = p.canonicalize().unwrap_or_else(|_| p.clone());
+                    templates
+                        .iter()
+                        .find(|t| **t == canonical || *t == p)
+                        .cloned()
+                });
+                let template_changed = changed_template.is_some();
+                let mut replaced = Vec::new();
+                if template_changed {
+                    let loader = Arc::clone(&loader);
+                    match tokio::task::spawn_blocking(move || loader()).await {
+                        Ok(Ok(r)) => {
+                            let mut warnings = Vec::new();
+                            let changed = gw.reload(&r.app, r.specs, r.skipped, &mut warnings);
+                            replaced.clone_from(&changed);
+                            for w in warnings {
+                                tracing::warn!("{w}");
+                            }
+                            tracing::info!(
+                                "{} changed: routes reloaded{}",
+                                changed_template
+                                    .as_deref()
+                                    .unwrap_or(template.as_path())
+                                    .display(),
+                                if changed.is_empty() {
+                                    String::new()
+                                } else {
+                                    format!("; restarted {}", changed.join(", "))
+                                }
+                            );
+                            for m in gw.mounts() {
+                                tracing::info!(
+                                    "Mounting {} at {} [{}]",
+                                    m.function,
+                                    m.path,
+                                    m.methods.join(", ")
+                                );
+                            }
+                            // A child stack added or moved is watched from now on.
+                            templates = template_files(&r.app);
+                            rewatch(&task_watcher, &mut watched, watch_dirs(&gw, &templates));
+                        }
+                        Ok(Err(e)) => tracing::error!(
+                        "{} changed but cannot be loaded; still serving the previous routes: {e}",
+                        changed_template.as_deref().unwrap_or(template.as_path()).display()
+                    ),
+                        Err(e) => tracing::error!("template reload failed: {e}"),
+                    }
+                }
+                let mut recycled = BTreeSet::new();
+                for (id, dir) in gw.functions.code_dirs() {
+                    if replaced.contains(&id) {
+                        continue;
+                    }
+                    let dir = dir.canonicalize().unwrap_or(dir);
+                    if paths.iter().any(|p| p.starts_with(&dir)) {
+                        recycled.insert(id);
+                    }
+                }
+                for id in &recycled {
+                    gw.functions.recycle(id);
+                }
+                if !recycled.is_empty() {
+                    let list: Vec<&str> = recycled.iter().map(String::as_str).collect();
+                    tracing::info!(
+                        "code changed: the next request to {} starts a fresh instance",
+                        list.join(", ")
+                    );
                 }
             }
-            for id in &recycled {
-                gw.functions.recycle(id);
-            }
-            if !recycled.is_empty() {
-                let list: Vec<&str> = recycled.iter().map(String::as_str).collect();
-                tracing::info!(
-                    "code changed: the next request to {} starts a fresh instance",
-                    list.join(", ")
-                );
-            }
-        }
-    });
+        });
     Ok(Reloader {
         _watcher: watcher,
         _task: task,

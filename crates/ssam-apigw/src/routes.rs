@@ -74,6 +74,8 @@ pub struct RouteInfo {
     pub mock: Option<Arc<MockMethod>>,
     /// REST `requestContext.operationName` (the OpenAPI `operationId`).
     pub operation_name: Option<String>,
+    /// A TOKEN authorizer's `IdentityValidationExpression`, compiled to match whole tokens.
+    pub token_validation: Option<regex::Regex>,
     segs: Vec<Seg>,
     catch_all: bool,
 }
@@ -222,6 +224,7 @@ impl RouteTable {
                 .timeout_ms
                 .map(|ms| Duration::from_millis(u64::from(ms)).min(default_timeout))
                 .unwrap_or(default_timeout);
+            let guard = guard(r, warnings);
             table.routes.push(RouteInfo {
                 api: api_index,
                 method,
@@ -232,7 +235,15 @@ impl RouteTable {
                 } else {
                     PayloadVersion::V2
                 },
-                guard: guard(r, warnings),
+                token_validation: match &guard {
+                    Guard::Lambda(a) => a
+                        .authorizer
+                        .identity_validation
+                        .as_deref()
+                        .and_then(token_regex),
+                    _ => None,
+                },
+                guard,
                 timeout,
                 resource_id: ids::resource_id(&r.api, &r.path),
                 mock: None,
@@ -270,6 +281,7 @@ impl RouteTable {
                 resource_id: ids::resource_id(&mock.api, &mock.path),
                 operation_name: None,
                 mock: Some(Arc::new(mock.clone())),
+                token_validation: None,
                 segs: parse_segments(&mock.path),
                 catch_all: false,
             });
@@ -410,7 +422,17 @@ fn guard(r: &ssam_template::Route, warnings: &mut Vec<String>) -> Guard {
     let closed = "its routes answer 500 (--disable-authorizer opens them)";
     match &r.auth {
         RouteAuth::Open => Guard::Open,
-        RouteAuth::Lambda(a) => Guard::Lambda(a.clone()),
+        RouteAuth::Lambda(a) => match &a.authorizer.identity_validation {
+            Some(expr) if token_regex(expr).is_none() => {
+                let why = format!(
+                    "{api}: authorizer {}: IdentityValidationExpression {expr:?} is not a regular expression ssam can read; {closed}",
+                    a.authorizer.name
+                );
+                warn_once(warnings, why.clone());
+                Guard::Refused(why)
+            }
+            _ => Guard::Lambda(a.clone()),
+        },
         RouteAuth::Jwt(j) => Guard::Jwt(j.clone()),
         RouteAuth::Iam => Guard::Iam,
         RouteAuth::Undefined { name } => {
@@ -433,6 +455,12 @@ fn guard(r: &ssam_template::Route, warnings: &mut Vec<String>) -> Guard {
             Guard::Refused(why)
         }
     }
+}
+
+/// A TOKEN authorizer's validation expression ("Token validation" in the console), matched
+/// against the whole token: templates write it anchored (`^Bearer [-0-9a-zA-Z._]*$`) or not.
+fn token_regex(expr: &str) -> Option<regex::Regex> {
+    regex::Regex::new(&format!("^(?:{expr})$")).ok()
 }
 
 fn warn_once(warnings: &mut Vec<String>, w: String) {
@@ -464,6 +492,7 @@ mod tests {
                 api: 0,
                 method: (*m != "ANY").then(|| m.to_string()),
                 path: p.to_string(),
+                token_validation: None,
                 function: format!("{m} {p}"),
                 payload: PayloadVersion::V2,
                 guard: Guard::Open,

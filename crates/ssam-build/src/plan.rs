@@ -131,6 +131,15 @@ pub fn plan(app: &App, only: &[String], exclude: &[String]) -> (Vec<Unit>, Vec<N
                     });
                     continue;
                 }
+                // SAM builds no zip CodeUri either: the built template points at the
+                // archive as it is, and the local commands unpack it.
+                Code::Archive { as_written, .. } => {
+                    skipped.push(NotBuilt {
+                        logical_id: id,
+                        reason: format!("its CodeUri is the zip file {as_written}, used as it is"),
+                    });
+                    continue;
+                }
                 other => {
                     skipped.push(NotBuilt {
                         logical_id: id,

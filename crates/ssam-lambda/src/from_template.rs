@@ -2,8 +2,10 @@
 //!
 //! Zip functions run natively, or in their runtime's image with `--docker`; Image functions
 //! run in containers of the image their `Metadata` builds (or their local `ImageUri`).
-//! Functions ssam cannot run (code in S3, a zip file, an image it cannot find or build) are
-//! left out with a note saying why, so invoking them can explain instead of answering 404.
+//! A `CodeUri` (or layer `ContentUri`) that is a local `.zip` runs from its unpacked copy in
+//! the cache ([`crate::archive`]). Functions ssam cannot run (code in S3, a corrupt zip, an
+//! image it cannot find or build) are left out with a note saying why, so invoking them can
+//! explain instead of answering 404.
 
 use std::path::Path;
 use std::time::Duration;
@@ -237,11 +239,7 @@ fn spec_from_function(app: &App, f: &Function, cache_dir: &Path) -> Result<Funct
     let code_dir = match &f.code {
         Code::Dir { path, .. } => path.clone(),
         Code::Inline { source } => inline_dir(cache_dir, f, &runtime, source)?,
-        Code::Archive { as_written, .. } => {
-            return Err(format!(
-                "CodeUri {as_written} is an archive; point CodeUri at the source directory or run `sam build`"
-            ))
-        }
+        Code::Archive { path, .. } => crate::archive::unpacked(cache_dir, path)?,
         Code::S3 { .. } => return Err("the code is in S3, not on this machine".into()),
         Code::Image { .. } => return Err("the function is an image".into()),
         Code::Unresolved { value } => {
@@ -256,7 +254,7 @@ fn spec_from_function(app: &App, f: &Function, cache_dir: &Path) -> Result<Funct
     }
     let mut spec = FunctionSpec::new(f.name(), runtime, handler, code_dir);
     for layer in &f.layers {
-        spec.layers.push(layer_dir(app, layer)?);
+        spec.layers.push(layer_dir(app, layer, cache_dir)?);
     }
     Ok(spec)
 }
@@ -308,7 +306,11 @@ fn with_settings(
 
 /// A layer of the template (by `!Ref`, which resolves to its ARN, or by logical id).
 /// Layers published elsewhere cannot be fetched, so the function is not runnable.
-fn layer_dir(app: &App, layer: &ssam_template::Text) -> Result<std::path::PathBuf, String> {
+fn layer_dir(
+    app: &App,
+    layer: &ssam_template::Text,
+    cache_dir: &Path,
+) -> Result<std::path::PathBuf, String> {
     let shown = layer.display();
     let name = layer
         .as_known()
@@ -330,6 +332,8 @@ fn layer_dir(app: &App, layer: &ssam_template::Text) -> Result<std::path::PathBu
             found.logical_id,
             path.display()
         )),
+        // A zip ContentUri: unpacked into the cache like a function's zip CodeUri.
+        Code::Archive { path, .. } => crate::archive::unpacked(cache_dir, path),
         _ => Err(format!(
             "layer {}'s content is not a local directory",
             found.logical_id

@@ -6,6 +6,7 @@
 //! talk to ssam through the real Lambda Runtime API, so AWS's own runtime clients work unchanged.
 //! [`invoke_api`] serves Lambda's Invoke API over HTTP for SDKs (`ssam local start-lambda`).
 
+pub mod archive;
 mod async_invoke;
 mod bootstrap;
 mod container;

@@ -356,6 +356,11 @@ pub struct Authorizer {
     /// What a JWT or Cognito user-pool authorizer accepts.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub jwt: Option<JwtConfig>,
+    /// A TOKEN authorizer's `IdentityValidationExpression` (SAM `Identity.ValidationExpression`,
+    /// OpenAPI `identityValidationExpression`): a regular expression the token must match,
+    /// or the request is refused with 401 without invoking the authorizer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub identity_validation: Option<String>,
 }
 
 /// The tokens a JWT authorizer (HTTP APIs) or a Cognito user-pool authorizer accepts.

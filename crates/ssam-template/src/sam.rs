@@ -148,7 +148,7 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, Diagnostics> {
     let path = absolute(&opts.template);
     let src = node::parse_file(&path, &mut diags).ok_or_else(|| diags.clone())?;
     let top = vec![path.canonicalize().unwrap_or_else(|_| path.clone())];
-    load_source(src, path, opts, diags, &top)
+    load_source(src, path, opts, diags, &top, None)
 }
 
 /// Loads template text; `opts.template` names it in diagnostics and anchors relative paths.
@@ -158,17 +158,22 @@ pub fn load_from_str(text: &str, opts: &LoadOptions) -> Result<Loaded, Diagnosti
     let src = node::parse_str(text, std::sync::Arc::new(path.clone()), &mut diags)
         .ok_or_else(|| diags.clone())?;
     let top = vec![path.clone()];
-    load_source(src, path, opts, diags, &top)
+    load_source(src, path, opts, diags, &top, None)
 }
 
 /// Loads one parsed template; `ancestors` are the templates above it (itself last), so a
 /// nested stack that points back is reported as a cycle.
+///
+/// `nested_as` is the name a nested stack's resources are merged under (`Child`, or
+/// `Outer/Inner`): a function of the child without a `FunctionName` is served as
+/// `Child/Fn`, so that is what its `Ref` (and `Fn::GetAtt .Arn`) yields inside the child.
 pub(crate) fn load_source(
     src: Source,
     path: PathBuf,
     opts: &LoadOptions,
     mut diags: Diagnostics,
     ancestors: &[PathBuf],
+    nested_as: Option<&str>,
 ) -> Result<Loaded, Diagnostics> {
     let base_dir = path
         .parent()
@@ -219,7 +224,15 @@ pub(crate) fn load_source(
     }
     let raw = surviving_resources(&src, resources_map, &phase1, &mut infos, &mut diags);
     for r in &raw {
-        if let Some(name) = ref_name(&phase1, r, &pseudo.stack_name) {
+        let served_as = nested_as
+            .filter(|_| {
+                matches!(
+                    r.rtype.as_str(),
+                    "AWS::Serverless::Function" | "AWS::Lambda::Function"
+                )
+            })
+            .map(|prefix| format!("{prefix}/{}", r.id));
+        if let Some(name) = ref_name(&phase1, r, &pseudo.stack_name).or(served_as) {
             if let Some(info) = infos.get_mut(&r.id) {
                 info.ref_value = name;
             }
@@ -249,6 +262,7 @@ pub(crate) fn load_source(
             &for_children,
             opts,
             ancestors,
+            nested_as,
             &mut diags,
         );
         for child in &children {

@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod lambda_image;
+pub mod sigv4;
 pub mod video;
 
 use std::net::TcpListener;

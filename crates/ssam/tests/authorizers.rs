@@ -57,6 +57,30 @@ impl StartApi {
     fn with_header(&self, path: &str, header: &str) -> (u16, String) {
         self.get(path, &["-H", header])
     }
+
+    /// The `www-authenticate` header of the answer to `path` with `header`, if any.
+    fn www_authenticate(&self, path: &str, header: Option<&str>) -> Option<String> {
+        let mut cmd = Command::new("curl");
+        cmd.args(["-s", "-i", "--max-time", "30"]);
+        if let Some(h) = header {
+            cmd.args(["-H", h]);
+        }
+        let out = cmd
+            .arg(format!("{}{path}", self.base))
+            .output()
+            .expect("run curl");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let head = text
+            .split("\r\n\r\n")
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        head.lines().find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case("www-authenticate")
+                .then(|| v.trim().to_string())
+        })
+    }
 }
 
 /// A project directory: `app.py` (the function, echoing its event) and `auth.py` (a Lambda
@@ -180,6 +204,102 @@ fn cloudformation_rest_token_and_request_authorizers_reject_then_admit() {
         assert!(body.contains(r#""who": "lambda-authorizer""#), "{body}");
         assert!(body.contains(r#""principalId": "user-1""#), "{body}");
     }
+}
+
+/// A TOKEN authorizer's `IdentityValidationExpression` (SAM `Identity.ValidationExpression`,
+/// `AWS::ApiGateway::Authorizer`, OpenAPI `identityValidationExpression`): "Otherwise, it will
+/// return a 401 Unauthorized response without calling the Lambda function" (API Gateway API
+/// Reference, Authorizer). A token that does not match is refused and no function runs; a
+/// matching one reaches the authorizer, which still decides.
+#[test]
+fn token_not_matching_identity_validation_expression_is_401_without_invoking_the_authorizer() {
+    let (_dir, t) = project(&template(
+        r#"  Sam:
+    Type: AWS::Serverless::Api
+    Properties:
+      StageName: sam
+      Auth:
+        DefaultAuthorizer: Tok
+        Authorizers:
+          Tok:
+            FunctionArn: !GetAtt AuthFn.Arn
+            Identity: {ReauthorizeEvery: 0, ValidationExpression: "allow|deny"}
+  Raw:
+    Type: AWS::ApiGateway::RestApi
+    Properties: {Name: raw}
+  TokRes:
+    Type: AWS::ApiGateway::Resource
+    Properties: {RestApiId: !Ref Raw, ParentId: !GetAtt Raw.RootResourceId, PathPart: token}
+  TokenAuth:
+    Type: AWS::ApiGateway::Authorizer
+    Properties:
+      RestApiId: !Ref Raw
+      Name: tok
+      Type: TOKEN
+      IdentitySource: method.request.header.Authorization
+      IdentityValidationExpression: "^(allow|deny)$"
+      AuthorizerResultTtlInSeconds: 0
+      AuthorizerUri: !Sub arn:aws:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${AuthFn.Arn}/invocations
+  TokGet:
+    Type: AWS::ApiGateway::Method
+    Properties:
+      RestApiId: !Ref Raw
+      ResourceId: !Ref TokRes
+      HttpMethod: GET
+      AuthorizationType: CUSTOM
+      AuthorizerId: !Ref TokenAuth
+      Integration: {Type: AWS_PROXY, IntegrationHttpMethod: POST, Uri: !Sub "arn:aws:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${Fn.Arn}/invocations"}
+  Fn2:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: src/
+      Handler: app.handler
+      Runtime: python3.11
+      Events:
+        E: {Type: Api, Properties: {RestApiId: !Ref Sam, Path: /sam, Method: GET}}
+"#,
+    ));
+    let api = StartApi::start(&t, &[]);
+    let starts = |api: &StartApi| {
+        api.server
+            .lines()
+            .iter()
+            .filter(|l| l.contains("START RequestId"))
+            .count()
+    };
+    for path in ["/sam/sam", "/token"] {
+        let before = starts(&api);
+        // "allow-me" contains "allow": the expression must match the whole token.
+        for token in ["nonsense", "allow-me"] {
+            let (status, body) = api.with_header(path, &format!("Authorization: {token}"));
+            assert_eq!(
+                (status, body.as_str()),
+                (401, UNAUTHORIZED),
+                "{path} {token}"
+            );
+        }
+        assert_eq!(
+            starts(&api),
+            before,
+            "{path}: the authorizer was invoked: {:?}",
+            api.server.lines()
+        );
+        let (status, body) = api.with_header(path, "Authorization: deny");
+        assert_eq!(status, 403, "{path}: {body}");
+        let (status, body) = api.with_header(path, "Authorization: allow");
+        assert_eq!(status, 200, "{path}: {body}");
+        assert!(body.contains(r#""who": "lambda-authorizer""#), "{body}");
+        assert_eq!(
+            starts(&api),
+            before + 3,
+            "{path}: two authorizer calls and the function"
+        );
+    }
+    assert!(api
+        .server
+        .lines()
+        .iter()
+        .any(|l| l.contains("the token does not match its IdentityValidationExpression")));
 }
 
 #[test]
@@ -437,6 +557,25 @@ fn jwt_authorizer_checks_issuer_audience_expiry_scope_and_signature() {
         (403, r#"{"message":"Forbidden"}"#.to_string()),
         "scope"
     );
+    // "Troubleshooting issues with HTTP API JWT authorizers": the 401 says why in
+    // `www-authenticate`, in AWS's words for a wrong audience.
+    assert_eq!(
+        api.www_authenticate("/jwt", Some(&bearer(&wrong_aud, "key")))
+            .as_deref(),
+        Some(
+            r#"Bearer scope="" error="invalid_token" error_description="the token does not have a valid audience""#
+        )
+    );
+    assert_eq!(
+        api.www_authenticate("/jwt", Some(&bearer(&expired, "key")))
+            .as_deref(),
+        Some(r#"Bearer scope="" error="invalid_token" error_description="the token has expired""#)
+    );
+    assert_eq!(
+        api.www_authenticate("/jwt", None),
+        None,
+        "no token: no challenge"
+    );
     let (status, body) = api.with_header("/jwt", &bearer(&good, "key"));
     assert_eq!(status, 200, "{body}");
     // "Working with AWS Lambda proxy integrations for HTTP APIs": authorizer.jwt.claims/scopes.
@@ -610,6 +749,166 @@ fn aws_iam_routes_require_a_sigv4_signature() {
         status, 403,
         "an access key not given with --iam-credentials: {body}"
     );
+}
+
+/// With `--iam-credentials KEY:SECRET` the signature is recomputed ("Create a signed AWS API
+/// request", IAM User Guide), for a REST and an HTTP API route: botocore's signer with the
+/// right secret gets through (GET and a POST whose body is signed); a wrong secret, a query
+/// or body changed after signing, or a clock 10 minutes off get 403 with AWS's
+/// `InvalidSignatureException` messages ("How do I troubleshoot signature mismatch errors when
+/// making SigV4 signed requests with IAM authentication to API Gateway?").
+#[test]
+fn aws_iam_signatures_are_recomputed_when_the_secret_is_given() {
+    use ssam_testkit::sigv4::{send, Signed, Tamper};
+    let (_dir, t) = project(&template(
+        r#"  Rest:
+    Type: AWS::Serverless::Api
+    Properties:
+      StageName: v1
+      Auth: {DefaultAuthorizer: AWS_IAM}
+  Http:
+    Type: AWS::Serverless::HttpApi
+    Properties:
+      Auth: {DefaultAuthorizer: AWS_IAM, EnableIamAuthorizer: true}
+  Fn3:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: src/
+      Handler: app.handler
+      Runtime: python3.11
+      Events:
+        R: {Type: Api, Properties: {RestApiId: !Ref Rest, Path: /iam, Method: ANY}}
+        H: {Type: HttpApi, Properties: {ApiId: !Ref Http, Path: /hiam, Method: ANY}}
+"#,
+    ));
+    let api = StartApi::start(&t, &["--iam-credentials", "AKIDTEST:right-secret"]);
+    assert!(
+        !api.server
+            .lines()
+            .iter()
+            .any(|l| l.contains("signatures are not checked")),
+        "{:?}",
+        api.server.lines()
+    );
+    for (path, rest) in [
+        ("/v1/iam?a=1&b=two%20words", true),
+        ("/hiam?a=1&b=two%20words", false),
+    ] {
+        let url = format!("{}{path}", api.base);
+        let ok = Signed::get(url.clone(), "execute-api", "AKIDTEST", "right-secret");
+        let post = Signed {
+            method: "POST",
+            body: Some(r#"{"order": 1}"#),
+            ..ok.clone()
+        };
+        let answers = send(&[
+            ok.clone(),
+            post.clone(),
+            Signed::get(url.clone(), "execute-api", "AKIDTEST", "wrong-secret"),
+            Signed {
+                tamper: Tamper::Query,
+                ..ok.clone()
+            },
+            Signed {
+                tamper: Tamper::Body,
+                ..post.clone()
+            },
+            Signed {
+                minutes_ago: 10,
+                ..ok.clone()
+            },
+            Signed {
+                credentials: None,
+                ..ok.clone()
+            },
+            Signed::get(url.clone(), "lambda", "AKIDTEST", "right-secret"),
+        ]);
+        let [good, good_post, wrong, query, body, stale, unsigned, service] = &answers[..] else {
+            panic!("{answers:?}");
+        };
+        assert_eq!(good.status, 200, "{path}: {good:?}");
+        assert!(good.body.contains("reached the function"), "{good:?}");
+        assert_eq!(good_post.status, 200, "{path}: {good_post:?}");
+        for (what, a) in [
+            ("wrong secret", wrong),
+            ("query changed", query),
+            ("body changed", body),
+        ] {
+            assert_eq!(a.status, 403, "{path} {what}: {a:?}");
+            let message: serde_json::Value = serde_json::from_str(&a.body).unwrap();
+            let message = message["message"].as_str().unwrap();
+            assert!(
+                message.starts_with("The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details."),
+                "{path} {what}: {a:?}"
+            );
+            if rest {
+                assert_eq!(a.error_type, "InvalidSignatureException");
+                assert!(
+                    message.contains("The Canonical String for this request should have been"),
+                    "{a:?}"
+                );
+            }
+        }
+        assert_eq!(stale.status, 403, "{stale:?}");
+        assert!(stale.body.contains("Signature expired: "), "{stale:?}");
+        assert!(stale.body.contains(" - 5 min.)"), "{stale:?}");
+        assert_eq!(service.status, 403, "{service:?}");
+        assert!(
+            service
+                .body
+                .contains("Credential should be scoped to correct service: 'execute-api'"),
+            "{service:?}"
+        );
+        assert_eq!(unsigned.status, 403, "{unsigned:?}");
+        let expected = if rest {
+            r#"{"message":"Missing Authentication Token"}"#
+        } else {
+            r#"{"message":"Forbidden"}"#
+        };
+        assert_eq!(unsigned.body, expected);
+    }
+    let log = api.server.stop();
+    let reached = log.iter().filter(|l| l.contains("START RequestId")).count();
+    assert_eq!(
+        reached, 4,
+        "only the 4 good requests reach the function: {log:?}"
+    );
+}
+
+/// Without a secret, any signature passes, and the start-up says so.
+#[test]
+fn aws_iam_without_a_secret_says_signatures_are_not_checked() {
+    let (_dir, t) = project(&template(
+        r#"  Rest:
+    Type: AWS::Serverless::Api
+    Properties:
+      StageName: v1
+      Auth: {DefaultAuthorizer: AWS_IAM}
+  Fn3:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: src/
+      Handler: app.handler
+      Runtime: python3.11
+      Events:
+        R: {Type: Api, Properties: {RestApiId: !Ref Rest, Path: /iam, Method: GET}}
+"#,
+    ));
+    let api = StartApi::start(&t, &[]);
+    assert!(
+        api.server.lines().iter().any(|l| l.contains(
+            "Rest: AWS_IAM routes accept any SigV4-signed request: signatures are not checked"
+        )),
+        "{:?}",
+        api.server.lines()
+    );
+    let a = &ssam_testkit::sigv4::send(&[ssam_testkit::sigv4::Signed::get(
+        format!("{}/v1/iam", api.base),
+        "execute-api",
+        "AKIDANY",
+        "any-secret",
+    )])[0];
+    assert_eq!(a.status, 200, "{a:?}");
 }
 
 #[test]

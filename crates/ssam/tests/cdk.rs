@@ -20,7 +20,13 @@ fn fixture() -> PathBuf {
 fn synth() -> PathBuf {
     let src = fixture();
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    for f in ["app.py", "hello/index.py", "child/index.py"] {
+    for f in [
+        "app.py",
+        "hello/index.py",
+        "child/index.py",
+        "image/Dockerfile",
+        "image/app.py",
+    ] {
         std::fs::read(src.join(f)).unwrap().hash(&mut hasher);
     }
     let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("cdk-out-{:x}", hasher.finish()));
@@ -350,4 +356,60 @@ fn cdk_multi_origin_preflight_echoes_an_allowed_origin() {
         allow("https://evil.example").as_deref(),
         Some("https://a.example")
     );
+}
+
+/// A CDK `DockerImageFunction` whose code is an image asset (`DockerImageCode.from_image_asset`):
+/// ssam builds the staged asset directory's Dockerfile and runs the function in a container
+/// of it. Needs a Docker engine: without one the test says why it is skipped.
+#[test]
+fn cdk_docker_image_function_asset_runs_in_its_built_image() {
+    use ssam_testkit::lambda_image;
+    if let Err(e) = lambda_image::docker_engine() {
+        eprintln!("skipped: {e}");
+        return;
+    }
+    lambda_image::python_base_image("ssam-test/python:3.11")
+        .unwrap_or_else(|e| panic!("cannot make the stand-in base image: {e}"));
+    let t = synth().join("ImageStack.template.json");
+    let out = Command::new(ssam_testkit::ssam_bin())
+        .args(["list", "--json", "-t"])
+        .arg(&t)
+        .output()
+        .unwrap();
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    let id = list["functions"]
+        .as_array()
+        .and_then(|fs| fs.iter().find_map(|f| f["logicalId"].as_str()))
+        .unwrap_or_else(|| panic!("no function listed: {list}"))
+        .to_string();
+    assert!(id.starts_with("ImageFn"), "{list}");
+    let out = Command::new(ssam_testkit::ssam_bin())
+        .args(["local", "invoke", &id, "-e", "-", "-t"])
+        .arg(&t)
+        .env("NO_COLOR", "1")
+        .env("PATH", ssam_testkit::path_with_venv())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write as _;
+            c.stdin.take().unwrap().write_all(br#"{"n": 7}"#)?;
+            c.wait_with_output()
+        })
+        .unwrap();
+    let _ = Command::new("docker")
+        .args(["rmi", "-f", &format!("{}:latest", id.to_ascii_lowercase())])
+        .output();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}\n{err}", String::from_utf8_lossy(&out.stdout)));
+    assert_eq!(v["from"], "the image asset", "{v}");
+    assert_eq!(
+        v["task_root"], "/var/task",
+        "ran in the image, not natively: {v}"
+    );
+    assert_eq!(v["event"]["n"], 7);
 }

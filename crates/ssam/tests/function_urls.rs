@@ -212,6 +212,12 @@ fn aws_iam_function_urls_need_a_sigv4_signature() {
     );
     assert_eq!(status, 403);
 
+    assert!(
+        urls.server.lines().iter().any(|l| l
+            .contains("the function URL of Private accepts any SigV4-signed request: signatures are not checked")),
+        "{:?}",
+        urls.server.lines()
+    );
     let (status, body) = signed_get(&format!("{private}/secret?a=1"), "AKIDLOCALTEST");
     assert_eq!(status, 200);
     let ctx: serde_json::Value = serde_json::from_str(&body).unwrap();
@@ -233,6 +239,71 @@ fn aws_iam_function_urls_need_a_sigv4_signature() {
         200
     );
     drop(urls.server);
+}
+
+/// `--iam-credentials KEY:SECRET`: the function URL recomputes the signature for the service
+/// `lambda`. Right secret: 200; wrong secret, a query changed after signing: 403
+/// `InvalidSignatureException` with AWS's message; unsigned: 403 Forbidden; signed for
+/// `execute-api` instead of `lambda`: 403. None of them reaches the function.
+#[test]
+fn aws_iam_function_urls_check_the_signature_with_the_secret() {
+    use ssam_testkit::sigv4::{send, Signed, Tamper};
+    let urls = start_with(&["--iam-credentials", "AKIDALLOWED:right-secret"]);
+    assert!(
+        !urls
+            .server
+            .lines()
+            .iter()
+            .any(|l| l.contains("signatures are not checked")),
+        "{:?}",
+        urls.server.lines()
+    );
+    let url = format!("{}/secret?a=1", urls.by_function["Private"]);
+    let ok = Signed::get(url.clone(), "lambda", "AKIDALLOWED", "right-secret");
+    let answers = send(&[
+        ok.clone(),
+        Signed::get(url.clone(), "lambda", "AKIDALLOWED", "wrong-secret"),
+        Signed {
+            tamper: Tamper::Query,
+            ..ok.clone()
+        },
+        Signed {
+            credentials: None,
+            ..ok.clone()
+        },
+        Signed::get(url.clone(), "execute-api", "AKIDALLOWED", "right-secret"),
+        Signed {
+            minutes_ago: 10,
+            ..ok.clone()
+        },
+    ]);
+    let [good, wrong, query, unsigned, service, stale] = &answers[..] else {
+        panic!("{answers:?}");
+    };
+    assert_eq!(good.status, 200, "{good:?}");
+    let mismatch = r#"{"Message":"The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details."}"#;
+    for a in [wrong, query] {
+        assert_eq!(a.status, 403, "{a:?}");
+        assert_eq!(a.body, mismatch);
+        assert_eq!(a.error_type, "InvalidSignatureException");
+    }
+    assert_eq!(
+        (unsigned.status, unsigned.body.as_str()),
+        (403, r#"{"Message":"Forbidden"}"#)
+    );
+    assert_eq!(service.status, 403, "{service:?}");
+    assert!(
+        service.body.contains("scoped to correct service: 'lambda'"),
+        "{service:?}"
+    );
+    assert_eq!(stale.status, 403, "{stale:?}");
+    assert!(stale.body.contains("Signature expired"), "{stale:?}");
+    let log = urls.server.stop();
+    let reached = log.iter().filter(|l| l.contains("START RequestId")).count();
+    assert_eq!(
+        reached, 1,
+        "only the good request reaches the function: {log:?}"
+    );
 }
 
 /// A GET signed with botocore's SigV4 signer (as the AWS SDKs sign): (status, body).

@@ -190,3 +190,140 @@ fn sigterm_stops_the_function_too() {
         "still running: {status}"
     );
 }
+
+/// A `CodeUri` and a layer `ContentUri` that are local `.zip` files (made by Python's
+/// zipfile, with a `0755` script inside): unpacked once into ssam's cache
+/// (`$XDG_CACHE_HOME/ssam/zip-code/<content hash>`), the function runs from there with its
+/// layer, in `local invoke` and `local start-api`; the executable bit is kept; a corrupt
+/// zip is a diagnostic naming the file; `ssam build` leaves the zip unbuilt (as SAM does) and
+/// the built template still runs.
+#[test]
+fn a_zip_code_uri_runs_from_its_unpacked_copy() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let script = format!(
+        r##"
+import zipfile
+def add(z, name, text, mode):
+    info = zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0))
+    info.external_attr = (0o100000 | mode) << 16
+    info.compress_type = zipfile.ZIP_DEFLATED
+    z.writestr(info, text)
+with zipfile.ZipFile("{root}/fn.zip", "w") as z:
+    add(z, "app.py", "import os, helper\ndef handler(event, context):\n    here = os.path.dirname(os.path.abspath(__file__))\n    return {{'helper': helper.NAME, 'here': here, 'exec': os.access(os.path.join(here, 'bin/run.sh'), os.X_OK)}}\n", 0o644)
+    add(z, "bin/run.sh", "#!/bin/sh\necho hi\n", 0o755)
+with zipfile.ZipFile("{root}/layer.zip", "w") as z:
+    add(z, "python/helper.py", "NAME = 'from the layer zip'\n", 0o644)
+"##,
+        root = root.display()
+    );
+    ssam_testkit::run_python(&script, &[]);
+    std::fs::write(root.join("broken.zip"), b"PK\x03\x04 this is not a zip").unwrap();
+    std::fs::write(
+        root.join("template.yaml"),
+        r#"Transform: AWS::Serverless-2016-10-31
+Resources:
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: fn.zip
+      Handler: app.handler
+      Runtime: python3.11
+      Layers: [!Ref Layer]
+      Events:
+        Get: {Type: HttpApi, Properties: {Path: /zip, Method: GET}}
+  Layer:
+    Type: AWS::Serverless::LayerVersion
+    Properties: {ContentUri: layer.zip}
+  Broken:
+    Type: AWS::Serverless::Function
+    Properties: {CodeUri: broken.zip, Handler: app.handler, Runtime: python3.11}
+"#,
+    )
+    .unwrap();
+    let cache = root.join("cache");
+    let invoke = |template: &std::path::Path, function: &str| {
+        Command::new(env!("CARGO_BIN_EXE_ssam"))
+            .args(["local", "invoke", "--no-event", "-t"])
+            .arg(template)
+            .arg(function)
+            .env("XDG_CACHE_HOME", &cache)
+            .env("PATH", ssam_testkit::path_with_venv())
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let out = invoke(&root.join("template.yaml"), "Fn");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["helper"], "from the layer zip");
+    assert_eq!(v["exec"], true, "the 0755 entry stays executable");
+    let zip_code = cache.join("ssam/zip-code");
+    assert!(
+        v["here"]
+            .as_str()
+            .unwrap()
+            .starts_with(zip_code.to_str().unwrap()),
+        "{v}"
+    );
+    let unpacked = || std::fs::read_dir(&zip_code).unwrap().count();
+    assert_eq!(unpacked(), 2, "the function's zip and the layer's");
+
+    // The corrupt zip: a diagnostic naming the file; the other function is unaffected.
+    let out = invoke(&root.join("template.yaml"), "Broken");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("broken.zip cannot be unpacked"), "{err}");
+
+    // start-api serves it from the same unpacked copy.
+    let template = root.join("template.yaml");
+    let server = ssam_testkit::Server::start_env(
+        &[
+            "local".as_ref(),
+            "start-api".as_ref(),
+            "--port".as_ref(),
+            "0".as_ref(),
+            "-t".as_ref(),
+            template.as_os_str(),
+        ],
+        " * Running on ",
+        std::time::Duration::from_secs(30),
+        &[("XDG_CACHE_HOME", cache.to_str().unwrap())],
+    );
+    let base = server.word_after(" * Running on ").unwrap();
+    let body = Command::new("curl")
+        .args(["-s", "--max-time", "60"])
+        .arg(format!("{}/zip", base.trim_end_matches('/')))
+        .output()
+        .unwrap()
+        .stdout;
+    let v: serde_json::Value = serde_json::from_slice(&body)
+        .unwrap_or_else(|_| panic!("{}\n{:?}", String::from_utf8_lossy(&body), server.lines()));
+    assert_eq!(v["helper"], "from the layer zip");
+    drop(server);
+    assert_eq!(unpacked(), 2, "unpacked once, not per command");
+
+    // `ssam build`: the zip is not built; the built template points at it and runs.
+    let out = Command::new(env!("CARGO_BIN_EXE_ssam"))
+        .arg("build")
+        .current_dir(root)
+        .env("XDG_CACHE_HOME", &cache)
+        .env("PATH", ssam_testkit::path_with_venv())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("zip file fn.zip, used as it is"), "{err}");
+    let built = std::fs::read_to_string(root.join(".aws-sam/build/template.yaml")).unwrap();
+    assert!(built.contains("../../fn.zip"), "{built}");
+    let out = invoke(&root.join(".aws-sam/build/template.yaml"), "Fn");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

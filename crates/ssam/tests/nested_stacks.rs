@@ -52,6 +52,8 @@ Resources:
       Environment:
         Variables:
           GREETING: !Ref Greeting
+          SELF_NAME: !Ref Fn
+          SELF_ARN: !GetAtt Fn.Arn
       Events:
         Greet: {Type: HttpApi, Properties: {Path: !Ref RoutePath, Method: GET}}
 Outputs:
@@ -69,6 +71,8 @@ def handler(event, context):
             "function": context.function_name,
             "greeting": os.environ.get("GREETING"),
             "greeter": os.environ.get("GREETER_FUNCTION"),
+            "self": os.environ.get("SELF_NAME"),
+            "self_arn": os.environ.get("SELF_ARN"),
         }),
     }
 "#;
@@ -122,7 +126,10 @@ fn local_invoke_addresses_nested_functions_as_child_slash_function() {
     assert_eq!(stack["greeting"], "HEY");
     let front = invoke("Front", &t);
     assert_eq!(front["greeting"], "HEY!", "Fn::GetAtt Child.Outputs.X");
-    assert_eq!(front["greeter"], "Fn");
+    assert_eq!(
+        front["greeter"], "Greeter/Fn",
+        "the child's Output `!Ref Fn` is the name ssam serves it under"
+    );
 }
 
 #[test]
@@ -277,4 +284,116 @@ fn local_commands_serve_what_errors_do_not_affect_and_strict_refuses() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("--strict"));
     let out = ssam(&["local", "start-api", "--port", "0", "--strict"], &t);
     assert!(!out.status.success(), "--strict refuses to start");
+}
+
+/// Hot reload watches the nested stacks' child templates too: adding a route to the child
+/// template serves it without a restart.
+#[test]
+fn editing_a_child_template_reloads_its_routes() {
+    let dir = project();
+    let t = dir.path().join("template.yaml");
+    let args: Vec<&OsStr> = ["local", "start-api", "--port", "0", "-t"]
+        .iter()
+        .map(OsStr::new)
+        .chain([t.as_os_str()])
+        .collect();
+    let server = ssam_testkit::Server::start(&args, "Running on");
+    let url = server
+        .word_after(" * Running on ")
+        .unwrap()
+        .trim_end_matches('/')
+        .to_string();
+    let status = |path: &str| {
+        let out = Command::new("curl")
+            .args([
+                "-s",
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_code}",
+                "--max-time",
+                "30",
+            ])
+            .arg(format!("{url}{path}"))
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    assert_eq!(status("/child-extra"), "404");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let edited = CHILD.replace(
+        "        Greet: {Type: HttpApi, Properties: {Path: !Ref RoutePath, Method: GET}}\n",
+        "        Greet: {Type: HttpApi, Properties: {Path: !Ref RoutePath, Method: GET}}\n        Extra: {Type: HttpApi, Properties: {Path: /child-extra, Method: GET}}\n",
+    );
+    assert_ne!(edited, CHILD);
+    std::fs::write(dir.path().join("greeter/template.yaml"), edited).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while status("/child-extra") != "200" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the child's new route is not served: {:?}",
+            server.lines()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(server
+        .lines()
+        .iter()
+        .any(|l| l.contains("greeter/template.yaml changed: routes reloaded")));
+}
+
+/// Inside a nested stack, `!Ref Fn` and `!GetAtt Fn.Arn` name the function as ssam serves it
+/// (`Child/Fn`), not the child-local id: a child's environment variable naming its own
+/// function makes an SDK invoke reach that function (the same template nested twice with
+/// different Parameters tells them apart), through `local start-lambda` and boto3.
+#[test]
+fn a_childs_ref_to_its_own_function_invokes_that_function() {
+    let dir = project();
+    let t = dir.path().join("template.yaml");
+    let greeter = invoke("Greeter/Fn", &t);
+    assert_eq!(greeter["self"], "Greeter/Fn");
+    assert_eq!(
+        greeter["self_arn"],
+        "arn:aws:lambda:us-east-1:123456789012:function:Greeter/Fn"
+    );
+    let shouter = invoke("Shouter/Fn", &t);
+    assert_eq!(shouter["self"], "Shouter/Fn");
+
+    let args: Vec<&OsStr> = ["local", "start-lambda", "--port", "0", "--no-watch", "-t"]
+        .iter()
+        .map(OsStr::new)
+        .chain([t.as_os_str()])
+        .collect();
+    let server = ssam_testkit::Server::start(&args, "Running on");
+    let url = server
+        .lines()
+        .iter()
+        .find_map(|l| {
+            l.split("Running on ")
+                .nth(1)
+                .and_then(|r| r.split_whitespace().next())
+                .map(|u| u.trim_end_matches('/').to_string())
+        })
+        .unwrap();
+    let script = format!(
+        r#"
+import json, boto3
+from botocore.config import Config
+lam = boto3.client("lambda", endpoint_url="{url}", region_name="us-east-1",
+    aws_access_key_id="x", aws_secret_access_key="x", config=Config(retries={{"max_attempts": 0}}))
+out = []
+for name in ["{shout_self}", "{greet_arn}"]:
+    r = lam.invoke(FunctionName=name, Payload=b"{{}}")
+    out.append(json.loads(json.loads(r["Payload"].read())["body"]))
+print(json.dumps(out))
+"#,
+        shout_self = shouter["self"].as_str().unwrap(),
+        greet_arn = greeter["self_arn"].as_str().unwrap(),
+    );
+    let out = ssam_testkit::run_python(&script, &[]);
+    let v: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {:?}", server.lines()));
+    assert_eq!(v[0]["greeting"], "HEY", "Shouter's own function: {v}");
+    assert_eq!(v[0]["self"], "Shouter/Fn");
+    assert_eq!(v[1]["greeting"], "hello", "Greeter's own function: {v}");
 }

@@ -356,3 +356,62 @@ Resources:
         (404, r#"{"message":"Not Found"}"#.to_string())
     );
 }
+
+/// HTTP/1.0 requests are answered with an `HTTP/1.1` status line, as API Gateway answers
+/// them (hyper alone would answer `HTTP/1.0`): a raw socket sends `GET /v HTTP/1.0` and reads
+/// to the end; a kept-alive HTTP/1.0 connection gets it on each response, a HEAD's
+/// `Content-Length` does not confuse the next one, and the bodies arrive intact.
+#[test]
+fn http_1_0_requests_get_an_http_1_1_status_line() {
+    use std::io::{Read as _, Write as _};
+    let dir = tempfile::tempdir().unwrap();
+    write_app(dir.path(), "HTTP/1.0 in a body", false);
+    let s = StartApi::start(&dir.path().join("template.yaml"), &[]);
+    let addr = s.base.trim_start_matches("http://").to_string();
+
+    let mut c = std::net::TcpStream::connect(&addr).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    c.write_all(format!("GET /v HTTP/1.0\r\nHost: {addr}\r\n\r\n").as_bytes())
+        .unwrap();
+    let mut out = String::new();
+    c.read_to_string(&mut out).unwrap();
+    assert!(out.starts_with("HTTP/1.1 200 OK\r\n"), "{out}");
+    assert!(out.ends_with("\r\n\r\nHTTP/1.0 in a body"), "{out}");
+
+    // Unknown route: the gateway's own 404, also 1.1.
+    let mut c = std::net::TcpStream::connect(&addr).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    c.write_all(b"GET /nothing HTTP/1.0\r\n\r\n").unwrap();
+    let mut out = String::new();
+    c.read_to_string(&mut out).unwrap();
+    assert!(out.starts_with("HTTP/1.1 404 Not Found\r\n"), "{out}");
+
+    // Keep-alive: three requests on one connection, the middle one a HEAD.
+    let mut c = std::net::TcpStream::connect(&addr).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    for method in ["GET", "HEAD", "GET"] {
+        c.write_all(format!("{method} /v HTTP/1.0\r\nConnection: keep-alive\r\n\r\n").as_bytes())
+            .unwrap();
+    }
+    c.write_all(b"GET /v HTTP/1.0\r\n\r\n").unwrap();
+    let mut out = String::new();
+    c.read_to_string(&mut out).unwrap();
+    assert_eq!(
+        out.matches("HTTP/1.1 ").count(),
+        4,
+        "every status line says HTTP/1.1: {out}"
+    );
+    assert_eq!(out.matches("HTTP/1.1 200 OK\r\n").count(), 3, "{out}");
+    assert_eq!(
+        out.matches("HTTP/1.0 ").count(),
+        3,
+        "only in the bodies: {out}"
+    );
+    assert_eq!(
+        out.matches("\r\n\r\nHTTP/1.0 in a body").count(),
+        3,
+        "{out}"
+    );
+    // HTTP/1.1 clients are answered as before.
+    assert_eq!(s.body("/v"), (200, "HTTP/1.0 in a body".to_string()));
+}

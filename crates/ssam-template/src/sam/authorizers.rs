@@ -106,6 +106,7 @@ fn sam_authorizer(
         .and_then(Node::scalar_text)
         .and_then(|s| s.parse().ok())
         .unwrap_or(if api_type == ApiType::Rest { 300 } else { 0 });
+    let kind_is_token = kind == AuthorizerKind::Token;
     Authorizer {
         name: name.to_string(),
         function,
@@ -118,6 +119,13 @@ fn sam_authorizer(
         ttl_seconds,
         default_scopes: split_list(a.get("AuthorizationScopes")),
         jwt,
+        identity_validation: kind_is_token
+            .then(|| {
+                identity
+                    .and_then(|i| i.get("ValidationExpression"))
+                    .and_then(Node::scalar_text)
+            })
+            .flatten(),
     }
 }
 
@@ -314,6 +322,12 @@ fn openapi_authorizer(
             ApiType::Rest => 300,
             ApiType::Http => 0,
         });
+    let identity_validation = (kind == AuthorizerKind::Token)
+        .then(|| {
+            ext.get("identityValidationExpression")
+                .and_then(|n| text(ctx, n))
+        })
+        .flatten();
     Authorizer {
         name: name.to_string(),
         function,
@@ -325,6 +339,7 @@ fn openapi_authorizer(
         simple_responses: is_true(ext.get("enableSimpleResponses")),
         ttl_seconds,
         default_scopes: Vec::new(),
+        identity_validation,
         jwt,
     }
 }
@@ -456,6 +471,12 @@ fn rest_authorizer(ctx: &Ctx<'_>, id: &str, p: &Node, functions: &[Function]) ->
     if identity_sources.is_empty() && kind == AuthorizerKind::CognitoUserPools {
         identity_sources.push("method.request.header.Authorization".into());
     }
+    let identity_validation = (kind == AuthorizerKind::Token)
+        .then(|| {
+            p.get("IdentityValidationExpression")
+                .and_then(|n| text(ctx, n))
+        })
+        .flatten();
     Authorizer {
         name: id.to_string(),
         function: p
@@ -471,6 +492,7 @@ fn rest_authorizer(ctx: &Ctx<'_>, id: &str, p: &Node, functions: &[Function]) ->
             .and_then(|s| s.parse().ok())
             .unwrap_or(300),
         default_scopes: Vec::new(),
+        identity_validation,
         jwt,
     }
 }
@@ -517,6 +539,7 @@ fn http_authorizer(ctx: &Ctx<'_>, id: &str, p: &Node, functions: &[Function]) ->
             .and_then(|s| s.parse().ok())
             .unwrap_or(0),
         default_scopes: Vec::new(),
+        identity_validation: None,
         jwt,
     }
 }
@@ -691,12 +714,17 @@ mod tests {
                 RouteAuth::Open => "open".to_string(),
                 RouteAuth::Iam => "iam".to_string(),
                 RouteAuth::Lambda(l) => format!(
-                    "lambda {} {} fn={} ttl={} ids={}",
+                    "lambda {} {} fn={} ttl={} ids={}{}",
                     l.authorizer.name,
                     l.authorizer.kind.as_str(),
                     l.function,
                     l.authorizer.ttl_seconds,
-                    l.authorizer.identity_sources.join(",")
+                    l.authorizer.identity_sources.join(","),
+                    l.authorizer
+                        .identity_validation
+                        .as_deref()
+                        .map(|v| format!(" valid={v}"))
+                        .unwrap_or_default()
                 ),
                 RouteAuth::Jwt(j) => {
                     let c = j.authorizer.jwt.clone().unwrap_or_default();
@@ -879,6 +907,92 @@ mod tests {
         Api GET /d: closed NoVersion REQUEST: a REQUEST authorizer of an HTTP API needs AuthorizerPayloadFormatVersion (1.0 or 2.0)
         Api GET /e: undefined Missing
         Api binary image/png
+        ",
+        );
+    }
+
+    /// A TOKEN authorizer's validation expression, every way a template writes it; REQUEST
+    /// authorizers have none ("The validation expression does not apply to the REQUEST
+    /// authorizer", API Gateway API Reference, Authorizer).
+    #[test]
+    fn token_identity_validation_expression_every_way() {
+        check(
+            &format!(
+                "
+        Transform: AWS::Serverless-2016-10-31
+        Resources:{FN}
+          Sam:
+            Type: AWS::Serverless::Api
+            Properties:
+              StageName: s
+              Auth:
+                DefaultAuthorizer: Tok
+                Authorizers:
+                  Tok:
+                    FunctionArn: !GetAtt AuthFn.Arn
+                    Identity: {{ValidationExpression: '^Bearer [a-z]+$'}}
+                  Req:
+                    FunctionArn: !GetAtt AuthFn.Arn
+                    FunctionPayloadType: REQUEST
+                    Identity: {{Headers: [X], ValidationExpression: 'ignored'}}
+          Open:
+            Type: AWS::Serverless::Api
+            Properties:
+              StageName: o
+              DefinitionBody:
+                swagger: '2.0'
+                securityDefinitions:
+                  T:
+                    type: apiKey
+                    name: Authorization
+                    in: header
+                    x-amazon-apigateway-authtype: custom
+                    x-amazon-apigateway-authorizer:
+                      type: token
+                      identityValidationExpression: 'tok-\\d+'
+                      authorizerUri: !Sub 'arn:aws:apigateway:${{AWS::Region}}:lambda:path/2015-03-31/functions/${{AuthFn.Arn}}/invocations'
+                paths:
+                  /t:
+                    get:
+                      security: [{{T: []}}]
+                      x-amazon-apigateway-integration: {{type: aws_proxy, httpMethod: POST, uri: !Sub 'arn:aws:apigateway:${{AWS::Region}}:lambda:path/2015-03-31/functions/${{Fn.Arn}}/invocations'}}
+          Raw:
+            Type: AWS::ApiGateway::RestApi
+            Properties: {{Name: r}}
+          RawTok:
+            Type: AWS::ApiGateway::Authorizer
+            Properties:
+              RestApiId: !Ref Raw
+              Type: TOKEN
+              IdentitySource: method.request.header.Authorization
+              IdentityValidationExpression: '[0-9]+'
+              AuthorizerUri: !Sub 'arn:aws:apigateway:${{AWS::Region}}:lambda:path/2015-03-31/functions/${{AuthFn.Arn}}/invocations'
+          Get:
+            Type: AWS::ApiGateway::Method
+            Properties:
+              RestApiId: !Ref Raw
+              ResourceId: !GetAtt Raw.RootResourceId
+              HttpMethod: GET
+              AuthorizationType: CUSTOM
+              AuthorizerId: !Ref RawTok
+              Integration: {{Type: AWS_PROXY, Uri: !Sub 'arn:aws:apigateway:${{AWS::Region}}:lambda:path/2015-03-31/functions/${{Fn.Arn}}/invocations'}}
+          Fn2:
+            Type: AWS::Serverless::Function
+            Properties:
+              CodeUri: src/
+              Handler: app.handler
+              Runtime: python3.12
+              Events:
+                A: {{Type: Api, Properties: {{RestApiId: !Ref Sam, Path: /a, Method: GET}}}}
+                B: {{Type: Api, Properties: {{RestApiId: !Ref Sam, Path: /b, Method: GET, Auth: {{Authorizer: Req}}}}}}
+        "
+            ),
+            render,
+            "
+        Open GET /t: lambda T TOKEN fn=AuthFn ttl=300 ids=method.request.header.Authorization valid=tok-\\d+
+        Sam GET /a: lambda Tok TOKEN fn=AuthFn ttl=300 ids=method.request.header.Authorization valid=^Bearer [a-z]+$
+        Sam GET /b: lambda Req REQUEST fn=AuthFn ttl=300 ids=method.request.header.X
+        Raw GET /: lambda RawTok TOKEN fn=AuthFn ttl=300 ids=method.request.header.Authorization valid=[0-9]+
         ",
         );
     }

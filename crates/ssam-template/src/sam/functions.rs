@@ -700,14 +700,27 @@ pub(crate) fn function_target(n: &Node, functions: &[Function]) -> Option<String
             }
             if let Some(i) = s.find(":function:") {
                 let tail = &s[i + ":function:".len()..];
-                let name: String = tail
-                    .chars()
-                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
-                    .collect();
-                return functions
+                let is_name = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+                let name: String = tail.chars().take_while(|c| is_name(*c)).collect();
+                let found = functions
                     .iter()
-                    .find(|f| f.name() == name || f.logical_id == name)
-                    .map(|f| f.logical_id.clone());
+                    .find(|f| f.name() == name || f.logical_id == name);
+                // A nested stack's function is named `Child/Fn` (`Outer/Inner/Fn`): the ARN
+                // its own template computes for it carries that name.
+                let nested = || {
+                    let segments: Vec<&str> = tail.split('/').collect();
+                    (1..segments.len()).find_map(|k| {
+                        let last: String =
+                            segments[k].chars().take_while(|c| is_name(*c)).collect();
+                        let prefix_ok = segments[..k]
+                            .iter()
+                            .all(|s| !s.is_empty() && s.chars().all(is_name));
+                        prefix_ok
+                            .then(|| functions.iter().find(|f| f.logical_id == last))
+                            .flatten()
+                    })
+                };
+                return found.or_else(nested).map(|f| f.logical_id.clone());
             }
             None
         }

@@ -4,7 +4,9 @@
 //! loaded with the `Parameters` its parent passes, its `Outputs` become the parent's
 //! `Fn::GetAtt Child.Outputs.NAME`, and its functions, APIs, routes and buckets join the
 //! parent's app under `Child/LogicalId`, the names SAM CLI gives them ("Using nested
-//! applications": `sam local invoke ChildStack/FunctionLogicalId`).
+//! applications": `sam local invoke ChildStack/FunctionLogicalId`). Inside the child, `Ref`
+//! of such a function (and its `Arn`) yields that served name, so a child's environment
+//! variable naming its own function invokes the right one.
 
 use std::path::{Path, PathBuf};
 
@@ -30,6 +32,7 @@ pub(crate) struct Child {
 
 /// Loads every nested stack of `raw` whose template is local. `ancestors` are the templates
 /// being loaded above this one (a child that is one of them is a cycle).
+#[allow(clippy::too_many_arguments)] // one call site; the loader's state, passed as it is
 pub(crate) fn load_children(
     src: &Source,
     base_dir: &Path,
@@ -37,6 +40,7 @@ pub(crate) fn load_children(
     resolver: &Resolver<'_>,
     opts: &LoadOptions,
     ancestors: &[PathBuf],
+    nested_as: Option<&str>,
     diags: &mut Diagnostics,
 ) -> Vec<Child> {
     let mut out = Vec::new();
@@ -105,6 +109,10 @@ pub(crate) fn load_children(
             &child_opts,
             child_diags,
             &chain,
+            Some(&match nested_as {
+                Some(p) => format!("{p}/{}", r.id),
+                None => r.id.clone(),
+            }),
         ) {
             Ok(loaded) => out.push(Child {
                 id: r.id.clone(),

@@ -385,8 +385,9 @@ pub struct ApiArgs {
     #[arg(long = "jwks", value_name = "ISSUER=FILE_OR_URL")]
     pub jwks: Vec<String>,
 
-    /// Access key ids AWS_IAM routes accept (repeatable; `KEY` or `KEY:SECRET`). Without
-    /// it, any SigV4-signed request is accepted.
+    /// Access keys AWS_IAM routes and function URLs accept (repeatable; `KEY` or
+    /// `KEY:SECRET`). With a secret, the SigV4 signatures made with that key are checked;
+    /// without this flag, any SigV4-signed request is accepted unchecked.
     #[arg(long = "iam-credentials", value_name = "ACCESS_KEY[:SECRET]")]
     pub iam_credentials: Vec<String>,
 }
@@ -424,11 +425,7 @@ impl ApiArgs {
                 region: app.region.clone(),
                 account_id: app.account_id.clone(),
                 iam: config.auth_type == "AWS_IAM",
-                access_keys: self
-                    .iam_credentials
-                    .iter()
-                    .map(|c| c.split(':').next().unwrap_or_default().to_string())
-                    .collect(),
+                credentials: ssam_apigw::iam::IamOptions::from_flags(&self.iam_credentials),
                 streaming: config.invoke_mode == "RESPONSE_STREAM",
                 cors: config.cors.clone(),
             };
@@ -446,6 +443,12 @@ impl ApiArgs {
                 config.invoke_mode,
                 if config.cors.is_some() { ", CORS" } else { "" }
             );
+            if url.iam && !url.credentials.checks_signatures() {
+                tracing::warn!(
+                    "the function URL of {} accepts any SigV4-signed request: signatures are not checked\n  hint: give the signing key's secret: --iam-credentials ACCESS_KEY:SECRET",
+                    f.logical_id
+                );
+            }
             let url = std::sync::Arc::new(url);
             servers.push(tokio::spawn(serve(
                 url,
@@ -473,13 +476,7 @@ impl ApiArgs {
             static_dir: static_dir.is_dir().then_some(static_dir),
             disable_authorizer: self.disable_authorizer,
             jwks: std::sync::Arc::new(jwks),
-            iam: ssam_apigw::iam::IamOptions {
-                access_keys: self
-                    .iam_credentials
-                    .iter()
-                    .map(|c| c.split(':').next().unwrap_or_default().to_string())
-                    .collect(),
-            },
+            iam: ssam_apigw::iam::IamOptions::from_flags(&self.iam_credentials),
             log_requests: true,
             ..Default::default()
         })

@@ -75,7 +75,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             anyhow::anyhow!("cannot listen on {addr}: {e}\n  hint: pick another port with --port")
         })?;
         let local = listener.local_addr()?;
-        let template_path = first.app.template_path.clone();
+        let template_files = ssam_apigw::reload::template_files(&first.app);
         let mut warnings = Vec::new();
         let gateway = Gateway::new(
             &first.app,
@@ -137,7 +137,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             let loader: Loader = Arc::new(move || {
                 load(&template_args, &functions, env_vars.as_ref()).map_err(|e| format!("{e:#}"))
             });
-            match ssam_apigw::reload::watch(Arc::clone(&gateway), template_path, loader) {
+            match ssam_apigw::reload::watch(Arc::clone(&gateway), template_files, loader) {
                 Ok(r) => Some(r),
                 Err(e) => {
                     tracing::warn!("{e}; code changes need a restart");

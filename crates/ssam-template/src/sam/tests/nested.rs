@@ -159,7 +159,7 @@ fn both_nested_stack_types_load_with_parameters_outputs_and_child_names() {
         ],
         summary,
         "
-        fn Parent name=Parent code=src env=[CHILD=Fn,STORE=us-east-1-store]
+        fn Parent name=Parent code=src env=[CHILD=App/Fn,STORE=us-east-1-store]
         fn App/Fn name=App/Fn code=src env=[GREETING=hello,MODE=fast]
         fn Stack/Fn name=Stack/Fn code=src env=[GREETING=us-east-1,MODE=slow]
         route App/ServerlessRestApi GET /hi -> App/Fn
