@@ -14,6 +14,7 @@ mod deps;
 pub mod env_vars;
 mod error;
 mod eventstream;
+mod extensions;
 pub mod from_template;
 mod hints;
 pub mod ids;
@@ -32,6 +33,7 @@ mod sandbox;
 mod service;
 mod spec;
 mod streaming;
+mod telemetry;
 pub mod watch;
 
 pub use bootstrap::default_cache_dir;
