@@ -232,7 +232,8 @@ impl ExtHub {
 
     /// Records that an external extension's process ended.
     pub(crate) fn process_exited(&self, name: &str, how: String) {
-        self.state.send_modify(|s| s.exited.push((name.to_string(), how)));
+        self.state
+            .send_modify(|s| s.exited.push((name.to_string(), how)));
     }
 
     /// Closes registration: the runtime has asked for its first invocation and init is over.
@@ -618,7 +619,8 @@ async fn next(State(hub): State<Arc<ExtHub>>, headers: HeaderMap) -> Response {
         return r;
     }
     if first {
-        hub.telemetry.platform_extension(&ext.name, &events_of(&ext));
+        hub.telemetry
+            .platform_extension(&ext.name, &events_of(&ext));
     }
     let rx = hub.queues().get(&ext.id).map(|q| Arc::clone(&q.rx));
     let Some(rx) = rx else {
@@ -795,7 +797,11 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(r.status(), 403);
-        assert!(r.text().await.unwrap().contains("Extension.InvalidEventType"));
+        assert!(r
+            .text()
+            .await
+            .unwrap()
+            .contains("Extension.InvalidEventType"));
         let r = client
             .post(format!("{base}/register"))
             .header("Lambda-Extension-Name", "recorder")
@@ -822,7 +828,11 @@ mod tests {
             .unwrap();
         assert_eq!(r.status(), 403);
         // Unknown and missing identifiers.
-        let r = client.get(format!("{base}/event/next")).send().await.unwrap();
+        let r = client
+            .get(format!("{base}/event/next"))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 403);
         assert!(r
             .text()
@@ -831,7 +841,10 @@ mod tests {
             .contains("Extension.MissingExtensionIdentifier"));
         let r = client
             .get(format!("{base}/event/next"))
-            .header("Lambda-Extension-Identifier", uuid::Uuid::new_v4().to_string())
+            .header(
+                "Lambda-Extension-Identifier",
+                uuid::Uuid::new_v4().to_string(),
+            )
             .send()
             .await
             .unwrap();
@@ -872,7 +885,12 @@ mod tests {
             .await
             .unwrap()
             .contains("Extension.RegistrationClosed"));
-        hub.invoke("req-1", 42, "arn:aws:lambda:us-east-1:123456789012:function:Fn", "Root=1");
+        hub.invoke(
+            "req-1",
+            42,
+            "arn:aws:lambda:us-east-1:123456789012:function:Fn",
+            "Root=1",
+        );
         assert!(hub.busy(), "busy until it calls next again");
         let r = next.await.unwrap();
         assert_eq!(r.status(), 200);

@@ -214,8 +214,13 @@ impl Instance {
                     log.tap(Arc::clone(&hub.telemetry));
                     hub.telemetry.platform_init_start(&spec.name);
                     for path in extension_paths {
-                        let ext = start_extension(path, spec, &env, &log, &hub, pids)
-                            .map_err(|m| fail("Extension.LaunchError", format!("RequestId: {request_id} Error: {m}")))?;
+                        let ext =
+                            start_extension(path, spec, &env, &log, &hub, pids).map_err(|m| {
+                                fail(
+                                    "Extension.LaunchError",
+                                    format!("RequestId: {request_id} Error: {m}"),
+                                )
+                            })?;
                         extensions.push(ext);
                     }
                     // Extension init: every extension registers before the runtime starts.
@@ -296,7 +301,9 @@ impl Instance {
             Some(InitState::Ready) => {
                 if instance.hub.active() {
                     telemetry.platform_init_runtime_done("success", None);
-                    instance.extensions_ready(deadline, request_id, init_timeout, started).await?;
+                    instance
+                        .extensions_ready(deadline, request_id, init_timeout, started)
+                        .await?;
                     for line in instance.hub.report_lines() {
                         instance.log.line(&line);
                     }
@@ -379,11 +386,7 @@ impl Instance {
                 })
             }
             Some(Err(f)) => Err(failed_extension(
-                &f,
-                &self.hub,
-                &self.log,
-                request_id,
-                started,
+                &f, &self.hub, &self.log, request_id, started,
             )),
             None => {
                 let message = format!(
@@ -459,9 +462,15 @@ impl Instance {
             taken: Arc::clone(&taken),
         };
         if self.hub.active() {
+            self.hub.invoke(
+                &request_id,
+                inv.deadline_ms,
+                &self.function_arn,
+                &inv.trace_id,
+            );
             self.hub
-                .invoke(&request_id, inv.deadline_ms, &self.function_arn, &inv.trace_id);
-            self.hub.telemetry.platform_start(&request_id, &inv.trace_id);
+                .telemetry
+                .platform_start(&request_id, &inv.trace_id);
         }
         let mut exit: watch::Receiver<Option<ExitInfo>> = self.sandbox.exit.clone();
         if self.invocations.send(inv).await.is_err() {

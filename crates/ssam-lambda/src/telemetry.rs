@@ -405,13 +405,19 @@ fn parse_subscription(body: &[u8]) -> Result<(u8, String, Buffering), String> {
         serde_json::from_slice(body).map_err(|e| format!("invalid request body: {e}"))?;
     match b.schema_version.as_deref() {
         Some("2022-07-01" | "2022-12-13" | "2025-01-29") => {}
-        Some(v) => return Err(format!("schemaVersion {v} is not supported (2022-07-01, 2022-12-13, 2025-01-29)")),
+        Some(v) => {
+            return Err(format!(
+                "schemaVersion {v} is not supported (2022-07-01, 2022-12-13, 2025-01-29)"
+            ))
+        }
         None => return Err("schemaVersion is required".into()),
     }
     let dest = b.destination.ok_or("destination is required")?;
     match dest.protocol.as_deref() {
         Some("HTTP") => {}
-        Some("TCP") => return Err("destination protocol TCP is not supported by ssam; use HTTP".into()),
+        Some("TCP") => {
+            return Err("destination protocol TCP is not supported by ssam; use HTTP".into())
+        }
         _ => return Err("destination protocol must be HTTP or TCP".into()),
     }
     let uri = dest.uri.ok_or("destination URI is required")?;
@@ -421,7 +427,11 @@ fn parse_subscription(body: &[u8]) -> Result<(u8, String, Buffering), String> {
             "platform" => Kind::Platform.bit(),
             "function" => Kind::Function.bit(),
             "extension" => Kind::Extension.bit(),
-            other => return Err(format!("unknown telemetry type {other} (platform, function, extension)")),
+            other => {
+                return Err(format!(
+                    "unknown telemetry type {other} (platform, function, extension)"
+                ))
+            }
         };
     }
     let mut buffering = Buffering::default();
@@ -429,19 +439,25 @@ fn parse_subscription(body: &[u8]) -> Result<(u8, String, Buffering), String> {
         // Documented bounds: maxItems 1,000..10,000, maxBytes 256 KB..1 MB, timeoutMs 25..30,000.
         if let Some(n) = bb.max_items {
             if !(1000..=10_000).contains(&n) {
-                return Err(format!("buffering maxItems {n} is out of range (1000-10000)"));
+                return Err(format!(
+                    "buffering maxItems {n} is out of range (1000-10000)"
+                ));
             }
             buffering.max_items = n as usize;
         }
         if let Some(n) = bb.max_bytes {
             if !(262_144..=1_048_576).contains(&n) {
-                return Err(format!("buffering maxBytes {n} is out of range (262144-1048576)"));
+                return Err(format!(
+                    "buffering maxBytes {n} is out of range (262144-1048576)"
+                ));
             }
             buffering.max_bytes = n as usize;
         }
         if let Some(n) = bb.timeout_ms {
             if !(25..=30_000).contains(&n) {
-                return Err(format!("buffering timeoutMs {n} is out of range (25-30000)"));
+                return Err(format!(
+                    "buffering timeoutMs {n} is out of range (25-30000)"
+                ));
             }
             buffering.timeout = Duration::from_millis(n as u64);
         }
@@ -507,7 +523,9 @@ mod tests {
             "http://127.0.0.1:4243/telemetry"
         );
         assert_eq!(
-            local_destination("http://127.0.0.1:9/").unwrap().to_string(),
+            local_destination("http://127.0.0.1:9/")
+                .unwrap()
+                .to_string(),
             "http://127.0.0.1:9/"
         );
         assert!(local_destination("https://sandbox.localdomain:1").is_err());
