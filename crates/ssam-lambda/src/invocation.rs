@@ -364,7 +364,8 @@ impl Ending {
     /// Timeout), then ends the invocation; an extension that fails or overruns costs the
     /// instance.
     async fn after_extensions(mut self, req: InvokeRequest) {
-        let deadline = tokio::time::Instant::from_std(self.started + self.pool.spec.timeout);
+        let timeout = crate::debug::timeout(&self.pool.spec);
+        let deadline = tokio::time::Instant::from_std(self.started + timeout);
         let waited = tokio::time::timeout_at(deadline, self.inst.hub.idle()).await;
         let rid = &self.request_id;
         match waited {
@@ -382,7 +383,7 @@ impl Ending {
                 self.inst.log.line(&format!(
                     "{} {rid} Task timed out after {:.2} seconds (extensions still working: {})",
                     crate::ids::now_rfc3339(),
-                    self.pool.spec.timeout.as_secs_f64(),
+                    timeout.as_secs_f64(),
                     self.inst.hub.busy_names().join(", ")
                 ));
                 self.outcome.keep_instance = false;

@@ -46,6 +46,9 @@ impl Kind {
     }
 }
 
+/// The execution environment's own host name on Lambda, which telemetry destinations name.
+pub(crate) const SANDBOX_HOST: &str = "sandbox.localdomain";
+
 /// Init-phase events kept for late subscribers, at most this many.
 const BACKLOG_MAX: usize = 1000;
 
@@ -475,7 +478,7 @@ pub(crate) fn local_destination(uri: &str) -> Result<http::Uri, String> {
         return Err(format!("destination URI {uri} must be http://"));
     }
     let host = parsed.host().unwrap_or_default();
-    if !matches!(host, "sandbox.localdomain" | "sandbox") {
+    if host != SANDBOX_HOST && host != "sandbox" {
         return Ok(parsed);
     }
     let port = parsed.port_u16().unwrap_or(80);

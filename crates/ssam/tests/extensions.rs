@@ -288,3 +288,72 @@ print(json.dumps(ids))
     assert_eq!(r.iter().filter(|r| r["kind"] == "register").count(), 2);
     assert_eq!(events(&r, "SHUTDOWN").len(), 2, "stopping ssam: {r:?}");
 }
+
+/// The caller gets the runtime's answer as soon as it is posted; the invocation (REPORT,
+/// `platform.report`) ends once the extension called next again, 1 s later (Extensions API,
+/// "Invoke phase": Lambda waits for the runtime and every extension to call next).
+#[test]
+fn the_answer_does_not_wait_for_extensions_but_the_report_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = env_vars(dir.path());
+    let template = fixture().join("template.yaml");
+    let args: Vec<&OsStr> = vec![
+        OsStr::new("local"),
+        OsStr::new("start-lambda"),
+        OsStr::new("-t"),
+        template.as_os_str(),
+        OsStr::new("--port"),
+        OsStr::new("0"),
+        OsStr::new("--env-vars"),
+        env.as_os_str(),
+    ];
+    let server = ssam_testkit::Server::start(&args, "Press CTRL+C");
+    let url = server
+        .word_after(" * Running on ")
+        .unwrap()
+        .trim_end_matches('/')
+        .to_string();
+    let v = boto3(
+        &url,
+        r#"
+import time
+lam.invoke(FunctionName="LingeringExtensionFunction", Payload=b"{}")  # cold start
+time.sleep(1.5)
+t = time.time()
+r = lam.invoke(FunctionName="LingeringExtensionFunction", Payload=b"{}")
+out = json.loads(r["Payload"].read())
+print(json.dumps({"seconds": time.time() - t, "request_id": out["request_id"]}))
+"#,
+    );
+    let rid = v["request_id"].as_str().unwrap().to_string();
+    let seconds = v["seconds"].as_f64().unwrap();
+    assert!(
+        seconds < 0.8,
+        "the answer waited for the extension: {seconds} s"
+    );
+    let r = wait_records(dir.path(), "LingeringExtensionFunction", |r| {
+        platform(&telemetry(r), "platform.report", &rid).is_some()
+    });
+    let t = telemetry(&r);
+    let done = platform(&t, "platform.runtimeDone", &rid).expect("runtimeDone");
+    let report = platform(&t, "platform.report", &rid).expect("report");
+    let runtime_ms = done["record"]["metrics"]["durationMs"].as_f64().unwrap();
+    let total_ms = report["record"]["metrics"]["durationMs"].as_f64().unwrap();
+    assert!(runtime_ms < 800.0, "{done}");
+    assert!(
+        total_ms >= 1000.0,
+        "REPORT covers the extension's work: {report}"
+    );
+    let lines = server.stop();
+    let report_line = lines
+        .iter()
+        .find(|l| l.contains(&format!("REPORT RequestId: {rid}")))
+        .unwrap_or_else(|| panic!("{lines:?}"));
+    let ms: f64 = report_line
+        .split("Duration: ")
+        .nth(1)
+        .and_then(|s| s.split(" ms").next())
+        .and_then(|s| s.parse().ok())
+        .unwrap();
+    assert!(ms >= 1000.0, "{report_line}");
+}
