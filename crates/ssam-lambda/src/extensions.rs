@@ -431,25 +431,35 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .filter(|v| !v.is_empty())
 }
 
-/// The caller's extension id, or the answer to a request without a valid one.
-pub(crate) fn identify(hub: &ExtHub, headers: &HeaderMap) -> Result<Ext, Response> {
+/// A refused Extensions API request: 403 with Lambda's error type.
+pub(crate) struct Refused {
+    error_type: &'static str,
+    message: String,
+}
+
+impl IntoResponse for Refused {
+    fn into_response(self) -> Response {
+        forbidden(self.error_type, &self.message)
+    }
+}
+
+/// The caller's extension id, or why a request without a valid one is refused.
+pub(crate) fn identify(hub: &ExtHub, headers: &HeaderMap) -> Result<Ext, Refused> {
     let Some(id) = header(headers, HDR_IDENTIFIER) else {
-        return Err(forbidden(
-            "Extension.MissingExtensionIdentifier",
-            "Missing Lambda-Extension-Identifier header",
-        ));
+        return Err(Refused {
+            error_type: "Extension.MissingExtensionIdentifier",
+            message: "Missing Lambda-Extension-Identifier header".into(),
+        });
     };
     if uuid::Uuid::parse_str(id).is_err() {
-        return Err(forbidden(
-            "Extension.InvalidExtensionIdentifier",
-            "Invalid Lambda-Extension-Identifier",
-        ));
+        return Err(Refused {
+            error_type: "Extension.InvalidExtensionIdentifier",
+            message: "Invalid Lambda-Extension-Identifier".into(),
+        });
     }
-    hub.state.borrow().find(id).cloned().ok_or_else(|| {
-        forbidden(
-            "Extension.UnknownExtensionIdentifier",
-            &format!("Unknown extension {id}"),
-        )
+    hub.state.borrow().find(id).cloned().ok_or_else(|| Refused {
+        error_type: "Extension.UnknownExtensionIdentifier",
+        message: format!("Unknown extension {id}"),
     })
 }
 
@@ -479,7 +489,7 @@ async fn register(State(hub): State<Arc<ExtHub>>, req: Request) -> Response {
         Ok(b) => b,
         Err(e) => return forbidden("InvalidRequestFormat", &e.to_string()),
     };
-    let external = hub.external.iter().any(|n| *n == name);
+    let external = hub.external.contains(&name);
     let (mut invoke, mut shutdown) = (false, false);
     for event in &parsed.events {
         match event.as_str() {
@@ -582,7 +592,7 @@ async fn register(State(hub): State<Arc<ExtHub>>, req: Request) -> Response {
 async fn next(State(hub): State<Arc<ExtHub>>, headers: HeaderMap) -> Response {
     let ext = match identify(&hub, &headers) {
         Ok(e) => e,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let mut refused = None;
     let mut first = false;
@@ -668,7 +678,7 @@ async fn report_error(hub: Arc<ExtHub>, req: Request, init: bool) -> Response {
     let (headers, _body) = read_body(req).await;
     let ext = match identify(&hub, &headers) {
         Ok(e) => e,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let Some(error_type) = header(&headers, HDR_ERROR_TYPE).map(str::to_string) else {
         return forbidden(

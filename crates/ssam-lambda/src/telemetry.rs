@@ -492,7 +492,7 @@ async fn subscribe(State(hub): State<Arc<ExtHub>>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     let ext = match identify(&hub, &parts.headers) {
         Ok(e) => e,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let body = http_body_util::Limited::new(body, 64 * 1024)
         .collect()
