@@ -53,6 +53,8 @@ pub(crate) const SANDBOX_HOST: &str = "sandbox.localdomain";
 const BACKLOG_MAX: usize = 1000;
 
 struct Subscriber {
+    /// The extension that subscribed: subscribing again replaces its subscription.
+    extension: String,
     types: u8,
     tx: mpsc::UnboundedSender<Bytes>,
 }
@@ -153,9 +155,10 @@ impl Telemetry {
         self.emit(kind, name, Value::String(line.to_string()));
     }
 
-    fn subscribe(&self, types: u8, destination: http::Uri, buffering: Buffering) {
+    fn subscribe(&self, extension: &str, types: u8, destination: http::Uri, buffering: Buffering) {
         let (tx, rx) = mpsc::unbounded_channel();
         let mut inner = self.lock();
+        inner.subscribers.retain(|s| s.extension != extension);
         if let Some(backlog) = &inner.backlog {
             for (kind, ev) in backlog {
                 if types & kind.bit() != 0 {
@@ -163,7 +166,11 @@ impl Telemetry {
                 }
             }
         }
-        inner.subscribers.push(Subscriber { types, tx });
+        inner.subscribers.push(Subscriber {
+            extension: extension.to_string(),
+            types,
+            tx,
+        });
         self.listening.store(true, Ordering::Release);
         tokio::spawn(deliver(rx, destination, buffering));
     }
@@ -507,7 +514,7 @@ async fn subscribe(State(hub): State<Arc<ExtHub>>, req: Request) -> Response {
         Ok(u) => u,
         Err(m) => return invalid(&m),
     };
-    hub.telemetry.subscribe(types, to, buffering);
+    hub.telemetry.subscribe(&ext.id, types, to, buffering);
     tracing::debug!("extension {} subscribed to telemetry at {uri}", ext.name);
     (StatusCode::OK, "OK").into_response()
 }
@@ -563,6 +570,7 @@ mod tests {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         t.subscribe(
+            "ext-1",
             Kind::Platform.bit() | Kind::Function.bit(),
             local_destination(&format!("http://sandbox.localdomain:{port}/")).unwrap(),
             Buffering {

@@ -218,10 +218,16 @@ fn extension_init_error_fails_init_as_lambda_does() {
 fn extension_exiting_during_init_is_an_extension_crash() {
     let dir = tempfile::tempdir().unwrap();
     let (payload, stderr) = local_invoke("CrashingExtensionFunction", dir.path());
-    assert_eq!(payload["errorType"], "Extension.Crash", "{payload}\n{stderr}");
+    assert_eq!(
+        payload["errorType"], "Extension.Crash",
+        "{payload}\n{stderr}"
+    );
     let msg = payload["errorMessage"].as_str().unwrap();
     assert!(msg.contains("exit status 3"), "{msg}");
-    assert!(!stderr.contains("handling "), "the handler never ran:\n{stderr}");
+    assert!(
+        !stderr.contains("handling "),
+        "the handler never ran:\n{stderr}"
+    );
 }
 
 fn boto3(url: &str, script: &str) -> Value {
