@@ -526,9 +526,10 @@ async fn register(State(hub): State<Arc<ExtHub>>, req: Request) -> Response {
             ));
             return false;
         }
-        // External extensions register before the runtime starts; anything else registers
-        // from inside the runtime process, until it asks for its first invocation.
-        if s.init_done {
+        // External extensions register before the runtime starts (in a container, where
+        // they start beside it, any time until the instance's init ends); anything else
+        // registers from inside the runtime process, until it asks for its first invocation.
+        if s.init_done && !external {
             refused = Some(forbidden(
                 "Extension.RegistrationClosed",
                 "Extension registration closed already",

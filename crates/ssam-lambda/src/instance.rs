@@ -91,7 +91,6 @@ impl Drop for Instance {
     /// Kills the runtime. Extensions subscribed to SHUTDOWN get it and up to
     /// [`SHUTDOWN_DEADLINE`] to finish (then they are killed too), as in Lambda's Shutdown phase.
     fn drop(&mut self) {
-        self.sandbox.kill();
         let server = self.server.take();
         if self.hub.active() && !self.told_shutdown {
             if let Ok(rt) = tokio::runtime::Handle::try_current() {
@@ -99,9 +98,20 @@ impl Drop for Instance {
                 if self.hub.shutdown(self.shutdown_reason, deadline) {
                     let hub = Arc::clone(&self.hub);
                     let extensions = std::mem::take(&mut self.extensions);
+                    // A container's extensions live in it: it is killed after them.
+                    let container = self.sandbox.container.take();
+                    let pid = self.sandbox.pid;
+                    if container.is_some() {
+                        self.sandbox.pid = 0;
+                    } else {
+                        self.sandbox.kill();
+                    }
                     rt.spawn(async move {
                         let _ = tokio::time::timeout(SHUTDOWN_DEADLINE, hub.settled()).await;
                         drop(extensions);
+                        if let Some(c) = container {
+                            c.kill(pid);
+                        }
                         if let Some(s) = server {
                             s.abort();
                         }
@@ -110,6 +120,7 @@ impl Drop for Instance {
                 }
             }
         }
+        self.sandbox.kill();
         if let Some(s) = server {
             s.abort();
         }
@@ -180,11 +191,15 @@ impl Instance {
             Launch::Native(n) => &n.extensions,
             Launch::Container(_) => &[],
         };
-        let hub = ExtHub::new(
-            extension_paths
+        let extension_names: Vec<String> = match launch {
+            Launch::Native(_) => extension_paths
                 .iter()
                 .map(|p| crate::extensions::name_of(p))
                 .collect(),
+            Launch::Container(c) => c.extensions.clone(),
+        };
+        let hub = ExtHub::new(
+            extension_names,
             crate::extensions::FunctionInfo {
                 name: spec.name.clone(),
                 handler: spec.handler.clone(),
@@ -248,6 +263,10 @@ impl Instance {
                 Sandbox::spawn(native, &spec.code_dir, &env, &log)
             }
             Launch::Container(prepared) => {
+                if hub.has_external() {
+                    log.tap(Arc::clone(&hub.telemetry));
+                    hub.telemetry.platform_init_start(&spec.name);
+                }
                 let env = crate::container::environment(
                     spec,
                     prepared.run.handler.as_deref(),
@@ -299,7 +318,7 @@ impl Instance {
         let telemetry = Arc::clone(&instance.hub.telemetry);
         match outcome {
             Some(InitState::Ready) => {
-                if instance.hub.active() {
+                if instance.hub.has_external() || instance.hub.active() {
                     telemetry.platform_init_runtime_done("success", None);
                     instance
                         .extensions_ready(deadline, request_id, init_timeout, started)
@@ -364,8 +383,11 @@ impl Instance {
         started: Instant,
     ) -> Result<(), InitFailure> {
         let mut exit = self.sandbox.exit.clone();
+        // In a container the extensions start beside the runtime: they may register after
+        // it asked for work.
+        let hub = Arc::clone(&self.hub);
         let ready = tokio::select! {
-            r = self.hub.idle() => Some(r),
+            r = async { hub.registered().await?; hub.idle().await } => Some(r),
             _ = tokio::time::sleep_until(deadline) => None,
             _ = wait_exited(&mut exit) => Some(Ok(())),
         };
