@@ -30,6 +30,9 @@ pub(crate) const LABEL_FUNCTION_NAME: &str = "ssam.function-name";
 /// What a function's containers are created from, worked out once per pool generation.
 pub(crate) struct Prepared {
     pub run: RunSpec,
+    /// Names of the external extensions the layers mounted at `/opt` ship, which the
+    /// container starts before the runtime.
+    pub extensions: Vec<String>,
     pub docker: Docker,
     /// Where the containers reach ssam.
     pub reach: Reach,
@@ -146,6 +149,7 @@ pub(crate) async fn prepare(
             Err(e) => return Err(launch_error(e.to_string())),
         },
     };
+    let (image_entrypoint, image_cmd) = (facts.entrypoint.clone(), facts.cmd.clone());
     let mut run = RunSpec {
         image: facts.id,
         entrypoint: container.entry_point.clone(),
@@ -164,11 +168,47 @@ pub(crate) async fn prepare(
         mount_code(spec, &mut run, cache_dir)?;
     }
     crate::debug::wrap_container(spec, container.mount_code, &mut run, cache_dir)?;
+    // Layers mounted at /opt may ship extensions: Lambda's init starts them, not the
+    // runtime, so the container's command starts them first (an image's own
+    // /opt/extensions are not looked into).
+    let extensions: Vec<String> = if container.mount_code {
+        crate::extensions::discover(&spec.layers)
+            .iter()
+            .map(|p| crate::extensions::name_of(p))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    if !extensions.is_empty() {
+        wrap_with_extensions(&mut run, image_entrypoint, image_cmd);
+    }
     Ok(Prepared {
         run,
+        extensions,
         docker: docker.clone(),
         reach: reach(docker, options.network.as_deref()).await?,
     })
+}
+
+/// The shell that starts every executable of `/opt/extensions` in the background, then
+/// `exec`s the container's own entrypoint and command (`$@`).
+const START_EXTENSIONS: &str = r#"for e in /opt/extensions/*; do if [ -f "$e" ] && [ -x "$e" ]; then "$e" & fi; done; exec "$@""#;
+
+/// Runs the extensions before the entrypoint: `/bin/sh -c START_EXTENSIONS` with the
+/// entrypoint and command (the image's, unless replaced) as its arguments.
+fn wrap_with_extensions(run: &mut RunSpec, image_entrypoint: Vec<String>, image_cmd: Vec<String>) {
+    let entrypoint = run.entrypoint.take().unwrap_or(image_entrypoint);
+    let cmd = run.cmd.take().unwrap_or(image_cmd);
+    let mut wrapped = vec![
+        "/bin/sh".to_string(),
+        "-c".to_string(),
+        START_EXTENSIONS.to_string(),
+        "ssam-extensions".to_string(),
+    ];
+    wrapped.extend(entrypoint);
+    wrapped.extend(cmd);
+    run.entrypoint = Some(wrapped);
+    run.cmd = Some(Vec::new());
 }
 
 async fn local_image(docker: &Docker, name: &str) -> Result<ssam_docker::ImageFacts, LaunchError> {

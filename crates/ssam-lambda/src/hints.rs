@@ -5,6 +5,14 @@ use std::path::Path;
 
 use crate::spec::{FunctionSpec, RuntimeKind};
 
+/// Whether `host` resolves on this machine.
+fn resolves(host: &str) -> bool {
+    use std::net::ToSocketAddrs as _;
+    (host, 0u16)
+        .to_socket_addrs()
+        .is_ok_and(|mut a| a.next().is_some())
+}
+
 /// The module an import error names: `No module named 'x'` / `Cannot find module 'x'`.
 fn missing_module(message: &str) -> Option<&str> {
     for marker in ["No module named '", "Cannot find module '"] {
@@ -68,6 +76,14 @@ fn declared_in_package_json(code_dir: &Path, module: &str) -> bool {
 
 /// A one-line hint for an init error, when ssam can tell what is wrong.
 pub(crate) fn init_hint(spec: &FunctionSpec, error_type: &str, body: &[u8]) -> Option<String> {
+    if error_type.starts_with("Extension.") && !resolves(crate::telemetry::SANDBOX_HOST) {
+        return Some(format!(
+            "extensions often listen on {host} (the execution environment's name on Lambda), which \
+             this machine cannot resolve: ssam delivers telemetry for {host} to 127.0.0.1, so an \
+             extension may listen on 127.0.0.1 (or 0.0.0.0); or add `127.0.0.1 {host}` to /etc/hosts",
+            host = crate::telemetry::SANDBOX_HOST
+        ));
+    }
     if error_type != "Runtime.ImportModuleError" {
         return None;
     }

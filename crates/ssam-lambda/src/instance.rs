@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot, watch};
 
+use crate::extensions::{ExtFailure, ExtHub, ShutdownReason, SHUTDOWN_DEADLINE};
 use crate::ids::{epoch_ms, log_stream_name};
 use crate::logs::InstanceLog;
 use crate::outcome::{
@@ -63,7 +64,16 @@ pub(crate) struct Instance {
     pub sandbox: Sandbox,
     pub log: Arc<InstanceLog>,
     invocations: mpsc::Sender<Invocation>,
-    server: tokio::task::JoinHandle<()>,
+    /// The Runtime API server; taken by a graceful shutdown that still needs it.
+    server: Option<tokio::task::JoinHandle<()>>,
+    /// The Extensions API state (registered extensions, telemetry subscriptions).
+    pub hub: Arc<ExtHub>,
+    /// External extensions' processes, each its own process group.
+    extensions: Vec<Sandbox>,
+    /// What SHUTDOWN tells extensions when this instance goes.
+    pub shutdown_reason: ShutdownReason,
+    /// SHUTDOWN was delivered already ([`Instance::spin_down`]).
+    told_shutdown: bool,
     /// Set on a cold start, reported on the first REPORT line, then cleared.
     pub init_duration: Option<Duration>,
     pub last_used: Instant,
@@ -78,14 +88,80 @@ pub(crate) struct Instance {
 }
 
 impl Drop for Instance {
+    /// Kills the runtime. Extensions subscribed to SHUTDOWN get it and up to
+    /// [`SHUTDOWN_DEADLINE`] to finish (then they are killed too), as in Lambda's Shutdown phase.
     fn drop(&mut self) {
+        let server = self.server.take();
+        if self.hub.active() && !self.told_shutdown {
+            if let Ok(rt) = tokio::runtime::Handle::try_current() {
+                let deadline = epoch_ms() + SHUTDOWN_DEADLINE.as_millis() as u64;
+                if self.hub.shutdown(self.shutdown_reason, deadline) {
+                    let hub = Arc::clone(&self.hub);
+                    let extensions = std::mem::take(&mut self.extensions);
+                    // A container's extensions live in it: it is killed after them.
+                    let container = self.sandbox.container.take();
+                    let pid = self.sandbox.pid;
+                    if container.is_some() {
+                        self.sandbox.pid = 0;
+                    } else {
+                        self.sandbox.kill();
+                    }
+                    rt.spawn(async move {
+                        let _ = tokio::time::timeout(SHUTDOWN_DEADLINE, hub.settled()).await;
+                        drop(extensions);
+                        if let Some(c) = container {
+                            c.kill(pid);
+                        }
+                        if let Some(s) = server {
+                            s.abort();
+                        }
+                    });
+                    return;
+                }
+            }
+        }
         self.sandbox.kill();
-        self.server.abort();
+        if let Some(s) = server {
+            s.abort();
+        }
+    }
+}
+
+/// Aborts the Runtime API server of an instance that failed to start.
+struct ServerGuard(Option<tokio::task::JoinHandle<()>>);
+
+impl Drop for ServerGuard {
+    fn drop(&mut self) {
+        if let Some(s) = self.0.take() {
+            s.abort();
+        }
+    }
+}
+
+/// An extension's failure as the init error the caller gets (`Extension.*` types, as in the
+/// Runtime Interface Emulator's `fatalerror.go`).
+fn extension_failure(f: &ExtFailure, request_id: &str) -> String {
+    match f.error_type {
+        "Extension.InitError" => format!(
+            "RequestId: {request_id} Error: extension {} failed to initialize: {}",
+            f.name, f.detail
+        ),
+        "Extension.ExitError" => format!(
+            "RequestId: {request_id} Error: extension {} exited with an error: {}",
+            f.name, f.detail
+        ),
+        _ => format!(
+            "RequestId: {request_id} Error: extension {} exited: {}",
+            f.name, f.detail
+        ),
     }
 }
 
 impl Instance {
-    /// Starts a sandbox and waits until its runtime asks for work (or fails trying).
+    /// Starts a sandbox and waits until its runtime asks for work (or fails trying). A
+    /// function's external extensions start first and must register before the runtime
+    /// starts; init ends once the runtime and every extension have called next (Extensions
+    /// API, "Init phase").
     pub(crate) async fn start(
         how: StartWith<'_>,
         log: Arc<InstanceLog>,
@@ -101,6 +177,7 @@ impl Instance {
             containers,
         } = how;
         let started = Instant::now();
+        let deadline = tokio::time::Instant::now() + init_timeout;
         let fail = |error_type: &str, message: String| InitFailure {
             body: error_doc(error_type, &message),
             error_type: error_type.to_string(),
@@ -110,12 +187,35 @@ impl Instance {
             Launch::Native(_) => std::net::IpAddr::from([127, 0, 0, 1]),
             Launch::Container(c) => c.reach.bind,
         };
-        let api = RuntimeApi::start(bind).await.map_err(|e| {
-            fail(
-                "Runtime.Unknown",
-                format!("could not bind the Runtime API: {e}"),
-            )
-        })?;
+        let extension_paths: &[std::path::PathBuf] = match launch {
+            Launch::Native(n) => &n.extensions,
+            Launch::Container(_) => &[],
+        };
+        let extension_names: Vec<String> = match launch {
+            Launch::Native(_) => extension_paths
+                .iter()
+                .map(|p| crate::extensions::name_of(p))
+                .collect(),
+            Launch::Container(c) => c.extensions.clone(),
+        };
+        let hub = ExtHub::new(
+            extension_names,
+            crate::extensions::FunctionInfo {
+                name: spec.name.clone(),
+                handler: spec.handler.clone(),
+                account_id: spec.account_id.clone(),
+            },
+        );
+        let api = RuntimeApi::start(bind, Arc::clone(&hub))
+            .await
+            .map_err(|e| {
+                fail(
+                    "Runtime.Unknown",
+                    format!("could not bind the Runtime API: {e}"),
+                )
+            })?;
+        let mut server = ServerGuard(Some(api.server));
+        let mut extensions = Vec::new();
         let spawned = match launch {
             Launch::Native(native) => {
                 let mut env = sandbox::environment(
@@ -135,9 +235,48 @@ impl Instance {
                     // Lambda sets no TMPDIR: temporary files go to the function's own /tmp.
                     env.shift_remove("TMPDIR");
                 }
+                if hub.has_external() {
+                    log.tap(Arc::clone(&hub.telemetry));
+                    hub.telemetry.platform_init_start(&spec.name);
+                    for path in extension_paths {
+                        let ext = start_extension(path, spec, &rules, &env, &log, &hub, pids)
+                            .map_err(|m| {
+                                fail(
+                                    "Extension.LaunchError",
+                                    format!("RequestId: {request_id} Error: {m}"),
+                                )
+                            })?;
+                        extensions.push(ext);
+                    }
+                    // Extension init: every extension registers before the runtime starts.
+                    let registered = tokio::select! {
+                        r = hub.registered() => Some(r),
+                        _ = tokio::time::sleep_until(deadline) => None,
+                    };
+                    match registered {
+                        Some(Ok(())) => {}
+                        Some(Err(f)) => {
+                            return Err(failed_extension(&f, &hub, &log, request_id, started))
+                        }
+                        None => {
+                            return Err(fail(
+                                "Extension.InitError",
+                                format!(
+                                    "{} (extensions not registered: {})",
+                                    init_timeout_message(request_id, init_timeout),
+                                    unregistered(&hub, extension_paths).join(", ")
+                                ),
+                            ))
+                        }
+                    }
+                }
                 Sandbox::spawn(native, &spec.code_dir, &rules, &env, &log)
             }
             Launch::Container(prepared) => {
+                if hub.has_external() {
+                    log.tap(Arc::clone(&hub.telemetry));
+                    hub.telemetry.platform_init_start(&spec.name);
+                }
                 let env = crate::container::environment(
                     spec,
                     prepared.run.handler.as_deref(),
@@ -151,29 +290,21 @@ impl Instance {
         };
         let sandbox = match spawned {
             Ok(s) => s,
-            Err(e) => {
-                api.server.abort();
-                return Err(fail(e.error_type, e.message));
-            }
+            Err(e) => return Err(fail(e.error_type, e.message)),
         };
         // Registered from the start, so a shutdown during init reaches it too; removed
         // once the process has been reaped.
         let pid = sandbox.pid;
-        pids.lock().unwrap_or_else(|p| p.into_inner()).insert(pid);
-        let registry = Arc::clone(pids);
-        let mut exited = sandbox.exit.clone();
-        tokio::spawn(async move {
-            wait_exited(&mut exited).await;
-            registry
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .remove(&pid);
-        });
+        track_pid(pids, pid, sandbox.exit.clone());
         let mut instance = Instance {
             sandbox,
             log,
             invocations: api.invocations,
-            server: api.server,
+            server: server.0.take(),
+            hub,
+            extensions,
+            shutdown_reason: ShutdownReason::Spindown,
+            told_shutdown: false,
             init_duration: None,
             last_used: Instant::now(),
             peak_rss: None,
@@ -187,15 +318,27 @@ impl Instance {
         let outcome = tokio::select! {
             r = async { init.wait_for(|s| *s != InitState::Pending).await.map(|s| s.clone()).ok() } => r,
             _ = wait_exited(&mut exit) => None,
-            _ = tokio::time::sleep(init_timeout) => Some(InitState::Pending),
+            _ = tokio::time::sleep_until(deadline) => Some(InitState::Pending),
             // Over MemorySize while initialising (imports, globals): stopped as during an
             // invocation; dropping the instance kills its process group.
             _ = exceeds_memory(pid, spec.memory_mb) => {
                 return Err(fail("Runtime.OutOfMemory", out_of_memory_message(request_id)));
             }
         };
+        let telemetry = Arc::clone(&instance.hub.telemetry);
         match outcome {
             Some(InitState::Ready) => {
+                if instance.hub.has_external() || instance.hub.active() {
+                    telemetry.platform_init_runtime_done("success", None);
+                    instance
+                        .extensions_ready(deadline, request_id, init_timeout, started)
+                        .await?;
+                    for line in instance.hub.report_lines() {
+                        instance.log.line(&line);
+                    }
+                    telemetry.platform_init_report("success", started.elapsed());
+                }
+                telemetry.end_init();
                 instance.init_duration = Some(started.elapsed());
                 Ok(instance)
             }
@@ -203,6 +346,7 @@ impl Instance {
                 let error_type = error_type
                     .or_else(|| error_type_of(&body))
                     .unwrap_or_else(|| "Runtime.Unknown".to_string());
+                telemetry.platform_init_runtime_done("error", Some(&error_type));
                 let body = if body.is_empty() {
                     error_doc(&error_type, "")
                 } else {
@@ -239,6 +383,77 @@ impl Instance {
         }
     }
 
+    /// The rest of init once the runtime asked for work: every registered extension must call
+    /// next too, within the init timeout.
+    async fn extensions_ready(
+        &mut self,
+        deadline: tokio::time::Instant,
+        request_id: &str,
+        init_timeout: Duration,
+        started: Instant,
+    ) -> Result<(), InitFailure> {
+        let mut exit = self.sandbox.exit.clone();
+        // In a container the extensions start beside the runtime: they may register after
+        // it asked for work.
+        let hub = Arc::clone(&self.hub);
+        let ready = tokio::select! {
+            r = async { hub.registered().await?; hub.idle().await } => Some(r),
+            _ = tokio::time::sleep_until(deadline) => None,
+            _ = wait_exited(&mut exit) => Some(Ok(())),
+        };
+        match ready {
+            Some(Ok(())) if !self.sandbox.exited() => Ok(()),
+            Some(Ok(())) => {
+                let status = self
+                    .sandbox
+                    .exit
+                    .borrow()
+                    .clone()
+                    .unwrap_or_else(|| ExitInfo::new("unknown"));
+                let message = format!("RequestId: {request_id} Error: {}", status.describe());
+                Err(InitFailure {
+                    body: error_doc("Runtime.ExitError", &message),
+                    error_type: "Runtime.ExitError".into(),
+                    duration: started.elapsed(),
+                })
+            }
+            Some(Err(f)) => Err(failed_extension(
+                &f, &self.hub, &self.log, request_id, started,
+            )),
+            None => {
+                let message = format!(
+                    "{} (extensions not ready: {})",
+                    init_timeout_message(request_id, init_timeout),
+                    self.hub.busy_names().join(", ")
+                );
+                self.log.line(&message);
+                Err(InitFailure {
+                    body: error_doc("Extension.InitError", &message),
+                    error_type: "Extension.InitError".into(),
+                    duration: started.elapsed(),
+                })
+            }
+        }
+    }
+
+    /// Whether extensions are still working on the last invocation's INVOKE event.
+    pub(crate) fn extensions_busy(&self) -> bool {
+        self.hub.active() && self.hub.busy()
+    }
+
+    /// Sends SHUTDOWN to the extensions that want it and waits (at most
+    /// [`SHUTDOWN_DEADLINE`]) until they are done; the instance is then dropped and killed.
+    pub(crate) async fn spin_down(mut self, reason: ShutdownReason) {
+        if self.hub.active() {
+            let deadline = epoch_ms() + SHUTDOWN_DEADLINE.as_millis() as u64;
+            if self.hub.shutdown(reason, deadline) {
+                let _ = tokio::time::timeout(SHUTDOWN_DEADLINE, self.hub.settled()).await;
+            }
+        }
+        // Told already: dropping kills without a second SHUTDOWN.
+        self.told_shutdown = true;
+    }
+
     /// Max Memory Used for a REPORT line. Reading `/proc/<pid>/status` costs ~15 µs, a
     /// noticeable share of a warm sub-millisecond invocation, so back-to-back short
     /// invocations reuse a reading younger than a second; anything longer reads afresh.
@@ -248,7 +463,13 @@ impl Instance {
                 return mb;
             }
         }
-        let mb = crate::logs::peak_rss_mb(self.sandbox.pid);
+        // Extensions share the execution environment's memory.
+        let mb = crate::logs::peak_rss_mb(self.sandbox.pid)
+            + self
+                .extensions
+                .iter()
+                .map(|e| crate::logs::peak_rss_mb(e.pid))
+                .sum::<u64>();
         self.peak_rss = Some((Instant::now(), mb));
         mb
     }
@@ -272,6 +493,17 @@ impl Instance {
             reply: reply_tx,
             taken: Arc::clone(&taken),
         };
+        if self.hub.active() {
+            self.hub.invoke(
+                &request_id,
+                inv.deadline_ms,
+                &self.function_arn,
+                &inv.trace_id,
+            );
+            self.hub
+                .telemetry
+                .platform_start(&request_id, &inv.trace_id);
+        }
         let mut exit: watch::Receiver<Option<ExitInfo>> = self.sandbox.exit.clone();
         if self.invocations.send(inv).await.is_err() {
             let info = ExitInfo::new("runtime API closed");
@@ -359,5 +591,89 @@ async fn wait_exit(exit: &mut watch::Receiver<Option<ExitInfo>>, max: Duration) 
             .clone()
             .unwrap_or_else(|| ExitInfo::new("unknown")),
         Err(_) => ExitInfo::new("the runtime broke off its response"),
+    }
+}
+
+/// Keeps `pid` in the pool's registry of live sandbox processes until it has been reaped.
+fn track_pid(pids: &Pids, pid: u32, mut exited: watch::Receiver<Option<ExitInfo>>) {
+    pids.lock().unwrap_or_else(|p| p.into_inner()).insert(pid);
+    let registry = Arc::clone(pids);
+    tokio::spawn(async move {
+        wait_exited(&mut exited).await;
+        registry
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&pid);
+    });
+}
+
+/// Starts one external extension with the runtime's environment, in its own process group;
+/// its exit is reported to the hub (an extension that ends on its own crashed).
+fn start_extension(
+    path: &std::path::Path,
+    spec: &FunctionSpec,
+    rules: &crate::filesystem::Rules,
+    env: &indexmap::IndexMap<String, String>,
+    log: &Arc<InstanceLog>,
+    hub: &Arc<ExtHub>,
+    pids: &Pids,
+) -> Result<Sandbox, String> {
+    let name = crate::extensions::name_of(path);
+    let ext = Sandbox::spawn_program(
+        path,
+        &[],
+        &spec.code_dir,
+        rules,
+        env,
+        log,
+        crate::telemetry::Kind::Extension,
+    )
+    .map_err(|e| format!("extension {name}: {}", e.message))?;
+    track_pid(pids, ext.pid, ext.exit.clone());
+    let mut exited = ext.exit.clone();
+    let hub = Arc::downgrade(hub);
+    tokio::spawn(async move {
+        wait_exited(&mut exited).await;
+        let how = exited
+            .borrow()
+            .as_ref()
+            .map(|e| e.text.clone())
+            .unwrap_or_default();
+        if let Some(hub) = hub.upgrade() {
+            hub.process_exited(&name, how);
+        }
+    });
+    Ok(ext)
+}
+
+/// External extensions that have not registered (for the init timeout's message).
+fn unregistered(hub: &ExtHub, paths: &[std::path::PathBuf]) -> Vec<String> {
+    let state = hub.snapshot();
+    paths
+        .iter()
+        .map(|p| crate::extensions::name_of(p))
+        .filter(|n| !state.exts.iter().any(|e| &e.name == n))
+        .collect()
+}
+
+/// An extension failed init: the function's log says so as Lambda writes it, and the caller
+/// gets the `Extension.*` error.
+fn failed_extension(
+    f: &ExtFailure,
+    hub: &ExtHub,
+    log: &InstanceLog,
+    request_id: &str,
+    started: Instant,
+) -> InitFailure {
+    for line in hub.report_lines() {
+        log.line(&line);
+    }
+    let message = extension_failure(f, request_id);
+    log.line(&message);
+    log.line(f.error_type);
+    InitFailure {
+        body: error_doc(f.error_type, &message),
+        error_type: f.error_type.to_string(),
+        duration: started.elapsed(),
     }
 }

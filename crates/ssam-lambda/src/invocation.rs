@@ -9,10 +9,11 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use tokio::sync::OwnedSemaphorePermit;
 
+use crate::extensions::ShutdownReason;
 use crate::instance::{Ended, InitFailure, Instance, Job, StartWith};
 use crate::logs::{InstanceLog, Report};
 use crate::observe::{InvocationRecord, InvocationType, Status};
-use crate::outcome::{error_doc, Outcome};
+use crate::outcome::{error_doc, FailureKind, Outcome};
 use crate::pool::{Lease, Pool};
 use crate::sandbox::{launch_for, Launch, LaunchError};
 use crate::service::{InvokeRequest, InvokeResponse, LambdaService};
@@ -117,6 +118,10 @@ impl LambdaService {
     }
 
     /// END and REPORT lines, the log tail, and the instance back to the pool (or killed).
+    /// When extensions are still working on the INVOKE event, the caller gets the runtime's
+    /// answer now and the invocation ends (REPORT, the instance reusable) once every
+    /// extension called next again, within the function's Timeout (Extensions API, "Invoke
+    /// phase").
     pub(crate) fn finish(
         &self,
         pool: &Arc<Pool>,
@@ -135,44 +140,55 @@ impl LambdaService {
         }
         let duration = started.elapsed();
         let init_duration = inst.init_duration.take();
-        let report = Report {
-            duration,
-            memory_mb: pool.spec.memory_mb,
-            // A sandbox is stopped at its MemorySize (see `Outcome::out_of_memory`), so, as
-            // on Lambda, Max Memory Used never reads higher.
-            max_memory_used_mb: inst
-                .max_memory_used_mb(duration)
-                .min(u64::from(pool.spec.memory_mb)),
-            init_duration,
-        };
-        inst.log.end(&request_id, &report);
-        if let Some(o) = self.observer() {
-            o.invocation(record(
-                pool,
-                req,
+        if inst.hub.active() {
+            inst.hub.telemetry.platform_runtime_done(
                 &request_id,
-                &outcome,
-                &inst.log,
+                telemetry_status(&outcome),
                 duration,
-                init_duration,
-            ));
+                outcome.payload.len(),
+            );
+            inst.shutdown_reason = match outcome.failure {
+                Some(FailureKind::Timeout) => ShutdownReason::Timeout,
+                Some(FailureKind::Crash | FailureKind::Init) => ShutdownReason::Failure,
+                _ => ShutdownReason::Spindown,
+            };
+            if outcome.keep_instance && inst.extensions_busy() {
+                let resp = response(
+                    outcome.clone(),
+                    &request_id,
+                    &inst.log,
+                    req,
+                    duration,
+                    init_duration,
+                );
+                let ending = Ending {
+                    pool: Arc::clone(pool),
+                    observer: self.observer().cloned(),
+                    closed: self.closed.load(Ordering::Acquire),
+                    permit,
+                    inst,
+                    request_id,
+                    started,
+                    init_duration,
+                    outcome,
+                };
+                pool.completing.fetch_add(1, Ordering::AcqRel);
+                tokio::spawn(ending.after_extensions(req.clone()));
+                return resp;
+            }
         }
-        let keep = outcome.keep_instance;
-        let resp = response(
-            outcome,
-            &request_id,
-            &inst.log,
-            req,
-            duration,
+        let ending = Ending {
+            pool: Arc::clone(pool),
+            observer: self.observer().cloned(),
+            closed: self.closed.load(Ordering::Acquire),
+            permit,
+            inst,
+            request_id,
+            started,
             init_duration,
-        );
-        if keep && !self.closed.load(Ordering::Acquire) {
-            pool.release(inst);
-        } else {
-            drop(inst);
-        }
-        drop(permit);
-        resp
+            outcome,
+        };
+        ending.end(duration, req)
     }
 
     /// A new instance of the pool's function, initialised and waiting for work.
@@ -326,6 +342,128 @@ impl LambdaService {
             Duration::ZERO,
             Some(f.duration),
         )
+    }
+}
+
+/// What is left of an invocation once the runtime answered: END/REPORT, the observer, and
+/// the instance back to its pool.
+struct Ending {
+    pool: Arc<Pool>,
+    observer: Option<Arc<dyn crate::observe::InvocationObserver>>,
+    closed: bool,
+    permit: OwnedSemaphorePermit,
+    inst: Instance,
+    request_id: String,
+    started: Instant,
+    init_duration: Option<Duration>,
+    outcome: Outcome,
+}
+
+impl Ending {
+    /// Waits for the extensions to finish their INVOKE event (at most until the function's
+    /// Timeout), then ends the invocation; an extension that fails or overruns costs the
+    /// instance.
+    async fn after_extensions(mut self, req: InvokeRequest) {
+        let timeout = crate::debug::timeout(&self.pool.spec);
+        let deadline = tokio::time::Instant::from_std(self.started + timeout);
+        let waited = tokio::time::timeout_at(deadline, self.inst.hub.idle()).await;
+        let rid = &self.request_id;
+        match waited {
+            Ok(Ok(())) => {}
+            Ok(Err(f)) => {
+                self.inst.log.line(&format!(
+                    "RequestId: {rid} Error: extension {} ended: {}",
+                    f.name, f.detail
+                ));
+                self.inst.log.line(f.error_type);
+                self.outcome.keep_instance = false;
+                self.inst.shutdown_reason = ShutdownReason::Failure;
+            }
+            Err(_) => {
+                self.inst.log.line(&format!(
+                    "{} {rid} Task timed out after {:.2} seconds (extensions still working: {})",
+                    crate::ids::now_rfc3339(),
+                    timeout.as_secs_f64(),
+                    self.inst.hub.busy_names().join(", ")
+                ));
+                self.outcome.keep_instance = false;
+                self.inst.shutdown_reason = ShutdownReason::Timeout;
+            }
+        }
+        self.closed |= self.pool.is_closed();
+        let pool = Arc::clone(&self.pool);
+        let duration = self.started.elapsed();
+        self.end(duration, &req);
+        pool.completing.fetch_sub(1, Ordering::AcqRel);
+    }
+
+    /// END and REPORT, the observer's record, the instance released (or killed), and the
+    /// caller's answer.
+    fn end(self, duration: Duration, req: &InvokeRequest) -> InvokeResponse {
+        let Ending {
+            pool,
+            observer,
+            closed,
+            permit,
+            mut inst,
+            request_id,
+            init_duration,
+            outcome,
+            ..
+        } = self;
+        let report = Report {
+            duration,
+            memory_mb: pool.spec.memory_mb,
+            // A sandbox is stopped at its MemorySize (see `Outcome::out_of_memory`), so, as
+            // on Lambda, Max Memory Used never reads higher.
+            max_memory_used_mb: inst
+                .max_memory_used_mb(duration)
+                .min(u64::from(pool.spec.memory_mb)),
+            init_duration,
+        };
+        inst.log.end(&request_id, &report);
+        if inst.hub.active() {
+            inst.hub
+                .telemetry
+                .platform_report(&request_id, telemetry_status(&outcome), &report);
+        }
+        if let Some(o) = &observer {
+            o.invocation(record(
+                &pool,
+                req,
+                &request_id,
+                &outcome,
+                &inst.log,
+                duration,
+                init_duration,
+            ));
+        }
+        let keep = outcome.keep_instance;
+        let resp = response(
+            outcome,
+            &request_id,
+            &inst.log,
+            req,
+            duration,
+            init_duration,
+        );
+        if keep && !closed {
+            pool.release(inst);
+        } else {
+            drop(inst);
+        }
+        drop(permit);
+        resp
+    }
+}
+
+/// The `status` of `platform.runtimeDone` and `platform.report` (Telemetry API schema).
+fn telemetry_status(outcome: &Outcome) -> &'static str {
+    match outcome.failure {
+        None => "success",
+        Some(FailureKind::Function) => "error",
+        Some(FailureKind::Timeout) => "timeout",
+        Some(_) => "failure",
     }
 }
 

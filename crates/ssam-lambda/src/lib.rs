@@ -15,6 +15,7 @@ mod deps;
 pub mod env_vars;
 mod error;
 mod eventstream;
+mod extensions;
 pub mod filesystem;
 pub mod from_template;
 mod hints;
@@ -34,6 +35,7 @@ mod sandbox;
 mod service;
 mod spec;
 mod streaming;
+mod telemetry;
 pub mod watch;
 
 pub use bootstrap::default_cache_dir;

@@ -11,6 +11,7 @@ use base64::Engine as _;
 use tokio::net::unix::pipe;
 
 use crate::limits::LOG_TAIL_MAX;
+use crate::telemetry::{Kind, Telemetry};
 
 /// Receives every log line of every function (for `ssam start`'s dashboard, tests, ...).
 pub trait LogListener: Send + Sync {
@@ -28,6 +29,9 @@ pub(crate) struct InstanceLog {
     /// The function's output pipe (one for stdout and stderr), read by a task and drained
     /// before END.
     pipes: Mutex<Vec<Arc<Pipe>>>,
+    /// The instance's Telemetry API streams, once it has extensions: each line the function
+    /// or an extension writes is also an event.
+    telemetry: std::sync::OnceLock<Arc<Telemetry>>,
 }
 
 /// One output pipe of a sandbox and its unfinished last line. Whoever reads it (its task, or
@@ -35,6 +39,8 @@ pub(crate) struct InstanceLog {
 struct Pipe {
     rx: pipe::Receiver,
     line: Mutex<Vec<u8>>,
+    /// Whose output it is: the function's, or an extension's.
+    kind: Kind,
 }
 
 impl InstanceLog {
@@ -55,7 +61,13 @@ impl InstanceLog {
             listener,
             tail: Mutex::new(Vec::new()),
             pipes: Mutex::new(Vec::new()),
+            telemetry: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Sends every output line to `telemetry` too (`function` and `extension` events).
+    pub(crate) fn tap(&self, telemetry: Arc<Telemetry>) {
+        let _ = self.telemetry.set(telemetry);
     }
 
     /// One line of output (without its newline).
@@ -114,10 +126,12 @@ impl InstanceLog {
 
     /// Streams a pipe into the log until it closes. Lines are capped at [`MAX_LINE`] so a
     /// function printing without newlines cannot grow ssam's memory.
-    pub(crate) fn pump(self: &Arc<Self>, rx: pipe::Receiver) {
+    /// `kind` says whose output it is (an extension's lines are `extension` telemetry events).
+    pub(crate) fn pump_as(self: &Arc<Self>, rx: pipe::Receiver, kind: Kind) {
         let pipe = Arc::new(Pipe {
             rx,
             line: Mutex::new(Vec::new()),
+            kind,
         });
         self.pipes
             .lock()
@@ -132,7 +146,7 @@ impl InstanceLog {
             }
             let mut line = pipe.line.lock().unwrap_or_else(|p| p.into_inner());
             if !line.is_empty() {
-                log.emit_raw(&mut line);
+                log.emit_raw(&mut line, pipe.kind);
             }
             drop(line);
             log.pipes
@@ -151,13 +165,13 @@ impl InstanceLog {
             let (mut out, mut err) = (Vec::new(), Vec::new());
             while let Some(chunk) = output.next().await {
                 match chunk {
-                    ssam_docker::Output::Stdout(b) => log.take_lines(&b, &mut out),
-                    ssam_docker::Output::Stderr(b) => log.take_lines(&b, &mut err),
+                    ssam_docker::Output::Stdout(b) => log.take_lines(&b, &mut out, Kind::Function),
+                    ssam_docker::Output::Stderr(b) => log.take_lines(&b, &mut err, Kind::Function),
                 }
             }
             for mut rest in [out, err] {
                 if !rest.is_empty() {
-                    log.emit_raw(&mut rest);
+                    log.emit_raw(&mut rest, Kind::Function);
                 }
             }
         });
@@ -170,7 +184,7 @@ impl InstanceLog {
         loop {
             match pipe.rx.try_read(&mut buf) {
                 Ok(0) => return false,
-                Ok(n) => self.take_lines(&buf[..n], &mut line),
+                Ok(n) => self.take_lines(&buf[..n], &mut line, pipe.kind),
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return true,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(_) => return false,
@@ -178,19 +192,19 @@ impl InstanceLog {
         }
     }
 
-    fn take_lines(&self, mut bytes: &[u8], line: &mut Vec<u8>) {
+    fn take_lines(&self, mut bytes: &[u8], line: &mut Vec<u8>, kind: Kind) {
         while !bytes.is_empty() {
             match bytes.iter().position(|b| *b == b'\n') {
                 Some(i) => {
                     line.extend_from_slice(&bytes[..i]);
                     bytes = &bytes[i + 1..];
-                    self.emit_raw(line);
+                    self.emit_raw(line, kind);
                 }
                 None => {
                     line.extend_from_slice(bytes);
                     bytes = &[];
                     if line.len() >= MAX_LINE {
-                        self.emit_raw(line);
+                        self.emit_raw(line, kind);
                     }
                 }
             }
@@ -208,11 +222,15 @@ impl InstanceLog {
         }
     }
 
-    fn emit_raw(&self, line: &mut Vec<u8>) {
+    fn emit_raw(&self, line: &mut Vec<u8>, kind: Kind) {
         while line.last().is_some_and(|b| *b == b'\r') {
             line.pop();
         }
-        self.line(&String::from_utf8_lossy(line));
+        let text = String::from_utf8_lossy(line);
+        self.line(&text);
+        if let Some(t) = self.telemetry.get() {
+            t.log_line(kind, &text);
+        }
         line.clear();
     }
 }

@@ -28,6 +28,7 @@ pub enum FailureKind {
 }
 
 /// The end of one invocation, before it becomes an [`crate::InvokeResponse`].
+#[derive(Clone)]
 pub(crate) struct Outcome {
     /// The function's result, or the error document when `failure` is set.
     pub payload: Bytes,

@@ -40,6 +40,9 @@ pub(crate) struct Pool {
     pub pids: Pids,
     /// Bumped by [`Pool::recycle`]: instances started before are not reused.
     generation: AtomicU64,
+    /// Invocations answered whose extensions are still working on their INVOKE event
+    /// (see `invocation.rs`), so a shutdown can wait for their instances.
+    pub completing: std::sync::atomic::AtomicUsize,
 }
 
 /// The right to run one invocation: a permit, and the warm instance to run it on (`None`:
@@ -67,6 +70,7 @@ impl Pool {
             forced_build: std::sync::atomic::AtomicBool::new(false),
             pids: Arc::new(Mutex::new(Default::default())),
             generation: AtomicU64::new(0),
+            completing: Default::default(),
         }
     }
 
@@ -156,6 +160,16 @@ impl Pool {
     pub fn recycle(&self) {
         self.generation.fetch_add(1, Ordering::Relaxed);
         drop(std::mem::take(&mut *self.lock_idle()));
+    }
+
+    /// Whether [`Pool::close`] was called.
+    pub fn is_closed(&self) -> bool {
+        self.permits.is_closed()
+    }
+
+    /// Takes the idle instances out (to shut them down gracefully).
+    pub fn take_idle(&self) -> Vec<Instance> {
+        std::mem::take(&mut *self.lock_idle())
     }
 
     /// Refuses new leases (waiters get `None` or an error) and kills the idle instances.

@@ -112,6 +112,8 @@ pub(crate) struct RuntimeApi {
     next_rx: tokio::sync::Mutex<mpsc::Receiver<Invocation>>,
     slots: Mutex<Slots>,
     init: watch::Sender<InitState>,
+    /// The Extensions and Telemetry APIs served on the same port.
+    extensions: Arc<crate::extensions::ExtHub>,
 }
 
 /// What [`RuntimeApi::start`] gives the instance's owner.
@@ -125,13 +127,17 @@ pub(crate) struct RuntimeApiHandle {
 impl RuntimeApi {
     /// Binds `ip` (127.0.0.1, or a docker network's gateway for containers on it) on a free
     /// port and serves the Runtime API until the returned task is aborted.
-    pub(crate) async fn start(ip: std::net::IpAddr) -> std::io::Result<RuntimeApiHandle> {
+    pub(crate) async fn start(
+        ip: std::net::IpAddr,
+        extensions: Arc<crate::extensions::ExtHub>,
+    ) -> std::io::Result<RuntimeApiHandle> {
         let (tx, rx) = mpsc::channel(1);
         let (init_tx, init_rx) = watch::channel(InitState::Pending);
         let api = Arc::new(RuntimeApi {
             next_rx: tokio::sync::Mutex::new(rx),
             slots: Mutex::new(Slots::default()),
             init: init_tx,
+            extensions,
         });
         let listener = tokio::net::TcpListener::bind((ip, 0)).await?;
         let addr = listener.local_addr()?;
@@ -193,6 +199,7 @@ impl IntoResponse for ClaimError {
 }
 
 fn router(api: Arc<RuntimeApi>) -> Router {
+    let hub = Arc::clone(&api.extensions);
     Router::new()
         .route("/2018-06-01/runtime/invocation/next", get(next))
         .route(
@@ -202,6 +209,8 @@ fn router(api: Arc<RuntimeApi>) -> Router {
         .route("/2018-06-01/runtime/invocation/{id}/error", post(error))
         .route("/2018-06-01/runtime/init/error", post(init_error))
         .with_state(api)
+        .merge(crate::extensions::router(Arc::clone(&hub)))
+        .merge(crate::telemetry::router(hub))
 }
 
 /// `{"errorMessage": ..., "errorType": ...}` with a status, as Lambda answers runtimes.
@@ -231,7 +240,7 @@ fn header_str(headers: &HeaderMap, name: &str) -> Option<String> {
 }
 
 async fn next(State(api): State<Arc<RuntimeApi>>) -> Response {
-    api.init.send_if_modified(|s| {
+    let first = api.init.send_if_modified(|s| {
         if *s == InitState::Pending {
             *s = InitState::Ready;
             true
@@ -239,6 +248,10 @@ async fn next(State(api): State<Arc<RuntimeApi>>) -> Response {
             false
         }
     });
+    if first {
+        // Internal extensions register from the runtime process before it asks for work.
+        api.extensions.close_registration();
+    }
     let inv = {
         let mut rx = api.next_rx.lock().await;
         rx.recv().await
@@ -472,6 +485,17 @@ mod tests {
 
     const LOOPBACK: std::net::IpAddr = std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
 
+    fn hub() -> Arc<crate::extensions::ExtHub> {
+        crate::extensions::ExtHub::new(
+            Vec::new(),
+            crate::extensions::FunctionInfo {
+                name: "F".into(),
+                handler: "h".into(),
+                account_id: "123456789012".into(),
+            },
+        )
+    }
+
     fn invocation(id: &str) -> (Invocation, oneshot::Receiver<RuntimeReply>) {
         let (tx, rx) = oneshot::channel();
         let inv = Invocation {
@@ -491,7 +515,7 @@ mod tests {
 
     #[tokio::test]
     async fn next_headers_and_answer_rules() {
-        let api = RuntimeApi::start(LOOPBACK).await.unwrap();
+        let api = RuntimeApi::start(LOOPBACK, hub()).await.unwrap();
         let base = format!("http://{}/2018-06-01/runtime", api.addr);
         let client = reqwest::Client::new();
         let (inv, reply) = invocation("req-1");
@@ -566,7 +590,7 @@ mod tests {
 
     #[tokio::test]
     async fn oversize_response_is_413_then_403() {
-        let api = RuntimeApi::start(LOOPBACK).await.unwrap();
+        let api = RuntimeApi::start(LOOPBACK, hub()).await.unwrap();
         let base = format!("http://{}/2018-06-01/runtime", api.addr);
         let client = reqwest::Client::new();
         let (inv, reply) = invocation("big");
@@ -621,7 +645,7 @@ mod tests {
 
     #[tokio::test]
     async fn init_error_and_header_only_error() {
-        let api = RuntimeApi::start(LOOPBACK).await.unwrap();
+        let api = RuntimeApi::start(LOOPBACK, hub()).await.unwrap();
         let base = format!("http://{}/2018-06-01/runtime", api.addr);
         let client = reqwest::Client::new();
         let resp = client
@@ -644,7 +668,7 @@ mod tests {
 
     #[tokio::test]
     async fn streamed_response_with_error_trailer() {
-        let api = RuntimeApi::start(LOOPBACK).await.unwrap();
+        let api = RuntimeApi::start(LOOPBACK, hub()).await.unwrap();
         let addr = api.addr;
         let (inv, reply) = invocation("s1");
         api.invocations.send(inv).await.unwrap();

@@ -101,6 +101,8 @@ pub(crate) struct NativeLaunch {
     pub env: Vec<(String, String)>,
     /// A note to print once (e.g. the interpreter is not the exact version).
     pub warning: Option<String>,
+    /// External extensions from the layers' `extensions/`, started before the runtime.
+    pub extensions: Vec<PathBuf>,
 }
 
 /// Works out how to start `spec`'s runtime.
@@ -152,6 +154,7 @@ pub(crate) fn launch_for(
                 args: vec!["-c".into(), bootstrap::PYTHON_LOADER.into()],
                 env,
                 warning: py.warning,
+                extensions: crate::extensions::discover(&spec.layers),
             })
         }
         RuntimeKind::Node { major } => {
@@ -181,6 +184,7 @@ pub(crate) fn launch_for(
                 args: vec![script.to_string_lossy().into_owned()],
                 env,
                 warning: node.warning,
+                extensions: crate::extensions::discover(&spec.layers),
             })
         }
         RuntimeKind::Provided => {
@@ -200,6 +204,7 @@ pub(crate) fn launch_for(
                 args: Vec::new(),
                 env: layer_env(spec),
                 warning: None,
+                extensions: crate::extensions::discover(&spec.layers),
             })
         }
         RuntimeKind::Unsupported(r) => Err(LaunchError {
@@ -379,6 +384,28 @@ impl Sandbox {
         env: &IndexMap<String, String>,
         log: &Arc<InstanceLog>,
     ) -> Result<Sandbox, LaunchError> {
+        Sandbox::spawn_program(
+            &launch.program,
+            &launch.args,
+            code_dir,
+            rules,
+            env,
+            log,
+            crate::telemetry::Kind::Function,
+        )
+    }
+
+    /// Starts `program` in its own process group, its output going to `log` as `kind`'s
+    /// (the runtime's, or an extension's).
+    pub(crate) fn spawn_program(
+        program: &Path,
+        args: &[String],
+        code_dir: &Path,
+        rules: &crate::filesystem::Rules,
+        env: &IndexMap<String, String>,
+        log: &Arc<InstanceLog>,
+        kind: crate::telemetry::Kind,
+    ) -> Result<Sandbox, LaunchError> {
         // One pipe behind both stdout and stderr: Lambda keeps a function's output in one log
         // stream, in the order it was written. (Two pipes, each read by its own task, let a
         // multi-threaded runtime such as `start-lambda`'s take in one pipe's lines before the
@@ -392,16 +419,16 @@ impl Sandbox {
             message: format!("could not make the function's output pipe: {e}"),
         })?;
         let (program, args) = if rules.is_empty() {
-            (launch.program.clone(), launch.args.clone())
+            (program.to_path_buf(), args.to_vec())
         } else {
-            // The wrapper `exec`s the runtime: say what starting it directly would have.
-            if let Err(e) = executable(&launch.program) {
+            // The launcher `exec`s the program: say what starting it directly would have.
+            if let Err(e) = executable(program) {
                 return Err(LaunchError {
                     error_type: "Runtime.InvalidEntrypoint",
-                    message: format!("could not start {}: {e}", launch.program.display()),
+                    message: format!("could not start {}: {e}", program.display()),
                 });
             }
-            crate::filesystem::wrap(&launch.program, &launch.args, code_dir, rules)
+            crate::filesystem::wrap(program, args, code_dir, rules)
         };
         let mut cmd = tokio::process::Command::new(&program);
         cmd.args(&args)
@@ -419,11 +446,11 @@ impl Sandbox {
         drop(cmd);
         let mut child = spawned.map_err(|e| LaunchError {
             error_type: "Runtime.InvalidEntrypoint",
-            message: format!("could not start {}: {e}", launch.program.display()),
+            message: format!("could not start {}: {e}", program.display()),
         })?;
         let pid = child.id().unwrap_or(0);
         match tokio::net::unix::pipe::Receiver::from_owned_fd(output.into()) {
-            Ok(pipe) => log.pump(pipe),
+            Ok(pipe) => log.pump_as(pipe, kind),
             Err(e) => log.line(&format!("ssam: cannot read the function's output: {e}")),
         }
         let (tx, rx) = watch::channel(None);

@@ -579,6 +579,7 @@ impl LambdaService {
     /// Kills every sandbox (idle and busy), removes every container, and refuses new
     /// invocations.
     pub async fn shutdown(&self) {
+        self.spin_down().await;
         self.kill_all();
         // Let the exit watchers reap the processes before the runtime goes away.
         let until = Instant::now() + Duration::from_millis(500);
@@ -591,6 +592,28 @@ impl LambdaService {
         while Instant::now() < until && !self.containers.is_empty() {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
+    }
+
+    /// Lambda's Shutdown phase for every idle instance: extensions subscribed to SHUTDOWN get
+    /// it and up to 2 s to finish (invocations whose extensions are still finishing are waited
+    /// for as long). Returns at once when no instance has extensions.
+    pub async fn spin_down(&self) {
+        let reg = self.registry();
+        let until = Instant::now() + crate::extensions::SHUTDOWN_DEADLINE;
+        while Instant::now() < until
+            && reg
+                .pools
+                .iter()
+                .any(|p| p.completing.load(Ordering::Acquire) > 0)
+        {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let idle: Vec<_> = reg.pools.iter().flat_map(|p| p.take_idle()).collect();
+        futures::future::join_all(
+            idle.into_iter()
+                .map(|i| i.spin_down(crate::extensions::ShutdownReason::Spindown)),
+        )
+        .await;
     }
 
     /// Sends SIGKILL to every sandbox's process group and refuses new invocations, without

@@ -840,3 +840,78 @@ fn an_idle_container_is_removed_when_reaped() {
     assert!(containers_of(pid).is_empty(), "reaped after 1 s idle");
     server.stop();
 }
+
+/// A Zip function with `--docker`: the layer's extension (mounted at /opt) starts in the
+/// container before the runtime, registers, gets each INVOKE and the Telemetry API's events
+/// (the handler returns what the extension recorded inside the container).
+#[test]
+fn layer_extensions_run_in_the_container() {
+    if docker_with(BASE).is_none() {
+        return;
+    }
+    let fixture = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/extensions");
+    let dir = tempfile::tempdir().unwrap();
+    let env = dir.path().join("env.json");
+    std::fs::write(&env, r#"{"Parameters": {"RECORD_DIR": "/tmp"}}"#).unwrap();
+    let template = fixture.join("template.yaml");
+    let server = start_lambda(
+        &template,
+        &[
+            "--invoke-image",
+            &format!("ContainerRecordedFunction={BASE}"),
+            "--env-vars",
+            env.to_str().unwrap(),
+        ],
+    );
+    let url = format!(
+        "http://{}",
+        server
+            .word_after(" * Running on http://")
+            .unwrap()
+            .trim_end_matches('/')
+    );
+    let script = format!(
+        r#"
+import json, boto3
+from botocore.config import Config
+lam = boto3.client("lambda", endpoint_url="{url}", region_name="us-east-1",
+    aws_access_key_id="x", aws_secret_access_key="x",
+    config=Config(retries={{"max_attempts": 0}}, read_timeout=60))
+first = lam.invoke(FunctionName="ContainerRecordedFunction", Payload=b"{{}}")
+first_id = first["ResponseMetadata"]["RequestId"]
+import time; time.sleep(0.5)
+second = json.loads(lam.invoke(FunctionName="ContainerRecordedFunction", Payload=b"{{}}")["Payload"].read())
+print(json.dumps({{"first": first_id, "records": [json.loads(l) for l in second.splitlines()]}}))
+"#
+    );
+    let out = ssam_testkit::run_python(&script, &[]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let first = v["first"].as_str().unwrap();
+    let records = v["records"].as_array().unwrap();
+    let register = records.iter().find(|r| r["kind"] == "register").unwrap();
+    assert_eq!(
+        register["data"]["body"]["functionName"],
+        "ContainerRecordedFunction"
+    );
+    assert!(
+        records
+            .iter()
+            .any(|r| r["kind"] == "event" && r["data"]["requestId"] == first),
+        "INVOKE of {first}: {records:?}"
+    );
+    let telemetry: Vec<&serde_json::Value> = records
+        .iter()
+        .filter(|r| r["kind"] == "telemetry")
+        .flat_map(|r| r["data"].as_array().unwrap())
+        .collect();
+    assert!(
+        telemetry
+            .iter()
+            .any(|e| e["type"] == "platform.report" && e["record"]["requestId"] == first),
+        "{telemetry:?}"
+    );
+    assert!(
+        telemetry.iter().any(|e| e["type"] == "platform.initStart"),
+        "{telemetry:?}"
+    );
+}

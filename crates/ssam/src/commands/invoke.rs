@@ -136,7 +136,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             // The engine removes the container: wait for it, or it would outlive ssam.
             service.shutdown().await;
         } else {
+            // Extensions get their SHUTDOWN event (nothing to wait for without any); then
             // ssam exits right after: kill without waiting for the sandbox to be reaped.
+            service.spin_down().await;
             service.kill_all();
         }
         match result {

@@ -1,0 +1,604 @@
+//! The Lambda Telemetry API (2022-07-01) of one instance: extensions subscribe with
+//! `PUT /2022-07-01/telemetry`, and ssam POSTs them JSON arrays of events (`platform.*`,
+//! `function` and `extension` log lines) to the HTTP destination they named, batched by their
+//! `buffering` settings.
+//!
+//! The spec is AWS's "Lambda Telemetry API reference" and "Lambda Telemetry API `Event`
+//! schema reference" (<https://docs.aws.amazon.com/lambda/latest/dg/telemetry-api-reference.html>,
+//! `telemetry-schema-reference.html`, schema version 2022-12-13). Destinations name
+//! `sandbox.localdomain`, the execution environment's own host on Lambda; natively that is
+//! this machine, so ssam delivers to 127.0.0.1 at the same port.
+//!
+//! Events of the init phase are kept until init ends and replayed to each subscriber, as
+//! extensions subscribe during init and still receive `platform.initStart`.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::put;
+use axum::Router;
+use bytes::{Bytes, BytesMut};
+use http_body_util::BodyExt as _;
+use serde_json::{json, Value};
+use tokio::sync::mpsc;
+
+use crate::extensions::{api_error, identify, ExtHub};
+
+/// Which stream an event belongs to (the subscription's `types`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Platform,
+    Function,
+    Extension,
+}
+
+impl Kind {
+    fn bit(self) -> u8 {
+        match self {
+            Kind::Platform => 1,
+            Kind::Function => 2,
+            Kind::Extension => 4,
+        }
+    }
+}
+
+/// The execution environment's own host name on Lambda, which telemetry destinations name.
+pub(crate) const SANDBOX_HOST: &str = "sandbox.localdomain";
+
+/// Init-phase events kept for late subscribers, at most this many.
+const BACKLOG_MAX: usize = 1000;
+
+struct Subscriber {
+    /// The extension that subscribed: subscribing again replaces its subscription.
+    extension: String,
+    types: u8,
+    tx: mpsc::UnboundedSender<Bytes>,
+}
+
+#[derive(Default)]
+struct Inner {
+    subscribers: Vec<Subscriber>,
+    /// Events since init began, while it lasts (`None` once init is over, or when the
+    /// instance has no external extension to subscribe).
+    backlog: Option<Vec<(Kind, Bytes)>>,
+}
+
+/// The telemetry streams of one instance.
+#[derive(Default)]
+pub(crate) struct Telemetry {
+    inner: Mutex<Inner>,
+    /// Someone may want events: a subscriber, or an init backlog being kept. Checked first,
+    /// so instances without subscribers build nothing.
+    listening: AtomicBool,
+}
+
+/// Buffering as the subscription gives it, within the documented bounds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Buffering {
+    pub max_items: usize,
+    pub max_bytes: usize,
+    pub timeout: Duration,
+}
+
+impl Default for Buffering {
+    /// The documented defaults: 1,000 events, 256 KB, 1,000 ms.
+    fn default() -> Self {
+        Buffering {
+            max_items: 1000,
+            max_bytes: 256 * 1024,
+            timeout: Duration::from_millis(1000),
+        }
+    }
+}
+
+impl Telemetry {
+    /// Streams that keep init events for subscribers to come when `collect` (the instance
+    /// starts external extensions).
+    pub(crate) fn new(collect: bool) -> Self {
+        Telemetry {
+            inner: Mutex::new(Inner {
+                subscribers: Vec::new(),
+                backlog: collect.then(Vec::new),
+            }),
+            listening: AtomicBool::new(collect),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(crate) fn listening(&self) -> bool {
+        self.listening.load(Ordering::Acquire)
+    }
+
+    /// Init is over: no more backlog.
+    pub(crate) fn end_init(&self) {
+        let mut inner = self.lock();
+        inner.backlog = None;
+        self.listening
+            .store(!inner.subscribers.is_empty(), Ordering::Release);
+    }
+
+    /// One event (`{"time", "type", "record"}`) to every subscriber of its kind.
+    pub(crate) fn emit(&self, kind: Kind, event_type: &str, record: Value) {
+        if !self.listening() {
+            return;
+        }
+        let event = Bytes::from(
+            json!({ "time": now_ms(), "type": event_type, "record": record }).to_string(),
+        );
+        let mut inner = self.lock();
+        for s in &inner.subscribers {
+            if s.types & kind.bit() != 0 {
+                let _ = s.tx.send(event.clone());
+            }
+        }
+        if let Some(b) = &mut inner.backlog {
+            if b.len() < BACKLOG_MAX {
+                b.push((kind, event));
+            }
+        }
+    }
+
+    /// A line the function (or an extension) wrote.
+    pub(crate) fn log_line(&self, kind: Kind, line: &str) {
+        let name = if kind == Kind::Extension {
+            "extension"
+        } else {
+            "function"
+        };
+        self.emit(kind, name, Value::String(line.to_string()));
+    }
+
+    fn subscribe(&self, extension: &str, types: u8, destination: http::Uri, buffering: Buffering) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let mut inner = self.lock();
+        inner.subscribers.retain(|s| s.extension != extension);
+        if let Some(backlog) = &inner.backlog {
+            for (kind, ev) in backlog {
+                if types & kind.bit() != 0 {
+                    let _ = tx.send(ev.clone());
+                }
+            }
+        }
+        inner.subscribers.push(Subscriber {
+            extension: extension.to_string(),
+            types,
+            tx,
+        });
+        self.listening.store(true, Ordering::Release);
+        tokio::spawn(deliver(rx, destination, buffering));
+    }
+
+    pub(crate) fn platform_init_start(&self, function: &str) {
+        self.emit(
+            Kind::Platform,
+            "platform.initStart",
+            json!({
+                "initializationType": "on-demand",
+                "phase": "init",
+                "functionName": function,
+                "functionVersion": "$LATEST",
+            }),
+        );
+    }
+
+    pub(crate) fn platform_init_runtime_done(&self, status: &str, error_type: Option<&str>) {
+        let mut record = json!({
+            "initializationType": "on-demand",
+            "phase": "init",
+            "status": status,
+        });
+        if let Some(t) = error_type {
+            record["errorType"] = Value::String(t.to_string());
+        }
+        self.emit(Kind::Platform, "platform.initRuntimeDone", record);
+    }
+
+    pub(crate) fn platform_init_report(&self, status: &str, duration: Duration) {
+        self.emit(
+            Kind::Platform,
+            "platform.initReport",
+            json!({
+                "initializationType": "on-demand",
+                "phase": "init",
+                "status": status,
+                "metrics": { "durationMs": ms(duration) },
+            }),
+        );
+    }
+
+    pub(crate) fn platform_extension(&self, name: &str, events: &[&str]) {
+        self.emit(
+            Kind::Platform,
+            "platform.extension",
+            json!({ "name": name, "state": "Ready", "events": events }),
+        );
+    }
+
+    pub(crate) fn platform_start(&self, request_id: &str, trace_id: &str) {
+        if !self.listening() {
+            return;
+        }
+        self.emit(
+            Kind::Platform,
+            "platform.start",
+            json!({
+                "requestId": request_id,
+                "version": "$LATEST",
+                "tracing": { "type": "X-Amzn-Trace-Id", "value": trace_id },
+            }),
+        );
+    }
+
+    pub(crate) fn platform_runtime_done(
+        &self,
+        request_id: &str,
+        status: &str,
+        duration: Duration,
+        produced_bytes: usize,
+    ) {
+        if !self.listening() {
+            return;
+        }
+        self.emit(
+            Kind::Platform,
+            "platform.runtimeDone",
+            json!({
+                "requestId": request_id,
+                "status": status,
+                "metrics": { "durationMs": ms(duration), "producedBytes": produced_bytes },
+            }),
+        );
+    }
+
+    pub(crate) fn platform_report(&self, request_id: &str, status: &str, r: &crate::logs::Report) {
+        if !self.listening() {
+            return;
+        }
+        let duration = ms(r.duration);
+        let mut metrics = json!({
+            "durationMs": duration,
+            "billedDurationMs": (duration.ceil() as u64).max(1),
+            "memorySizeMB": r.memory_mb,
+            "maxMemoryUsedMB": r.max_memory_used_mb,
+        });
+        if let Some(init) = r.init_duration {
+            metrics["initDurationMs"] = json!(ms(init));
+        }
+        self.emit(
+            Kind::Platform,
+            "platform.report",
+            json!({ "requestId": request_id, "status": status, "metrics": metrics }),
+        );
+    }
+}
+
+/// Milliseconds with two decimals, as the schema's `durationMs`.
+fn ms(d: Duration) -> f64 {
+    (d.as_secs_f64() * 100_000.0).round() / 100.0
+}
+
+/// `2022-10-12T00:00:15.064Z`, as events are stamped.
+fn now_ms() -> String {
+    let format = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+    );
+    time::OffsetDateTime::now_utc()
+        .format(&format)
+        .unwrap_or_default()
+}
+
+/// Sends batches to one subscriber until its stream ends (the instance is gone), then the
+/// rest. A destination that cannot be reached loses the batch, as on Lambda.
+async fn deliver(mut rx: mpsc::UnboundedReceiver<Bytes>, to: http::Uri, buffering: Buffering) {
+    use hyper_util::client::legacy::Client;
+    use hyper_util::rt::TokioExecutor;
+    let client: Client<_, http_body_util::Full<Bytes>> =
+        Client::builder(TokioExecutor::new()).build_http();
+    let mut batch: Vec<Bytes> = Vec::new();
+    let mut size = 0usize;
+    let mut deadline = tokio::time::Instant::now();
+    loop {
+        let next = if batch.is_empty() {
+            rx.recv().await.map(Some)
+        } else {
+            match tokio::time::timeout_at(deadline, rx.recv()).await {
+                Ok(ev) => ev.map(Some),
+                Err(_) => Some(None),
+            }
+        };
+        match next {
+            Some(Some(ev)) => {
+                if batch.is_empty() {
+                    deadline = tokio::time::Instant::now() + buffering.timeout;
+                }
+                size += ev.len();
+                batch.push(ev);
+                if batch.len() >= buffering.max_items || size >= buffering.max_bytes {
+                    post(&client, &to, std::mem::take(&mut batch)).await;
+                    size = 0;
+                }
+            }
+            // The buffering timeout passed.
+            Some(None) => {
+                post(&client, &to, std::mem::take(&mut batch)).await;
+                size = 0;
+            }
+            None => {
+                if !batch.is_empty() {
+                    post(&client, &to, batch).await;
+                }
+                return;
+            }
+        }
+    }
+}
+
+async fn post<C>(
+    client: &hyper_util::client::legacy::Client<C, http_body_util::Full<Bytes>>,
+    to: &http::Uri,
+    batch: Vec<Bytes>,
+) where
+    C: hyper_util::client::legacy::connect::Connect + Clone + Send + Sync + 'static,
+{
+    let mut body = BytesMut::with_capacity(batch.iter().map(|b| b.len() + 1).sum::<usize>() + 2);
+    body.extend_from_slice(b"[");
+    for (i, ev) in batch.iter().enumerate() {
+        if i > 0 {
+            body.extend_from_slice(b",");
+        }
+        body.extend_from_slice(ev);
+    }
+    body.extend_from_slice(b"]");
+    let req = http::Request::post(to.clone())
+        .header(http::header::CONTENT_TYPE, "application/json")
+        .body(http_body_util::Full::new(body.freeze()));
+    let Ok(req) = req else {
+        return;
+    };
+    match tokio::time::timeout(Duration::from_secs(5), client.request(req)).await {
+        Ok(Ok(resp)) => {
+            let _ = resp.into_body().collect().await;
+        }
+        Ok(Err(e)) => tracing::debug!("telemetry delivery to {to} failed: {e}"),
+        Err(_) => tracing::debug!("telemetry delivery to {to} timed out"),
+    }
+}
+
+/// The Telemetry API route, merged into the instance's Runtime API server.
+pub(crate) fn router(hub: Arc<ExtHub>) -> Router {
+    Router::new()
+        .route("/2022-07-01/telemetry", put(subscribe))
+        .route("/2022-07-01/telemetry/", put(subscribe))
+        .with_state(hub)
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SubscribeBody {
+    schema_version: Option<String>,
+    destination: Option<Destination>,
+    types: Option<Vec<String>>,
+    #[serde(default)]
+    buffering: Option<BufferingBody>,
+}
+
+#[derive(serde::Deserialize)]
+struct Destination {
+    protocol: Option<String>,
+    #[serde(rename = "URI")]
+    uri: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct BufferingBody {
+    max_items: Option<i64>,
+    max_bytes: Option<i64>,
+    timeout_ms: Option<i64>,
+}
+
+fn invalid(message: &str) -> Response {
+    api_error(StatusCode::BAD_REQUEST, "ValidationError", message)
+}
+
+/// What a subscription asks for, checked against the Telemetry API reference; `Err` is the
+/// message of the 400 answer.
+fn parse_subscription(body: &[u8]) -> Result<(u8, String, Buffering), String> {
+    let b: SubscribeBody =
+        serde_json::from_slice(body).map_err(|e| format!("invalid request body: {e}"))?;
+    match b.schema_version.as_deref() {
+        Some("2022-07-01" | "2022-12-13" | "2025-01-29") => {}
+        Some(v) => {
+            return Err(format!(
+                "schemaVersion {v} is not supported (2022-07-01, 2022-12-13, 2025-01-29)"
+            ))
+        }
+        None => return Err("schemaVersion is required".into()),
+    }
+    let dest = b.destination.ok_or("destination is required")?;
+    match dest.protocol.as_deref() {
+        Some("HTTP") => {}
+        Some("TCP") => {
+            return Err("destination protocol TCP is not supported by ssam; use HTTP".into())
+        }
+        _ => return Err("destination protocol must be HTTP or TCP".into()),
+    }
+    let uri = dest.uri.ok_or("destination URI is required")?;
+    let mut types = 0u8;
+    for t in b.types.ok_or("types is required")? {
+        types |= match t.as_str() {
+            "platform" => Kind::Platform.bit(),
+            "function" => Kind::Function.bit(),
+            "extension" => Kind::Extension.bit(),
+            other => {
+                return Err(format!(
+                    "unknown telemetry type {other} (platform, function, extension)"
+                ))
+            }
+        };
+    }
+    let mut buffering = Buffering::default();
+    if let Some(bb) = b.buffering {
+        // Documented bounds: maxItems 1,000..10,000, maxBytes 256 KB..1 MB, timeoutMs 25..30,000.
+        if let Some(n) = bb.max_items {
+            if !(1000..=10_000).contains(&n) {
+                return Err(format!(
+                    "buffering maxItems {n} is out of range (1000-10000)"
+                ));
+            }
+            buffering.max_items = n as usize;
+        }
+        if let Some(n) = bb.max_bytes {
+            if !(262_144..=1_048_576).contains(&n) {
+                return Err(format!(
+                    "buffering maxBytes {n} is out of range (262144-1048576)"
+                ));
+            }
+            buffering.max_bytes = n as usize;
+        }
+        if let Some(n) = bb.timeout_ms {
+            if !(25..=30_000).contains(&n) {
+                return Err(format!(
+                    "buffering timeoutMs {n} is out of range (25-30000)"
+                ));
+            }
+            buffering.timeout = Duration::from_millis(n as u64);
+        }
+    }
+    Ok((types, uri, buffering))
+}
+
+/// `sandbox.localdomain` (the execution environment's host name on Lambda) is this machine
+/// natively: delivered to 127.0.0.1 at the same port. Only `http://` destinations.
+pub(crate) fn local_destination(uri: &str) -> Result<http::Uri, String> {
+    let parsed: http::Uri = uri
+        .parse()
+        .map_err(|e| format!("destination URI {uri} is invalid: {e}"))?;
+    if parsed.scheme_str() != Some("http") {
+        return Err(format!("destination URI {uri} must be http://"));
+    }
+    let host = parsed.host().unwrap_or_default();
+    if host != SANDBOX_HOST && host != "sandbox" {
+        return Ok(parsed);
+    }
+    let port = parsed.port_u16().unwrap_or(80);
+    let path = parsed.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    format!("http://127.0.0.1:{port}{path}")
+        .parse()
+        .map_err(|e| format!("destination URI {uri} is invalid: {e}"))
+}
+
+async fn subscribe(State(hub): State<Arc<ExtHub>>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let ext = match identify(&hub, &parts.headers) {
+        Ok(e) => e,
+        Err(r) => return r.into_response(),
+    };
+    let body = http_body_util::Limited::new(body, 64 * 1024)
+        .collect()
+        .await
+        .map(|c| c.to_bytes())
+        .unwrap_or_default();
+    let (types, uri, buffering) = match parse_subscription(&body) {
+        Ok(s) => s,
+        Err(m) => return invalid(&m),
+    };
+    let to = match local_destination(&uri) {
+        Ok(u) => u,
+        Err(m) => return invalid(&m),
+    };
+    hub.telemetry.subscribe(&ext.id, types, to, buffering);
+    tracing::debug!("extension {} subscribed to telemetry at {uri}", ext.name);
+    (StatusCode::OK, "OK").into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    #[test]
+    fn sandbox_localdomain_is_loopback() {
+        assert_eq!(
+            local_destination("http://sandbox.localdomain:4243/telemetry")
+                .unwrap()
+                .to_string(),
+            "http://127.0.0.1:4243/telemetry"
+        );
+        assert_eq!(
+            local_destination("http://127.0.0.1:9/")
+                .unwrap()
+                .to_string(),
+            "http://127.0.0.1:9/"
+        );
+        assert!(local_destination("https://sandbox.localdomain:1").is_err());
+        assert!(local_destination("not a uri").is_err());
+    }
+
+    #[test]
+    fn subscription_bounds_as_documented() {
+        let ok = br#"{"schemaVersion":"2022-12-13","destination":{"protocol":"HTTP","URI":"http://sandbox.localdomain:1"},"types":["platform","function"],"buffering":{"timeoutMs":25}}"#;
+        let (types, _, b) = parse_subscription(ok).unwrap();
+        assert_eq!(types, Kind::Platform.bit() | Kind::Function.bit());
+        assert_eq!(b.timeout, Duration::from_millis(25));
+        assert_eq!(b.max_items, 1000);
+        for bad in [
+            r#"{"destination":{"protocol":"HTTP","URI":"http://x:1"},"types":["platform"]}"#,
+            r#"{"schemaVersion":"2022-12-13","destination":{"protocol":"HTTP","URI":"http://x:1"},"types":["logs"]}"#,
+            r#"{"schemaVersion":"2022-12-13","destination":{"protocol":"HTTP","URI":"http://x:1"},"types":["platform"],"buffering":{"timeoutMs":5}}"#,
+            r#"{"schemaVersion":"2022-12-13","destination":{"protocol":"HTTP","URI":"http://x:1"},"types":["platform"],"buffering":{"maxItems":10}}"#,
+            r#"{"schemaVersion":"2022-12-13","types":["platform"]}"#,
+            "not json",
+        ] {
+            assert!(parse_subscription(bad.as_bytes()).is_err(), "{bad}");
+        }
+    }
+
+    #[tokio::test]
+    async fn backlog_replayed_and_batches_posted() {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let t = Telemetry::new(true);
+        t.platform_init_start("Fn");
+        t.log_line(Kind::Function, "hello from init");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        t.subscribe(
+            "ext-1",
+            Kind::Platform.bit() | Kind::Function.bit(),
+            local_destination(&format!("http://sandbox.localdomain:{port}/")).unwrap(),
+            Buffering {
+                timeout: Duration::from_millis(25),
+                ..Buffering::default()
+            },
+        );
+        t.end_init();
+        t.log_line(Kind::Extension, "not subscribed");
+        let (mut sock, _) = listener.accept().await.unwrap();
+        let mut got = Vec::new();
+        let mut buf = [0u8; 8192];
+        while !String::from_utf8_lossy(&got).contains("]") {
+            let n = sock.read(&mut buf).await.unwrap();
+            assert!(n > 0);
+            got.extend_from_slice(&buf[..n]);
+        }
+        let text = String::from_utf8_lossy(&got).into_owned();
+        let body = &text[text.find("\r\n\r\n").unwrap() + 4..];
+        let events: Vec<Value> = serde_json::from_str(body).unwrap();
+        assert_eq!(events[0]["type"], "platform.initStart");
+        assert_eq!(events[0]["record"]["functionName"], "Fn");
+        assert_eq!(events[1]["type"], "function");
+        assert_eq!(events[1]["record"], "hello from init");
+        assert_eq!(events.len(), 2, "extension lines were not subscribed");
+        assert!(events[0]["time"].as_str().unwrap().ends_with('Z'));
+        sock.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
+            .await
+            .unwrap();
+    }
+}
