@@ -23,6 +23,7 @@ fn synth() -> PathBuf {
     for f in [
         "app.py",
         "hello/index.py",
+        "authz/index.py",
         "child/index.py",
         "image/Dockerfile",
         "image/app.py",
@@ -59,10 +60,15 @@ fn template() -> PathBuf {
 }
 
 fn start_api(template: &Path) -> (ssam_testkit::Server, String) {
+    start_api_with(template, &[])
+}
+
+fn start_api_with(template: &Path, extra: &[&OsStr]) -> (ssam_testkit::Server, String) {
     let args: Vec<&OsStr> = ["local", "start-api", "--port", "0", "--no-watch", "-t"]
         .iter()
         .map(OsStr::new)
         .chain([template.as_os_str()])
+        .chain(extra.iter().copied())
         .collect();
     let server = ssam_testkit::Server::start(&args, "Running on");
     let url = server
@@ -412,4 +418,76 @@ fn cdk_docker_image_function_asset_runs_in_its_built_image() {
         "ran in the image, not natively: {v}"
     );
     assert_eq!(v["event"]["n"], 7);
+}
+
+/// The issue's "HTTP API with a Lambda authorizer, a JWT authorizer" as CDK writes them
+/// (`HttpLambdaAuthorizer` with simple responses, `HttpJwtAuthorizer`: raw
+/// `AWS::ApiGatewayV2::Authorizer` + Route `AuthorizerId`): each route refuses the request
+/// without credentials and with wrong ones as API Gateway does, and admits the right ones
+/// with the authorizer's context or the token's claims in the event
+/// (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-lambda-authorizer.html,
+/// https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-jwt-authorizer.html).
+#[test]
+fn cdk_http_api_lambda_and_jwt_authorizers_refuse_then_admit() {
+    let keys = tempfile::tempdir().unwrap();
+    let out = ssam_testkit::run_python(
+        r#"
+import json, os, time, jwt
+from cryptography.hazmat.primitives.asymmetric import rsa
+d = os.environ["KEYS"]
+good, other = (rsa.generate_private_key(public_exponent=65537, key_size=2048) for _ in range(2))
+jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(good.public_key()))
+jwk.update(kid="k1", alg="RS256", use="sig")
+open(f"{d}/jwks.json", "w").write(json.dumps({"keys": [jwk]}))
+def token(key, aud):
+    claims = {"iss": "https://issuer.example.com", "aud": aud, "sub": "user-1", "exp": int(time.time()) + 600}
+    return jwt.encode(claims, key, algorithm="RS256", headers={"kid": "k1"})
+print(json.dumps({"good": token(good, "my-client"), "wrong_aud": token(good, "another"), "forged": token(other, "my-client")}))
+"#,
+        &[("KEYS", &keys.path().to_string_lossy())],
+    );
+    let tokens: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!("{e}: {}", String::from_utf8_lossy(&out.stderr));
+    });
+    let jwks = format!(
+        "https://issuer.example.com={}",
+        keys.path().join("jwks.json").display()
+    );
+    let (server, url) = start_api_with(&template(), &[OsStr::new("--jwks"), OsStr::new(&jwks)]);
+    let log = || server.lines().join("\n");
+
+    // Lambda authorizer: no identity source is 401 without invoking it, a refusal 403.
+    let (status, _, body) = curl(&[&format!("{url}/private")]);
+    assert_eq!(
+        (status, body.as_str()),
+        (401, r#"{"message":"Unauthorized"}"#),
+        "{}",
+        log()
+    );
+    let (status, _, body) = curl(&["-H", "Authorization: wrong", &format!("{url}/private")]);
+    assert_eq!(
+        (status, body.as_str()),
+        (403, r#"{"message":"Forbidden"}"#),
+        "{}",
+        log()
+    );
+    let (status, _, body) = curl(&["-H", "Authorization: let-me-in", &format!("{url}/private")]);
+    assert_eq!(status, 200, "{body}\n{}", log());
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["authorizer"]["lambda"]["who"], "cdk-test", "{v}");
+
+    // JWT authorizer with the issuer's key set: missing, wrong audience and forged tokens
+    // are 401; the right one reaches the function with its claims.
+    let bearer = |t: &str| format!("Authorization: Bearer {}", tokens[t].as_str().unwrap());
+    let (status, _, _) = curl(&[&format!("{url}/jwt")]);
+    assert_eq!(status, 401);
+    for bad in ["wrong_aud", "forged"] {
+        let (status, _, body) = curl(&["-H", &bearer(bad), &format!("{url}/jwt")]);
+        assert_eq!(status, 401, "{bad}: {body}");
+    }
+    let (status, _, body) = curl(&["-H", &bearer("good"), &format!("{url}/jwt")]);
+    assert_eq!(status, 200, "{body}\n{}", log());
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["authorizer"]["jwt"]["claims"]["sub"], "user-1", "{v}");
+    server.stop();
 }
