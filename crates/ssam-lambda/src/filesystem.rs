@@ -37,6 +37,9 @@ pub(crate) struct Rules {
     pub read_only: Vec<PathBuf>,
     /// A private `/tmp`, when the machine allows it.
     pub tmp: Option<PrivateTmp>,
+    /// Enter the namespaces of this process (the instance's first extension) instead of
+    /// making new ones: an instance's extensions and runtime share one `/tmp`, as on Lambda.
+    pub join: Option<u32>,
 }
 
 /// `/tmp` as Lambda gives it: the function's own, `EphemeralStorage` MB, gone with the
@@ -53,7 +56,35 @@ pub(crate) struct PrivateTmp {
 
 impl Rules {
     pub(crate) fn is_empty(&self) -> bool {
-        self.read_only.is_empty() && self.tmp.is_none()
+        self.read_only.is_empty() && self.tmp.is_none() && self.join.is_none()
+    }
+
+    /// The same filesystem as `pid`'s, which was started with these rules.
+    pub(crate) fn joining(&self, pid: u32) -> Rules {
+        if self.is_empty() || pid == 0 {
+            return Rules::default();
+        }
+        Rules {
+            join: Some(pid),
+            ..Rules::default()
+        }
+    }
+}
+
+/// Waits until the launcher started as `pid` has set up its namespaces and become its
+/// program (or ended), so that others can join them.
+pub(crate) async fn settled(pid: u32) {
+    let Some(launcher) = LAUNCHER.get() else {
+        return;
+    };
+    let exe = format!("/proc/{pid}/exe");
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    while tokio::time::Instant::now() < deadline {
+        match std::fs::read_link(&exe) {
+            Ok(p) if p == *launcher => {}
+            _ => return,
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
     }
 }
 
@@ -150,6 +181,13 @@ pub(crate) fn wrap(
         .cloned()
         .unwrap_or_else(|| PathBuf::from("ssam"));
     let mut out = vec![launcher::ARG.to_string()];
+    if let Some(pid) = rules.join {
+        out.extend([launcher::JOIN.to_string(), pid.to_string(), path(cwd)]);
+        out.push("--".into());
+        out.push(path(program));
+        out.extend(args.iter().cloned());
+        return (launcher, out);
+    }
     out.push(path(cwd));
     match &rules.tmp {
         Some(t) => {
@@ -214,7 +252,11 @@ pub(crate) fn rules(
             keep,
         }
     });
-    Rules { read_only, tmp }
+    Rules {
+        read_only,
+        tmp,
+        join: None,
+    }
 }
 
 /// `/tmp/<first>` for a path below it (`/tmp/x/app` → `/tmp/x`).
@@ -241,6 +283,7 @@ mod tests {
                 stage: PathBuf::from("/cache/sandbox-tmp"),
                 keep: vec![PathBuf::from("/tmp/venv")],
             }),
+            join: None,
         };
         let (program, args) = wrap(
             Path::new("/usr/bin/python3"),
@@ -264,6 +307,23 @@ mod tests {
                 "/usr/bin/python3",
                 "-u",
                 "boot.py"
+            ]
+        );
+        let (_, args) = wrap(
+            Path::new("/opt/extensions/agent"),
+            &[],
+            Path::new("/code"),
+            &rules.joining(42),
+        );
+        assert_eq!(
+            args,
+            [
+                launcher::ARG,
+                launcher::JOIN,
+                "42",
+                "/code",
+                "--",
+                "/opt/extensions/agent"
             ]
         );
     }

@@ -235,10 +235,19 @@ impl Instance {
                     // Lambda sets no TMPDIR: temporary files go to the function's own /tmp.
                     env.shift_remove("TMPDIR");
                 }
+                let mut shared_rules = rules;
+                let mut runtime_rules: Option<crate::filesystem::Rules> = None;
                 if hub.has_external() {
                     log.tap(Arc::clone(&hub.telemetry));
                     hub.telemetry.platform_init_start(&spec.name);
+                    // The first extension makes the instance's namespaces; the others and
+                    // the runtime enter them, so that all share one /tmp as on Lambda.
+                    let mut first: Option<u32> = None;
                     for path in extension_paths {
+                        let rules = match first {
+                            Some(pid) => shared_rules.joining(pid),
+                            None => std::mem::take(&mut shared_rules),
+                        };
                         let ext = start_extension(path, spec, &rules, &env, &log, &hub, pids)
                             .map_err(|m| {
                                 fail(
@@ -246,7 +255,15 @@ impl Instance {
                                     format!("RequestId: {request_id} Error: {m}"),
                                 )
                             })?;
+                        if first.is_none() {
+                            crate::filesystem::settled(ext.pid).await;
+                            first = Some(ext.pid);
+                            shared_rules = rules;
+                        }
                         extensions.push(ext);
+                    }
+                    if let Some(pid) = first {
+                        runtime_rules = Some(shared_rules.joining(pid));
                     }
                     // Extension init: every extension registers before the runtime starts.
                     let registered = tokio::select! {
@@ -270,6 +287,7 @@ impl Instance {
                         }
                     }
                 }
+                let rules = runtime_rules.unwrap_or(shared_rules);
                 Sandbox::spawn(native, &spec.code_dir, &rules, &env, &log)
             }
             Launch::Container(prepared) => {

@@ -170,6 +170,20 @@ fn native_tmp_is_the_functions_own_and_sized_by_ephemeral_storage() {
     assert!((480..=512).contains(&mb), "{got}");
 }
 
+/// An instance's extensions and its runtime share one `/tmp`, as on Lambda: a file an
+/// extension writes there at start is the function's to read, and not the machine's.
+#[test]
+fn extensions_share_tmp_with_the_function() {
+    if !native_read_only() {
+        return;
+    }
+    let (_dir, template) = fixture();
+    let _ = std::fs::remove_file("/tmp/from-extension.txt");
+    let got = invoke_with_event(&template, "WithExtension", r#"{"action": "shared"}"#, &[]);
+    assert_eq!(got["shared"], "shared by the extension", "{got}");
+    assert!(!Path::new("/tmp/from-extension.txt").exists());
+}
+
 /// A layer's files are read-only too (`/opt` on Lambda).
 #[test]
 fn layers_are_read_only() {

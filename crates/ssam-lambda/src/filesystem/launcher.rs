@@ -1,4 +1,6 @@
-//! `ssam __sandbox CWD TMP_MB STAGE KEEP... -- READ_ONLY... -- PROGRAM ARGS...`: the native
+//! `ssam __sandbox CWD TMP_MB STAGE KEEP... -- READ_ONLY... -- PROGRAM ARGS...`, or
+//! `ssam __sandbox --join PID CWD -- PROGRAM ARGS...` to enter the namespaces `PID` made
+//! (an instance's extensions and runtime share them): the native
 //! sandbox's launcher, the same steps as [`super::SCRIPT`] made as system calls in one
 //! process instead of a shell and one `mount` process per directory (a cold start pays for
 //! every process it spawns). The ssam binary runs it before anything else, while it is
@@ -10,12 +12,14 @@ use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 
 use nix::mount::{mount, MsFlags};
-use nix::sched::{unshare, CloneFlags};
+use nix::sched::{setns, unshare, CloneFlags};
 use nix::sys::statvfs::{statvfs, FsFlags};
 use nix::unistd::{getgid, getuid};
 
 /// The argument that makes the ssam binary a sandbox launcher.
 pub const ARG: &str = "__sandbox";
+/// The launcher's first argument when it joins another process's namespaces.
+pub const JOIN: &str = "--join";
 
 /// Runs the launcher with the arguments after [`ARG`]; returns only on failure, with the
 /// exit code a shell gives a command it cannot run.
@@ -76,6 +80,9 @@ fn parse(args: Vec<OsString>) -> Result<Plan, String> {
 }
 
 fn run(args: Vec<OsString>) -> Result<Infallible, String> {
+    if args.first().is_some_and(|a| a == JOIN) {
+        return join(args);
+    }
     let plan = parse(args)?;
     let (uid, gid) = (getuid(), getgid());
     unshare(CloneFlags::CLONE_NEWUSER | CloneFlags::CLONE_NEWNS)
@@ -137,6 +144,35 @@ fn run(args: Vec<OsString>) -> Result<Infallible, String> {
     Err(format!(
         "could not start {}: {err}",
         Path::new(&plan.program).display()
+    ))
+}
+
+/// `--join PID CWD -- PROGRAM ARGS...`: the user namespace first (it grants the rights
+/// the mount namespace needs), then the mount namespace, then the program.
+fn join(args: Vec<OsString>) -> Result<Infallible, String> {
+    let mut it = args.into_iter().skip(1);
+    let pid = it
+        .next()
+        .and_then(|p| p.to_str().and_then(|p| p.parse::<u32>().ok()))
+        .ok_or("sandbox launcher: --join needs a process id")?;
+    let cwd = PathBuf::from(it.next().ok_or("sandbox launcher: no working directory")?);
+    if it.next().is_none_or(|a| a != "--") {
+        return Err("sandbox launcher: expected -- before the program".into());
+    }
+    let program = it.next().ok_or("sandbox launcher: no program")?;
+    for (ns, flag) in [
+        ("user", CloneFlags::CLONE_NEWUSER),
+        ("mnt", CloneFlags::CLONE_NEWNS),
+    ] {
+        let path = format!("/proc/{pid}/ns/{ns}");
+        let fd = std::fs::File::open(&path).map_err(|e| format!("cannot open {path}: {e}"))?;
+        setns(&fd, flag).map_err(|e| format!("cannot enter {path}: {e}"))?;
+    }
+    std::env::set_current_dir(&cwd).map_err(|e| format!("cannot enter {}: {e}", cwd.display()))?;
+    let err = std::process::Command::new(&program).args(it).exec();
+    Err(format!(
+        "could not start {}: {err}",
+        Path::new(&program).display()
     ))
 }
 
