@@ -50,7 +50,6 @@ const MAX_EXTENSIONS: usize = 10;
 /// `extensions/` directory. Layers are extracted into `/opt` in order, so a later layer's file
 /// replaces an earlier one of the same name; Lambda starts them in name order.
 pub(crate) fn discover(layers: &[PathBuf]) -> Vec<PathBuf> {
-    use std::os::unix::fs::PermissionsExt as _;
     let mut by_name: std::collections::BTreeMap<String, PathBuf> = Default::default();
     for layer in layers {
         let Ok(entries) = std::fs::read_dir(layer.join("extensions")) else {
@@ -58,10 +57,7 @@ pub(crate) fn discover(layers: &[PathBuf]) -> Vec<PathBuf> {
         };
         for entry in entries.flatten() {
             let path = entry.path();
-            let Ok(meta) = std::fs::metadata(&path) else {
-                continue;
-            };
-            if meta.is_file() && meta.permissions().mode() & 0o111 != 0 {
+            if crate::interpreter::is_executable(&path) {
                 by_name.insert(entry.file_name().to_string_lossy().into_owned(), path);
             }
         }

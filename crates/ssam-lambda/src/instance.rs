@@ -30,6 +30,8 @@ pub(crate) struct StartWith<'a> {
     pub pids: &'a Pids,
     pub docker: &'a crate::spec::DockerOptions,
     pub containers: &'a crate::container::Containers,
+    /// The service's cache (where a sandbox keeps the machine's `/tmp`).
+    pub cache_dir: &'a std::path::Path,
 }
 
 /// Why an instance could not finish its init.
@@ -175,6 +177,7 @@ impl Instance {
             pids,
             docker,
             containers,
+            cache_dir,
         } = how;
         let started = Instant::now();
         let deadline = tokio::time::Instant::now() + init_timeout;
@@ -225,12 +228,7 @@ impl Instance {
                     extra_env,
                     &log_stream_name(),
                 );
-                let rules = crate::filesystem::rules(
-                    spec,
-                    &native.program,
-                    &env,
-                    &crate::bootstrap::default_cache_dir(),
-                );
+                let rules = crate::filesystem::rules(spec, &native.program, &env, cache_dir);
                 if rules.tmp.is_some() {
                     // Lambda sets no TMPDIR: temporary files go to the function's own /tmp.
                     env.shift_remove("TMPDIR");

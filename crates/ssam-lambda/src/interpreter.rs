@@ -20,7 +20,8 @@ fn path_dirs() -> Vec<PathBuf> {
         .unwrap_or_default()
 }
 
-fn is_executable(p: &Path) -> bool {
+/// Whether `p` is a file with an execute bit (what `exec` needs, as far as a stat says).
+pub(crate) fn is_executable(p: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt as _;
     std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }

@@ -211,6 +211,7 @@ impl LambdaService {
             pids: &pool.pids,
             docker: &self.options.docker,
             containers: &self.containers,
+            cache_dir: &self.cache_dir,
         };
         if let Some(d) = &pool.spec.debug {
             tracing::info!(

@@ -246,12 +246,11 @@ fn layer_env(spec: &FunctionSpec) -> Vec<(String, String)> {
 
 /// Whether `program` (a path; a bare name is looked up by the shell) can be executed.
 fn executable(program: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::PermissionsExt as _;
     if program.components().count() < 2 {
         return Ok(());
     }
-    let meta = std::fs::metadata(program)?;
-    if meta.is_file() && meta.permissions().mode() & 0o111 != 0 {
+    std::fs::metadata(program)?;
+    if interpreter::is_executable(program) {
         Ok(())
     } else {
         Err(std::io::Error::from(std::io::ErrorKind::PermissionDenied))

@@ -66,6 +66,21 @@ pub fn ssam_bin() -> PathBuf {
 }
 
 /// Runs a Python snippet with the venv's interpreter; panics with its output on failure.
+/// Copies the directory tree `from` into `to` (created), file modes kept: tests work on a
+/// copy of a fixture they change or that ssam must not be able to change.
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create the copy's directory");
+    for entry in std::fs::read_dir(from).expect("read the fixture directory") {
+        let entry = entry.expect("a fixture entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("a fixture entry's type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy a fixture file");
+        }
+    }
+}
+
 pub fn run_python(script: &str, envs: &[(&str, &str)]) -> Output {
     let out = Command::new(python())
         .arg("-c")

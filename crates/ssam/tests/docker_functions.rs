@@ -42,19 +42,6 @@ impl Drop for Images {
     }
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
-
 /// A docker context in `dir`: `app.py` (its `handler` the function) and a Dockerfile shaped
 /// like AWS's docs, on the stand-in base image.
 fn image_context(dir: &Path, app_py: &str) {
@@ -82,7 +69,7 @@ fn thumbnail_image_function_end_to_end_and_rebuilt_on_edit() {
     }
     let dir = tempfile::tempdir().unwrap();
     let app = dir.path().join("thumbnail");
-    copy_dir(
+    ssam_testkit::copy_dir(
         &ssam_testkit::workspace_root().join("examples/thumbnail"),
         &app,
     );

@@ -346,23 +346,10 @@ print(json.dumps({"elapsed": time.time() - t, "results": results}))
     );
 }
 
-fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
-
 #[test]
 fn code_changes_are_picked_up_without_a_restart() {
     let dir = tempfile::tempdir().unwrap();
-    copy_dir(&fixture(), dir.path());
+    ssam_testkit::copy_dir(&fixture(), dir.path());
     let server = start_with(&dir.path().join("template.yaml"), &[]);
     let script = r#"
 r = lam.invoke(FunctionName="NodeFunction", Payload=b"{}")
