@@ -54,6 +54,20 @@ start() {
   echo "$name did not start"; cat "$work/$name.log"; exit 1
 }
 rss_mb() { awk '/VmRSS/ {printf "%.1f", $2/1024}' "/proc/$1/status"; }
+# CPU time of the ssam process itself (user + system, clock ticks): the dashboard's cost is
+# all there, while the runtimes' CPU is in their own processes. Less noisy than req/s on a
+# shared machine.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+hz=$(getconf CLK_TCK)
+# run NAME PORT PID C: one load run; prints the driver's line and ssam's CPU per request.
+run() {
+  local before after out n
+  before=$(cpu_ticks "$3")
+  out=$("$bench" load "http://127.0.0.1:$2/hello" --connections "$4" --seconds "$secs" --payload "$payload")
+  after=$(cpu_ticks "$3")
+  n=$(echo "$out" | grep -o 'requests=[0-9]*' | cut -d= -f2)
+  echo "$out ssam_cpu_us_per_req=$(( (after - before) * 1000000 / hz / (n > 0 ? n : 1) ))"
+}
 
 start off --no-dashboard; off_port=$port; off_pid=$pid
 start on --dashboard-port 0; on_port=$port; on_pid=$pid
@@ -63,8 +77,8 @@ echo "dashboard at $dash"
 payload='{"message":"a small JSON body of about a hundred bytes, as an API client would send"}'
 for c in 1 16; do
   for r in $(seq "$rounds"); do
-    echo "c=$c round $r off: $("$bench" load "http://127.0.0.1:$off_port/hello" --connections $c --seconds "$secs" --payload "$payload")"
-    echo "c=$c round $r on:  $("$bench" load "http://127.0.0.1:$on_port/hello" --connections $c --seconds "$secs" --payload "$payload")"
+    echo "c=$c round $r off: $(run off "$off_port" "$off_pid" "$c")"
+    echo "c=$c round $r on:  $(run on "$on_port" "$on_pid" "$c")"
   done
 done
 

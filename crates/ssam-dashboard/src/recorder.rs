@@ -13,7 +13,7 @@ use ssam_lambda::{AsyncEvent, InvocationObserver, InvocationRecord, InvokeSource
 use tokio::sync::broadcast;
 
 use crate::model::{self, Summary};
-use crate::ring::{Entry, Ring};
+use crate::ring::Ring;
 
 /// Durations kept per function for p50/p99.
 const DURATION_WINDOW: usize = 1000;
@@ -128,13 +128,13 @@ impl Recorder {
         }
     }
 
-    fn stats<'a>(state: &'a mut State, function: &str) -> &'a mut FunctionStats {
-        if !state.stats.contains_key(function) {
-            state
-                .stats
-                .insert(function.to_string(), FunctionStats::default());
+    /// Changes the counters of `function`; its name is copied only the first time it is
+    /// seen.
+    fn update(state: &mut State, function: &str, change: impl FnOnce(&mut FunctionStats)) {
+        match state.stats.get_mut(function) {
+            Some(s) => change(s),
+            None => change(state.stats.entry(function.to_string()).or_default()),
         }
-        state.stats.entry(function.to_string()).or_default()
     }
 
     /// Records an object event from the local S3.
@@ -162,41 +162,48 @@ impl Recorder {
 
 impl InvocationObserver for Recorder {
     fn invocation(&self, record: InvocationRecord) {
-        let entry: Arc<Entry> = {
+        let (entry, evicted) = {
             let mut st = self.lock();
-            let s = Self::stats(&mut st, &record.function);
-            s.invocations += 1;
-            if record.status != Status::Success {
-                s.errors += 1;
-            }
-            if let Some(init) = record.init_duration {
-                s.cold_starts += 1;
-                s.last_cold = Some((record.started, init));
-            }
-            s.durations_ms
-                .push_back(record.duration.as_secs_f64() * 1000.0);
-            if s.durations_ms.len() > DURATION_WINDOW {
-                s.durations_ms.pop_front();
-            }
+            Self::update(&mut st, &record.function, |s| {
+                s.invocations += 1;
+                if record.status != Status::Success {
+                    s.errors += 1;
+                }
+                if let Some(init) = record.init_duration {
+                    s.cold_starts += 1;
+                    s.last_cold = Some((record.started, init));
+                }
+                s.durations_ms
+                    .push_back(record.duration.as_secs_f64() * 1000.0);
+                if s.durations_ms.len() > DURATION_WINDOW {
+                    s.durations_ms.pop_front();
+                }
+            });
             st.ring.push(record)
         };
+        // The evicted invocations are freed here, outside the lock.
+        drop(evicted);
         if self.live.receiver_count() > 0 {
             self.push("invocation", Summary::of(&entry));
         }
     }
 
     fn throttled(&self, function: &str) {
-        Self::stats(&mut self.lock(), function).throttles += 1;
+        Self::update(&mut self.lock(), function, |s| s.throttles += 1);
         self.push("throttle", function);
     }
 
     fn async_event(&self, event: AsyncEvent) {
         let mut st = self.lock();
         match event {
-            AsyncEvent::Queued { function } => Self::stats(&mut st, &function).async_pending += 1,
-            AsyncEvent::Done { function } => Self::stats(&mut st, &function).async_pending -= 1,
+            AsyncEvent::Queued { function } => {
+                Self::update(&mut st, &function, |s| s.async_pending += 1)
+            }
+            AsyncEvent::Done { function } => {
+                Self::update(&mut st, &function, |s| s.async_pending -= 1)
+            }
             AsyncEvent::Retrying { function, .. } => {
-                Self::stats(&mut st, &function).async_retries += 1
+                Self::update(&mut st, &function, |s| s.async_retries += 1)
             }
             AsyncEvent::Dropped {
                 function,
@@ -204,7 +211,7 @@ impl InvocationObserver for Recorder {
                 error,
                 payload,
             } => {
-                Self::stats(&mut st, &function).async_dropped += 1;
+                Self::update(&mut st, &function, |s| s.async_dropped += 1);
                 let id = st.next_dropped;
                 st.next_dropped += 1;
                 let d = Dropped {

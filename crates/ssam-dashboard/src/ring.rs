@@ -5,7 +5,23 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
+use bytes::Bytes;
 use ssam_lambda::InvocationRecord;
+
+/// Payloads up to this size are copied into an allocation of their own when kept. A small
+/// response is often a slice of the connection's read buffer (hyper's, 8 KB and more):
+/// keeping the slice would keep the whole buffer alive and make the connection allocate a
+/// new one for every request.
+const COMPACT_UP_TO: usize = 64 * 1024;
+
+/// `b` in an allocation of exactly its size (small payloads only, see [`COMPACT_UP_TO`]).
+fn compact(b: Bytes) -> Bytes {
+    if b.is_empty() || b.len() > COMPACT_UP_TO {
+        b
+    } else {
+        Bytes::copy_from_slice(&b)
+    }
+}
 
 /// One kept invocation with the id the dashboard knows it by (increasing from 1).
 #[derive(Debug)]
@@ -41,8 +57,11 @@ impl Ring {
         }
     }
 
-    /// Keeps `record`, dropping the oldest entries past either bound; returns the entry.
-    pub fn push(&mut self, record: InvocationRecord) -> Arc<Entry> {
+    /// Keeps `record`, dropping the oldest entries past either bound; returns the entry and
+    /// the dropped ones (for the caller to free once it let go of its lock).
+    pub fn push(&mut self, mut record: InvocationRecord) -> (Arc<Entry>, Vec<Arc<Entry>>) {
+        record.event = compact(record.event);
+        record.response = compact(record.response);
         let entry = Arc::new(Entry {
             id: self.next_id,
             record,
@@ -50,14 +69,16 @@ impl Ring {
         self.next_id += 1;
         self.bytes += entry.weight();
         self.entries.push_back(Arc::clone(&entry));
+        let mut dropped = Vec::new();
         while self.entries.len() > self.max_entries
             || (self.bytes > self.max_bytes && self.entries.len() > 1)
         {
             if let Some(old) = self.entries.pop_front() {
                 self.bytes -= old.weight();
+                dropped.push(old);
             }
         }
-        entry
+        (entry, dropped)
     }
 
     pub fn get(&self, id: u64) -> Option<Arc<Entry>> {
@@ -147,5 +168,23 @@ mod tests {
         // One payload larger than the whole budget is still kept, alone.
         ring.push(record(2_000_000));
         assert_eq!(ring.len(), 1);
+    }
+
+    #[test]
+    fn small_payloads_are_kept_in_their_own_allocation() {
+        let mut ring = Ring::new(10, usize::MAX);
+        // A small response sliced out of a connection's large read buffer.
+        let buffer = Bytes::from(vec![b'r'; 8192]);
+        let response = buffer.slice(100..120);
+        let large = Bytes::from(vec![b'e'; COMPACT_UP_TO + 1]);
+        let mut r = record(0);
+        r.response = response.clone();
+        r.event = large.clone();
+        let (kept, dropped) = ring.push(r);
+        assert!(dropped.is_empty());
+        assert_eq!(kept.record.response, response);
+        assert_ne!(kept.record.response.as_ptr(), response.as_ptr(), "copied");
+        // Large payloads are their own allocation already: not copied again.
+        assert_eq!(kept.record.event.as_ptr(), large.as_ptr());
     }
 }

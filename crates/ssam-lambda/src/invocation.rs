@@ -428,8 +428,8 @@ impl Ending {
                 .telemetry
                 .platform_report(&request_id, telemetry_status(&outcome), &report);
         }
-        if let Some(o) = &observer {
-            o.invocation(record(
+        let seen = observer.map(|o| {
+            let r = record(
                 &pool,
                 req,
                 &request_id,
@@ -437,8 +437,9 @@ impl Ending {
                 &inst.log,
                 duration,
                 init_duration,
-            ));
-        }
+            );
+            (o, r)
+        });
         let keep = outcome.keep_instance;
         let resp = response(
             outcome,
@@ -454,6 +455,10 @@ impl Ending {
             drop(inst);
         }
         drop(permit);
+        // The observer is told once the instance is free for the next invocation.
+        if let Some((o, r)) = seen {
+            o.invocation(r);
+        }
         resp
     }
 }
