@@ -551,6 +551,130 @@ fn provided_bootstrap_runs_under_gdbserver() {
     assert_eq!(resp["handler"], "my.handler", "{err}");
 }
 
+/// A `provided` runtime in a container (`--docker`): the debugger comes from
+/// `--debugger-path`, mounted into the container as SAM CLI mounts it, and wraps the
+/// bootstrap; gdb on the host attaches through the published port (host and bridge
+/// networks) and lets the runtime go, then the invocation answers. The directory holds what
+/// a user brings for an image without gdbserver: the binary, the libraries it needs, and a
+/// wrapper pointing the loader at them.
+#[test]
+fn provided_in_docker_runs_under_gdbserver_from_the_debugger_path() {
+    use ssam_testkit::lambda_image;
+    if let Err(e) = lambda_image::docker_engine() {
+        eprintln!("skipped: {e}");
+        return;
+    }
+    let (Some(gdbserver), Some(_)) = (which("gdbserver"), which("gdb")) else {
+        panic!("gdb and gdbserver are needed (scripts/test installs them: apt-get install gdb gdbserver)");
+    };
+    let base = lambda_image::python_base_image("ssam-test/python:3.11").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let code = dir.path().join("code");
+    std::fs::create_dir_all(&code).unwrap();
+    let bootstrap = code.join("bootstrap");
+    std::fs::write(
+        &bootstrap,
+        "#!/usr/bin/env python3\nimport json, os, urllib.request\napi = 'http://' + os.environ['AWS_LAMBDA_RUNTIME_API'] + '/2018-06-01/runtime/invocation/'\nwhile True:\n    r = urllib.request.urlopen(api + 'next')\n    rid = r.headers['Lambda-Runtime-Aws-Request-Id']\n    event = json.loads(r.read())\n    body = json.dumps({'echo': event, 'handler': os.environ['_HANDLER'], 'root': os.environ.get('LAMBDA_TASK_ROOT')}).encode()\n    urllib.request.urlopen(urllib.request.Request(api + rid + '/response', data=body, method='POST')).read()\n",
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(&bootstrap, std::fs::Permissions::from_mode(0o755)).unwrap();
+    // The debugger directory: gdbserver, the shared libraries ldd names that the image may
+    // lack, and a wrapper that runs it with them.
+    let tools = dir.path().join("debugger");
+    std::fs::create_dir_all(&tools).unwrap();
+    std::fs::copy(&gdbserver, tools.join("gdbserver.bin")).unwrap();
+    let ldd = Command::new("ldd").arg(&gdbserver).output().unwrap();
+    for line in String::from_utf8_lossy(&ldd.stdout).lines() {
+        if let Some(lib) = line
+            .split("=>")
+            .nth(1)
+            .and_then(|r| r.split_whitespace().next())
+        {
+            let lib = Path::new(lib);
+            if lib.is_absolute() {
+                std::fs::copy(lib, tools.join(lib.file_name().unwrap())).unwrap();
+            }
+        }
+    }
+    std::fs::write(
+        tools.join("gdbserver"),
+        "#!/bin/sh\nd=${0%/*}\nLD_LIBRARY_PATH=\"$d${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}\" exec \"$d/gdbserver.bin\" \"$@\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        tools.join("gdbserver"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
+    let template = dir.path().join("template.yaml");
+    std::fs::write(
+        &template,
+        "Transform: AWS::Serverless-2016-10-31\nResources:\n  Custom:\n    Type: AWS::Serverless::Function\n    Properties:\n      Runtime: provided.al2023\n      Handler: my.handler\n      CodeUri: code\n      Timeout: 1\n",
+    )
+    .unwrap();
+    let event = dir.path().join("event.json");
+    std::fs::write(&event, r#"{"n": 8}"#).unwrap();
+    for network in ["host", "bridge"] {
+        let port = ssam_testkit::free_port();
+        let mut child = invoke_debugged(
+            &template,
+            port,
+            &[
+                "-e",
+                event.to_str().unwrap(),
+                "--docker",
+                "--invoke-image",
+                &base,
+                "--docker-network",
+                network,
+                "--debugger-path",
+                tools.to_str().unwrap(),
+                "--debug-args",
+                &format!("gdbserver 0.0.0.0:{port}"),
+            ],
+        );
+        // Held by gdbserver longer than the 1 s Timeout: still running.
+        std::thread::sleep(std::time::Duration::from_millis(1500));
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "{network}: the runtime waits for gdb"
+        );
+        // gdb retries until gdbserver listens (the container may still be starting).
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        let said = loop {
+            let gdb = Command::new("gdb")
+                .args(["-batch", "-nx", "-ex"])
+                .arg(format!("target remote 127.0.0.1:{port}"))
+                .args(["-ex", "info inferiors", "-ex", "detach"])
+                .output()
+                .unwrap();
+            let said = format!(
+                "{}{}",
+                String::from_utf8_lossy(&gdb.stdout),
+                String::from_utf8_lossy(&gdb.stderr)
+            );
+            if gdb.status.success() && said.contains("process") {
+                break said;
+            }
+            assert!(
+                std::time::Instant::now() < deadline && child.try_wait().unwrap().is_none(),
+                "{network}: gdb never attached: {said}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(500));
+        };
+        // The inferior is the container's bootstrap (its `#!/usr/bin/env python3` line).
+        assert!(
+            said.contains(&format!("remote 127.0.0.1:{port}")) && said.contains("/usr/bin/env"),
+            "{network}: {said}"
+        );
+        let (resp, err) = finished(child);
+        assert_eq!(resp["echo"]["n"], 8, "{network}: {err}");
+        assert_eq!(resp["handler"], "my.handler", "{network}: {err}");
+        assert_eq!(resp["root"], "/var/task", "{network}: {err}");
+    }
+}
+
 fn which(program: &str) -> Option<PathBuf> {
     std::env::var_os("PATH")
         .into_iter()
