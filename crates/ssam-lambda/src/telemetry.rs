@@ -11,6 +11,13 @@
 //!
 //! Events of the init phase are kept until init ends and replayed to each subscriber, as
 //! extensions subscribe during init and still receive `platform.initStart`.
+//!
+//! The older Logs API (`PUT /2020-08-15/logs`, "Lambda Logs API" in AWS's guide), which
+//! extensions written before the Telemetry API still use, is served from the same streams:
+//! a subscriber says which API it subscribed with, and [`logs_api_events`] gives each event
+//! its Logs API form (`platform.start`, `platform.end`, `platform.report`,
+//! `platform.runtimeDone` from schema 2021-03-18, `platform.extension`,
+//! `platform.logsSubscription`; no `platform.init*`).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -37,6 +44,15 @@ pub(crate) enum Kind {
 }
 
 impl Kind {
+    /// As subscriptions name it (`types`).
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Platform => "platform",
+            Kind::Function => "function",
+            Kind::Extension => "extension",
+        }
+    }
+
     fn bit(self) -> u8 {
         match self {
             Kind::Platform => 1,
@@ -52,11 +68,59 @@ pub(crate) const SANDBOX_HOST: &str = "sandbox.localdomain";
 /// Init-phase events kept for late subscribers, at most this many.
 const BACKLOG_MAX: usize = 1000;
 
+/// Which API a subscriber used: the events' shapes differ.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Api {
+    /// The Telemetry API (2022-07-01).
+    Telemetry,
+    /// The Logs API (2020-08-15); `runtime_done` when subscribed with schema 2021-03-18.
+    Logs { runtime_done: bool },
+}
+
 struct Subscriber {
     /// The extension that subscribed: subscribing again replaces its subscription.
     extension: String,
+    api: Api,
     types: u8,
     tx: mpsc::UnboundedSender<Bytes>,
+}
+
+impl Subscriber {
+    /// Sends `ev` in this subscriber's API's form, if it subscribed to its kind.
+    fn send(&self, ev: &Stamped) {
+        if self.types & ev.kind.bit() == 0 {
+            return;
+        }
+        match self.api {
+            Api::Telemetry => {
+                if telemetry_has(ev.event_type) {
+                    let _ = self.tx.send(ev.encode(ev.event_type, &ev.record));
+                }
+            }
+            Api::Logs { runtime_done } => {
+                if ev.event_type == "platform.runtimeDone" && !runtime_done {
+                    return;
+                }
+                for (event_type, record) in logs_api_events(ev.event_type, &ev.record) {
+                    let _ = self.tx.send(ev.encode(event_type, &record));
+                }
+            }
+        }
+    }
+}
+
+/// One event as it happened, before it is given an API's form.
+struct Stamped {
+    kind: Kind,
+    time: String,
+    event_type: &'static str,
+    record: Value,
+}
+
+impl Stamped {
+    fn encode(&self, event_type: &str, record: &Value) -> Bytes {
+        Bytes::from(json!({ "time": self.time, "type": event_type, "record": record }).to_string())
+    }
 }
 
 #[derive(Default)]
@@ -64,7 +128,7 @@ struct Inner {
     subscribers: Vec<Subscriber>,
     /// Events since init began, while it lasts (`None` once init is over, or when the
     /// instance has no external extension to subscribe).
-    backlog: Option<Vec<(Kind, Bytes)>>,
+    backlog: Option<Vec<Stamped>>,
 }
 
 /// The telemetry streams of one instance.
@@ -124,23 +188,25 @@ impl Telemetry {
             .store(!inner.subscribers.is_empty(), Ordering::Release);
     }
 
-    /// One event (`{"time", "type", "record"}`) to every subscriber of its kind.
-    pub(crate) fn emit(&self, kind: Kind, event_type: &str, record: Value) {
+    /// One event (`{"time", "type", "record"}`) to every subscriber of its kind, in the
+    /// form of the API it subscribed with.
+    pub(crate) fn emit(&self, kind: Kind, event_type: &'static str, record: Value) {
         if !self.listening() {
             return;
         }
-        let event = Bytes::from(
-            json!({ "time": now_ms(), "type": event_type, "record": record }).to_string(),
-        );
+        let event = Stamped {
+            kind,
+            time: now_ms(),
+            event_type,
+            record,
+        };
         let mut inner = self.lock();
         for s in &inner.subscribers {
-            if s.types & kind.bit() != 0 {
-                let _ = s.tx.send(event.clone());
-            }
+            s.send(&event);
         }
         if let Some(b) = &mut inner.backlog {
             if b.len() < BACKLOG_MAX {
-                b.push((kind, event));
+                b.push(event);
             }
         }
     }
@@ -155,24 +221,62 @@ impl Telemetry {
         self.emit(kind, name, Value::String(line.to_string()));
     }
 
-    fn subscribe(&self, extension: &str, types: u8, destination: http::Uri, buffering: Buffering) {
+    /// Subscribes `extension` (its id) through `api`; `Err` when it already subscribed with
+    /// the other API, which Lambda refuses.
+    fn subscribe(
+        &self,
+        extension: &str,
+        api: Api,
+        types: u8,
+        destination: http::Uri,
+        buffering: Buffering,
+    ) -> Result<(), String> {
         let (tx, rx) = mpsc::unbounded_channel();
         let mut inner = self.lock();
-        inner.subscribers.retain(|s| s.extension != extension);
-        if let Some(backlog) = &inner.backlog {
-            for (kind, ev) in backlog {
-                if types & kind.bit() != 0 {
-                    let _ = tx.send(ev.clone());
-                }
-            }
+        if let Some(other) = inner
+            .subscribers
+            .iter()
+            .find(|s| s.extension == extension && is_telemetry(s.api) != is_telemetry(api))
+        {
+            return Err(format!(
+                "this extension already subscribed with the {} API; an extension subscribes with the Telemetry API or the Logs API, not both",
+                api_name(other.api)
+            ));
         }
-        inner.subscribers.push(Subscriber {
+        inner.subscribers.retain(|s| s.extension != extension);
+        let subscriber = Subscriber {
             extension: extension.to_string(),
+            api,
             types,
             tx,
-        });
+        };
+        if let Some(backlog) = &inner.backlog {
+            for ev in backlog {
+                subscriber.send(ev);
+            }
+        }
+        inner.subscribers.push(subscriber);
         self.listening.store(true, Ordering::Release);
         tokio::spawn(deliver(rx, destination, buffering));
+        Ok(())
+    }
+
+    /// `platform.telemetrySubscription` / `platform.logsSubscription`, once subscribed.
+    fn platform_subscription(&self, api: Api, name: &str, types: u8) {
+        let names: Vec<&str> = [Kind::Platform, Kind::Function, Kind::Extension]
+            .into_iter()
+            .filter(|k| types & k.bit() != 0)
+            .map(Kind::name)
+            .collect();
+        let event_type = match api {
+            Api::Telemetry => "platform.telemetrySubscription",
+            Api::Logs { .. } => "platform.logsSubscription",
+        };
+        self.emit(
+            Kind::Platform,
+            event_type,
+            json!({ "name": name, "state": "Subscribed", "types": names }),
+        );
     }
 
     pub(crate) fn platform_init_start(&self, function: &str) {
@@ -279,6 +383,58 @@ impl Telemetry {
     }
 }
 
+/// Whether the Telemetry API has this event (the Logs API's own are not sent to it).
+fn telemetry_has(event_type: &str) -> bool {
+    event_type != "platform.logsSubscription"
+}
+
+/// The Logs API's form of an event: the events it has (AWS's "Lambda Logs API", "Log
+/// messages"), with their records as it documents them. `platform.report` is preceded by
+/// `platform.end`; the init phase's events and `platform.telemetrySubscription` have none.
+fn logs_api_events(event_type: &'static str, record: &Value) -> Vec<(&'static str, Value)> {
+    let request_id = || json!({ "requestId": record["requestId"] });
+    match event_type {
+        "function" | "extension" | "platform.extension" | "platform.logsSubscription" => {
+            vec![(event_type, record.clone())]
+        }
+        "platform.start" => vec![(
+            event_type,
+            json!({ "requestId": record["requestId"], "version": record["version"] }),
+        )],
+        "platform.runtimeDone" => {
+            // Logs API statuses: success, failure, timeout.
+            let status = match record["status"].as_str() {
+                Some(s @ ("success" | "timeout")) => s,
+                _ => "failure",
+            };
+            vec![(
+                event_type,
+                json!({ "requestId": record["requestId"], "status": status }),
+            )]
+        }
+        "platform.report" => vec![
+            ("platform.end", request_id()),
+            (
+                event_type,
+                json!({ "requestId": record["requestId"], "metrics": record["metrics"] }),
+            ),
+        ],
+        _ => Vec::new(),
+    }
+}
+
+/// Telemetry, or else Logs whatever its schema.
+fn is_telemetry(api: Api) -> bool {
+    matches!(api, Api::Telemetry)
+}
+
+fn api_name(api: Api) -> &'static str {
+    match api {
+        Api::Telemetry => "Telemetry",
+        Api::Logs { .. } => "Logs",
+    }
+}
+
 /// Milliseconds with two decimals, as the schema's `durationMs`.
 fn ms(d: Duration) -> f64 {
     (d.as_secs_f64() * 100_000.0).round() / 100.0
@@ -371,11 +527,13 @@ async fn post<C>(
     }
 }
 
-/// The Telemetry API route, merged into the instance's Runtime API server.
+/// The Telemetry API and Logs API routes, merged into the instance's Runtime API server.
 pub(crate) fn router(hub: Arc<ExtHub>) -> Router {
     Router::new()
-        .route("/2022-07-01/telemetry", put(subscribe))
-        .route("/2022-07-01/telemetry/", put(subscribe))
+        .route("/2022-07-01/telemetry", put(subscribe_telemetry))
+        .route("/2022-07-01/telemetry/", put(subscribe_telemetry))
+        .route("/2020-08-15/logs", put(subscribe_logs))
+        .route("/2020-08-15/logs/", put(subscribe_logs))
         .with_state(hub)
 }
 
@@ -404,24 +562,55 @@ struct BufferingBody {
     timeout_ms: Option<i64>,
 }
 
-fn invalid(message: &str) -> Response {
-    api_error(StatusCode::BAD_REQUEST, "ValidationError", message)
+/// Which API a subscription request came through.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Through {
+    Telemetry,
+    Logs,
 }
 
-/// What a subscription asks for, checked against the Telemetry API reference; `Err` is the
-/// message of the 400 answer.
-fn parse_subscription(body: &[u8]) -> Result<(u8, String, Buffering), String> {
+fn invalid(through: Through, message: &str) -> Response {
+    let error_type = match through {
+        Through::Telemetry => "ValidationError",
+        // As the Logs API reference shows its 400 answers.
+        Through::Logs => "Logs.ValidationError",
+    };
+    api_error(StatusCode::BAD_REQUEST, error_type, message)
+}
+
+/// A subscription request, checked against its API's reference.
+#[derive(Debug)]
+struct Subscription {
+    api: Api,
+    types: u8,
+    uri: String,
+    buffering: Buffering,
+}
+
+/// What a subscription asks for, checked against the Telemetry API reference or the Logs
+/// API reference (`schemaVersion` optional there, 2020-08-15 by default; maxItems 10,000 by
+/// default); `Err` is the message of the 400 answer.
+fn parse_subscription(through: Through, body: &[u8]) -> Result<Subscription, String> {
     let b: SubscribeBody =
         serde_json::from_slice(body).map_err(|e| format!("invalid request body: {e}"))?;
-    match b.schema_version.as_deref() {
-        Some("2022-07-01" | "2022-12-13" | "2025-01-29") => {}
-        Some(v) => {
+    let api = match (through, b.schema_version.as_deref()) {
+        (Through::Telemetry, Some("2022-07-01" | "2022-12-13" | "2025-01-29")) => Api::Telemetry,
+        (Through::Telemetry, Some(v)) => {
             return Err(format!(
                 "schemaVersion {v} is not supported (2022-07-01, 2022-12-13, 2025-01-29)"
             ))
         }
-        None => return Err("schemaVersion is required".into()),
-    }
+        (Through::Telemetry, None) => return Err("schemaVersion is required".into()),
+        (Through::Logs, None | Some("2020-08-15")) => Api::Logs {
+            runtime_done: false,
+        },
+        (Through::Logs, Some("2021-03-18")) => Api::Logs { runtime_done: true },
+        (Through::Logs, Some(v)) => {
+            return Err(format!(
+                "schemaVersion {v} is not supported (2020-08-15, 2021-03-18)"
+            ))
+        }
+    };
     let dest = b.destination.ok_or("destination is required")?;
     match dest.protocol.as_deref() {
         Some("HTTP") => {}
@@ -439,12 +628,18 @@ fn parse_subscription(body: &[u8]) -> Result<(u8, String, Buffering), String> {
             "extension" => Kind::Extension.bit(),
             other => {
                 return Err(format!(
-                    "unknown telemetry type {other} (platform, function, extension)"
+                    "unknown type {other} (platform, function, extension)"
                 ))
             }
         };
     }
+    if types == 0 {
+        return Err("types should not be empty".into());
+    }
     let mut buffering = Buffering::default();
+    if through == Through::Logs {
+        buffering.max_items = 10_000;
+    }
     if let Some(bb) = b.buffering {
         // Documented bounds: maxItems 1,000..10,000, maxBytes 256 KB..1 MB, timeoutMs 25..30,000.
         if let Some(n) = bb.max_items {
@@ -472,7 +667,12 @@ fn parse_subscription(body: &[u8]) -> Result<(u8, String, Buffering), String> {
             buffering.timeout = Duration::from_millis(n as u64);
         }
     }
-    Ok((types, uri, buffering))
+    Ok(Subscription {
+        api,
+        types,
+        uri,
+        buffering,
+    })
 }
 
 /// `sandbox.localdomain` (the execution environment's host name on Lambda) is this machine
@@ -495,7 +695,15 @@ pub(crate) fn local_destination(uri: &str) -> Result<http::Uri, String> {
         .map_err(|e| format!("destination URI {uri} is invalid: {e}"))
 }
 
-async fn subscribe(State(hub): State<Arc<ExtHub>>, req: Request) -> Response {
+async fn subscribe_telemetry(State(hub): State<Arc<ExtHub>>, req: Request) -> Response {
+    subscribe(hub, Through::Telemetry, req).await
+}
+
+async fn subscribe_logs(State(hub): State<Arc<ExtHub>>, req: Request) -> Response {
+    subscribe(hub, Through::Logs, req).await
+}
+
+async fn subscribe(hub: Arc<ExtHub>, through: Through, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     let ext = match identify(&hub, &parts.headers) {
         Ok(e) => e,
@@ -506,16 +714,28 @@ async fn subscribe(State(hub): State<Arc<ExtHub>>, req: Request) -> Response {
         .await
         .map(|c| c.to_bytes())
         .unwrap_or_default();
-    let (types, uri, buffering) = match parse_subscription(&body) {
+    let sub = match parse_subscription(through, &body) {
         Ok(s) => s,
-        Err(m) => return invalid(&m),
+        Err(m) => return invalid(through, &m),
     };
-    let to = match local_destination(&uri) {
+    let to = match local_destination(&sub.uri) {
         Ok(u) => u,
-        Err(m) => return invalid(&m),
+        Err(m) => return invalid(through, &m),
     };
-    hub.telemetry.subscribe(&ext.id, types, to, buffering);
-    tracing::debug!("extension {} subscribed to telemetry at {uri}", ext.name);
+    if let Err(m) = hub
+        .telemetry
+        .subscribe(&ext.id, sub.api, sub.types, to, sub.buffering)
+    {
+        return invalid(through, &m);
+    }
+    hub.telemetry
+        .platform_subscription(sub.api, &ext.name, sub.types);
+    tracing::debug!(
+        "extension {} subscribed to the {} API at {}",
+        ext.name,
+        api_name(sub.api),
+        sub.uri
+    );
     (StatusCode::OK, "OK").into_response()
 }
 
@@ -545,10 +765,11 @@ mod tests {
     #[test]
     fn subscription_bounds_as_documented() {
         let ok = br#"{"schemaVersion":"2022-12-13","destination":{"protocol":"HTTP","URI":"http://sandbox.localdomain:1"},"types":["platform","function"],"buffering":{"timeoutMs":25}}"#;
-        let (types, _, b) = parse_subscription(ok).unwrap();
-        assert_eq!(types, Kind::Platform.bit() | Kind::Function.bit());
-        assert_eq!(b.timeout, Duration::from_millis(25));
-        assert_eq!(b.max_items, 1000);
+        let sub = parse_subscription(Through::Telemetry, ok).unwrap();
+        assert_eq!(sub.types, Kind::Platform.bit() | Kind::Function.bit());
+        assert_eq!(sub.api, Api::Telemetry);
+        assert_eq!(sub.buffering.timeout, Duration::from_millis(25));
+        assert_eq!(sub.buffering.max_items, 1000);
         for bad in [
             r#"{"destination":{"protocol":"HTTP","URI":"http://x:1"},"types":["platform"]}"#,
             r#"{"schemaVersion":"2022-12-13","destination":{"protocol":"HTTP","URI":"http://x:1"},"types":["logs"]}"#,
@@ -557,8 +778,105 @@ mod tests {
             r#"{"schemaVersion":"2022-12-13","types":["platform"]}"#,
             "not json",
         ] {
-            assert!(parse_subscription(bad.as_bytes()).is_err(), "{bad}");
+            assert!(
+                parse_subscription(Through::Telemetry, bad.as_bytes()).is_err(),
+                "{bad}"
+            );
         }
+    }
+
+    /// AWS's "Lambda Logs API" reference: schemaVersion optional (2020-08-15), 2021-03-18
+    /// adds platform.runtimeDone; maxItems 10,000 by default; empty types refused.
+    #[test]
+    fn logs_api_subscriptions_as_documented() {
+        let dest = r#""destination":{"protocol":"HTTP","URI":"http://sandbox.localdomain:8080/lambda_logs"}"#;
+        let plain = format!(r#"{{"types":["platform","function"],{dest}}}"#);
+        let sub = parse_subscription(Through::Logs, plain.as_bytes()).unwrap();
+        assert_eq!(
+            sub.api,
+            Api::Logs {
+                runtime_done: false
+            }
+        );
+        assert_eq!(sub.buffering.max_items, 10_000);
+        let v2 = format!(
+            r#"{{"schemaVersion":"2021-03-18","types":["platform"],"buffering":{{"maxItems":1000,"maxBytes":262144,"timeoutMs":100}},{dest}}}"#
+        );
+        let sub = parse_subscription(Through::Logs, v2.as_bytes()).unwrap();
+        assert_eq!(sub.api, Api::Logs { runtime_done: true });
+        assert_eq!(sub.buffering.max_items, 1000);
+        for bad in [
+            format!(r#"{{"schemaVersion":"2022-12-13","types":["platform"],{dest}}}"#),
+            format!(r#"{{"types":[],{dest}}}"#),
+        ] {
+            assert!(
+                parse_subscription(Through::Logs, bad.as_bytes()).is_err(),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn logs_api_forms_of_the_events() {
+        let report =
+            json!({"requestId": "r1", "status": "success", "metrics": {"durationMs": 1.5}});
+        let forms = logs_api_events("platform.report", &report);
+        assert_eq!(forms[0], ("platform.end", json!({"requestId": "r1"})));
+        assert_eq!(
+            forms[1],
+            (
+                "platform.report",
+                json!({"requestId": "r1", "metrics": {"durationMs": 1.5}})
+            )
+        );
+        let start = json!({"requestId": "r1", "version": "$LATEST", "tracing": {"type": "X-Amzn-Trace-Id"}});
+        assert_eq!(
+            logs_api_events("platform.start", &start),
+            vec![(
+                "platform.start",
+                json!({"requestId": "r1", "version": "$LATEST"})
+            )]
+        );
+        let error = json!({"requestId": "r1", "status": "error", "metrics": {}});
+        assert_eq!(
+            logs_api_events("platform.runtimeDone", &error)[0].1["status"],
+            "failure"
+        );
+        assert!(logs_api_events("platform.initStart", &json!({})).is_empty());
+        assert!(!telemetry_has("platform.logsSubscription"));
+    }
+
+    /// "After subscribing using one of these APIs, any attempt to subscribe using the other
+    /// API returns an error."
+    #[tokio::test]
+    async fn one_extension_subscribes_with_one_api() {
+        let t = Telemetry::new(true);
+        let to = local_destination("http://sandbox.localdomain:9/").unwrap();
+        t.subscribe("ext-1", Api::Telemetry, 1, to.clone(), Buffering::default())
+            .unwrap();
+        // Again with the same API: replaces the subscription.
+        t.subscribe("ext-1", Api::Telemetry, 3, to.clone(), Buffering::default())
+            .unwrap();
+        let err = t
+            .subscribe(
+                "ext-1",
+                Api::Logs { runtime_done: true },
+                1,
+                to.clone(),
+                Buffering::default(),
+            )
+            .unwrap_err();
+        assert!(err.contains("Telemetry API"), "{err}");
+        t.subscribe(
+            "ext-2",
+            Api::Logs {
+                runtime_done: false,
+            },
+            1,
+            to,
+            Buffering::default(),
+        )
+        .unwrap();
     }
 
     #[tokio::test]
@@ -571,13 +889,15 @@ mod tests {
         let port = listener.local_addr().unwrap().port();
         t.subscribe(
             "ext-1",
+            Api::Telemetry,
             Kind::Platform.bit() | Kind::Function.bit(),
             local_destination(&format!("http://sandbox.localdomain:{port}/")).unwrap(),
             Buffering {
                 timeout: Duration::from_millis(25),
                 ..Buffering::default()
             },
-        );
+        )
+        .unwrap();
         t.end_init();
         t.log_line(Kind::Extension, "not subscribed");
         let (mut sock, _) = listener.accept().await.unwrap();

@@ -130,6 +130,7 @@ fn local_invoke_runs_the_layers_extension_with_invoke_shutdown_and_telemetry() {
         "platform.initStart",
         "platform.initRuntimeDone",
         "platform.initReport",
+        "platform.telemetrySubscription",
     ] {
         assert!(types.contains(&init), "{init} missing: {types:?}");
     }
@@ -160,6 +161,84 @@ fn local_invoke_runs_the_layers_extension_with_invoke_shutdown_and_telemetry() {
     let time = t[0]["time"].as_str().unwrap();
     assert_eq!(time.len(), 24, "{time}");
     assert!(time.ends_with('Z'));
+}
+
+/// The older Logs API (`PUT /2020-08-15/logs`, schema 2021-03-18), as extensions written
+/// before the Telemetry API use it (AWS's "Lambda Logs API"): the subscription is announced
+/// by `platform.logsSubscription`; an invocation gives `platform.start`, the function's
+/// lines, `platform.runtimeDone` (status only), `platform.end` and `platform.report`, in
+/// the Logs API's shapes and without the Telemetry API's init events; the same extension
+/// cannot subscribe through the Telemetry API as well.
+#[test]
+fn logs_api_subscribers_get_the_logs_api_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let (payload, stderr) = local_invoke("LogsApiFunction", dir.path());
+    let rid = payload["request_id"].as_str().unwrap().to_string();
+    let r = wait_records(dir.path(), "LogsApiFunction", |r| {
+        !events(r, "SHUTDOWN").is_empty()
+            && platform(&telemetry(r), "platform.report", &rid).is_some()
+    });
+    let subscribe = r.iter().find(|r| r["kind"] == "subscribe").unwrap();
+    assert_eq!(subscribe["data"]["status"], 200, "{stderr}");
+    let second = r.iter().find(|r| r["kind"] == "second_subscribe").unwrap();
+    assert_eq!(second["data"]["status"], 400, "{second}");
+    assert!(
+        second["data"]["body"]["errorMessage"]
+            .as_str()
+            .unwrap()
+            .contains("Logs API"),
+        "{second}"
+    );
+    let t = telemetry(&r);
+    let types: Vec<&str> = t.iter().filter_map(|e| e["type"].as_str()).collect();
+    let subscribed = t
+        .iter()
+        .find(|e| e["type"] == "platform.logsSubscription")
+        .unwrap_or_else(|| panic!("no platform.logsSubscription: {types:?}"));
+    assert_eq!(
+        subscribed["record"],
+        serde_json::json!({"name": "recorder", "state": "Subscribed", "types": ["platform", "function"]})
+    );
+    for telemetry_only in [
+        "platform.initStart",
+        "platform.initRuntimeDone",
+        "platform.initReport",
+        "platform.telemetrySubscription",
+        "extension",
+    ] {
+        assert!(
+            !types.contains(&telemetry_only),
+            "{telemetry_only}: {types:?}"
+        );
+    }
+    let start = platform(&t, "platform.start", &rid).expect("platform.start");
+    assert_eq!(
+        start["record"],
+        serde_json::json!({"requestId": rid, "version": "$LATEST"})
+    );
+    let done = platform(&t, "platform.runtimeDone", &rid).expect("platform.runtimeDone");
+    assert_eq!(
+        done["record"],
+        serde_json::json!({"requestId": rid, "status": "success"})
+    );
+    let end = platform(&t, "platform.end", &rid).expect("platform.end");
+    assert_eq!(end["record"], serde_json::json!({"requestId": rid}));
+    let report = platform(&t, "platform.report", &rid).expect("platform.report");
+    assert!(report["record"].get("status").is_none(), "{report}");
+    let m = &report["record"]["metrics"];
+    assert_eq!(m["memorySizeMB"], 128);
+    assert!(m["initDurationMs"].as_f64().unwrap() > 0.0, "{m}");
+    // In order: start, the function's line, runtimeDone, end, report.
+    let line = format!("handling {rid}");
+    let at = |pred: &dyn Fn(&Value) -> bool| t.iter().position(pred).unwrap();
+    let order = [
+        at(&|e| e["type"] == "platform.start"),
+        at(&|e| e["type"] == "function" && e["record"] == line.as_str()),
+        at(&|e| e["type"] == "platform.runtimeDone"),
+        at(&|e| e["type"] == "platform.end"),
+        at(&|e| e["type"] == "platform.report"),
+    ];
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "{types:?}");
 }
 
 /// An extension that takes 1.5 s before its first next holds the instance's init: the
