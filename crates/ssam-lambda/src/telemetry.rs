@@ -403,10 +403,10 @@ fn logs_api_events(event_type: &'static str, record: &Value) -> Vec<(&'static st
         )],
         "platform.runtimeDone" => {
             // Logs API statuses: success, failure, timeout.
-            let status = match record["status"].as_str() {
-                Some(s @ ("success" | "timeout")) => s,
-                _ => "failure",
-            };
+            let status = record["status"]
+                .as_str()
+                .filter(|s| matches!(*s, "success" | "timeout"))
+                .unwrap_or("failure");
             vec![(
                 event_type,
                 json!({ "requestId": record["requestId"], "status": status }),

@@ -380,7 +380,10 @@ print(json.dumps(ids))
     // A new instance, then ssam stops: its extension gets SHUTDOWN too.
     boto3(&url, invoke);
     let _ = server.stop();
-    let r = records(dir.path(), "RecordedFunction");
+    // The extension writes its record once it got SHUTDOWN, maybe after ssam exited.
+    let r = wait_records(dir.path(), "RecordedFunction", |r| {
+        events(r, "SHUTDOWN").len() >= 2
+    });
     assert_eq!(r.iter().filter(|r| r["kind"] == "register").count(), 2);
     assert_eq!(events(&r, "SHUTDOWN").len(), 2, "stopping ssam: {r:?}");
 }
