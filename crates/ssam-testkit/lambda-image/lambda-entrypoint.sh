@@ -1,6 +1,5 @@
 #!/bin/sh
-# ssam-testkit stand-in for AWS's /lambda-entrypoint.sh (public.ecr.aws/lambda/python and
-# nodejs).
+# ssam-testkit stand-in for AWS's /lambda-entrypoint.sh (public.ecr.aws/lambda/python).
 # Same contract: exactly one argument, the handler; it is exported as _HANDLER and
 # /var/runtime/bootstrap talks to $AWS_LAMBDA_RUNTIME_API. There is no Runtime Interface
 # Emulator in the stand-in, so the Runtime API address is required.

@@ -11,8 +11,8 @@
 #                Python stand-in)
 # env: SSAM_TEST_HOST_NODE (default /usr/bin/node) must be a Node.js that needs nothing but
 #      the shared libraries ldd lists (Debian's and the official builds do).
-#      The files lambda-entrypoint.sh, bootstrap and index.js are read from this script's
-#      directory.
+#      The files lambda-entrypoint.sh (the Python stand-in's, the same contract), bootstrap
+#      and index.js are read from this script's directory.
 set -euo pipefail
 
 tag=${1:?usage: build.sh TAG RECIPE_HASH CACHE_DIR}
