@@ -47,6 +47,7 @@ impl Docker {
         if let Some(cached) = self.listings().get(&key) {
             return Ok(cached.clone());
         }
+        let started = std::time::Instant::now();
         let id = self.create_unstarted(image).await?;
         let tar = self.read_archive(&id, path).await;
         if let Err(e) = self.remove_container(&id).await {
@@ -59,6 +60,7 @@ impl Docker {
             })?,
             None => Vec::new(),
         };
+        tracing::debug!(%image, %path, entries = files.len(), elapsed = ?started.elapsed(), "listed an image's directory");
         self.listings().insert(key, files.clone());
         Ok(files)
     }
@@ -103,7 +105,9 @@ impl Docker {
     /// `GET /containers/{id}/archive?path=PATH`: the tar of `path`, `None` when it does not
     /// exist.
     async fn read_archive(&self, id: &str, path: &str) -> Result<Option<Vec<u8>>, DockerError> {
-        let options = DownloadFromContainerOptionsBuilder::new().path(path).build();
+        let options = DownloadFromContainerOptionsBuilder::new()
+            .path(path)
+            .build();
         let mut stream = self.bollard().download_from_container(id, Some(options));
         let mut tar = Vec::new();
         while let Some(chunk) = stream.next().await {

@@ -568,12 +568,27 @@ mod tests {
         assert_eq!(&entry[..2], ["/bin/sh", "-c"]);
         assert_eq!(
             &entry[3..],
-            ["ssam-extensions", "2", "one", "two words", "/lambda-entrypoint.sh", "app.handler"]
+            [
+                "ssam-extensions",
+                "2",
+                "one",
+                "two words",
+                "/lambda-entrypoint.sh",
+                "app.handler"
+            ]
         );
         assert_eq!(p.cmd, Some(Vec::new()));
         // With no extension to start, the shell runs the rest as given.
         let out = std::process::Command::new("/bin/sh")
-            .args(["-c", START_EXTENSIONS, "ssam-extensions", "0", "echo", "a b", "c"])
+            .args([
+                "-c",
+                START_EXTENSIONS,
+                "ssam-extensions",
+                "0",
+                "echo",
+                "a b",
+                "c",
+            ])
             .output()
             .unwrap();
         assert_eq!(String::from_utf8_lossy(&out.stdout), "a b c\n");

@@ -648,14 +648,18 @@ mod tests {
         let posted = run("app.bad", "{}");
         assert_eq!(posted.path, "/2018-06-01/runtime/invocation/req-1/error");
         assert!(
-            posted.body.starts_with(r#"{"errorType":"TypeError","errorMessage":"boom","trace":["#),
+            posted
+                .body
+                .starts_with(r#"{"errorType":"TypeError","errorMessage":"boom","trace":["#),
             "{}",
             posted.body
         );
         let posted = run("app.missing", "{}");
         assert_eq!(posted.path, "/2018-06-01/runtime/init/error");
         assert!(
-            posted.body.contains(r#""errorType":"Runtime.HandlerNotFound""#),
+            posted
+                .body
+                .contains(r#""errorType":"Runtime.HandlerNotFound""#),
             "{}",
             posted.body
         );
