@@ -33,6 +33,9 @@ pub(crate) struct Prepared {
     /// Names of the external extensions in the container's `/opt/extensions` (the layers'
     /// mounted at `/opt`, or the image's own), which the container starts before the runtime.
     pub extensions: Vec<String>,
+    /// What starts the line the container's extension wrapper writes on stderr when an
+    /// extension exits (`MARKER CODE NAME`): the exit is noticed at once, as natively.
+    pub exit_marker: String,
     pub docker: Docker,
     /// Where the containers reach ssam.
     pub reach: Reach,
@@ -179,12 +182,20 @@ pub(crate) async fn prepare(
     } else {
         image_extensions(docker, &run.image).await?
     };
+    let exit_marker = format!("ssam-extension-exited-{}", uuid::Uuid::new_v4().simple());
     if !extensions.is_empty() {
-        wrap_with_extensions(&mut run, &extensions, image_entrypoint, image_cmd);
+        wrap_with_extensions(
+            &mut run,
+            &exit_marker,
+            &extensions,
+            image_entrypoint,
+            image_cmd,
+        );
     }
     Ok(Prepared {
         run,
         extensions,
+        exit_marker,
         docker: docker.clone(),
         reach: reach(docker, options.network.as_deref()).await?,
     })
@@ -207,16 +218,18 @@ async fn image_extensions(docker: &Docker, image: &str) -> Result<Vec<String>, L
         .collect())
 }
 
-/// The shell that starts the `$1` extensions named next (`/opt/extensions/NAME`) in the
-/// background, then `exec`s the container's own entrypoint and command (the rest). Named,
-/// not globbed: the Extensions API waits for exactly the names ssam found.
-const START_EXTENSIONS: &str = r#"n=$1; shift; while [ "$n" -gt 0 ]; do "/opt/extensions/$1" & shift; n=$((n - 1)); done; exec "$@""#;
+/// The shell that starts the `$2` extensions named next (`/opt/extensions/NAME`) in the
+/// background, each in a subshell that writes `$1 CODE NAME` on stderr when it exits, then
+/// `exec`s the container's own entrypoint and command (the rest). Named, not globbed: the
+/// Extensions API waits for exactly the names ssam found.
+const START_EXTENSIONS: &str = r#"m=$1; n=$2; shift 2; while [ "$n" -gt 0 ]; do ( "/opt/extensions/$1"; echo "$m $? $1" >&2 ) & shift; n=$((n - 1)); done; exec "$@""#;
 
-/// Runs the extensions before the entrypoint: `/bin/sh -c START_EXTENSIONS` with their count,
-/// their names, and the entrypoint and command (the image's, unless replaced) as its
-/// arguments.
+/// Runs the extensions before the entrypoint: `/bin/sh -c START_EXTENSIONS` with the exit
+/// marker, their count, their names, and the entrypoint and command (the image's, unless
+/// replaced) as its arguments.
 fn wrap_with_extensions(
     run: &mut RunSpec,
+    exit_marker: &str,
     extensions: &[String],
     image_entrypoint: Vec<String>,
     image_cmd: Vec<String>,
@@ -228,6 +241,7 @@ fn wrap_with_extensions(
         "-c".to_string(),
         START_EXTENSIONS.to_string(),
         "ssam-extensions".to_string(),
+        exit_marker.to_string(),
         extensions.len().to_string(),
     ];
     wrapped.extend(extensions.iter().cloned());
@@ -563,13 +577,20 @@ mod tests {
         let mut p = prepared();
         p.cmd = Some(vec!["app.handler".into()]);
         let names = vec!["one".to_string(), "two words".to_string()];
-        wrap_with_extensions(&mut p, &names, vec!["/lambda-entrypoint.sh".into()], vec![]);
+        wrap_with_extensions(
+            &mut p,
+            "MARK",
+            &names,
+            vec!["/lambda-entrypoint.sh".into()],
+            vec![],
+        );
         let entry = p.entrypoint.clone().unwrap();
         assert_eq!(&entry[..2], ["/bin/sh", "-c"]);
         assert_eq!(
             &entry[3..],
             [
                 "ssam-extensions",
+                "MARK",
                 "2",
                 "one",
                 "two words",
@@ -580,18 +601,12 @@ mod tests {
         assert_eq!(p.cmd, Some(Vec::new()));
         // With no extension to start, the shell runs the rest as given.
         let out = std::process::Command::new("/bin/sh")
-            .args([
-                "-c",
-                START_EXTENSIONS,
-                "ssam-extensions",
-                "0",
-                "echo",
-                "a b",
-                "c",
-            ])
+            .args(["-c", START_EXTENSIONS, "ssam-extensions", "MARK", "0"])
+            .args(["echo", "a b", "c"])
             .output()
             .unwrap();
         assert_eq!(String::from_utf8_lossy(&out.stdout), "a b c\n");
+        assert!(out.stderr.is_empty());
     }
 
     #[test]

@@ -1065,3 +1065,53 @@ fn node_zip_function_runs_in_its_runtime_image() {
     server.stop();
     assert!(containers_of(pid).is_empty());
 }
+
+/// An extension that exits during init in a container fails the init at once with
+/// `Extension.Crash` and its exit status, as natively (the container's extension wrapper
+/// reports the exit), not at the init timeout (10 s).
+#[test]
+fn an_extension_exiting_during_init_in_a_container_fails_it_at_once() {
+    if docker_with(BASE).is_none() {
+        return;
+    }
+    let fixture = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/extensions");
+    let dir = tempfile::tempdir().unwrap();
+    let env = dir.path().join("env.json");
+    std::fs::write(&env, r#"{"Parameters": {"RECORD_DIR": "/tmp"}}"#).unwrap();
+    let server = start_lambda(
+        &fixture.join("template.yaml"),
+        &[
+            "--invoke-image",
+            &format!("CrashingExtensionFunction={BASE}"),
+            "--env-vars",
+            env.to_str().unwrap(),
+        ],
+    );
+    let url = format!(
+        "http://{}",
+        server
+            .word_after(" * Running on http://")
+            .unwrap()
+            .trim_end_matches('/')
+    );
+    let started = std::time::Instant::now();
+    let (err, doc) = invoke(&url, "CrashingExtensionFunction", "{}");
+    let took = started.elapsed();
+    assert_eq!(err, "Unhandled", "{doc}");
+    assert_eq!(doc["errorType"], "Extension.Crash", "{doc}");
+    assert!(
+        doc["errorMessage"]
+            .as_str()
+            .unwrap()
+            .contains("exit status 3"),
+        "{doc}"
+    );
+    assert!(took < Duration::from_secs(5), "noticed after {took:?}");
+    let pid = server.child.id();
+    let lines = server.stop().join("\n");
+    assert!(
+        !lines.contains("ssam-extension-exited"),
+        "the wrapper's report is not the function's log: {lines}"
+    );
+    assert!(containers_of(pid).is_empty());
+}
