@@ -42,6 +42,31 @@ impl Drop for Images {
     }
 }
 
+/// Removes every image built for the function `logical_id` (label `ssam.function`), also
+/// those a rebuild left untagged.
+struct ImagesOf(String);
+
+impl Drop for ImagesOf {
+    fn drop(&mut self) {
+        let filter = format!("label=ssam.function={}", self.0);
+        let Ok(out) = std::process::Command::new("docker")
+            .args(["images", "-q", "--filter", &filter])
+            .output()
+        else {
+            return;
+        };
+        let ids = String::from_utf8_lossy(&out.stdout);
+        let mut ids: Vec<&str> = ids.split_whitespace().collect();
+        ids.dedup();
+        if !ids.is_empty() {
+            let _ = std::process::Command::new("docker")
+                .args(["rmi", "-f"])
+                .args(ids)
+                .output();
+        }
+    }
+}
+
 /// A docker context in `dir`: `app.py` (its `handler` the function) and a Dockerfile shaped
 /// like AWS's docs, on the stand-in base image.
 fn image_context(dir: &Path, app_py: &str) {
@@ -84,7 +109,8 @@ fn thumbnail_image_function_end_to_end_and_rebuilt_on_edit() {
             &format!("BucketName: thumbs-{}", std::process::id()),
         );
     std::fs::write(app.join("template.yaml"), template).unwrap();
-    let _images = Images(vec![format!("{}:latest", id.to_lowercase())]);
+    // The edit below rebuilds: the first image is left untagged.
+    let _images = ImagesOf(id.clone());
 
     let server =
         Server::local_start_within(&app.join("template.yaml"), &[], Duration::from_secs(300));
