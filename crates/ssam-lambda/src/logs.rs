@@ -40,8 +40,11 @@ pub(crate) struct InstanceLog {
 /// wrapper when an extension exits) go to `report`, not to the log.
 struct ExitLines {
     marker: String,
-    report: Box<dyn Fn(&str, i64) + Send + Sync>,
+    report: ReportExit,
 }
+
+/// Told an extension's name and exit code.
+type ReportExit = Box<dyn Fn(&str, i64) + Send + Sync>;
 
 /// One output pipe of a sandbox and its unfinished last line. Whoever reads it (its task, or
 /// [`InstanceLog::drain`]) holds `line`'s lock, so lines never interleave.
