@@ -27,6 +27,8 @@ const REQUEST_TIMEOUT_SECS: u64 = 3600;
 pub struct Docker {
     inner: bollard::Docker,
     endpoint: String,
+    /// [`Docker::list_dir`]'s cache, shared by the clones.
+    pub(crate) listings: crate::files::Listings,
 }
 
 /// What [`Docker::ensure_image`] did.
@@ -71,7 +73,11 @@ impl Docker {
         // negotiate_version is the first request: if nothing answers, this is where we learn it.
         let inner = client.negotiate_version().await.map_err(unreachable)?;
         tracing::debug!(%endpoint, version = ?inner.client_version(), "connected to the docker engine");
-        Ok(Docker { inner, endpoint })
+        Ok(Docker {
+            inner,
+            endpoint,
+            listings: Default::default(),
+        })
     }
 
     /// The underlying bollard client, for the container calls later sessions add.

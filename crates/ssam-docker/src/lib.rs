@@ -9,6 +9,8 @@
 //!
 //! - [`ContainerConfig`] and [`Docker::run_container`]: the containers Image functions (and Zip
 //!   functions with `--docker`) run in, labelled [`LABEL_MANAGED`] so leftovers can be found.
+//! - [`Docker::list_dir`]: what a directory of an image holds ([`ImageFile`]s), read without
+//!   running the image, cached per image id.
 //!
 //! It takes plain inputs, not the template model: `ssam-docker` depends on no other ssam crate.
 
@@ -16,6 +18,7 @@ mod client;
 mod container;
 pub mod context;
 mod error;
+mod files;
 pub mod ignore;
 mod spec;
 
@@ -28,4 +31,5 @@ pub use container::{
 };
 pub use context::content_hash;
 pub use error::{BuildError, DockerError};
+pub use files::ImageFile;
 pub use spec::{platform_for_architecture, ImageSpec};

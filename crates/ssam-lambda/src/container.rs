@@ -30,9 +30,12 @@ pub(crate) const LABEL_FUNCTION_NAME: &str = "ssam.function-name";
 /// What a function's containers are created from, worked out once per pool generation.
 pub(crate) struct Prepared {
     pub run: RunSpec,
-    /// Names of the external extensions the layers mounted at `/opt` ship, which the
-    /// container starts before the runtime.
+    /// Names of the external extensions in the container's `/opt/extensions` (the layers'
+    /// mounted at `/opt`, or the image's own), which the container starts before the runtime.
     pub extensions: Vec<String>,
+    /// What starts the line the container's extension wrapper writes on stderr when an
+    /// extension exits (`MARKER CODE NAME`): the exit is noticed at once, as natively.
+    pub exit_marker: String,
     pub docker: Docker,
     /// Where the containers reach ssam.
     pub reach: Reach,
@@ -168,35 +171,69 @@ pub(crate) async fn prepare(
         mount_code(spec, &mut run, cache_dir)?;
     }
     crate::debug::wrap_container(spec, container.mount_code, &mut run, cache_dir)?;
-    // Layers mounted at /opt may ship extensions: Lambda's init starts them, not the
-    // runtime, so the container's command starts them first (an image's own
-    // /opt/extensions are not looked into).
-    let extensions: Vec<String> = if container.mount_code {
+    // External extensions live in /opt/extensions: the layers' (mounted at /opt) for a Zip
+    // function, the image's own for an Image function (which has no layers). Lambda's init
+    // starts them, not the runtime, so the container's command starts them first.
+    let extensions = if container.mount_code {
         crate::extensions::discover(&spec.layers)
             .iter()
             .map(|p| crate::extensions::name_of(p))
             .collect()
     } else {
-        Vec::new()
+        image_extensions(docker, &run.image).await?
     };
+    let exit_marker = format!("ssam-extension-exited-{}", uuid::Uuid::new_v4().simple());
     if !extensions.is_empty() {
-        wrap_with_extensions(&mut run, image_entrypoint, image_cmd);
+        wrap_with_extensions(
+            &mut run,
+            &exit_marker,
+            &extensions,
+            image_entrypoint,
+            image_cmd,
+        );
     }
     Ok(Prepared {
         run,
         extensions,
+        exit_marker,
         docker: docker.clone(),
         reach: reach(docker, options.network.as_deref()).await?,
     })
 }
 
-/// The shell that starts every executable of `/opt/extensions` in the background, then
-/// `exec`s the container's own entrypoint and command (`$@`).
-const START_EXTENSIONS: &str = r#"for e in /opt/extensions/*; do if [ -f "$e" ] && [ -x "$e" ]; then "$e" & fi; done; exec "$@""#;
+/// Where a container's external extensions are, as on Lambda.
+const EXTENSIONS_DIR: &str = "/opt/extensions";
 
-/// Runs the extensions before the entrypoint: `/bin/sh -c START_EXTENSIONS` with the
-/// entrypoint and command (the image's, unless replaced) as its arguments.
-fn wrap_with_extensions(run: &mut RunSpec, image_entrypoint: Vec<String>, image_cmd: Vec<String>) {
+/// The executables directly inside an Image function's own `/opt/extensions`, by name, read
+/// from the image without running it (cached per image id by `ssam-docker`).
+async fn image_extensions(docker: &Docker, image: &str) -> Result<Vec<String>, LaunchError> {
+    let files = docker
+        .list_dir(image, EXTENSIONS_DIR)
+        .await
+        .map_err(|e| launch_error(format!("cannot look into {EXTENSIONS_DIR}: {e}")))?;
+    Ok(files
+        .into_iter()
+        .filter(ssam_docker::ImageFile::is_executable)
+        .map(|f| f.name)
+        .collect())
+}
+
+/// The shell that starts the `$2` extensions named next (`/opt/extensions/NAME`) in the
+/// background, each in a subshell that writes `$1 CODE NAME` on stderr when it exits, then
+/// `exec`s the container's own entrypoint and command (the rest). Named, not globbed: the
+/// Extensions API waits for exactly the names ssam found.
+const START_EXTENSIONS: &str = r#"m=$1; n=$2; shift 2; while [ "$n" -gt 0 ]; do ( "/opt/extensions/$1"; echo "$m $? $1" >&2 ) & shift; n=$((n - 1)); done; exec "$@""#;
+
+/// Runs the extensions before the entrypoint: `/bin/sh -c START_EXTENSIONS` with the exit
+/// marker, their count, their names, and the entrypoint and command (the image's, unless
+/// replaced) as its arguments.
+fn wrap_with_extensions(
+    run: &mut RunSpec,
+    exit_marker: &str,
+    extensions: &[String],
+    image_entrypoint: Vec<String>,
+    image_cmd: Vec<String>,
+) {
     let entrypoint = run.entrypoint.take().unwrap_or(image_entrypoint);
     let cmd = run.cmd.take().unwrap_or(image_cmd);
     let mut wrapped = vec![
@@ -204,7 +241,10 @@ fn wrap_with_extensions(run: &mut RunSpec, image_entrypoint: Vec<String>, image_
         "-c".to_string(),
         START_EXTENSIONS.to_string(),
         "ssam-extensions".to_string(),
+        exit_marker.to_string(),
+        extensions.len().to_string(),
     ];
+    wrapped.extend(extensions.iter().cloned());
     wrapped.extend(entrypoint);
     wrapped.extend(cmd);
     run.entrypoint = Some(wrapped);
@@ -530,6 +570,43 @@ mod tests {
         mount_code(&spec, &mut p, dir.path()).unwrap();
         assert_eq!(p.entrypoint, Some(vec!["/var/task/bootstrap".to_string()]));
         assert_eq!(p.handler.as_deref(), Some("bootstrap"));
+    }
+
+    #[test]
+    fn extensions_start_by_name_before_the_entrypoint() {
+        let mut p = prepared();
+        p.cmd = Some(vec!["app.handler".into()]);
+        let names = vec!["one".to_string(), "two words".to_string()];
+        wrap_with_extensions(
+            &mut p,
+            "MARK",
+            &names,
+            vec!["/lambda-entrypoint.sh".into()],
+            vec![],
+        );
+        let entry = p.entrypoint.clone().unwrap();
+        assert_eq!(&entry[..2], ["/bin/sh", "-c"]);
+        assert_eq!(
+            &entry[3..],
+            [
+                "ssam-extensions",
+                "MARK",
+                "2",
+                "one",
+                "two words",
+                "/lambda-entrypoint.sh",
+                "app.handler"
+            ]
+        );
+        assert_eq!(p.cmd, Some(Vec::new()));
+        // With no extension to start, the shell runs the rest as given.
+        let out = std::process::Command::new("/bin/sh")
+            .args(["-c", START_EXTENSIONS, "ssam-extensions", "MARK", "0"])
+            .args(["echo", "a b", "c"])
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "a b c\n");
+        assert!(out.stderr.is_empty());
     }
 
     #[test]

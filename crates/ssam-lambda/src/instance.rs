@@ -292,6 +292,17 @@ impl Instance {
                 if hub.has_external() {
                     log.tap(Arc::clone(&hub.telemetry));
                     hub.telemetry.platform_init_start(&spec.name);
+                    // The extensions run inside: their wrapper says when one exits.
+                    let hub = Arc::downgrade(&hub);
+                    log.watch_exit_lines(prepared.exit_marker.clone(), move |name, code| {
+                        if let Some(hub) = hub.upgrade() {
+                            let exit = ssam_docker::Exit {
+                                code,
+                                out_of_memory: false,
+                            };
+                            hub.process_exited(name, ExitInfo::from_container(&exit).text);
+                        }
+                    });
                 }
                 let env = crate::container::environment(
                     spec,

@@ -32,7 +32,19 @@ pub(crate) struct InstanceLog {
     /// The instance's Telemetry API streams, once it has extensions: each line the function
     /// or an extension writes is also an event.
     telemetry: std::sync::OnceLock<Arc<Telemetry>>,
+    /// A container's extension exits, reported in its output (`container.rs`).
+    exit_lines: std::sync::OnceLock<ExitLines>,
 }
+
+/// Lines starting with `marker` (`MARKER CODE NAME`, written by a container's extension
+/// wrapper when an extension exits) go to `report`, not to the log.
+struct ExitLines {
+    marker: String,
+    report: ReportExit,
+}
+
+/// Told an extension's name and exit code.
+type ReportExit = Box<dyn Fn(&str, i64) + Send + Sync>;
 
 /// One output pipe of a sandbox and its unfinished last line. Whoever reads it (its task, or
 /// [`InstanceLog::drain`]) holds `line`'s lock, so lines never interleave.
@@ -62,12 +74,26 @@ impl InstanceLog {
             tail: Mutex::new(Vec::new()),
             pipes: Mutex::new(Vec::new()),
             telemetry: std::sync::OnceLock::new(),
+            exit_lines: std::sync::OnceLock::new(),
         })
     }
 
     /// Sends every output line to `telemetry` too (`function` and `extension` events).
     pub(crate) fn tap(&self, telemetry: Arc<Telemetry>) {
         let _ = self.telemetry.set(telemetry);
+    }
+
+    /// Takes the lines starting with `marker` out of the output: each says an extension
+    /// exited (`MARKER CODE NAME`), which `report` is told.
+    pub(crate) fn watch_exit_lines(
+        &self,
+        marker: String,
+        report: impl Fn(&str, i64) + Send + Sync + 'static,
+    ) {
+        let _ = self.exit_lines.set(ExitLines {
+            marker,
+            report: Box::new(report),
+        });
     }
 
     /// One line of output (without its newline).
@@ -225,6 +251,18 @@ impl InstanceLog {
     fn emit_raw(&self, line: &mut Vec<u8>, kind: Kind) {
         while line.last().is_some_and(|b| *b == b'\r') {
             line.pop();
+        }
+        if let Some(exits) = self.exit_lines.get() {
+            if let Some(rest) = line.strip_prefix(exits.marker.as_bytes()) {
+                let rest = String::from_utf8_lossy(rest);
+                if let Some((code, name)) = rest.trim_start().split_once(' ') {
+                    if let Ok(code) = code.parse::<i64>() {
+                        (exits.report)(name, code);
+                        line.clear();
+                        return;
+                    }
+                }
+            }
         }
         let text = String::from_utf8_lossy(line);
         self.line(&text);

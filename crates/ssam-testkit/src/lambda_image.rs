@@ -1,22 +1,31 @@
-//! A local stand-in for AWS's Lambda Python base image (`public.ecr.aws/lambda/python:3.X`),
-//! for end-to-end tests on machines whose Docker engine has no registry to pull from.
+//! Local stand-ins for AWS's Lambda base images (`public.ecr.aws/lambda/python:3.X` and
+//! `public.ecr.aws/lambda/nodejs:N`), for end-to-end tests on machines whose Docker engine
+//! has no registry to pull from.
 //!
-//! [`python_base_image`] builds it in a few seconds with `lambda-image/build.sh`: a rootfs
-//! copied from the host (Debian's `/usr/bin/python3.11` and its stdlib, the shared libraries
-//! `ldd` names, dash as `/bin/sh`, a static busybox when `apt-get download busybox-static`
-//! works), awslambdaric in `/var/runtime` and pip from PyPI, the host CA bundle, then
-//! `docker import --change ...`. It keeps AWS's contract: `ENTRYPOINT ["/lambda-entrypoint.sh"]`
-//! takes exactly one argument, the handler, exports it as `_HANDLER` and execs
-//! `/var/runtime/bootstrap`, which runs `python3 -m awslambdaric $_HANDLER` against
-//! `$AWS_LAMBDA_RUNTIME_API` (there is no Runtime Interface Emulator inside: without that
-//! variable it exits 1). Env, `WORKDIR /var/task` and `LAMBDA_TASK_ROOT` are AWS's, so a
-//! Dockerfile written for the real image (`COPY ... ${LAMBDA_TASK_ROOT}`, `RUN pip install`)
-//! builds on it unchanged. The Python inside is the host's 3.11 whatever the tag says. Unlike
-//! AWS's image, the env also points `PIP_CERT`, `SSL_CERT_FILE` and `REQUESTS_CA_BUNDLE` at the
-//! host CA bundle copied to `/etc/ssl/certs/ca-certificates.crt` (TLS to PyPI goes through a
-//! local CA here), and `/bin/sh` is dash with busybox for the other commands.
+//! [`python_base_image`] builds the Python one in a few seconds with `lambda-image/build.sh`:
+//! a rootfs copied from the host (Debian's `/usr/bin/python3.11` and its stdlib, the shared
+//! libraries `ldd` names, dash as `/bin/sh`, a static busybox when `apt-get download
+//! busybox-static` works), awslambdaric in `/var/runtime` and pip from PyPI, the host CA
+//! bundle, then `docker import --change ...`. It keeps AWS's contract: `ENTRYPOINT
+//! ["/lambda-entrypoint.sh"]` takes exactly one argument, the handler, exports it as
+//! `_HANDLER` and execs `/var/runtime/bootstrap`, which runs `python3 -m awslambdaric
+//! $_HANDLER` against `$AWS_LAMBDA_RUNTIME_API` (there is no Runtime Interface Emulator
+//! inside: without that variable it exits 1). Env, `WORKDIR /var/task` and `LAMBDA_TASK_ROOT`
+//! are AWS's, so a Dockerfile written for the real image (`COPY ... ${LAMBDA_TASK_ROOT}`, `RUN
+//! pip install`) builds on it unchanged. The Python inside is the host's 3.11 whatever the tag
+//! says. Unlike AWS's image, the env also points `PIP_CERT`, `SSL_CERT_FILE` and
+//! `REQUESTS_CA_BUNDLE` at the host CA bundle copied to `/etc/ssl/certs/ca-certificates.crt`
+//! (TLS to PyPI goes through a local CA here), and `/bin/sh` is dash with busybox for the other
+//! commands.
 //!
-//! The image is built once per machine: it carries the label `ssam-test.recipe=<hash of the
+//! [`node_base_image`] builds the Node.js one the same way with `lambda-image/node/build.sh`:
+//! the host's `/usr/bin/node` at `/var/lang/bin/node`, the same entrypoint, and
+//! `/var/runtime/bootstrap` setting `NODE_PATH` (unless set) and `AWS_EXECUTION_ENV` as AWS's
+//! does before it runs `/var/runtime/index.js`: a small Runtime API client written for the
+//! testkit (next, response, error, init error; async and callback handlers), not ssam's own
+//! Node bootstrap, so ssam is not tested against itself. Node's major version is the host's.
+//!
+//! Each image is built once per machine: it carries the label `ssam-test.recipe=<hash of the
 //! recipe files>` and is rebuilt only when that differs. Builds are serialized across test
 //! processes by a file lock. All Docker access goes through the `docker` CLI.
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -26,22 +35,48 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Instant;
 
-/// The image every requested tag points to; built once, then `docker tag`ged.
+/// The image every requested Python tag points to; built once, then `docker tag`ged.
 pub const BASE_TAG: &str = "ssam-test/lambda-python-base:3.11";
+
+/// The image every requested Node.js tag points to.
+pub const NODE_BASE_TAG: &str = "ssam-test/lambda-nodejs-base:host";
 
 /// The label holding the recipe hash of a stand-in image.
 pub const RECIPE_LABEL: &str = "ssam-test.recipe";
 
-const BUILD_SH: &str = include_str!("../lambda-image/build.sh");
 const ENTRYPOINT_SH: &str = include_str!("../lambda-image/lambda-entrypoint.sh");
-const BOOTSTRAP: &str = include_str!("../lambda-image/bootstrap");
 
-/// The recipe files, by name, as written next to each other for `build.sh`.
-const RECIPE: [(&str, &str); 3] = [
-    ("build.sh", BUILD_SH),
-    ("lambda-entrypoint.sh", ENTRYPOINT_SH),
-    ("bootstrap", BOOTSTRAP),
-];
+/// One stand-in: the files `build.sh` reads (written next to each other, then run as
+/// `build.sh BASE_TAG RECIPE_HASH CACHE_DIR`), the tag it is built as, and the build lock.
+struct StandIn {
+    what: &'static str,
+    base_tag: &'static str,
+    recipe: &'static [(&'static str, &'static str)],
+    lock: &'static str,
+}
+
+const PYTHON: StandIn = StandIn {
+    what: "Lambda Python stand-in",
+    base_tag: BASE_TAG,
+    recipe: &[
+        ("build.sh", include_str!("../lambda-image/build.sh")),
+        ("lambda-entrypoint.sh", ENTRYPOINT_SH),
+        ("bootstrap", include_str!("../lambda-image/bootstrap")),
+    ],
+    lock: "ssam-test-lambda-image.lock",
+};
+
+const NODE: StandIn = StandIn {
+    what: "Lambda Node.js stand-in",
+    base_tag: NODE_BASE_TAG,
+    recipe: &[
+        ("build.sh", include_str!("../lambda-image/node/build.sh")),
+        ("lambda-entrypoint.sh", ENTRYPOINT_SH),
+        ("bootstrap", include_str!("../lambda-image/node/bootstrap")),
+        ("index.js", include_str!("../lambda-image/node/index.js")),
+    ],
+    lock: "ssam-test-lambda-image-node.lock",
+};
 
 /// Ok when a Docker engine answers `docker version`; otherwise what was tried and why it
 /// failed (tests print it as "skipped: ..." and return).
@@ -63,21 +98,33 @@ pub fn docker_engine() -> Result<(), String> {
 }
 
 /// Ensures the image `tag` (e.g. `public.ecr.aws/lambda/python:3.9` or
-/// `ssam-test/python:3.11`) exists and is the current stand-in, and returns the tag.
+/// `ssam-test/python:3.11`) exists and is the current Python stand-in, and returns the tag.
 ///
 /// A no-op (one `docker image inspect`) when `tag` already carries the current recipe label.
 /// Otherwise, under a file lock shared by all test processes, builds [`BASE_TAG`] if it is
 /// missing or stale (a few seconds; PyPI is needed only when the download cache under the
 /// temp dir lacks a wheel) and tags it as `tag`.
 pub fn python_base_image(tag: &str) -> Result<String, String> {
+    ensure(&PYTHON, tag)
+}
+
+/// Ensures the image `tag` (e.g. `public.ecr.aws/lambda/nodejs:20` or `ssam-test/nodejs:20`)
+/// exists and is the current Node.js stand-in (built from the host's `/usr/bin/node`, or
+/// `$SSAM_TEST_HOST_NODE`), and returns the tag. Built and checked as [`python_base_image`]
+/// is; it needs no network.
+pub fn node_base_image(tag: &str) -> Result<String, String> {
+    ensure(&NODE, tag)
+}
+
+fn ensure(stand_in: &StandIn, tag: &str) -> Result<String, String> {
     if tag.trim().is_empty() {
-        return Err("python_base_image: empty tag".to_string());
+        return Err(format!("{}: empty tag", stand_in.what));
     }
-    let recipe = recipe_hash();
+    let recipe = stand_in.recipe_hash();
     if recipe_of(tag).as_deref() == Some(recipe.as_str()) {
         return Ok(tag.to_string());
     }
-    let lock_path = std::env::temp_dir().join("ssam-test-lambda-image.lock");
+    let lock_path = std::env::temp_dir().join(stand_in.lock);
     let lock = File::options()
         .create(true)
         .truncate(false)
@@ -90,15 +137,16 @@ pub fn python_base_image(tag: &str) -> Result<String, String> {
     if recipe_of(tag).as_deref() == Some(recipe.as_str()) {
         return Ok(tag.to_string());
     }
-    if recipe_of(BASE_TAG).as_deref() != Some(recipe.as_str()) {
-        let old = image_id(BASE_TAG);
-        build_base(&recipe)?;
+    let base = stand_in.base_tag;
+    if recipe_of(base).as_deref() != Some(recipe.as_str()) {
+        let old = image_id(base);
+        build_base(stand_in, &recipe)?;
         if let Some(old) = old {
-            replace_old_stand_in(&old);
+            replace_old_stand_in(base, &old);
         }
     }
-    if tag != BASE_TAG {
-        docker_ok(&["tag", BASE_TAG, tag])?;
+    if tag != base {
+        docker_ok(&["tag", base, tag])?;
     }
     drop(lock);
     Ok(tag.to_string())
@@ -127,16 +175,24 @@ pub fn remove_containers_with_label(label: &str) {
     let _ = docker(&args);
 }
 
-/// The hash of the recipe files (FNV-1a 64, hex), as stored in [`RECIPE_LABEL`].
+/// The hash of the Python stand-in's recipe files (FNV-1a 64, hex), as stored in
+/// [`RECIPE_LABEL`].
 pub fn recipe_hash() -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for (name, text) in RECIPE {
-        for b in name.bytes().chain([0]).chain(text.bytes()).chain([0]) {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
+    PYTHON.recipe_hash()
+}
+
+impl StandIn {
+    /// The hash of the recipe files (FNV-1a 64, hex), as stored in [`RECIPE_LABEL`].
+    fn recipe_hash(&self) -> String {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for (name, text) in self.recipe {
+            for b in name.bytes().chain([0]).chain(text.bytes()).chain([0]) {
+                h ^= u64::from(b);
+                h = h.wrapping_mul(0x0100_0000_01b3);
+            }
         }
+        format!("{h:016x}")
     }
-    format!("{h:016x}")
 }
 
 /// The recipe label of image `tag`, `None` when there is no such image (or no label).
@@ -157,9 +213,9 @@ fn image_id(tag: &str) -> Option<String> {
     (out.status.success() && !id.is_empty()).then_some(id)
 }
 
-/// After a rebuild of [`BASE_TAG`]: points every other tag of the previous stand-in `old` at
-/// the new one, then removes `old` (without force: kept while a container still uses it).
-fn replace_old_stand_in(old: &str) {
+/// After a rebuild of `base`: points every other tag of the previous stand-in `old` at the
+/// new one, then removes `old` (without force: kept while a container still uses it).
+fn replace_old_stand_in(base: &str, old: &str) {
     let tags = docker(&[
         "image",
         "inspect",
@@ -169,14 +225,14 @@ fn replace_old_stand_in(old: &str) {
     ])
     .map(|out| String::from_utf8_lossy(&out.stdout).into_owned())
     .unwrap_or_default();
-    for tag in tags.split_whitespace().filter(|t| *t != BASE_TAG) {
-        let _ = docker(&["tag", BASE_TAG, tag]);
+    for tag in tags.split_whitespace().filter(|t| *t != base) {
+        let _ = docker(&["tag", base, tag]);
     }
     let _ = docker(&["rmi", old]);
 }
 
 /// Writes the recipe files to a fresh directory and runs `build.sh BASE_TAG recipe cache`.
-fn build_base(recipe: &str) -> Result<(), String> {
+fn build_base(stand_in: &StandIn, recipe: &str) -> Result<(), String> {
     let started = Instant::now();
     let tmp = std::env::temp_dir();
     let dir = tmp.join(format!(
@@ -184,11 +240,12 @@ fn build_base(recipe: &str) -> Result<(), String> {
         std::process::id(),
         recipe
     ));
+    // One download cache for every stand-in (wheels, the busybox-static .deb).
     let cache = tmp.join("ssam-test-lambda-image-cache");
-    write_recipe(&dir)?;
+    write_recipe(stand_in, &dir)?;
     let out = Command::new("bash")
         .arg(dir.join("build.sh"))
-        .args([BASE_TAG, recipe])
+        .args([stand_in.base_tag, recipe])
         .arg(&cache)
         .stdin(Stdio::null())
         .output();
@@ -196,22 +253,25 @@ fn build_base(recipe: &str) -> Result<(), String> {
     let out = out.map_err(|e| format!("run bash {}/build.sh: {e}", dir.display()))?;
     if !out.status.success() {
         return Err(format!(
-            "building the Lambda Python stand-in {BASE_TAG} failed ({}):\n{}{}",
+            "building the {} {} failed ({}):\n{}{}",
+            stand_in.what,
+            stand_in.base_tag,
             out.status,
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         ));
     }
     eprintln!(
-        "[lambda-image] built {BASE_TAG} (recipe {recipe}) in {:.1?}",
+        "[lambda-image] built {} (recipe {recipe}) in {:.1?}",
+        stand_in.base_tag,
         started.elapsed()
     );
     Ok(())
 }
 
-fn write_recipe(dir: &Path) -> Result<(), String> {
+fn write_recipe(stand_in: &StandIn, dir: &Path) -> Result<(), String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("create {}: {e}", dir.display()))?;
-    for (name, text) in RECIPE {
+    for (name, text) in stand_in.recipe {
         let path: PathBuf = dir.join(name);
         std::fs::write(&path, text).map_err(|e| format!("write {}: {e}", path.display()))?;
     }
@@ -537,6 +597,71 @@ mod tests {
         assert_eq!(
             posted.body,
             "\"hello|req-1|echo|arn:aws:lambda:us-east-1:123456789012:function:echo|app.handler|/var/task|/var/task\""
+        );
+    }
+
+    /// The Node.js stand-in: async and callback handlers answer, a thrown error is POSTed
+    /// to `error` with its type, a missing export to `init/error`; AWS's variables are set.
+    #[test]
+    fn node_stand_in_runs_async_and_callback_handlers() {
+        require_docker!();
+        let image = node_base_image("ssam-test/nodejs:20").unwrap();
+        let label = format!("{LABEL_KEY}={}", unique("node"));
+        let mut cleanup = Cleanup::new(&label);
+        let task = std::env::temp_dir().join(unique("node-task"));
+        cleanup.dirs.push(task.clone());
+        write_files(
+            &task,
+            &[(
+                "app.js",
+                "exports.handler = async (event, context) => [event.msg, context.awsRequestId, \
+                 context.functionName, process.env._HANDLER, process.env.AWS_EXECUTION_ENV, \
+                 process.env.NODE_PATH, process.cwd()].join('|');\n\
+                 exports.cb = (event, context, callback) => setTimeout(() => callback(null, { n: event.n + 1 }), 5);\n\
+                 exports.bad = async () => { throw new TypeError('boom'); };\n",
+            )],
+        );
+        let volume = format!("{}:/var/task:ro", task.display());
+        let run = |cmd: &str, event: &'static str| {
+            invoke_once(&image, &label, &["-v", &volume], &[cmd], event).0
+        };
+        let posted = run("app.handler", r#"{"msg": "hello"}"#);
+        assert_eq!(posted.path, "/2018-06-01/runtime/invocation/req-1/response");
+        let major = String::from_utf8_lossy(
+            &Command::new("node")
+                .args(["-p", "process.versions.node.split('.')[0]"])
+                .output()
+                .unwrap()
+                .stdout,
+        )
+        .trim()
+        .to_string();
+        assert_eq!(
+            posted.body,
+            format!(
+                "\"hello|req-1|echo|app.handler|AWS_Lambda_nodejs{major}.x|/opt/nodejs/node{major}/node_modules:\
+                 /opt/nodejs/node_modules:/var/runtime/node_modules:/var/runtime:/var/task|/var/task\""
+            )
+        );
+        let posted = run("app.cb", r#"{"n": 41}"#);
+        assert_eq!(posted.body, r#"{"n":42}"#);
+        let posted = run("app.bad", "{}");
+        assert_eq!(posted.path, "/2018-06-01/runtime/invocation/req-1/error");
+        assert!(
+            posted
+                .body
+                .starts_with(r#"{"errorType":"TypeError","errorMessage":"boom","trace":["#),
+            "{}",
+            posted.body
+        );
+        let posted = run("app.missing", "{}");
+        assert_eq!(posted.path, "/2018-06-01/runtime/init/error");
+        assert!(
+            posted
+                .body
+                .contains(r#""errorType":"Runtime.HandlerNotFound""#),
+            "{}",
+            posted.body
         );
     }
 

@@ -394,6 +394,49 @@ fn python_in_docker_is_debugged_through_the_published_port() {
     }
 }
 
+/// A Node.js Zip function in its runtime image (`--docker`, the testkit's stand-in for AWS's
+/// Node.js image, whose runtime client is not ssam's): `NODE_OPTIONS=--inspect-brk` holds
+/// the runtime until the inspector client lets it run; the client reaches the inspector on
+/// the host's loopback, on the host network and on a bridge network (where ssam publishes
+/// the port), and the breakpoint set in `/var/task/app.js` is hit with the event in scope.
+#[test]
+fn node_in_docker_is_debugged_through_the_published_port() {
+    use ssam_testkit::lambda_image;
+    if let Err(e) = lambda_image::docker_engine() {
+        eprintln!("skipped: {e}");
+        return;
+    }
+    let base = lambda_image::node_base_image("ssam-test/nodejs:20").unwrap();
+    let (dir, _) = project("nodejs20.x", "app.handler", "app.js", NODE_HANDLER);
+    let event = dir.path().join("event.json");
+    std::fs::write(&event, r#"{"greeting": "container"}"#).unwrap();
+    for network in ["host", "bridge"] {
+        let port = ssam_testkit::free_port();
+        let child = invoke_debugged(
+            &dir.path().join("template.yaml"),
+            port,
+            &[
+                "-e",
+                event.to_str().unwrap(),
+                "--docker",
+                "--invoke-image",
+                &base,
+                "--docker-network",
+                network,
+            ],
+        );
+        let in_container = Path::new("/var/task/app.js");
+        let stop = client(INSPECTOR_CLIENT, port, in_container, NODE_LINE, "0");
+        assert_eq!(stop["line"], NODE_LINE, "{network}: {stop}");
+        assert_eq!(stop["url"], "file:///var/task/app.js", "{network}: {stop}");
+        assert_eq!(stop["event"], r#"{"greeting":"container"}"#, "{stop}");
+        let (resp, err) = finished(child);
+        assert_eq!(resp["greeting"], "container", "{network}: {err}");
+        assert_eq!(resp["from"], "node", "{network}: {err}");
+        assert!(!err.contains("Task timed out"), "{err}");
+    }
+}
+
 /// `start-lambda` with two functions and `--debug-function`: the debugged one runs one
 /// instance (its port is one), so of two parallel invocations the second waits for the
 /// first to leave the breakpoint, then stops there on the same instance; both answer.

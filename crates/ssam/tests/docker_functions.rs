@@ -42,6 +42,31 @@ impl Drop for Images {
     }
 }
 
+/// Removes every image built for the function `logical_id` (label `ssam.function`), also
+/// those a rebuild left untagged.
+struct ImagesOf(String);
+
+impl Drop for ImagesOf {
+    fn drop(&mut self) {
+        let filter = format!("label=ssam.function={}", self.0);
+        let Ok(out) = std::process::Command::new("docker")
+            .args(["images", "-q", "--filter", &filter])
+            .output()
+        else {
+            return;
+        };
+        let ids = String::from_utf8_lossy(&out.stdout);
+        let mut ids: Vec<&str> = ids.split_whitespace().collect();
+        ids.dedup();
+        if !ids.is_empty() {
+            let _ = std::process::Command::new("docker")
+                .args(["rmi", "-f"])
+                .args(ids)
+                .output();
+        }
+    }
+}
+
 /// A docker context in `dir`: `app.py` (its `handler` the function) and a Dockerfile shaped
 /// like AWS's docs, on the stand-in base image.
 fn image_context(dir: &Path, app_py: &str) {
@@ -84,7 +109,8 @@ fn thumbnail_image_function_end_to_end_and_rebuilt_on_edit() {
             &format!("BucketName: thumbs-{}", std::process::id()),
         );
     std::fs::write(app.join("template.yaml"), template).unwrap();
-    let _images = Images(vec![format!("{}:latest", id.to_lowercase())]);
+    // The edit below rebuilds: the first image is left untagged.
+    let _images = ImagesOf(id.clone());
 
     let server =
         Server::local_start_within(&app.join("template.yaml"), &[], Duration::from_secs(300));
@@ -901,4 +927,217 @@ print(json.dumps({{"first": first_id, "records": [json.loads(l) for l in second.
         telemetry.iter().any(|e| e["type"] == "platform.initStart"),
         "{telemetry:?}"
     );
+}
+
+/// An Image function whose image ships its own external extension in `/opt/extensions`
+/// (AWS: "Working with Lambda layers and extensions in container images"): ssam finds it
+/// without running the image, the container starts it before the runtime, it registers and
+/// gets each INVOKE (the handler returns what it recorded in the container's /tmp); an image
+/// without `/opt/extensions` runs as before.
+#[test]
+fn image_extensions_run_in_the_container() {
+    if docker_with(BASE).is_none() {
+        return;
+    }
+    let fixture = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/extensions");
+    let dir = tempfile::tempdir().unwrap();
+    let id = format!("ImgExt{}", std::process::id());
+    let img = dir.path().join("img");
+    std::fs::create_dir_all(&img).unwrap();
+    std::fs::copy(fixture.join("src/app.py"), img.join("app.py")).unwrap();
+    std::fs::copy(
+        fixture.join("layer/extensions/recorder"),
+        img.join("recorder"),
+    )
+    .unwrap();
+    std::fs::write(
+        img.join("Dockerfile"),
+        format!(
+            "FROM {BASE}\nCOPY recorder /opt/extensions/recorder\nCOPY app.py ${{LAMBDA_TASK_ROOT}}/\n\
+             CMD [\"app.records\"]\n"
+        ),
+    )
+    .unwrap();
+    let plain = dir.path().join("plain");
+    image_context(
+        &plain,
+        "import os\ndef handler(event, context):\n    return sorted(os.listdir('/opt'))\n",
+    );
+    let template = dir.path().join("template.yaml");
+    std::fs::write(
+        &template,
+        format!(
+            "Transform: AWS::Serverless-2016-10-31\nResources:\n  {id}:\n    Type: AWS::Serverless::Function\n    \
+             Properties:\n      PackageType: Image\n      Timeout: 10\n      Environment:\n        Variables:\n          \
+             RECORD_DIR: /tmp\n    Metadata:\n      Dockerfile: Dockerfile\n      DockerContext: ./img\n  \
+             {id}Plain:\n    Type: AWS::Serverless::Function\n    Properties:\n      PackageType: Image\n    \
+             Metadata:\n      Dockerfile: Dockerfile\n      DockerContext: ./plain\n"
+        ),
+    )
+    .unwrap();
+    let _images = Images(vec![
+        format!("{}:latest", id.to_lowercase()),
+        format!("{}plain:latest", id.to_lowercase()),
+    ]);
+    let server = start_lambda(&template, &[]);
+    let url = format!(
+        "http://{}",
+        server
+            .word_after(" * Running on http://")
+            .unwrap()
+            .trim_end_matches('/')
+    );
+    let script = format!(
+        r#"
+import json, time, boto3
+from botocore.config import Config
+lam = boto3.client("lambda", endpoint_url="{url}", region_name="us-east-1",
+    aws_access_key_id="x", aws_secret_access_key="x",
+    config=Config(retries={{"max_attempts": 0}}, read_timeout=60))
+first = lam.invoke(FunctionName="{id}", Payload=b"{{}}")
+assert "FunctionError" not in first, first["Payload"].read()
+first_id = first["ResponseMetadata"]["RequestId"]
+time.sleep(0.5)
+second = lam.invoke(FunctionName="{id}", Payload=b"{{}}")
+assert "FunctionError" not in second, second["Payload"].read()
+records = json.loads(second["Payload"].read())
+plain = lam.invoke(FunctionName="{id}Plain", Payload=b"{{}}")
+print(json.dumps({{"first": first_id, "records": [json.loads(l) for l in records.splitlines()],
+                  "plain": [plain.get("FunctionError"), json.loads(plain["Payload"].read())]}}))
+"#
+    );
+    let out = ssam_testkit::run_python(&script, &[]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let first = v["first"].as_str().unwrap();
+    let records = v["records"].as_array().unwrap();
+    let register = records.iter().find(|r| r["kind"] == "register").unwrap();
+    assert_eq!(register["data"]["status"], 200, "{register}");
+    assert_eq!(register["data"]["body"]["functionName"], id.as_str());
+    assert!(
+        records
+            .iter()
+            .any(|r| r["kind"] == "event" && r["data"]["requestId"] == first),
+        "INVOKE of {first}: {records:?}"
+    );
+    assert_eq!(
+        v["plain"],
+        serde_json::json!([null, []]),
+        "an image without /opt/extensions runs, its /opt empty"
+    );
+    let pid = server.child.id();
+    let lines = server.stop().join("\n");
+    assert!(
+        lines.contains("[recorder] registered as"),
+        "the extension's output is the function's log: {lines}"
+    );
+    assert!(
+        containers_of(pid).is_empty(),
+        "no container left after stop (the listing's included)"
+    );
+}
+
+/// A Node.js Zip function with `--docker` runs in its runtime's image
+/// (`public.ecr.aws/lambda/nodejs:20`, here the testkit's stand-in): the code mounted at
+/// /var/task, the handler as the image's command, async and callback handlers answered, a
+/// thrown error reported with its type, and AWS's Node environment set by the image.
+#[test]
+fn node_zip_function_runs_in_its_runtime_image() {
+    if let Err(e) = lambda_image::docker_engine() {
+        eprintln!("skipped: {e}");
+        return;
+    }
+    lambda_image::node_base_image("public.ecr.aws/lambda/nodejs:20").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("src")).unwrap();
+    std::fs::write(
+        dir.path().join("src/app.js"),
+        "exports.handler = async (event, context) => ({ got: event, name: context.functionName,\n  \
+         exec: process.env.AWS_EXECUTION_ENV, task: process.env.LAMBDA_TASK_ROOT, cwd: process.cwd() });\n\
+         exports.callback = (event, context, done) => setTimeout(() => done(null, { n: event.n + 1 }), 10);\n\
+         exports.fails = async () => { throw new RangeError('out of range'); };\n",
+    )
+    .unwrap();
+    let template = dir.path().join("template.yaml");
+    std::fs::write(
+        &template,
+        "Transform: AWS::Serverless-2016-10-31\nGlobals:\n  Function:\n    Runtime: nodejs20.x\n    CodeUri: src\n    \
+         Timeout: 10\nResources:\n  Async:\n    Type: AWS::Serverless::Function\n    Properties:\n      Handler: app.handler\n  \
+         Callback:\n    Type: AWS::Serverless::Function\n    Properties:\n      Handler: app.callback\n  \
+         Fails:\n    Type: AWS::Serverless::Function\n    Properties:\n      Handler: app.fails\n",
+    )
+    .unwrap();
+    let server = start_lambda(&template, &["--docker"]);
+    let url = format!(
+        "http://{}",
+        server
+            .word_after(" * Running on http://")
+            .unwrap()
+            .trim_end_matches('/')
+    );
+    let (err, body) = invoke(&url, "Async", r#"{"a": 1}"#);
+    assert_eq!(err, "", "{body}");
+    assert_eq!(
+        body,
+        serde_json::json!({"got": {"a": 1}, "name": "Async", "exec": "AWS_Lambda_nodejs20.x",
+                           "task": "/var/task", "cwd": "/var/task"})
+    );
+    let (err, body) = invoke(&url, "Callback", r#"{"n": 41}"#);
+    assert_eq!((err.as_str(), body), ("", serde_json::json!({"n": 42})));
+    let (err, doc) = invoke(&url, "Fails", "{}");
+    assert_eq!(err, "Unhandled");
+    assert_eq!(doc["errorType"], "RangeError", "{doc}");
+    assert_eq!(doc["errorMessage"], "out of range", "{doc}");
+    let pid = server.child.id();
+    server.stop();
+    assert!(containers_of(pid).is_empty());
+}
+
+/// An extension that exits during init in a container fails the init at once with
+/// `Extension.Crash` and its exit status, as natively (the container's extension wrapper
+/// reports the exit), not at the init timeout (10 s).
+#[test]
+fn an_extension_exiting_during_init_in_a_container_fails_it_at_once() {
+    if docker_with(BASE).is_none() {
+        return;
+    }
+    let fixture = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/extensions");
+    let dir = tempfile::tempdir().unwrap();
+    let env = dir.path().join("env.json");
+    std::fs::write(&env, r#"{"Parameters": {"RECORD_DIR": "/tmp"}}"#).unwrap();
+    let server = start_lambda(
+        &fixture.join("template.yaml"),
+        &[
+            "--invoke-image",
+            &format!("CrashingExtensionFunction={BASE}"),
+            "--env-vars",
+            env.to_str().unwrap(),
+        ],
+    );
+    let url = format!(
+        "http://{}",
+        server
+            .word_after(" * Running on http://")
+            .unwrap()
+            .trim_end_matches('/')
+    );
+    let started = std::time::Instant::now();
+    let (err, doc) = invoke(&url, "CrashingExtensionFunction", "{}");
+    let took = started.elapsed();
+    assert_eq!(err, "Unhandled", "{doc}");
+    assert_eq!(doc["errorType"], "Extension.Crash", "{doc}");
+    assert!(
+        doc["errorMessage"]
+            .as_str()
+            .unwrap()
+            .contains("exit status 3"),
+        "{doc}"
+    );
+    assert!(took < Duration::from_secs(5), "noticed after {took:?}");
+    let pid = server.child.id();
+    let lines = server.stop().join("\n");
+    assert!(
+        !lines.contains("ssam-extension-exited"),
+        "the wrapper's report is not the function's log: {lines}"
+    );
+    assert!(containers_of(pid).is_empty());
 }
