@@ -730,6 +730,28 @@ fn which(program: &str) -> Option<PathBuf> {
 /// breakpoint, waits while the debugger holds it, and gets the function's answer.
 #[test]
 fn start_api_request_stops_at_the_breakpoint_of_the_debugged_function() {
+    request_stops_at_the_breakpoint(&["local", "start-api", "--port", "0"]);
+}
+
+/// The same through `ssam local start` (API, Lambda, S3 and the dashboard in one process).
+#[test]
+fn local_start_request_stops_at_the_breakpoint_of_the_debugged_function() {
+    request_stops_at_the_breakpoint(&[
+        "local",
+        "start",
+        "--port",
+        "0",
+        "--lambda-port",
+        "0",
+        "--s3-port",
+        "0",
+        "--dashboard-port",
+        "0",
+        "--ephemeral",
+    ]);
+}
+
+fn request_stops_at_the_breakpoint(command: &[&str]) {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path().join("src")).unwrap();
     std::fs::write(
@@ -746,25 +768,19 @@ fn start_api_request_stops_at_the_breakpoint_of_the_debugged_function() {
     .unwrap();
     let port = ssam_testkit::free_port();
     let port_s = port.to_string();
-    let words = [
-        "local",
-        "start-api",
-        "--port",
-        "0",
-        "-d",
-        &port_s,
-        "--debug-function",
-        "One",
-        "-t",
-    ];
-    let args: Vec<&std::ffi::OsStr> = words
+    let words = ["-d", &port_s, "--debug-function", "One", "-t"];
+    let args: Vec<&std::ffi::OsStr> = command
         .iter()
+        .chain(&words)
         .map(std::ffi::OsStr::new)
         .chain([template.as_os_str()])
         .collect();
-    let server = ssam_testkit::Server::start(&args, "Running on");
-    let base = server.word_after(" * Running on ").unwrap();
-    let url = format!("{}one", base);
+    let server = ssam_testkit::Server::start(&args, "Press CTRL+C");
+    let base = server
+        .word_after(" * Running on ")
+        .or_else(|| server.word_after("API "))
+        .unwrap();
+    let url = format!("{}/one", base.trim_end_matches('/'));
     let curl = std::thread::spawn(move || {
         Command::new("curl")
             .args(["-s", "-w", "\n%{http_code}", &url])

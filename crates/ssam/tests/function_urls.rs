@@ -147,6 +147,38 @@ fn a_function_url_sends_the_2_0_event_and_maps_the_response() {
     drop(urls.server);
 }
 
+/// `ssam local start` serves the function URLs too, printed at start with the other
+/// addresses.
+#[test]
+fn local_start_serves_the_function_urls_too() {
+    let server = ssam_testkit::Server::local_start(
+        &fixture(),
+        &[
+            "--ephemeral",
+            "--function-url-port",
+            "0",
+            "--dashboard-port",
+            "0",
+        ],
+    );
+    let hello = server
+        .lines()
+        .iter()
+        .find_map(|l| l.split("Function URL Hello at ").nth(1).map(str::to_string))
+        .unwrap_or_else(|| panic!("no URL for Hello: {:?}", server.lines()));
+    let hello = hello
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .trim_end_matches('/');
+    let (status, _, body) = curl(&[], &format!("{hello}/from/start?q=1"));
+    assert_eq!(status, 201, "{body}");
+    let event: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(event["version"], "2.0");
+    assert_eq!(event["rawPath"], "/from/start");
+    assert_eq!(event["rawQueryString"], "q=1");
+}
+
 /// CORS preflights are answered by Lambda from `FunctionUrlConfig.Cors`, without invoking
 /// the function.
 #[test]
