@@ -124,13 +124,47 @@ pub(crate) fn failure_hint(
         )),
         FailureKind::ResponseTooLarge => Some(crate::limits::OVERSIZE_HINT.to_string()),
         FailureKind::Init => init_hint(spec, &error_type, body),
+        FailureKind::Crash | FailureKind::Function if out_of_space(body) => Some(format!(
+            "the function filled its /tmp: as on Lambda it holds EphemeralStorage, {} MB \
+             here; raise EphemeralStorage.Size in the template (up to 10240), or delete what \
+             it writes to /tmp when done (it lasts as long as the instance)",
+            spec.ephemeral_storage_mb
+        )),
         FailureKind::Crash | FailureKind::Function => None,
     }
+}
+
+/// Whether an error document is a full filesystem (Python's `[Errno 28] No space left on
+/// device`, Node's `ENOSPC: no space left on device`).
+fn out_of_space(body: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(body);
+    text.contains("No space left on device")
+        || text.contains("no space left on device")
+        || text.contains("ENOSPC")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_full_tmp_names_ephemeral_storage() {
+        let mut spec = FunctionSpec::new("F", "python3.12", "app.handler", Path::new("."));
+        spec.ephemeral_storage_mb = 700;
+        let python =
+            br#"{"errorMessage": "[Errno 28] No space left on device", "errorType": "OSError"}"#;
+        let hint =
+            failure_hint(&spec, crate::outcome::FailureKind::Function, python).expect("a hint");
+        assert!(
+            hint.contains("700 MB") && hint.contains("EphemeralStorage"),
+            "{hint}"
+        );
+        let node =
+            br#"{"errorType":"Error","errorMessage":"ENOSPC: no space left on device, write"}"#;
+        assert!(failure_hint(&spec, crate::outcome::FailureKind::Function, node).is_some());
+        let other = br#"{"errorMessage": "boom", "errorType": "ValueError"}"#;
+        assert!(failure_hint(&spec, crate::outcome::FailureKind::Function, other).is_none());
+    }
 
     #[test]
     fn names_the_missing_dependency() {

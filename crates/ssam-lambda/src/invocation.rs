@@ -306,7 +306,8 @@ impl LambdaService {
         let spec = &pool.spec;
         let log = self.instance_log(pool);
         log.start(request_id);
-        if let Some(h) = crate::hints::init_hint(spec, &f.error_type, &f.body) {
+        let hint = crate::hints::init_hint(spec, &f.error_type, &f.body);
+        if let Some(h) = &hint {
             tracing::info!("hint: {}: {h}", spec.name);
         }
         log.line(&format!(
@@ -331,8 +332,8 @@ impl LambdaService {
                 request_id,
                 &outcome,
                 &log,
-                Duration::ZERO,
-                Some(f.duration),
+                (Duration::ZERO, Some(f.duration)),
+                hint,
             ));
         }
         response(
@@ -428,6 +429,14 @@ impl Ending {
                 .telemetry
                 .platform_report(&request_id, telemetry_status(&outcome), &report);
         }
+        // What to change, when ssam can tell (Timeout, MemorySize, a full /tmp, ...): on the
+        // console and in the observer's record.
+        let hint = outcome
+            .failure
+            .and_then(|kind| crate::hints::failure_hint(&pool.spec, kind, &outcome.payload));
+        if let Some(h) = &hint {
+            tracing::info!("hint: {}: {h}", pool.spec.name);
+        }
         let seen = observer.map(|o| {
             let r = record(
                 &pool,
@@ -435,8 +444,8 @@ impl Ending {
                 &request_id,
                 &outcome,
                 &inst.log,
-                duration,
-                init_duration,
+                (duration, init_duration),
+                hint,
             );
             (o, r)
         });
@@ -494,8 +503,8 @@ fn record(
     request_id: &str,
     outcome: &Outcome,
     log: &InstanceLog,
-    duration: Duration,
-    init_duration: Option<Duration>,
+    (duration, init_duration): (Duration, Option<Duration>),
+    hint: Option<String>,
 ) -> InvocationRecord {
     let event = if req.payload.iter().all(u8::is_ascii_whitespace) {
         Bytes::from_static(b"{}")
@@ -521,9 +530,7 @@ fn record(
         event,
         response: outcome.payload.clone(),
         log: log.tail_text(),
-        hint: outcome
-            .failure
-            .and_then(|kind| crate::hints::failure_hint(&pool.spec, kind, &outcome.payload)),
+        hint,
     }
 }
 

@@ -155,6 +155,28 @@ fn native_tmp_is_the_functions_own_and_sized_by_ephemeral_storage() {
     );
     let mb = got["written_mb"].as_u64().unwrap();
     assert!((480..=512).contains(&mb), "{got}");
+    // Unhandled, the error fails the invocation and ssam's log says what to change.
+    let event = template.parent().unwrap().join("fill.json");
+    std::fs::write(
+        &event,
+        r#"{"action": "fill-tmp", "mb": 600, "raise": true}"#,
+    )
+    .unwrap();
+    let out = Command::new(ssam_testkit::ssam_bin())
+        .args(["local", "invoke", "Writer", "-e"])
+        .arg(&event)
+        .arg("-t")
+        .arg(&template)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stdout.contains("No space left on device"), "{stdout}");
+    assert!(
+        stderr.contains("hint: Writer: the function filled its /tmp")
+            && stderr.contains("EphemeralStorage, 512 MB"),
+        "{stderr}"
+    );
 }
 
 /// An instance's extensions and its runtime share one `/tmp`, as on Lambda: a file an
