@@ -269,6 +269,17 @@ fn start_lambda(template: &Path, extra: &[&str]) -> Server {
     Server::start_within(&args, "Running on", Duration::from_secs(240))
 }
 
+/// The Invoke API's address `start-lambda` printed (`http://127.0.0.1:PORT`).
+fn invoke_url(server: &Server) -> String {
+    format!(
+        "http://{}",
+        server
+            .word_after(" * Running on http://")
+            .unwrap()
+            .trim_end_matches('/')
+    )
+}
+
 /// Invokes `function` through the Invoke API with boto3; prints `FunctionError|payload`.
 fn invoke(endpoint: &str, function: &str, payload: &str) -> (String, serde_json::Value) {
     let script = format!(
@@ -297,13 +308,7 @@ fn container_limits_and_errors_are_lambdas() {
     let prefix = format!("Lim{}", std::process::id());
     let (template, _images) = limits_app(dir.path(), &prefix);
     let server = start_lambda(&template, &[]);
-    let url = format!(
-        "http://{}",
-        server
-            .word_after(" * Running on http://")
-            .unwrap()
-            .trim_end_matches('/')
-    );
+    let url = invoke_url(&server);
 
     let (err, ok) = invoke(&url, &format!("{prefix}Ok"), "{}");
     assert_eq!(err, "", "{ok}");
@@ -371,13 +376,7 @@ fn parallel_requests_are_served_by_several_containers() {
     let prefix = format!("Par{}", std::process::id());
     let (template, _images) = limits_app(dir.path(), &prefix);
     let server = start_lambda(&template, &["--max-instances", "8"]);
-    let url = format!(
-        "http://{}",
-        server
-            .word_after(" * Running on http://")
-            .unwrap()
-            .trim_end_matches('/')
-    );
+    let url = invoke_url(&server);
     let script = format!(
         r#"
 import json, boto3, botocore.config
@@ -562,13 +561,7 @@ fn without_an_engine_zip_functions_still_run() {
         Duration::from_secs(30),
         &[("DOCKER_HOST", &docker_host)],
     );
-    let url = format!(
-        "http://{}",
-        server
-            .word_after(" * Running on http://")
-            .unwrap()
-            .trim_end_matches('/')
-    );
+    let url = invoke_url(&server);
     let (err, body) = invoke(&url, "Zip", "{}");
     assert_eq!((err.as_str(), body), ("", serde_json::json!("native")));
     let (err, doc) = invoke(&url, "Img", "{}");
@@ -835,13 +828,7 @@ fn an_idle_container_is_removed_when_reaped() {
     )
     .unwrap();
     let server = start_lambda(&template, &["--idle-timeout", "1"]);
-    let url = format!(
-        "http://{}",
-        server
-            .word_after(" * Running on http://")
-            .unwrap()
-            .trim_end_matches('/')
-    );
+    let url = invoke_url(&server);
     let (err, body) = invoke(&url, "Idle", "{}");
     assert_eq!((err.as_str(), body), ("", serde_json::json!(true)));
     let pid = server.child.id();
@@ -876,13 +863,7 @@ fn layer_extensions_run_in_the_container() {
             env.to_str().unwrap(),
         ],
     );
-    let url = format!(
-        "http://{}",
-        server
-            .word_after(" * Running on http://")
-            .unwrap()
-            .trim_end_matches('/')
-    );
+    let url = invoke_url(&server);
     let script = format!(
         r#"
 import json, boto3
@@ -980,13 +961,7 @@ fn image_extensions_run_in_the_container() {
         format!("{}plain:latest", id.to_lowercase()),
     ]);
     let server = start_lambda(&template, &[]);
-    let url = format!(
-        "http://{}",
-        server
-            .word_after(" * Running on http://")
-            .unwrap()
-            .trim_end_matches('/')
-    );
+    let url = invoke_url(&server);
     let script = format!(
         r#"
 import json, time, boto3
@@ -1067,13 +1042,7 @@ fn node_zip_function_runs_in_its_runtime_image() {
     )
     .unwrap();
     let server = start_lambda(&template, &["--docker"]);
-    let url = format!(
-        "http://{}",
-        server
-            .word_after(" * Running on http://")
-            .unwrap()
-            .trim_end_matches('/')
-    );
+    let url = invoke_url(&server);
     let (err, body) = invoke(&url, "Async", r#"{"a": 1}"#);
     assert_eq!(err, "", "{body}");
     assert_eq!(
@@ -1113,13 +1082,7 @@ fn an_extension_exiting_during_init_in_a_container_fails_it_at_once() {
             env.to_str().unwrap(),
         ],
     );
-    let url = format!(
-        "http://{}",
-        server
-            .word_after(" * Running on http://")
-            .unwrap()
-            .trim_end_matches('/')
-    );
+    let url = invoke_url(&server);
     let started = std::time::Instant::now();
     let (err, doc) = invoke(&url, "CrashingExtensionFunction", "{}");
     let took = started.elapsed();
