@@ -272,25 +272,28 @@ pub fn verify(
             amz_date.get(..8).unwrap_or_default()
         )));
     }
-    let canonical_request = canonical_request(&sig, parts, body);
-    let string_to_sign = format!(
-        "{ALGORITHM}\n{amz_date}\n{}\n{}",
-        sig.scope,
-        hex::encode(Sha256::digest(canonical_request.as_bytes()))
-    );
     let key_date = hmac(format!("AWS4{secret}").as_bytes(), date.as_bytes());
     let key_region = hmac(&key_date, region.as_bytes());
     let key_service = hmac(&key_region, service.as_bytes());
     let key_signing = hmac(&key_service, b"aws4_request");
-    let expected = hex::encode(hmac(&key_signing, string_to_sign.as_bytes()));
-    if expected.eq_ignore_ascii_case(&sig.signature) {
-        Ok(key)
-    } else {
-        Err(Refusal::Mismatch {
+    let mut first_mismatch = None;
+    for payload in payload_hashes(&sig, parts, body) {
+        let canonical_request = canonical_request(&sig, parts, &payload);
+        let string_to_sign = format!(
+            "{ALGORITHM}\n{amz_date}\n{}\n{}",
+            sig.scope,
+            hex::encode(Sha256::digest(canonical_request.as_bytes()))
+        );
+        let expected = hex::encode(hmac(&key_signing, string_to_sign.as_bytes()));
+        if expected.eq_ignore_ascii_case(&sig.signature) {
+            return Ok(key);
+        }
+        first_mismatch.get_or_insert(Refusal::Mismatch {
             canonical_request,
             string_to_sign,
-        })
+        });
     }
+    Err(first_mismatch.unwrap_or(Refusal::Unsigned))
 }
 
 fn hmac(key: &[u8], data: &[u8]) -> Vec<u8> {
@@ -330,7 +333,7 @@ const PATH: &percent_encoding::AsciiSet = &UNRESERVED.remove(b'/');
 
 /// The canonical request: method, canonical URI, canonical query, canonical headers, signed
 /// headers, payload hash.
-fn canonical_request(sig: &Signature, parts: &http::request::Parts, body: &[u8]) -> String {
+fn canonical_request(sig: &Signature, parts: &http::request::Parts, payload: &str) -> String {
     // Services other than S3 encode the (normalized) path as it was sent once more: each
     // `%` of the request's own encoding becomes `%25`.
     let path = remove_dot_segments(parts.uri.path());
@@ -370,23 +373,26 @@ fn canonical_request(sig: &Signature, parts: &http::request::Parts, body: &[u8])
         headers.push_str(&values.join(","));
         headers.push('\n');
     }
-    let body_hash = hex::encode(Sha256::digest(body));
-    let payload = if presigned {
-        "UNSIGNED-PAYLOAD".to_string()
-    } else {
-        match header_str(&parts.headers, "x-amz-content-sha256") {
-            // Signed as unsigned: the header's value is what was signed.
-            Some(v) if v == "UNSIGNED-PAYLOAD" => v,
-            // A claimed hash is checked against the body itself: a changed body does not
-            // verify.
-            _ => body_hash,
-        }
-    };
     format!(
         "{}\n{uri}\n{query}\n{headers}\n{}\n{payload}",
         parts.method.as_str(),
         sig.signed_headers.join(";")
     )
+}
+
+/// The payload hashes a signature may have been computed over, the likeliest first: the
+/// body's SHA-256 (a claimed `x-amz-content-sha256` is checked against the body itself, so a
+/// changed body does not verify) or `UNSIGNED-PAYLOAD` when the request says so. Presigned
+/// URLs of services other than S3 sign the body's hash (botocore's `SigV4QueryAuth`, the JS
+/// SDK's presigner); S3-style presigners sign `UNSIGNED-PAYLOAD`: both are accepted.
+fn payload_hashes(sig: &Signature, parts: &http::request::Parts, body: &[u8]) -> Vec<String> {
+    let body_hash = hex::encode(Sha256::digest(body));
+    let unsigned = "UNSIGNED-PAYLOAD".to_string();
+    match header_str(&parts.headers, "x-amz-content-sha256") {
+        Some(v) if v == unsigned => vec![unsigned],
+        _ if sig.presigned.is_some() => vec![body_hash, unsigned],
+        _ => vec![body_hash],
+    }
 }
 
 fn reencode(s: &str) -> String {
@@ -587,7 +593,7 @@ mod tests {
             presigned: None,
         };
         let p = parts("GET", "/a%20b/c?z=1&a=x%2Fy&a=b", &[("host", "h")]);
-        let c = canonical_request(&sig, &p, b"");
+        let c = canonical_request(&sig, &p, "UNSIGNED-PAYLOAD");
         let lines: Vec<&str> = c.lines().collect();
         assert_eq!(lines[1], "/a%2520b/c");
         assert_eq!(lines[2], "a=b&a=x%2Fy&z=1");

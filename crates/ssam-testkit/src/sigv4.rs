@@ -1,6 +1,7 @@
 //! Requests signed by botocore's `SigV4Auth` (the signer the AWS SDKs for Python use), sent
 //! with urllib, for the tests of `AWS_IAM` routes and function URLs: signed with the right
-//! or a wrong secret, spoiled after signing, or signed with a clock that is off.
+//! or a wrong secret, spoiled after signing, or signed with a clock that is off; in the
+//! `Authorization` header or presigned in the query.
 
 /// What to change after signing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -25,6 +26,9 @@ pub struct Signed<'a> {
     pub tamper: Tamper,
     /// The signer's clock is this many minutes behind.
     pub minutes_ago: i64,
+    /// Presigned: the signature in the query (botocore's `SigV4QueryAuth`), valid this many
+    /// seconds, instead of the `Authorization` header.
+    pub presigned_for: Option<u64>,
 }
 
 impl<'a> Signed<'a> {
@@ -37,6 +41,7 @@ impl<'a> Signed<'a> {
             service,
             tamper: Tamper::None,
             minutes_ago: 0,
+            presigned_for: None,
         }
     }
 }
@@ -63,13 +68,14 @@ pub fn send(requests: &[Signed<'_>]) -> Vec<Answer> {
                 "service": r.service,
                 "tamper": match r.tamper { Tamper::None => "", Tamper::Query => "query", Tamper::Body => "body" },
                 "minutes_ago": r.minutes_ago,
+                "presigned_for": r.presigned_for,
             })
         })
         .collect();
     let script = r#"
 import datetime, json, os, urllib.error, urllib.request
 import botocore.auth
-from botocore.auth import SigV4Auth
+from botocore.auth import SigV4Auth, SigV4QueryAuth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 real_now = botocore.auth.get_current_datetime
@@ -81,7 +87,11 @@ for c in json.loads(os.environ["SIGV4_CASES"]):
         skew = datetime.timedelta(minutes=c["minutes_ago"])
         botocore.auth.get_current_datetime = lambda: real_now() - skew
         req = AWSRequest(method=c["method"], url=url, data=data)
-        SigV4Auth(Credentials(c["key"], c["secret"]), c["service"], "us-east-1").add_auth(req)
+        creds = Credentials(c["key"], c["secret"])
+        if c["presigned_for"] is not None:
+            SigV4QueryAuth(creds, c["service"], "us-east-1", expires=c["presigned_for"]).add_auth(req)
+        else:
+            SigV4Auth(creds, c["service"], "us-east-1").add_auth(req)
         url, headers = req.url, dict(req.headers.items())
     if c["tamper"] == "query":
         url += ("&" if "?" in url else "?") + "extra=1"

@@ -875,6 +875,81 @@ fn aws_iam_signatures_are_recomputed_when_the_secret_is_given() {
     );
 }
 
+/// Presigned URLs (the signature in the query, as botocore's `SigV4QueryAuth` and the
+/// SDKs' presigners write it) are checked like signed headers: the right secret passes, a
+/// wrong one or a query changed after signing is refused, and a URL whose `X-Amz-Expires`
+/// has passed is "Signature expired".
+#[test]
+fn aws_iam_presigned_urls_are_checked_too() {
+    use ssam_testkit::sigv4::{send, Signed, Tamper};
+    let (_dir, t) = project(&template(
+        r#"  Http:
+    Type: AWS::Serverless::HttpApi
+    Properties:
+      Auth: {DefaultAuthorizer: AWS_IAM, EnableIamAuthorizer: true}
+  Fn3:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: src/
+      Handler: app.handler
+      Runtime: python3.11
+      Events:
+        H: {Type: HttpApi, Properties: {ApiId: !Ref Http, Path: /hiam, Method: ANY}}
+"#,
+    ));
+    let api = StartApi::start(&t, &["--iam-credentials", "AKIDTEST:right-secret"]);
+    let url = format!("{}/hiam?a=1&b=two%20words", api.base);
+    let ok = Signed {
+        presigned_for: Some(300),
+        ..Signed::get(url.clone(), "execute-api", "AKIDTEST", "right-secret")
+    };
+    let answers = send(&[
+        ok.clone(),
+        Signed {
+            presigned_for: Some(300),
+            ..Signed::get(url.clone(), "execute-api", "AKIDTEST", "wrong-secret")
+        },
+        Signed {
+            tamper: Tamper::Query,
+            ..ok.clone()
+        },
+        // Signed 10 minutes ago for 5: expired.
+        Signed {
+            minutes_ago: 10,
+            ..ok.clone()
+        },
+        // Signed 10 minutes ago for an hour: still good.
+        Signed {
+            minutes_ago: 10,
+            presigned_for: Some(3600),
+            ..ok.clone()
+        },
+    ]);
+    let [good, wrong, query, expired, long] = &answers[..] else {
+        panic!("{answers:?}");
+    };
+    assert_eq!(good.status, 200, "{good:?}");
+    assert!(good.body.contains("reached the function"), "{good:?}");
+    for (what, a) in [("wrong secret", wrong), ("query changed", query)] {
+        assert_eq!(a.status, 403, "{what}: {a:?}");
+        assert!(
+            a.body
+                .contains("The request signature we calculated does not match"),
+            "{what}: {a:?}"
+        );
+    }
+    assert_eq!(expired.status, 403, "{expired:?}");
+    assert!(expired.body.contains("Signature expired: "), "{expired:?}");
+    assert!(expired.body.contains(" - 300 sec.)"), "{expired:?}");
+    assert_eq!(long.status, 200, "{long:?}");
+    let log = api.server.stop();
+    let reached = log.iter().filter(|l| l.contains("START RequestId")).count();
+    assert_eq!(
+        reached, 2,
+        "only the 2 good requests reach the function: {log:?}"
+    );
+}
+
 /// Without a secret, any signature passes, and the start-up says so.
 #[test]
 fn aws_iam_without_a_secret_says_signatures_are_not_checked() {
