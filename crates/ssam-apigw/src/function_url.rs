@@ -161,6 +161,8 @@ pub async fn serve(
             continue;
         };
         let _ = stream.set_nodelay(true);
+        // HTTP/1.0 clients get an HTTP/1.1 status line, as from API routes.
+        let (stream, _) = crate::header_case::Sniff::new(stream);
         let (url, service) = (Arc::clone(&url), Arc::clone(&service));
         tokio::spawn(async move {
             let svc = service_fn(move |req| {

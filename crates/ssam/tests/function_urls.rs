@@ -179,6 +179,25 @@ fn local_start_serves_the_function_urls_too() {
     assert_eq!(event["rawQueryString"], "q=1");
 }
 
+/// An HTTP/1.0 request gets an `HTTP/1.1` status line, as from API routes (a raw socket:
+/// curl and the SDKs speak HTTP/1.1).
+#[test]
+fn http_1_0_requests_get_an_http_1_1_status_line() {
+    use std::io::{Read as _, Write as _};
+    let urls = start();
+    let hello = &urls.by_function["Hello"];
+    let addr = hello.trim_start_matches("http://");
+    let mut c = std::net::TcpStream::connect(addr).unwrap();
+    c.write_all(format!("GET /plain HTTP/1.0\r\nHost: {addr}\r\n\r\n").as_bytes())
+        .unwrap();
+    let mut answer = String::new();
+    c.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+    let body = answer.split_once("\r\n\r\n").unwrap().1;
+    let value: serde_json::Value = serde_json::from_str(body).unwrap();
+    assert_eq!(value, serde_json::json!({"just": "json"}), "{answer}");
+}
+
 /// CORS preflights are answered by Lambda from `FunctionUrlConfig.Cors`, without invoking
 /// the function.
 #[test]
