@@ -226,6 +226,15 @@ impl ExtHub {
         self.queues.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// The first external extension whose process ended, and how (`exit status 3`), for an
+    /// instance with extensions; `None` otherwise (one atomic load without extensions).
+    pub(crate) fn exited_extension(&self) -> Option<(String, String)> {
+        if !self.active() {
+            return None;
+        }
+        self.state.borrow().exited.first().cloned()
+    }
+
     /// Records that an external extension's process ended.
     pub(crate) fn process_exited(&self, name: &str, how: String) {
         self.state

@@ -481,6 +481,19 @@ impl Instance {
         self.told_shutdown = true;
     }
 
+    /// Whether one of its external extensions exited while it was idle; the log says so
+    /// (the instance is then dropped, and SHUTDOWN says `failure` to the others).
+    pub(crate) fn extension_crashed(&mut self) -> bool {
+        let Some((name, how)) = self.hub.exited_extension() else {
+            return false;
+        };
+        self.log.line(&format!(
+            "EXTENSION\tName: {name}\tState: Crashed ({how}); the execution environment is reset: the next invocation starts a new instance"
+        ));
+        self.shutdown_reason = ShutdownReason::Failure;
+        true
+    }
+
     /// Max Memory Used for a REPORT line. Reading `/proc/<pid>/status` costs ~15 µs, a
     /// noticeable share of a warm sub-millisecond invocation, so back-to-back short
     /// invocations reuse a reading younger than a second; anything longer reads afresh.

@@ -96,11 +96,19 @@ impl Pool {
     fn lease_with(&self, permit: OwnedSemaphorePermit) -> Lease {
         let current = self.generation.load(Ordering::Relaxed);
         let warm = loop {
-            match self.lock_idle().pop() {
+            let next = self.lock_idle().pop();
+            match next {
                 // An instance that died while idle, or belongs to older code, is dropped
                 // (killed) here.
                 Some(inst) if inst.sandbox.exited() || inst.generation != current => continue,
-                other => break other,
+                // An extension crashed while the instance was idle: Lambda resets the
+                // execution environment, so the next invocation starts a new one.
+                Some(mut inst) => {
+                    if !inst.extension_crashed() {
+                        break Some(inst);
+                    }
+                }
+                None => break None,
             }
         };
         Lease { permit, warm }

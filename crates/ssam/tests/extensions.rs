@@ -388,6 +388,62 @@ print(json.dumps(ids))
     assert_eq!(events(&r, "SHUTDOWN").len(), 2, "stopping ssam: {r:?}");
 }
 
+/// An extension that crashes while its instance is idle costs the instance: the log says
+/// so and the next invocation starts a new one (Lambda resets the execution environment)
+/// instead of running beside a dead extension.
+#[test]
+fn an_extension_crashing_while_idle_resets_the_instance() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = env_vars(dir.path());
+    let template = fixture().join("template.yaml");
+    let args: Vec<&OsStr> = vec![
+        OsStr::new("local"),
+        OsStr::new("start-lambda"),
+        OsStr::new("-t"),
+        template.as_os_str(),
+        OsStr::new("--port"),
+        OsStr::new("0"),
+        OsStr::new("--env-vars"),
+        env.as_os_str(),
+    ];
+    let server = ssam_testkit::Server::start(&args, "Press CTRL+C");
+    let url = server
+        .word_after(" * Running on ")
+        .unwrap()
+        .trim_end_matches('/')
+        .to_string();
+    let ids = boto3(
+        &url,
+        r#"
+import time
+ids = []
+for i in range(2):
+    r = lam.invoke(FunctionName="IdleCrashFunction", Payload=json.dumps({"i": i}))
+    assert "FunctionError" not in r, r["Payload"].read()
+    ids.append(json.loads(r["Payload"].read())["request_id"])
+    time.sleep(1.5)
+print(json.dumps(ids))
+"#,
+    );
+    assert_eq!(ids.as_array().unwrap().len(), 2, "{ids}");
+    let r = wait_records(dir.path(), "IdleCrashFunction", |r| {
+        r.iter().filter(|r| r["kind"] == "register").count() >= 2
+    });
+    assert_eq!(
+        r.iter().filter(|r| r["kind"] == "register").count(),
+        2,
+        "a new instance (and extension) for the second invocation: {r:?}"
+    );
+    let log = server.stop();
+    assert!(
+        log.iter()
+            .any(|l| l.contains("Name: recorder	State: Crashed (exit status 4)")),
+        "{log:?}"
+    );
+    let cold = log.iter().filter(|l| l.contains("Init Duration")).count();
+    assert_eq!(cold, 2, "{log:?}");
+}
+
 /// The caller gets the runtime's answer as soon as it is posted; the invocation (REPORT,
 /// `platform.report`) ends once the extension called next again, 1 s later (Extensions API,
 /// "Invoke phase": Lambda waits for the runtime and every extension to call next).
