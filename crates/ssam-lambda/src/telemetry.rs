@@ -451,7 +451,8 @@ fn now_ms() -> String {
 }
 
 /// Sends batches to one subscriber until its stream ends (the instance is gone), then the
-/// rest. A destination that cannot be reached loses the batch, as on Lambda.
+/// rest. A batch that cannot be delivered is tried again with backoff (1.5 s in all), then
+/// dropped.
 async fn deliver(mut rx: mpsc::UnboundedReceiver<Bytes>, to: http::Uri, buffering: Buffering) {
     use hyper_util::client::legacy::Client;
     use hyper_util::rt::TokioExecutor;
@@ -496,6 +497,17 @@ async fn deliver(mut rx: mpsc::UnboundedReceiver<Bytes>, to: http::Uri, bufferin
     }
 }
 
+/// Waits before each new attempt at a batch that could not be delivered: Lambda retries
+/// "with backoff if there is no listener, or if the POST or PUT request results in an
+/// error" (AWS's "Lambda Logs API", Destination protocols), for instance a listener that
+/// starts after its extension subscribed.
+const RETRY_BACKOFF: [Duration; 4] = [
+    Duration::from_millis(100),
+    Duration::from_millis(200),
+    Duration::from_millis(400),
+    Duration::from_millis(800),
+];
+
 async fn post<C>(
     client: &hyper_util::client::legacy::Client<C, http_body_util::Full<Bytes>>,
     to: &http::Uri,
@@ -512,19 +524,33 @@ async fn post<C>(
         body.extend_from_slice(ev);
     }
     body.extend_from_slice(b"]");
-    let req = http::Request::post(to.clone())
-        .header(http::header::CONTENT_TYPE, "application/json")
-        .body(http_body_util::Full::new(body.freeze()));
-    let Ok(req) = req else {
-        return;
-    };
-    match tokio::time::timeout(Duration::from_secs(5), client.request(req)).await {
-        Ok(Ok(resp)) => {
-            let _ = resp.into_body().collect().await;
+    let body = body.freeze();
+    for backoff in std::iter::once(Duration::ZERO).chain(RETRY_BACKOFF) {
+        tokio::time::sleep(backoff).await;
+        let req = http::Request::post(to.clone())
+            .header(http::header::CONTENT_TYPE, "application/json")
+            .body(http_body_util::Full::new(body.clone()));
+        let Ok(req) = req else {
+            return;
+        };
+        match tokio::time::timeout(Duration::from_secs(5), client.request(req)).await {
+            Ok(Ok(resp)) => {
+                let status = resp.status();
+                let _ = resp.into_body().collect().await;
+                if status.is_success() {
+                    return;
+                }
+                tracing::debug!("telemetry delivery to {to} answered {status}");
+            }
+            Ok(Err(e)) => tracing::debug!("telemetry delivery to {to} failed: {e}"),
+            // A listener that does not answer in 5 s is not waited on again.
+            Err(_) => {
+                tracing::debug!("telemetry delivery to {to} timed out");
+                return;
+            }
         }
-        Ok(Err(e)) => tracing::debug!("telemetry delivery to {to} failed: {e}"),
-        Err(_) => tracing::debug!("telemetry delivery to {to} timed out"),
     }
+    tracing::debug!("telemetry batch to {to} dropped after retries");
 }
 
 /// The Telemetry API and Logs API routes, merged into the instance's Runtime API server.
@@ -844,6 +870,50 @@ mod tests {
         );
         assert!(logs_api_events("platform.initStart", &json!({})).is_empty());
         assert!(!telemetry_has("platform.logsSubscription"));
+    }
+
+    /// A listener that starts after its extension subscribed still gets the events: the
+    /// batch is retried with backoff.
+    #[tokio::test]
+    async fn a_late_listener_gets_the_batch_on_a_retry() {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        // A free port, closed until the listener starts.
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let t = Telemetry::new(false);
+        t.subscribe(
+            "ext-1",
+            Api::Telemetry,
+            Kind::Function.bit(),
+            local_destination(&format!("http://sandbox.localdomain:{port}/")).unwrap(),
+            Buffering {
+                timeout: Duration::from_millis(25),
+                ..Buffering::default()
+            },
+        )
+        .unwrap();
+        t.log_line(Kind::Function, "sent before anyone listened");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+            .await
+            .unwrap();
+        let (mut sock, _) = tokio::time::timeout(Duration::from_secs(5), listener.accept())
+            .await
+            .expect("a retry reaches the listener")
+            .unwrap();
+        let mut got = Vec::new();
+        let mut buf = [0u8; 4096];
+        while !String::from_utf8_lossy(&got).contains("]") {
+            let n = sock.read(&mut buf).await.unwrap();
+            assert!(n > 0);
+            got.extend_from_slice(&buf[..n]);
+        }
+        assert!(String::from_utf8_lossy(&got).contains("sent before anyone listened"));
+        sock.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
+            .await
+            .unwrap();
     }
 
     /// "After subscribing using one of these APIs, any attempt to subscribe using the other
