@@ -324,32 +324,38 @@ lam = boto3.client("lambda", endpoint_url="{url}", region_name="us-east-1",
     serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{e}: {stdout}"))
 }
 
-/// `start-lambda` + boto3: each invocation's INVOKE carries its request id, one instance
-/// serves both (one registration), the idle reaper's SHUTDOWN reaches the extension, and so
-/// does stopping ssam.
-#[test]
-fn start_lambda_invokes_reaping_and_stopping_reach_the_extension() {
-    let dir = tempfile::tempdir().unwrap();
-    let env = env_vars(dir.path());
+/// `ssam local start-lambda` on the fixture with `RECORD_DIR` set to `dir`, plus `extra`
+/// flags; the server and its Invoke API URL.
+fn start_lambda(dir: &Path, extra: &[&str]) -> (ssam_testkit::Server, String) {
+    let env = env_vars(dir);
     let template = fixture().join("template.yaml");
-    let args: Vec<&OsStr> = vec![
+    let mut args: Vec<&OsStr> = vec![
         OsStr::new("local"),
         OsStr::new("start-lambda"),
         OsStr::new("-t"),
         template.as_os_str(),
         OsStr::new("--port"),
         OsStr::new("0"),
-        OsStr::new("--idle-timeout"),
-        OsStr::new("2"),
         OsStr::new("--env-vars"),
         env.as_os_str(),
     ];
+    args.extend(extra.iter().map(OsStr::new));
     let server = ssam_testkit::Server::start(&args, "Press CTRL+C");
     let url = server
         .word_after(" * Running on ")
         .unwrap()
         .trim_end_matches('/')
         .to_string();
+    (server, url)
+}
+
+/// `start-lambda` + boto3: each invocation's INVOKE carries its request id, one instance
+/// serves both (one registration), the idle reaper's SHUTDOWN reaches the extension, and so
+/// does stopping ssam.
+#[test]
+fn start_lambda_invokes_reaping_and_stopping_reach_the_extension() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, url) = start_lambda(dir.path(), &["--idle-timeout", "2"]);
     let invoke = r#"
 ids = []
 for i in range(2):
@@ -394,24 +400,7 @@ print(json.dumps(ids))
 #[test]
 fn an_extension_crashing_while_idle_resets_the_instance() {
     let dir = tempfile::tempdir().unwrap();
-    let env = env_vars(dir.path());
-    let template = fixture().join("template.yaml");
-    let args: Vec<&OsStr> = vec![
-        OsStr::new("local"),
-        OsStr::new("start-lambda"),
-        OsStr::new("-t"),
-        template.as_os_str(),
-        OsStr::new("--port"),
-        OsStr::new("0"),
-        OsStr::new("--env-vars"),
-        env.as_os_str(),
-    ];
-    let server = ssam_testkit::Server::start(&args, "Press CTRL+C");
-    let url = server
-        .word_after(" * Running on ")
-        .unwrap()
-        .trim_end_matches('/')
-        .to_string();
+    let (server, url) = start_lambda(dir.path(), &[]);
     let ids = boto3(
         &url,
         r#"
@@ -450,24 +439,7 @@ print(json.dumps(ids))
 #[test]
 fn the_answer_does_not_wait_for_extensions_but_the_report_does() {
     let dir = tempfile::tempdir().unwrap();
-    let env = env_vars(dir.path());
-    let template = fixture().join("template.yaml");
-    let args: Vec<&OsStr> = vec![
-        OsStr::new("local"),
-        OsStr::new("start-lambda"),
-        OsStr::new("-t"),
-        template.as_os_str(),
-        OsStr::new("--port"),
-        OsStr::new("0"),
-        OsStr::new("--env-vars"),
-        env.as_os_str(),
-    ];
-    let server = ssam_testkit::Server::start(&args, "Press CTRL+C");
-    let url = server
-        .word_after(" * Running on ")
-        .unwrap()
-        .trim_end_matches('/')
-        .to_string();
+    let (server, url) = start_lambda(dir.path(), &[]);
     let v = boto3(
         &url,
         r#"
