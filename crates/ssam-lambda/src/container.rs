@@ -219,10 +219,11 @@ async fn image_extensions(docker: &Docker, image: &str) -> Result<Vec<String>, L
 }
 
 /// The shell that starts the `$2` extensions named next (`/opt/extensions/NAME`) in the
-/// background, each in a subshell that writes `$1 CODE NAME` on stderr when it exits, then
-/// `exec`s the container's own entrypoint and command (the rest). Named, not globbed: the
-/// Extensions API waits for exactly the names ssam found.
-const START_EXTENSIONS: &str = r#"m=$1; n=$2; shift 2; while [ "$n" -gt 0 ]; do ( "/opt/extensions/$1"; echo "$m $? $1" >&2 ) & shift; n=$((n - 1)); done; exec "$@""#;
+/// background, then `exec`s the container's own entrypoint and command (the rest). Each
+/// extension runs in a subshell that marks its output lines `$1+ LINE` (so telemetry gets
+/// them as `extension` lines, not the function's) and writes `$1 CODE NAME` on stderr when
+/// it exits. Named, not globbed: the Extensions API waits for exactly the names ssam found.
+const START_EXTENSIONS: &str = r#"m=$1; n=$2; shift 2; while [ "$n" -gt 0 ]; do ( { "/opt/extensions/$1" 2>&1; echo "$m $? $1"; } | while IFS= read -r l || [ -n "$l" ]; do case "$l" in "$m "*) printf '%s\n' "$l" >&2;; *) printf '%s+ %s\n' "$m" "$l";; esac; done ) & shift; n=$((n - 1)); done; exec "$@""#;
 
 /// Runs the extensions before the entrypoint: `/bin/sh -c START_EXTENSIONS` with the exit
 /// marker, their count, their names, and the entrypoint and command (the image's, unless

@@ -248,23 +248,31 @@ impl InstanceLog {
         }
     }
 
-    fn emit_raw(&self, line: &mut Vec<u8>, kind: Kind) {
+    fn emit_raw(&self, line: &mut Vec<u8>, mut kind: Kind) {
         while line.last().is_some_and(|b| *b == b'\r') {
             line.pop();
         }
+        // A container's extension wrapper marks its extensions' lines (`MARKER+ LINE`) and
+        // their exits (`MARKER CODE NAME`).
+        let mut start = 0;
         if let Some(exits) = self.exit_lines.get() {
             if let Some(rest) = line.strip_prefix(exits.marker.as_bytes()) {
-                let rest = String::from_utf8_lossy(rest);
-                if let Some((code, name)) = rest.trim_start().split_once(' ') {
-                    if let Ok(code) = code.parse::<i64>() {
-                        (exits.report)(name, code);
-                        line.clear();
-                        return;
+                if rest.starts_with(b"+ ") {
+                    kind = Kind::Extension;
+                    start = exits.marker.len() + 2;
+                } else {
+                    let rest = String::from_utf8_lossy(rest);
+                    if let Some((code, name)) = rest.trim_start().split_once(' ') {
+                        if let Ok(code) = code.parse::<i64>() {
+                            (exits.report)(name, code);
+                            line.clear();
+                            return;
+                        }
                     }
                 }
             }
         }
-        let text = String::from_utf8_lossy(line);
+        let text = String::from_utf8_lossy(&line[start..]);
         self.line(&text);
         if let Some(t) = self.telemetry.get() {
             t.log_line(kind, &text);

@@ -908,6 +908,35 @@ print(json.dumps({{"first": first_id, "records": [json.loads(l) for l in second.
         telemetry.iter().any(|e| e["type"] == "platform.initStart"),
         "{telemetry:?}"
     );
+    // The extension's own output reaches telemetry as `extension` lines, as natively.
+    let registered = |e: &&&serde_json::Value| {
+        e["record"]
+            .as_str()
+            .is_some_and(|l| l.starts_with("[recorder] registered as "))
+    };
+    assert!(
+        telemetry
+            .iter()
+            .filter(|e| e["type"] == "extension")
+            .any(|e| registered(&e)),
+        "{telemetry:?}"
+    );
+    assert!(
+        !telemetry
+            .iter()
+            .filter(|e| e["type"] == "function")
+            .any(|e| registered(&e)),
+        "{telemetry:?}"
+    );
+    let log = server.stop();
+    assert!(
+        log.iter().any(|l| l.contains("[recorder] registered as ")),
+        "the extension's lines are in the log, unmarked: {log:?}"
+    );
+    assert!(
+        !log.iter().any(|l| l.contains("ssam-extension-exited-")),
+        "{log:?}"
+    );
 }
 
 /// An Image function whose image ships its own external extension in `/opt/extensions`
