@@ -31,7 +31,7 @@ pub fn use_launcher(exe: PathBuf) {
 }
 
 /// What a native sandbox's filesystem looks like ([`rules`]).
-#[derive(Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub(crate) struct Rules {
     /// Read-only for the runtime: the code and layer directories.
     pub read_only: Vec<PathBuf>,
@@ -39,12 +39,15 @@ pub(crate) struct Rules {
     pub tmp: Option<PrivateTmp>,
     /// Enter the namespaces of this process (the instance's first extension) instead of
     /// making new ones: an instance's extensions and runtime share one `/tmp`, as on Lambda.
+    /// When that process has already ended (an extension that crashed at once), the
+    /// launcher makes new ones from the other rules, so the runtime still starts and the
+    /// crash is reported as the extension's.
     pub join: Option<u32>,
 }
 
 /// `/tmp` as Lambda gives it: the function's own, `EphemeralStorage` MB, gone with the
 /// instance.
-#[derive(Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub(crate) struct PrivateTmp {
     pub size_mb: u32,
     /// Where the machine's `/tmp` is kept inside the sandbox (an empty directory outside it).
@@ -66,7 +69,7 @@ impl Rules {
         }
         Rules {
             join: Some(pid),
-            ..Rules::default()
+            ..self.clone()
         }
     }
 }
@@ -182,11 +185,7 @@ pub(crate) fn wrap(
         .unwrap_or_else(|| PathBuf::from("ssam"));
     let mut out = vec![launcher::ARG.to_string()];
     if let Some(pid) = rules.join {
-        out.extend([launcher::JOIN.to_string(), pid.to_string(), path(cwd)]);
-        out.push("--".into());
-        out.push(path(program));
-        out.extend(args.iter().cloned());
-        return (launcher, out);
+        out.extend([launcher::JOIN.to_string(), pid.to_string()]);
     }
     out.push(path(cwd));
     match &rules.tmp {
@@ -322,6 +321,12 @@ mod tests {
                 launcher::JOIN,
                 "42",
                 "/code",
+                "512",
+                "/cache/sandbox-tmp",
+                "/tmp/venv",
+                "--",
+                "/code",
+                "/layer one",
                 "--",
                 "/opt/extensions/agent"
             ]

@@ -179,6 +179,42 @@ fn native_tmp_is_the_functions_own_and_sized_by_ephemeral_storage() {
     );
 }
 
+/// The sandbox launcher joining the namespaces of a process that has already ended (an
+/// extension that crashed right after registering) makes its own instead of failing, so
+/// the runtime starts and the crash is reported as the extension's (`Extension.Crash`,
+/// not the runtime's exit 126).
+#[test]
+fn joining_an_ended_process_makes_new_namespaces() {
+    if !native_read_only() {
+        return;
+    }
+    let dead = {
+        let mut c = Command::new("true").spawn().unwrap();
+        c.wait().unwrap();
+        c.id()
+    };
+    let out = Command::new(ssam_testkit::ssam_bin())
+        .args([
+            "__sandbox",
+            "--join",
+            &dead.to_string(),
+            "/",
+            "0",
+            "/",
+            "--",
+            "--",
+        ])
+        .args(["/bin/echo", "started"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "started\n");
+}
+
 /// An instance's extensions and its runtime share one `/tmp`, as on Lambda: a file an
 /// extension writes there at start is the function's to read, and not the machine's.
 #[test]

@@ -1,6 +1,6 @@
-//! `ssam __sandbox CWD TMP_MB STAGE KEEP... -- READ_ONLY... -- PROGRAM ARGS...`, or
-//! `ssam __sandbox --join PID CWD -- PROGRAM ARGS...` to enter the namespaces `PID` made
-//! (an instance's extensions and runtime share them): the native
+//! `ssam __sandbox [--join PID] CWD TMP_MB STAGE KEEP... -- READ_ONLY... -- PROGRAM ARGS...`
+//! (with `--join`, it enters the namespaces `PID` made, as an instance's extensions and
+//! runtime share them, and makes its own from the rest only when `PID` has ended): the native
 //! sandbox's launcher, the same steps as [`super::SCRIPT`] made as system calls in one
 //! process instead of a shell and one `mount` process per directory (a cold start pays for
 //! every process it spawns). The ssam binary runs it before anything else, while it is
@@ -79,11 +79,24 @@ fn parse(args: Vec<OsString>) -> Result<Plan, String> {
     })
 }
 
-fn run(args: Vec<OsString>) -> Result<Infallible, String> {
-    if args.first().is_some_and(|a| a == JOIN) {
-        return join(args);
-    }
+fn run(mut args: Vec<OsString>) -> Result<Infallible, String> {
+    let join_pid = if args.first().is_some_and(|a| a == JOIN) {
+        args.remove(0);
+        let pid = (!args.is_empty())
+            .then(|| args.remove(0))
+            .and_then(|p| p.to_str().and_then(|p| p.parse::<u32>().ok()))
+            .ok_or("sandbox launcher: --join needs a process id")?;
+        Some(pid)
+    } else {
+        None
+    };
     let plan = parse(args)?;
+    if let Some(pid) = join_pid {
+        if join(pid)? {
+            return exec_in(&plan.cwd, &plan.program, &plan.args);
+        }
+        // The namespaces' first process is gone: this one makes its own.
+    }
     let (uid, gid) = (getuid(), getgid());
     unshare(CloneFlags::CLONE_NEWUSER | CloneFlags::CLONE_NEWNS)
         .map_err(|e| format!("cannot make the sandbox's namespaces: {e}"))?;
@@ -136,44 +149,36 @@ fn run(args: Vec<OsString>) -> Result<Infallible, String> {
             )
         })?;
     }
-    std::env::set_current_dir(&plan.cwd)
-        .map_err(|e| format!("cannot enter {}: {e}", plan.cwd.display()))?;
-    let err = std::process::Command::new(&plan.program)
-        .args(&plan.args)
-        .exec();
+    exec_in(&plan.cwd, &plan.program, &plan.args)
+}
+
+/// Becomes `program args` in `cwd`.
+fn exec_in(cwd: &Path, program: &OsString, args: &[OsString]) -> Result<Infallible, String> {
+    std::env::set_current_dir(cwd).map_err(|e| format!("cannot enter {}: {e}", cwd.display()))?;
+    let err = std::process::Command::new(program).args(args).exec();
     Err(format!(
         "could not start {}: {err}",
-        Path::new(&plan.program).display()
+        Path::new(program).display()
     ))
 }
 
-/// `--join PID CWD -- PROGRAM ARGS...`: the user namespace first (it grants the rights
-/// the mount namespace needs), then the mount namespace, then the program.
-fn join(args: Vec<OsString>) -> Result<Infallible, String> {
-    let mut it = args.into_iter().skip(1);
-    let pid = it
-        .next()
-        .and_then(|p| p.to_str().and_then(|p| p.parse::<u32>().ok()))
-        .ok_or("sandbox launcher: --join needs a process id")?;
-    let cwd = PathBuf::from(it.next().ok_or("sandbox launcher: no working directory")?);
-    if it.next().is_none_or(|a| a != "--") {
-        return Err("sandbox launcher: expected -- before the program".into());
-    }
-    let program = it.next().ok_or("sandbox launcher: no program")?;
+/// Enters `pid`'s namespaces: the user namespace first (it grants the rights the mount
+/// namespace needs), then the mount namespace. `Ok(false)` when `pid` has ended (nothing
+/// entered).
+fn join(pid: u32) -> Result<bool, String> {
     for (ns, flag) in [
         ("user", CloneFlags::CLONE_NEWUSER),
         ("mnt", CloneFlags::CLONE_NEWNS),
     ] {
         let path = format!("/proc/{pid}/ns/{ns}");
-        let fd = std::fs::File::open(&path).map_err(|e| format!("cannot open {path}: {e}"))?;
+        let fd = match std::fs::File::open(&path) {
+            Ok(fd) => fd,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && ns == "user" => return Ok(false),
+            Err(e) => return Err(format!("cannot open {path}: {e}")),
+        };
         setns(&fd, flag).map_err(|e| format!("cannot enter {path}: {e}"))?;
     }
-    std::env::set_current_dir(&cwd).map_err(|e| format!("cannot enter {}: {e}", cwd.display()))?;
-    let err = std::process::Command::new(&program).args(it).exec();
-    Err(format!(
-        "could not start {}: {err}",
-        Path::new(&program).display()
-    ))
+    Ok(true)
 }
 
 fn bind(from: &Path, to: &Path) -> std::io::Result<()> {
