@@ -214,6 +214,27 @@ fn invoke_debugged(template: &Path, port: u16, extra: &[&str]) -> Child {
         .unwrap()
 }
 
+/// [`invoke_debugged`] with the event file, in a container of `image` (`--docker
+/// --invoke-image`) on `network`, plus `extra`.
+fn invoke_debugged_in_docker(
+    template: &Path,
+    port: u16,
+    (event, image, network): (&Path, &str, &str),
+    extra: &[&str],
+) -> Child {
+    let mut args = vec![
+        "-e",
+        event.to_str().unwrap(),
+        "--docker",
+        "--invoke-image",
+        image,
+        "--docker-network",
+        network,
+    ];
+    args.extend(extra);
+    invoke_debugged(template, port, &args)
+}
+
 fn client(script: &str, port: u16, src: &Path, line: u32, hold: &str) -> serde_json::Value {
     stops(script, port, src, line, hold, 1).remove(0)
 }
@@ -367,18 +388,11 @@ fn python_in_docker_is_debugged_through_the_published_port() {
     std::fs::write(&event, r#"{"greeting": "container"}"#).unwrap();
     for network in ["host", "bridge"] {
         let port = ssam_testkit::free_port();
-        let child = invoke_debugged(
+        let child = invoke_debugged_in_docker(
             &dir.path().join("template.yaml"),
             port,
-            &[
-                "-e",
-                event.to_str().unwrap(),
-                "--docker",
-                "--invoke-image",
-                &base,
-                "--docker-network",
-                network,
-            ],
+            (&event, &base, network),
+            &[],
         );
         let in_container = Path::new("/var/task/app.py");
         let stop = client(DAP_CLIENT, port, in_container, PY_LINE, "1.5");
@@ -412,18 +426,11 @@ fn node_in_docker_is_debugged_through_the_published_port() {
     std::fs::write(&event, r#"{"greeting": "container"}"#).unwrap();
     for network in ["host", "bridge"] {
         let port = ssam_testkit::free_port();
-        let child = invoke_debugged(
+        let child = invoke_debugged_in_docker(
             &dir.path().join("template.yaml"),
             port,
-            &[
-                "-e",
-                event.to_str().unwrap(),
-                "--docker",
-                "--invoke-image",
-                &base,
-                "--docker-network",
-                network,
-            ],
+            (&event, &base, network),
+            &[],
         );
         let in_container = Path::new("/var/task/app.js");
         let stop = client(INSPECTOR_CLIENT, port, in_container, NODE_LINE, "0");
@@ -660,17 +667,11 @@ fn provided_in_docker_runs_under_gdbserver_from_the_debugger_path() {
     std::fs::write(&event, r#"{"n": 8}"#).unwrap();
     for network in ["host", "bridge"] {
         let port = ssam_testkit::free_port();
-        let mut child = invoke_debugged(
+        let mut child = invoke_debugged_in_docker(
             &template,
             port,
+            (&event, &base, network),
             &[
-                "-e",
-                event.to_str().unwrap(),
-                "--docker",
-                "--invoke-image",
-                &base,
-                "--docker-network",
-                network,
                 "--debugger-path",
                 tools.to_str().unwrap(),
                 "--debug-args",
